@@ -1,0 +1,60 @@
+"""The envelope every internal event travels in."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import ClassVar, Generic, TypeVar
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Event(BaseModel):
+    """Base of every event payload.
+
+    Consumers ignore fields they do not know, so a producer may add an optional field within
+    a major version without breaking anyone; the contract tests guard the rest.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    event_type: ClassVar[str]
+    schema_version: ClassVar[int] = 1
+
+
+EventT = TypeVar("EventT", bound=Event)
+
+
+class Envelope(BaseModel, Generic[EventT]):
+    """Metadata that lets any event be traced, deduplicated and replayed."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    event_id: UUID = Field(description="Unique per event; consumers deduplicate on it.")
+    event_type: str
+    schema_version: int
+    occurred_at: datetime
+    producer: str = Field(description="The service that wrote the event.")
+    correlation_id: str = Field(description="Follows one business request across services.")
+    causation_id: str | None = Field(default=None, description="event_id of the message that caused this.")
+    payload: EventT
+
+    @classmethod
+    def wrap(
+        cls,
+        payload: EventT,
+        *,
+        producer: str,
+        correlation_id: str,
+        causation_id: str | None = None,
+    ) -> Envelope[EventT]:
+        return Envelope[type(payload)](  # type: ignore[misc]
+            event_id=uuid4(),
+            event_type=payload.event_type,
+            schema_version=payload.schema_version,
+            occurred_at=datetime.now(UTC),
+            producer=producer,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            payload=payload,
+        )
