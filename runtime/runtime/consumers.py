@@ -1,0 +1,158 @@
+"""Consuming with at-least-once delivery, idempotent effects, bounded retries and dead letters.
+
+For each message: open a transaction, record the message in the inbox (a redelivery stops
+here), run the service's handler, commit, and only then let the Kafka offset be committed. A
+message the handler rejects as invalid goes to `<topic>.dlq` at once; one that keeps failing
+goes there after `consumer_max_attempts` tries. Either way the consumer carries on with the next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from aiokafka import ConsumerRecord
+from contracts.envelope import Envelope, Event
+from contracts.topics import Topic
+from faststream.kafka import KafkaBroker
+from pydantic import ValidationError
+
+from runtime.inbox import first_delivery
+from runtime.logs import correlation_id
+from runtime.metrics import DEAD_LETTERS, DUPLICATES, HANDLING_SECONDS, MESSAGES_CONSUMED
+from runtime.settings import ServiceSettings
+from runtime.transaction import Transaction, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+EventT = TypeVar("EventT", bound=Event)
+
+
+class InvalidMessage(Exception):
+    """A message no retry can fix. Its text must never quote an identity number."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One Kafka record as a handler sees it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: dict[str, str]
+
+    @classmethod
+    def from_record(cls, record: ConsumerRecord[Any, Any]) -> Delivery:
+        headers = {name: raw.decode("utf-8", "replace") for name, raw in (record.headers or ())}
+        return cls(record.topic, record.partition, record.offset, record.key, record.value or b"", headers)
+
+    @property
+    def message_id(self) -> str:
+        """The event id when the producer gave one (so a republished event is recognised too),
+        else the record's own coordinates."""
+        return self.headers.get("event_id") or f"{self.topic}/{self.partition}/{self.offset}"
+
+    @property
+    def correlation_id(self) -> str:
+        return self.headers.get("correlation_id") or str(uuid.uuid4())
+
+    def envelope(self, payload_type: type[EventT]) -> Envelope[EventT]:
+        try:
+            return Envelope[payload_type].model_validate_json(self.value)  # type: ignore[valid-type]
+        except ValidationError as error:
+            raise InvalidMessage(describe_validation_error(error)) from None
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """Field and reason of each problem, without the offending values (they may be personal data)."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'message'}: {e['msg']}" for e in error.errors())
+
+
+Handler = Callable[[Delivery, Transaction], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """A handler bound to the topic it reads, in the consumer group of its service."""
+
+    topic: Topic
+    group: str
+    handler: Handler
+
+
+class MessageProcessor:
+    def __init__(self, broker: KafkaBroker, uow: UnitOfWork, settings: ServiceSettings) -> None:
+        self._broker = broker
+        self._uow = uow
+        self._settings = settings
+
+    async def process(self, consumer: Consumer, delivery: Delivery) -> None:
+        token = correlation_id.set(delivery.correlation_id)
+        started = time.perf_counter()
+        extra = {"topic": delivery.topic, "partition": delivery.partition, "offset": delivery.offset}
+        try:
+            result = await self._process_with_retries(consumer, delivery, extra)
+        finally:
+            correlation_id.reset(token)
+        HANDLING_SECONDS.labels(delivery.topic).observe(time.perf_counter() - started)
+        MESSAGES_CONSUMED.labels(delivery.topic, result).inc()
+        if self._settings.fault_kill_after_effect and result == "handled":
+            log.warning("fault injection: killing the process before the offset is committed", extra=extra)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    async def _process_with_retries(self, consumer: Consumer, delivery: Delivery, extra: dict[str, Any]) -> str:
+        attempts = self._settings.consumer_max_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                return await self._handle_once(consumer, delivery)
+            except InvalidMessage as error:
+                log.warning("invalid message sent to the dead-letter topic: %s", error, extra=extra)
+                await self.dead_letter(consumer, delivery, error, attempt)
+                return "dead_lettered"
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                if attempt == attempts:
+                    log.exception("message failed %d times; sent to the dead-letter topic", attempt, extra=extra)
+                    await self.dead_letter(consumer, delivery, error, attempt)
+                    return "dead_lettered"
+                log.warning("attempt %d failed (%s); retrying", attempt, type(error).__name__, extra=extra)
+                await asyncio.sleep(self._settings.consumer_retry_backoff_s * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")
+
+    async def _handle_once(self, consumer: Consumer, delivery: Delivery) -> str:
+        async with self._uow.begin(delivery.correlation_id, causation_id=delivery.headers.get("event_id")) as tx:
+            if not await first_delivery(tx.conn, consumer.group, delivery.message_id):
+                DUPLICATES.labels(delivery.topic).inc()
+                return "duplicate"
+            await consumer.handler(delivery, tx)
+        return "handled"
+
+    async def dead_letter(self, consumer: Consumer, delivery: Delivery, error: BaseException, attempts: int) -> None:
+        """Publish to `<topic>.dlq` and wait for Kafka's acknowledgement: the offset may only move on after it."""
+        headers = {
+            **delivery.headers,
+            "dlq_error": str(error)[:2000] or type(error).__name__,
+            "dlq_error_type": type(error).__name__,
+            "dlq_consumer_group": consumer.group,
+            "dlq_original_topic": delivery.topic,
+            "dlq_original_partition": str(delivery.partition),
+            "dlq_original_offset": str(delivery.offset),
+            "dlq_attempts": str(attempts),
+            "dlq_failed_at": datetime.now(UTC).isoformat(),
+        }
+        await self._broker.publish(
+            delivery.value, consumer.topic.dead_letter.name, key=delivery.key, headers=headers,
+            correlation_id=delivery.correlation_id,
+        )
+        DEAD_LETTERS.labels(delivery.topic).inc()

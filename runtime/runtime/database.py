@@ -1,0 +1,89 @@
+"""One PostgreSQL schema and one role per service; migrations applied at start-up."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from pathlib import Path
+
+import asyncpg
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from runtime.settings import ServiceSettings, async_driver_url
+
+log = logging.getLogger(__name__)
+
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def create_engine(settings: ServiceSettings) -> AsyncEngine:
+    """An engine whose every connection works inside the service's own schema."""
+    return create_async_engine(
+        async_driver_url(settings.own_database_url()),
+        pool_size=settings.database_pool_size,
+        pool_pre_ping=True,
+        connect_args={"server_settings": {"search_path": settings.schema, "application_name": settings.service_name}},
+    )
+
+
+async def provision(settings: ServiceSettings) -> None:
+    """Create the service's role and schema if they are missing (local and test set-ups).
+
+    In production operations create them and set `EFRIKORT_SERVICE_DATABASE_URL`, and this does nothing.
+    """
+    if settings.service_database_url:
+        return
+    role, schema = settings.database_role, settings.schema
+    for name in (role, schema):
+        if not _IDENTIFIER.match(name):
+            raise ValueError(f"service name gives an unsafe SQL identifier: {name!r}")
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        # Several replicas may start at once; one at a time creates the role and schema.
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext('efrikort-provision'))")
+            exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
+            password = settings.database_password.get_secret_value().replace("'", "''")
+            verb = "ALTER" if exists else "CREATE"
+            await conn.execute(f"{verb} ROLE {role} LOGIN PASSWORD '{password}'")
+            await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema} AUTHORIZATION {role}")
+            await conn.execute(f"REVOKE ALL ON SCHEMA {schema} FROM PUBLIC")
+            database = await conn.fetchval("SELECT current_database()")
+            await conn.execute(f'GRANT CONNECT ON DATABASE "{database}" TO {role}')
+    finally:
+        await conn.close()
+
+
+def _alembic_config(script_location: Path, schema: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(script_location))
+    config.attributes["schema"] = schema
+    return config
+
+
+async def migrate(engine: AsyncEngine, script_location: Path, schema: str) -> None:
+    """Bring the service's schema to the newest migration, holding a lock so replicas take turns."""
+
+    def upgrade(connection: Connection) -> None:
+        connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": f"migrate-{schema}"})
+        config = _alembic_config(script_location, schema)
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+    async with engine.begin() as conn:
+        await conn.run_sync(upgrade)
+    log.info("schema %s migrated", schema)
+
+
+async def is_reachable(engine: AsyncEngine) -> bool:
+    try:
+        async with asyncio.timeout(2.0), engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False

@@ -1,0 +1,21 @@
+"""The inbox: a consumer records each message id in the same transaction as its effect.
+
+A redelivered message (the process died after committing its effect but before committing the
+Kafka offset) then finds its id already recorded and changes nothing.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+_RECORD = text(
+    "INSERT INTO inbox (consumer, message_id) VALUES (:consumer, :message_id) "
+    "ON CONFLICT DO NOTHING RETURNING 1"
+)
+
+
+async def first_delivery(conn: AsyncConnection, consumer: str, message_id: str) -> bool:
+    """Record the message as handled by `consumer`; False when it already was."""
+    result = await conn.execute(_RECORD, {"consumer": consumer, "message_id": message_id})
+    return result.scalar() is not None

@@ -1,0 +1,21 @@
+"""Prometheus metrics every service exposes. Labels never hold a patient's identity or key."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+MESSAGES_CONSUMED = Counter(
+    "efrikort_messages_consumed_total", "Messages handled, by topic and result", ["topic", "result"]
+)
+MESSAGES_PUBLISHED = Counter("efrikort_messages_published_total", "Messages published, by topic", ["topic"])
+HANDLING_SECONDS = Histogram(
+    "efrikort_message_handling_seconds",
+    "Time from a message's delivery to its effect being committed",
+    ["topic"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+DEAD_LETTERS = Counter("efrikort_dead_letters_total", "Messages sent to a dead-letter topic", ["topic"])
+DUPLICATES = Counter("efrikort_duplicate_messages_total", "Redelivered messages recognised by the inbox", ["topic"])
+CONSUMER_LAG = Gauge("efrikort_consumer_lag", "Messages not yet consumed, by partition", ["topic", "partition"])
+OUTBOX_BACKLOG = Gauge("efrikort_outbox_backlog", "Events written to the outbox and not yet published")
+OUTBOX_OLDEST_AGE = Gauge("efrikort_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox event")

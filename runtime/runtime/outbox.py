@@ -1,0 +1,143 @@
+"""The transactional outbox and its relay.
+
+A service writes the events a change causes into its `outbox` table in the same transaction as
+the change itself, so that either both happen or neither. The relay then publishes them in the
+order they were written and deletes them once Kafka has acknowledged them. If the relay dies
+half-way, the rows stay and are published again: delivery is at-least-once, and consumers
+deduplicate on `event_id`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from contracts.envelope import Envelope
+from contracts.topics import Topic
+from faststream.kafka import KafkaBroker
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY, BIGINT
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from runtime.metrics import MESSAGES_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
+
+log = logging.getLogger(__name__)
+
+_INSERT = text("INSERT INTO outbox (topic, key, value, headers) VALUES (:topic, :key, :value, CAST(:headers AS jsonb))")
+_BATCH = text("SELECT id, topic, key, value, headers FROM outbox ORDER BY id LIMIT :limit")
+_DELETE = text("DELETE FROM outbox WHERE id = ANY(:ids)").bindparams(bindparam("ids", type_=ARRAY(BIGINT)))
+_BACKLOG = text("SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox")
+# Only one relay per service publishes at a time, so events of one key leave in the order written
+# even when the service runs as several replicas.
+_LEADER = text("SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || '.outbox'))")
+
+
+def encode_key(key: str | bytes | None) -> bytes | None:
+    return key.encode() if isinstance(key, str) else key
+
+
+async def put(
+    conn: AsyncConnection,
+    topic: Topic,
+    key: str | bytes | None,
+    value: bytes,
+    headers: Mapping[str, str],
+) -> None:
+    """Write one message to the outbox inside the caller's transaction."""
+    await conn.execute(
+        _INSERT, {"topic": topic.name, "key": encode_key(key), "value": value, "headers": json.dumps(dict(headers))}
+    )
+
+
+async def put_event(conn: AsyncConnection, topic: Topic, key: str, envelope: Envelope[Any]) -> None:
+    """Write an enveloped event; its id and type travel as headers too, so consumers can route cheaply."""
+    await put(conn, topic, key, envelope.model_dump_json().encode(), envelope_headers(envelope))
+
+
+def envelope_headers(envelope: Envelope[Any]) -> dict[str, str]:
+    headers = {
+        "event_id": str(envelope.event_id),
+        "event_type": envelope.event_type,
+        "schema_version": str(envelope.schema_version),
+        "correlation_id": envelope.correlation_id,
+        "producer": envelope.producer,
+        "content-type": "application/json",
+    }
+    if envelope.causation_id:
+        headers["causation_id"] = envelope.causation_id
+    return headers
+
+
+class OutboxRelay:
+    """Publishes what the outbox holds. Runs beside the consumers in every service process."""
+
+    def __init__(self, engine: AsyncEngine, broker: KafkaBroker, batch_size: int, poll_interval_s: float) -> None:
+        self._engine = engine
+        self._broker = broker
+        self._batch_size = batch_size
+        self._poll_interval_s = poll_interval_s
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def wake(self) -> None:
+        """Called after a transaction that wrote to the outbox commits: publish now, not at the next poll."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        """Finish the batch in flight (so nothing is published twice needlessly), then stop."""
+        self._stopping = True
+        self._wake.set()
+        if self._task:
+            await self._task
+
+    async def _run(self) -> None:
+        failures = 0
+        while not self._stopping:
+            try:
+                published = await self.publish_batch()
+                failures = 0
+            except Exception:
+                failures += 1
+                log.exception("outbox relay failed to publish; the events stay and are retried")
+                await asyncio.sleep(min(5.0, 0.1 * 2**failures))
+                continue
+            if published >= self._batch_size:
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval_s)
+        await self.publish_batch()
+
+    async def publish_batch(self) -> int:
+        async with self._engine.begin() as conn:
+            if not (await conn.execute(_LEADER)).scalar():
+                return 0
+            rows = (await conn.execute(_BATCH, {"limit": self._batch_size})).all()
+            if not rows:
+                return 0
+            pending = [
+                await self._broker.publish(
+                    row.value, row.topic, key=row.key, headers=row.headers,
+                    correlation_id=row.headers.get("correlation_id"), no_confirm=True,
+                )
+                for row in rows
+            ]
+            await asyncio.gather(*pending)
+            await conn.execute(_DELETE, {"ids": [row.id for row in rows]})
+        for row in rows:
+            MESSAGES_PUBLISHED.labels(row.topic).inc()
+        return len(rows)
+
+    async def measure_backlog(self) -> None:
+        async with self._engine.connect() as conn:
+            count, age = (await conn.execute(_BACKLOG)).one()
+        OUTBOX_BACKLOG.set(count)
+        OUTBOX_OLDEST_AGE.set(float(age))

@@ -1,0 +1,195 @@
+"""Assembling and running a service: its consumers, its HTTP routes, health, readiness and metrics.
+
+Every service is started the same way: provision its schema and role, apply its migrations,
+create its topics, start the consumers and the outbox relay, serve HTTP. On SIGTERM or Ctrl-C
+it stops taking messages, lets the one in flight finish or abandons it uncommitted, flushes the
+outbox, and exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from contracts.topics import Topic
+from fastapi import APIRouter, FastAPI, Response
+from fastapi.responses import JSONResponse
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.message import StreamMessage
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from runtime import database
+from runtime.consumers import Consumer, Delivery, MessageProcessor
+from runtime.logs import configure_logging
+from runtime.metrics import CONSUMER_LAG
+from runtime.outbox import OutboxRelay
+from runtime.settings import ServiceSettings
+from runtime.topics import ensure_topics
+from runtime.transaction import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+MONITOR_INTERVAL_S = 5.0
+
+
+@dataclass
+class Service:
+    """What a service is: the part that differs from one service to the next."""
+
+    name: str
+    migrations: Path
+    consumers: Sequence[Consumer] = ()
+    produces: Sequence[Topic] = ()
+    router: APIRouter | None = None
+    title: str = ""
+    on_started: Sequence[Callable[[], Any]] = field(default_factory=tuple)
+
+
+class Runtime:
+    """The shared machinery one service process runs on."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self.engine = database.create_engine(settings)
+        self.broker = KafkaBroker(
+            settings.kafka_bootstrap_servers,
+            client_id=f"efrikort-{settings.service_name}",
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=2,
+            graceful_timeout=10.0,
+            logger=None,
+        )
+        self.relay = OutboxRelay(self.engine, self.broker, settings.outbox_batch_size, settings.outbox_poll_interval_s)
+        self.uow = UnitOfWork(self.engine, self.relay, producer=settings.service_name)
+        self.processor = MessageProcessor(self.broker, self.uow, settings)
+        self._subscribers: list[Any] = []
+
+    def subscribe(self, consumer: Consumer) -> None:
+        async def raw_body(message: StreamMessage[Any]) -> bytes:
+            # Decoding belongs to the handler, so that a message which is not JSON still reaches it
+            # and gets a rejection or a dead letter instead of failing inside the framework.
+            return message.body
+
+        subscriber = self.broker.subscriber(
+            consumer.topic.name,
+            group_id=consumer.group,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            decoder=raw_body,
+        )
+
+        @subscriber
+        async def handle(message: KafkaMessage) -> None:
+            await self.processor.process(consumer, Delivery.from_record(message.raw_message))
+
+        self._subscribers.append(subscriber)
+
+    def assigned(self) -> bool:
+        """Every consumer has joined its group and holds partitions."""
+        return all(sub.consumer is not None and sub.consumer.assignment() for sub in self._subscribers)
+
+    async def measure(self) -> None:
+        """Consumer lag per partition and the outbox backlog, for /metrics."""
+        for sub in self._subscribers:
+            consumer = sub.consumer
+            if consumer is None:
+                continue
+            for tp in consumer.assignment():
+                highwater = consumer.highwater(tp)
+                if highwater is None:
+                    continue
+                with contextlib.suppress(Exception):
+                    position = await consumer.position(tp)
+                    CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, highwater - position))
+        await self.relay.measure_backlog()
+
+
+def create_app(service: Service, runtime: Runtime) -> FastAPI:
+    settings = runtime.settings
+    for consumer in service.consumers:
+        runtime.subscribe(consumer)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.warn_about_development_defaults()
+        await database.provision(settings)
+        await database.migrate(runtime.engine, service.migrations, settings.schema)
+        consumed = [c.topic for c in service.consumers]
+        await ensure_topics(
+            settings.kafka_bootstrap_servers,
+            [*consumed, *(t.dead_letter for t in consumed), *service.produces],
+            settings.topic_replication_factor,
+        )
+        await runtime.broker.start()
+        runtime.relay.start()
+        monitor = asyncio.create_task(_monitor(runtime), name="monitor")
+        for hook in service.on_started:
+            await hook()
+        log.info("%s started; HTTP on %s:%d", service.name, settings.http_host, settings.http_port)
+        try:
+            yield
+        finally:
+            monitor.cancel()
+            # Stop taking messages first: what a handler had not committed is redelivered later.
+            for sub in runtime._subscribers:
+                await sub.stop()
+            await runtime.relay.stop()
+            await runtime.broker.stop()
+            await runtime.engine.dispose()
+            log.info("%s stopped", service.name)
+
+    app = FastAPI(title=service.title or f"e-frikort {service.name}", lifespan=lifespan)
+
+    @app.get("/health", tags=["operations"])
+    async def health() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "ok"}
+
+    @app.get("/ready", tags=["operations"])
+    async def ready() -> JSONResponse:
+        """Kafka and PostgreSQL reachable, and every consumer assigned its partitions."""
+        checks = {
+            "postgresql": await database.is_reachable(runtime.engine),
+            "kafka": await runtime.broker.ping(timeout=2.0),
+            "consumers": runtime.assigned(),
+        }
+        status = 200 if all(checks.values()) else 503
+        return JSONResponse({"ready": status == 200, "checks": checks}, status_code=status)
+
+    @app.get("/metrics", tags=["operations"])
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    if service.router is not None:
+        app.include_router(service.router)
+    return app
+
+
+async def _monitor(runtime: Runtime) -> None:
+    while True:
+        await asyncio.sleep(MONITOR_INTERVAL_S)
+        try:
+            await runtime.measure()
+        except Exception:
+            log.warning("could not measure lag and backlog", exc_info=True)
+
+
+def run(build: Callable[[Runtime], Service], settings: ServiceSettings) -> None:
+    """Run one service until SIGTERM or Ctrl-C."""
+    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    runtime = Runtime(settings)
+    app = create_app(build(runtime), runtime)
+    config = uvicorn.Config(
+        app, host=settings.http_host, port=settings.http_port, log_config=None, lifespan="on",
+        timeout_graceful_shutdown=15,
+    )
+    uvicorn.Server(config).run()

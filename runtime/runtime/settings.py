@@ -1,0 +1,96 @@
+"""Service settings, read from the environment (twelve-factor)."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+DEV_PATIENT_KEY_SECRET = "local-development-only-patient-key-secret"
+
+
+class ServiceSettings(BaseSettings):
+    """Everything a service is configured with. Each field is an environment variable.
+
+    `DATABASE_URL` and `KAFKA_BOOTSTRAP_SERVERS` keep their conventional names; the rest are
+    prefixed `EFRIKORT_`.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="EFRIKORT_", extra="ignore")
+
+    service_name: str = "efrikort"
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092",
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "EFRIKORT_KAFKA_BOOTSTRAP_SERVERS"),
+    )
+    database_url: str = Field(
+        default="postgresql://postgres@127.0.0.1:55432/efrikort",
+        validation_alias=AliasChoices("DATABASE_URL", "EFRIKORT_DATABASE_URL"),
+        description="A server URL with the right to create roles and schemas (used to provision), "
+        "unless service_database_url is given.",
+    )
+    service_database_url: str | None = Field(
+        default=None,
+        description="The service's own connection (its role, its schema). When set, nothing is provisioned: "
+        "operations created the role and schema beforehand.",
+    )
+    database_password: SecretStr = SecretStr("efrikort-local")
+    database_pool_size: int = 10
+    topic_replication_factor: int = Field(default=1, ge=1, description="3 in production.")
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+
+    patient_key_secret: SecretStr = SecretStr(DEV_PATIENT_KEY_SECRET)
+
+    consumer_max_attempts: int = Field(default=3, ge=1, description="Tries before a message goes to the DLQ.")
+    consumer_retry_backoff_s: float = Field(default=0.2, ge=0)
+    outbox_batch_size: int = Field(default=500, ge=1)
+    outbox_poll_interval_s: float = Field(default=0.25, gt=0)
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    fault_kill_after_effect: bool = Field(
+        default=False,
+        description="Fault injection for crash tests: SIGKILL the process once a message's effect is "
+        "committed but before its offset is. Never set in production.",
+    )
+
+    @property
+    def schema(self) -> str:
+        """The PostgreSQL schema this service owns."""
+        return self.service_name
+
+    @property
+    def database_role(self) -> str:
+        return f"efrikort_{self.service_name}"
+
+    def own_database_url(self) -> str:
+        """The URL the service works with: its own role, search path set to its own schema."""
+        if self.service_database_url:
+            return self.service_database_url
+        parts = urlsplit(self.database_url)
+        host = parts.hostname or "127.0.0.1"
+        netloc = f"{self.database_role}:{quote(self.database_password.get_secret_value())}@{host}"
+        if parts.port:
+            netloc += f":{parts.port}"
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+    def warn_about_development_defaults(self) -> None:
+        if self.patient_key_secret.get_secret_value() == DEV_PATIENT_KEY_SECRET:
+            log.warning("EFRIKORT_PATIENT_KEY_SECRET is the local development default: never run production so")
+        if self.fault_kill_after_effect:
+            log.warning("fault injection is on: the process kills itself after its first committed effect")
+
+
+def async_driver_url(url: str) -> str:
+    """SQLAlchemy wants the driver named in the scheme; operators write plain postgresql:// URLs."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix):]
+    raise ValueError(f"DATABASE_URL must be a postgresql:// URL, got scheme {url.split(':', 1)[0]!r}")

@@ -1,0 +1,33 @@
+"""Topics are created explicitly, with their catalogue sizes, never by the broker's auto-creation."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from contracts.topics import Topic
+
+log = logging.getLogger(__name__)
+
+
+async def ensure_topics(bootstrap_servers: str, topics: Iterable[Topic], replication_factor: int = 1) -> None:
+    """Create the topics that do not exist yet; existing ones are left as they are."""
+    wanted = {topic.name: topic for topic in topics}
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="efrikort-topic-admin")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(name, t.partitions, replication_factor, topic_configs=t.config)
+            for name, t in wanted.items() if name not in existing
+        ]
+        if missing:
+            try:
+                await admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass  # another replica created it between our listing and our request
+            log.info("created topics %s", ", ".join(t.name for t in missing))
+    finally:
+        await admin.close()
