@@ -24,10 +24,11 @@ async def ensure_topics(bootstrap_servers: str, topics: Iterable[Topic], replica
             for name, t in wanted.items() if name not in existing
         ]
         if missing:
-            try:
-                await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass  # another replica created it between our listing and our request
+            response = await admin.create_topics(missing)
+            for name, code, *_ in response.topic_errors:
+                # 36: another replica created it between our listing and our request.
+                if code not in (0, TopicAlreadyExistsError.errno):
+                    raise RuntimeError(f"could not create topic {name}: Kafka error code {code}")
             log.info("created topics %s", ", ".join(t.name for t in missing))
     finally:
         await admin.close()
