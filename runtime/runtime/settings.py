@@ -61,6 +61,14 @@ class ServiceSettings(BaseSettings):
         "committed but before its offset is. Never set in production.",
     )
 
+    @classmethod
+    def for_service(cls, name: str, http_port: int) -> ServiceSettings:
+        """Settings of one service: its name fixed, its HTTP port a default the environment may override."""
+        settings = cls(service_name=name)
+        if "http_port" not in settings.model_fields_set:
+            settings = settings.model_copy(update={"http_port": http_port})
+        return settings
+
     @property
     def schema(self) -> str:
         """The PostgreSQL schema this service owns."""

@@ -1,0 +1,3 @@
+from registration.app import main
+
+main()

@@ -1,0 +1,131 @@
+"""The rules a fee submission must pass before it is registered. Plain Python: no Kafka, no SQL."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from contracts.fee_types import FEE_TYPES
+from contracts.integration import MAX_SUBMISSION_BYTES, FeeSource, FeeSubmission, RejectionReason
+from pydantic import ValidationError
+
+from registration.identity import IdentityNumber, InvalidIdentityNumber
+
+
+class Code(StrEnum):
+    """Rejection codes, as senders see them in `reasons[].code`."""
+
+    MALFORMED_JSON = "malformed_json"
+    TOO_LARGE = "too_large"
+    MISSING_FIELD = "missing_field"
+    UNKNOWN_FIELD = "unknown_field"
+    WRONG_TYPE = "wrong_type"
+    INVALID_VALUE = "invalid_value"
+    INVALID_PATIENT_ID = "invalid_patient_id"
+    FUTURE_VISIT_DATE = "future_visit_date"
+    NEGATIVE_AMOUNT = "negative_amount"
+    PAID_ABOVE_FEE = "paid_above_fee"
+    UNKNOWN_FEE_TYPE = "unknown_fee_type"
+    MISSING_RECEIPT_ISSUER = "missing_receipt_issuer"
+    SUBMISSION_CONFLICT = "submission_conflict"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    submission: FeeSubmission
+    patient: IdentityNumber
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies the content, so a re-sent submission can be told from a conflicting one."""
+        canonical = json.dumps(self.submission.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Rejected:
+    submission_id: str | None
+    """None when not even the submission id can be read: then there is nobody to answer."""
+    reasons: list[RejectionReason]
+
+
+_SUBMISSION_ID = re.compile(rb'"submission_id"\s*:\s*"([^"\\]{1,100})"')
+
+_PYDANTIC_CODES = {
+    "missing": Code.MISSING_FIELD,
+    "extra_forbidden": Code.UNKNOWN_FIELD,
+}
+
+
+def _reason(code: Code, field: str | None, message: str) -> RejectionReason:
+    return RejectionReason(code=code.value, field=field, message=message)
+
+
+def _recognisable_submission_id(raw: bytes) -> str | None:
+    match = _SUBMISSION_ID.search(raw[:4096])
+    return match.group(1).decode("utf-8", "replace") if match else None
+
+
+def _shape_reasons(error: ValidationError) -> list[RejectionReason]:
+    reasons = []
+    for problem in error.errors(include_input=False):
+        field = ".".join(str(part) for part in problem["loc"]) or None
+        kind = problem["type"]
+        code = _PYDANTIC_CODES.get(kind) or (Code.WRONG_TYPE if kind.endswith("_type") else Code.INVALID_VALUE)
+        reasons.append(_reason(code, field, problem["msg"]))
+    return reasons
+
+
+def check_submission(raw: bytes, today: date) -> Accepted | Rejected:
+    """Accept a submission, or say every reason it is refused, each with its field.
+
+    `today` is the current date in Swedish time: a visit may not lie after it.
+    """
+    if len(raw) > MAX_SUBMISSION_BYTES:
+        return Rejected(_recognisable_submission_id(raw),
+                        [_reason(Code.TOO_LARGE, None, f"a submission may be at most {MAX_SUBMISSION_BYTES} bytes")])
+    try:
+        document = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return Rejected(_recognisable_submission_id(raw),
+                        [_reason(Code.MALFORMED_JSON, None, f"not JSON in UTF-8: {error.__class__.__name__}")])
+    if not isinstance(document, dict):
+        return Rejected(None, [_reason(Code.MALFORMED_JSON, None, "a submission must be a JSON object")])
+    submission_id = document.get("submission_id")
+    answerable_id = submission_id if isinstance(submission_id, str) and 0 < len(submission_id) <= 100 else None
+    try:
+        submission = FeeSubmission.model_validate_json(raw)
+    except ValidationError as error:
+        return Rejected(answerable_id, _shape_reasons(error))
+    return _check_content(submission, today)
+
+
+def _check_content(submission: FeeSubmission, today: date) -> Accepted | Rejected:
+    reasons: list[RejectionReason] = []
+    patient: IdentityNumber | None = None
+    try:
+        patient = IdentityNumber.parse(submission.patient_id)
+        if patient.birth_date > today:
+            reasons.append(_reason(Code.INVALID_PATIENT_ID, "patient_id", "date of birth lies in the future"))
+    except InvalidIdentityNumber as error:
+        reasons.append(_reason(Code.INVALID_PATIENT_ID, "patient_id", f"identity number {error}"))
+    if submission.visit_date > today:
+        reasons.append(_reason(Code.FUTURE_VISIT_DATE, "visit_date", "the visit date lies in the future"))
+    if submission.fee_amount < 0:
+        reasons.append(_reason(Code.NEGATIVE_AMOUNT, "fee_amount", "the fee may not be negative"))
+    if submission.paid_amount is not None:
+        if submission.paid_amount < 0:
+            reasons.append(_reason(Code.NEGATIVE_AMOUNT, "paid_amount", "the paid amount may not be negative"))
+        elif submission.paid_amount > submission.fee_amount >= 0:
+            reasons.append(_reason(Code.PAID_ABOVE_FEE, "paid_amount", "paid more than the fee"))
+    if submission.fee_type not in FEE_TYPES:
+        reasons.append(_reason(Code.UNKNOWN_FEE_TYPE, "fee_type", "not a fee type of the catalogue"))
+    if submission.source is FeeSource.RECEIPT and not submission.receipt_issuer:
+        reasons.append(_reason(Code.MISSING_RECEIPT_ISSUER, "receipt_issuer", "a receipt must name who issued it"))
+    if reasons or patient is None:
+        return Rejected(submission.submission_id, reasons)
+    return Accepted(submission, patient)
