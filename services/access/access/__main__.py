@@ -1,0 +1,3 @@
+from access.app import main
+
+main()

@@ -1,0 +1,3 @@
+from notifications.app import main
+
+main()

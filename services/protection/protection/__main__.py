@@ -1,0 +1,3 @@
+from protection.app import main
+
+main()
