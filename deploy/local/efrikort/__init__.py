@@ -1,0 +1,1 @@
+"""The `efrikort` command and what it needs to run the system on one machine."""

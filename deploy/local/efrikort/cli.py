@@ -1,0 +1,123 @@
+"""`efrikort`: the one command-line entry for people running e-frikort."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from efrikort.infra.stack import LocalInfra, var_dir
+from efrikort.services import SERVICE_PORTS, ServiceProcess
+
+
+def _infra_env(kafka: str, database: str) -> dict[str, str]:
+    return {"KAFKA_BOOTSTRAP_SERVERS": kafka, "DATABASE_URL": database}
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    """Kafka, PostgreSQL and every service, until Ctrl-C."""
+    started = time.monotonic()
+    infra = LocalInfra()
+    print("starting Kafka and PostgreSQL ...", flush=True)
+    endpoints = infra.up()
+    env = _infra_env(endpoints.kafka_bootstrap_servers, endpoints.database_url)
+    logs = var_dir() / "logs"
+    processes = [ServiceProcess(name, port, env, logs / f"{name}.log") for name, port in SERVICE_PORTS.items()]
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.wait_ready(timeout=args.timeout)
+        elapsed = time.monotonic() - started
+        print(f"\ne-frikort is up ({elapsed:.1f}s). Press Ctrl-C to stop everything.\n")
+        print(f"  {'Kafka':<15} {endpoints.kafka_bootstrap_servers}")
+        print(f"  {'PostgreSQL':<15} {endpoints.database_url}")
+        for process in processes:
+            print(f"  {process.name:<15} {process.url}  (/ready, /metrics, /docs)  log: {process.log_path}")
+        print("\n  send a fee:     efrikort send-example-fee")
+        sys.stdout.flush()
+        while not stopping:
+            for process in processes:
+                if process.process is not None and process.process.poll() is not None:
+                    print(f"{process.name} exited with {process.process.returncode}; see {process.log_path}")
+                    stopping = True
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("\nstopping services ...", flush=True)
+        for process in processes:
+            process.stop()
+        if not args.keep_infra:
+            print("stopping Kafka and PostgreSQL ...", flush=True)
+            infra.down()
+    return 0
+
+
+def cmd_service(args: argparse.Namespace) -> int:
+    """One service in this process, against the Kafka and PostgreSQL the environment names."""
+    os.execv(sys.executable, [sys.executable, "-m", args.name])
+
+
+def cmd_infra(args: argparse.Namespace) -> int:
+    infra = LocalInfra()
+    if args.action == "up":
+        endpoints = infra.up()
+        print(f"KAFKA_BOOTSTRAP_SERVERS={endpoints.kafka_bootstrap_servers}")
+        print(f"DATABASE_URL={endpoints.database_url}")
+    elif args.action == "down":
+        infra.down()
+        print("Kafka and PostgreSQL stopped")
+    elif args.action == "reset":
+        infra.reset()
+        print(f"stopped, and the data under {var_dir() / 'data'} wiped")
+    return 0
+
+
+def cmd_send_example_fee(args: argparse.Namespace) -> int:
+    from efrikort.example import send_example_fee
+
+    submission = json.loads(Path(args.file).read_text()) if args.file else None
+    return asyncio.run(send_example_fee(args.bootstrap, submission))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="efrikort", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    up = commands.add_parser("up", help="bring up Kafka, PostgreSQL and every service; Ctrl-C stops it all")
+    up.add_argument("--keep-infra", action="store_true", help="leave Kafka and PostgreSQL running on exit")
+    up.add_argument("--timeout", type=float, default=120, help="seconds each service may take to be ready")
+    up.set_defaults(func=cmd_up)
+
+    service = commands.add_parser("service", help="run one service in the foreground")
+    service.add_argument("name", choices=sorted(SERVICE_PORTS))
+    service.set_defaults(func=cmd_service)
+
+    infra = commands.add_parser("infra", help="start, stop or wipe the local Kafka and PostgreSQL")
+    infra.add_argument("action", choices=["up", "down", "reset"])
+    infra.set_defaults(func=cmd_infra)
+
+    example = commands.add_parser("send-example-fee", help="publish a fee submission and print its outcome")
+    example.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
+    example.add_argument("--file", help="a submission JSON file instead of the built-in example")
+    example.set_defaults(func=cmd_send_example_fee)
+
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
