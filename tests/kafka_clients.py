@@ -1,0 +1,87 @@
+"""Plain aiokafka clients, as an outside system would use them (not the project's own publisher)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+
+
+@asynccontextmanager
+async def plain_producer(bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        yield producer
+    finally:
+        await producer.stop()
+
+
+class TopicReader:
+    """Reads a topic from the end as it was when the reader started, keeping what it saw."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.topic = topic
+        self.seen: list[ConsumerRecord[bytes, bytes]] = []
+        self._consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=bootstrap, group_id=f"test-reader-{uuid.uuid4()}", auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+
+    async def start(self) -> None:
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        await self._consumer.stop()
+
+    async def _poll(self) -> None:
+        batch = await self._consumer.getmany(timeout_ms=200)
+        for records in batch.values():
+            self.seen.extend(records)
+
+    async def wait_for(
+        self, match: Callable[[ConsumerRecord[bytes, bytes]], bool], timeout: float = 15, count: int = 1
+    ) -> list[ConsumerRecord[bytes, bytes]]:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [r for r in self.seen if match(r)]
+            if len(found) >= count:
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{len(found)} of {count} expected messages on {self.topic} after {timeout}s")
+            await self._poll()
+
+    async def drain(self, seconds: float) -> None:
+        """Keep reading for a while, to see whether anything more arrives."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            await self._poll()
+
+    def with_key(self, key: str) -> list[dict[str, Any]]:
+        return [json.loads(r.value) for r in self.seen if r.key == key.encode()]
+
+
+@asynccontextmanager
+async def reading(bootstrap: str, topic: str) -> AsyncIterator[TopicReader]:
+    reader = TopicReader(bootstrap, topic)
+    await reader.start()
+    try:
+        yield reader
+    finally:
+        await reader.stop()
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 15, interval: float = 0.2) -> Any:
+    """Wait until an async check returns something truthy, and return it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result or time.monotonic() > deadline:
+            return result
+        await asyncio.sleep(interval)

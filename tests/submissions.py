@@ -1,0 +1,45 @@
+"""Fee submissions for tests, in the integration contract's own JSON."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+# Valid identity numbers (Luhn-checked) that belong to nobody: test numbers in the form of real ones.
+PATIENT_1985 = "19850412-1230"
+
+
+def luhn_complete(first_eleven: str) -> str:
+    """Append the check digit to YYYYMMDDNNN (12 digits result), computed over the last ten."""
+    digits = first_eleven[2:]
+    total = 0
+    for index, char in enumerate(digits):
+        value = int(char) * (2 if index % 2 == 0 else 1)
+        total += value - 9 if value > 9 else value
+    return first_eleven + str((10 - total % 10) % 10)
+
+
+def new_patient() -> str:
+    """A fresh valid identity number (born 1940-1999), so tests never share a ledger."""
+    rng = random.Random(uuid.uuid4().int)
+    birth = date(1940, 1, 1) + timedelta(days=rng.randrange(60 * 365))
+    return luhn_complete(birth.strftime("%Y%m%d") + f"{rng.randrange(1000):03d}")
+
+
+def submission(**overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "submission_id": str(uuid.uuid4()),
+        "system_id": "SE2321000016-SYS1",
+        "patient_id": PATIENT_1985,
+        "visit_date": date(2025, 4, 25).isoformat(),
+        "care_unit": "SE2321000016-U001",
+        "registered_by": "SE2321000016-E001",
+        "fee_type": "doctor_visit",
+        "fee_amount": 300,
+        "paid_amount": 300,
+        "source": "visit",
+    }
+    base.update(overrides)
+    return base
