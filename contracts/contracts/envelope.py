@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import ClassVar, Generic, TypeVar
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 
 class Event(BaseModel):
@@ -33,11 +33,19 @@ class Envelope(BaseModel, Generic[EventT]):
     event_id: UUID = Field(description="Unique per event; consumers deduplicate on it.")
     event_type: str
     schema_version: int
-    occurred_at: datetime
+    occurred_at: AwareDatetime
     producer: str = Field(description="The service that wrote the event.")
     correlation_id: str = Field(description="Follows one business request across services.")
     causation_id: str | None = Field(default=None, description="event_id of the message that caused this.")
     payload: EventT
+
+    @model_validator(mode="after")
+    def _names_its_payload(self) -> Envelope[EventT]:
+        expected = (type(self.payload).event_type, type(self.payload).schema_version)
+        if (self.event_type, self.schema_version) != expected:
+            raise ValueError(f"envelope says {self.event_type} v{self.schema_version}, payload is {expected[0]} "
+                             f"v{expected[1]}")
+        return self
 
     @classmethod
     def wrap(

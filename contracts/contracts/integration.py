@@ -6,11 +6,23 @@ nothing here may be renamed or made stricter within `v1`.
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import date
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr
+
+
+def _written_as_iso_date(value: object) -> object:
+    # pydantic would also take a Unix timestamp or a datetime; the contract says YYYY-MM-DD.
+    if isinstance(value, date) or (isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)):
+        return value
+    raise ValueError("must be a date written YYYY-MM-DD")
+
+
+IsoDate = Annotated[date, BeforeValidator(_written_as_iso_date)]
 
 
 class FeeSource(StrEnum):
@@ -33,8 +45,10 @@ class FeeSubmission(BaseModel):
     submission_id: StrictStr = Field(min_length=1, max_length=100,
                                      description="Chosen by the sender; re-sending it is harmless.")
     system_id: StrictStr = Field(min_length=1, max_length=64, description="HSA-ID of the integrated system.")
-    patient_id: StrictStr = Field(description="Personnummer or samordningsnummer, YYYYMMDD-NNNN or YYYYMMDDNNNN.")
-    visit_date: date
+    patient_id: StrictStr = Field(
+        max_length=20, description="Personnummer or samordningsnummer, YYYYMMDD-NNNN or YYYYMMDDNNNN."
+    )
+    visit_date: IsoDate = Field(description="YYYY-MM-DD, in Swedish time.")
     care_unit: StrictStr = Field(min_length=1, max_length=64, description="HSA-ID of the care unit (vårdenhet).")
     registered_by: StrictStr = Field(min_length=1, max_length=64,
                                      description="HSA-ID of the employee (medarbetare) who registered it.")
@@ -81,7 +95,7 @@ class ProtectionSummary(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    period_start: date | None
+    period_start: date | None = None
     ceiling: int
     sum: int
     remaining: int
@@ -116,10 +130,11 @@ class FeeOutcome(BaseModel):
         return cls(submission_id=submission_id, status=OutcomeStatus.REJECTED, reasons=reasons)
 
     def to_json(self) -> bytes:
-        """Serialise as the contract shows it: absent values are left out rather than null."""
-        return self.model_dump_json(exclude_none=True).encode()
+        """Serialise as the contract shows it: top-level values that do not apply (`reasons` of an
+        accepted fee, the amounts of a rejected one) are left out rather than null."""
+        document = {k: v for k, v in self.model_dump(mode="json").items() if v is not None}
+        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-# Kept beside the models so that the contract document and the code name the same limit.
 MAX_SUBMISSION_BYTES = 16 * 1024
-SubmissionStatus = Literal["accepted", "rejected"]
+"""Larger submissions are rejected unread: no real fee needs more."""

@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
+
 from efrikort.infra.paths import var_dir
 from efrikort.infra.stack import InfraEndpoints
 from efrikort.services import SERVICE_PORTS, ServiceProcess
-
 from tests.infra_fixtures import free_ports
 
 

@@ -9,11 +9,11 @@ from datetime import date, timedelta
 
 import asyncpg
 import pytest
+
 from efrikort.infra.stack import InfraEndpoints
 from efrikort.services import ServiceProcess
 from runtime.patient_key import patient_key
 from runtime.settings import DEV_PATIENT_KEY_SECRET
-
 from tests.kafka_clients import eventually, plain_producer, reading
 from tests.submissions import new_patient, submission
 
