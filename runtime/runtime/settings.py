@@ -84,7 +84,8 @@ class ServiceSettings(BaseSettings):
             return self.service_database_url
         parts = urlsplit(self.database_url)
         host = parts.hostname or "127.0.0.1"
-        netloc = f"{self.database_role}:{quote(self.database_password.get_secret_value())}@{host}"
+        password = quote(self.database_password.get_secret_value(), safe="")
+        netloc = f"{self.database_role}:{password}@{host}"
         if parts.port:
             netloc += f":{parts.port}"
         return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))

@@ -7,11 +7,13 @@ import asyncio
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-from efrikort.infra.stack import LocalInfra, var_dir
+from efrikort.infra.paths import repo_root, var_dir
+from efrikort.infra.stack import LocalInfra
 from efrikort.services import SERVICE_PORTS, ServiceProcess
 
 
@@ -86,6 +88,23 @@ def cmd_infra(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_test(args: argparse.Namespace) -> int:
+    """Every check: lint, the generated contract documents, then all tests against real servers."""
+    root = repo_root()
+    steps = [
+        ["ruff", "check", "."],
+        [sys.executable, "-m", "contracts.generate", "--check"],
+        [sys.executable, "-m", "pytest", *(args.pytest_args or ["tests"])],
+    ]
+    for step in steps:
+        print("$", " ".join(step), flush=True)
+        code = subprocess.call(step if step[0] != "ruff" else [str(Path(sys.executable).with_name("ruff")), *step[1:]],
+                               cwd=root)
+        if code != 0:
+            return code
+    return 0
+
+
 def cmd_send_example_fee(args: argparse.Namespace) -> int:
     from efrikort.example import send_example_fee
 
@@ -109,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     infra = commands.add_parser("infra", help="start, stop or wipe the local Kafka and PostgreSQL")
     infra.add_argument("action", choices=["up", "down", "reset"])
     infra.set_defaults(func=cmd_infra)
+
+    test = commands.add_parser("test", help="run every check and test (extra arguments go to pytest)")
+    test.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    test.set_defaults(func=cmd_test)
 
     example = commands.add_parser("send-example-fee", help="publish a fee submission and print its outcome")
     example.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))

@@ -1,0 +1,90 @@
+"""What a fee submission must satisfy before it is registered, each refusal with its code and field."""
+
+import json
+from datetime import date
+
+import pytest
+
+from contracts.integration import MAX_SUBMISSION_BYTES
+from registration.intake import Accepted, Code, Rejected, check_submission
+from tests.submissions import submission
+
+TODAY = date(2026, 11, 22)
+
+
+def check(**overrides: object) -> Accepted | Rejected:
+    return check_submission(json.dumps(submission(**overrides)).encode(), TODAY)
+
+
+def codes(result: Accepted | Rejected) -> list[tuple[str, str | None]]:
+    assert isinstance(result, Rejected), result
+    return [(r.code, r.field) for r in result.reasons]
+
+
+def test_a_valid_submission_is_accepted_with_the_patients_birth_date() -> None:
+    result = check()
+    assert isinstance(result, Accepted)
+    assert result.patient.birth_date == date(1985, 4, 12)
+
+
+def test_paid_amount_may_be_absent() -> None:
+    document = submission()
+    del document["paid_amount"]
+    assert isinstance(check_submission(json.dumps(document).encode(), TODAY), Accepted)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"patient_id": "19850412-1231"}, [(Code.INVALID_PATIENT_ID, "patient_id")]),
+        ({"visit_date": "2026-11-23"}, [(Code.FUTURE_VISIT_DATE, "visit_date")]),
+        ({"visit_date": "2026-02-30"}, [(Code.INVALID_VALUE, "visit_date")]),
+        ({"fee_amount": -1}, [(Code.NEGATIVE_AMOUNT, "fee_amount")]),
+        ({"paid_amount": -1}, [(Code.NEGATIVE_AMOUNT, "paid_amount")]),
+        ({"fee_amount": 100, "paid_amount": 200}, [(Code.PAID_ABOVE_FEE, "paid_amount")]),
+        ({"fee_amount": "300"}, [(Code.WRONG_TYPE, "fee_amount")]),
+        ({"fee_amount": 300.5}, [(Code.WRONG_TYPE, "fee_amount")]),
+        ({"fee_type": "massage"}, [(Code.UNKNOWN_FEE_TYPE, "fee_type")]),
+        ({"source": "fax"}, [(Code.INVALID_VALUE, "source")]),
+        ({"source": "receipt"}, [(Code.MISSING_RECEIPT_ISSUER, "receipt_issuer")]),
+        ({"colour": "blue"}, [(Code.UNKNOWN_FIELD, "colour")]),
+    ],
+)
+def test_each_problem_is_refused_with_its_code_and_field(overrides: dict[str, object], expected: list) -> None:
+    assert codes(check(**overrides)) == [(code.value, field) for code, field in expected]
+
+
+def test_every_problem_is_reported_not_just_the_first() -> None:
+    result = check(visit_date="2099-01-01", fee_type="massage", fee_amount=-5, paid_amount=None)
+    assert {code for code, _ in codes(result)} == {"future_visit_date", "unknown_fee_type", "negative_amount"}
+
+
+def test_a_missing_field_is_named() -> None:
+    document = submission()
+    del document["care_unit"]
+    assert codes(check_submission(json.dumps(document).encode(), TODAY)) == [("missing_field", "care_unit")]
+
+
+def test_text_that_is_not_json_is_answered_when_its_submission_id_can_be_read() -> None:
+    result = check_submission(b'{"submission_id": "abc-1", "fee_amount": 3', TODAY)
+    assert isinstance(result, Rejected)
+    assert result.submission_id == "abc-1"
+    assert codes(result) == [("malformed_json", None)]
+
+
+def test_text_without_a_readable_submission_id_has_nobody_to_answer() -> None:
+    result = check_submission(b"\xff\xfe garbage", TODAY)
+    assert isinstance(result, Rejected) and result.submission_id is None
+
+
+def test_an_oversized_message_is_refused_unread() -> None:
+    padding = "x" * MAX_SUBMISSION_BYTES
+    result = check_submission(json.dumps(submission(submission_id="big-1", receipt_issuer=padding)).encode(), TODAY)
+    assert isinstance(result, Rejected) and result.submission_id == "big-1"
+    assert codes(result) == [("too_large", None)]
+
+
+def test_reasons_never_repeat_the_identity_number() -> None:
+    result = check(patient_id="19850412-1231", fee_amount="x")
+    assert isinstance(result, Rejected)
+    assert all("19850412" not in r.message for r in result.reasons)
