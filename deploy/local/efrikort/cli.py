@@ -29,14 +29,16 @@ def cmd_up(args: argparse.Namespace) -> int:
     endpoints = infra.up()
     env = _infra_env(endpoints.kafka_bootstrap_servers, endpoints.database_url)
     logs = var_dir() / "logs"
-    processes = [ServiceProcess(name, port, env, logs / f"{name}.log") for name, port in SERVICE_PORTS.items()]
-    stopping = False
+    ports = {name: args.http_port_base + i for i, name in enumerate(SERVICE_PORTS, 1)} if args.http_port_base \
+        else SERVICE_PORTS
+    processes = [ServiceProcess(name, ports[name], env, logs / f"{name}.log") for name in SERVICE_PORTS]
 
-    def stop(signum: int, frame: object) -> None:
-        nonlocal stopping
-        stopping = True
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)
+    # SIGTERM stops the stack the same way Ctrl-C does, at whatever point it arrives.
+    signal.signal(signal.SIGTERM, interrupt)
+    code = 0
     try:
         for process in processes:
             process.start()
@@ -50,14 +52,16 @@ def cmd_up(args: argparse.Namespace) -> int:
             print(f"  {process.name:<15} {process.url}  (/ready, /metrics, /docs)  log: {process.log_path}")
         print("\n  send a fee:     efrikort send-example-fee")
         sys.stdout.flush()
-        while not stopping:
-            for process in processes:
-                if process.process is not None and process.process.poll() is not None:
-                    print(f"{process.name} exited with {process.process.returncode}; see {process.log_path}")
-                    stopping = True
+        while not (exited := [p for p in processes if p.process is not None and p.process.poll() is not None]):
             time.sleep(0.5)
+        for process in exited:
+            print(f"{process.name} exited with {process.process.returncode}; see {process.log_path}")  # type: ignore[union-attr]
+        code = 1
     except KeyboardInterrupt:
         pass
+    except (RuntimeError, TimeoutError) as error:
+        print(f"e-frikort did not come up: {error}", file=sys.stderr)
+        code = 1
     finally:
         print("\nstopping services ...", flush=True)
         for process in processes:
@@ -65,7 +69,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         if not args.keep_infra:
             print("stopping Kafka and PostgreSQL ...", flush=True)
             infra.down()
-    return 0
+        print("stopped", flush=True)
+    return code
 
 
 def cmd_service(args: argparse.Namespace) -> int:
@@ -119,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     up = commands.add_parser("up", help="bring up Kafka, PostgreSQL and every service; Ctrl-C stops it all")
     up.add_argument("--keep-infra", action="store_true", help="leave Kafka and PostgreSQL running on exit")
     up.add_argument("--timeout", type=float, default=120, help="seconds each service may take to be ready")
+    up.add_argument("--http-port-base", type=int, default=0,
+                    help="serve the services on BASE+1 .. BASE+4 instead of 8081 .. 8084")
     up.set_defaults(func=cmd_up)
 
     service = commands.add_parser("service", help="run one service in the foreground")

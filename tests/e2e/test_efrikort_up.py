@@ -1,0 +1,82 @@
+"""`efrikort up` brings up Kafka, PostgreSQL and every service, says where each listens, and
+Ctrl-C stops all of it without leaving a process behind."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from efrikort.infra._proc import port_is_free
+from efrikort.infra.paths import var_dir
+from efrikort.services import SERVICE_PORTS
+from tests.infra_fixtures import free_ports
+
+pytestmark = pytest.mark.e2e
+
+
+def consecutive_free_ports(count: int, avoid: set[int]) -> int:
+    """The first of `count` consecutive free ports, for the services' BASE+1 .. BASE+count."""
+    for start in range(20000, 60000, count + 1):
+        candidates = range(start, start + count)
+        if not avoid.intersection(candidates) and all(port_is_free("127.0.0.1", p) for p in candidates):
+            return start
+    raise RuntimeError("no run of free ports")
+
+
+def test_efrikort_up_reaches_ready_for_every_service_and_ctrl_c_leaves_nothing_running(tmp_path: Path) -> None:
+    # A private var/ sharing only the download cache, so this stack touches no other state.
+    (tmp_path / "cache").symlink_to(var_dir() / "cache", target_is_directory=True)
+    kafka_port, controller_port, postgres_port = free_ports(3)
+    base = consecutive_free_ports(len(SERVICE_PORTS), avoid={kafka_port, controller_port, postgres_port}) - 1
+    env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}
+    env |= {
+        "EFRIKORT_VAR_DIR": str(tmp_path),
+        "EFRIKORT_KAFKA_PORT": str(kafka_port),
+        "EFRIKORT_KAFKA_CONTROLLER_PORT": str(controller_port),
+        "EFRIKORT_POSTGRES_PORT": str(postgres_port),
+    }
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "efrikort.cli", "up", "--http-port-base", str(base)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    output: list[str] = []
+    family: set[int] = set()
+    try:
+        deadline = time.monotonic() + 240
+        assert cli.stdout is not None
+        for line in cli.stdout:
+            output.append(line)
+            if "e-frikort is up" in line:
+                break
+            assert time.monotonic() < deadline, "".join(output)
+        else:
+            pytest.fail("efrikort up ended before it was up:\n" + "".join(output))
+        for _ in SERVICE_PORTS:
+            output.append(cli.stdout.readline())
+        for _ in range(3):
+            output.append(cli.stdout.readline())
+        listing = "".join(output)
+        for index, name in enumerate(SERVICE_PORTS, 1):
+            assert re.search(rf"{name}\s+http://127\.0\.0\.1:{base + index}", listing), listing
+        assert f"127.0.0.1:{kafka_port}" in listing and f":{postgres_port}/" in listing
+
+        family = {p.pid for p in psutil.Process(cli.pid).children(recursive=True)}
+        family |= {p.pid for p in psutil.process_iter(["cmdline"])
+                   if str(tmp_path) in " ".join(p.info["cmdline"] or [])}
+        assert len(family) >= len(SERVICE_PORTS) + 2, "expected the services, Kafka and PostgreSQL as processes"
+
+        cli.send_signal(signal.SIGINT)
+        assert cli.wait(timeout=90) == 0
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+    leftovers = [pid for pid in family if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
+    assert leftovers == [], f"processes left behind: {leftovers}"
