@@ -20,11 +20,11 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from aiokafka import ConsumerRecord
-from contracts.envelope import Envelope, Event
-from contracts.topics import Topic
 from faststream.kafka import KafkaBroker
 from pydantic import ValidationError
 
+from contracts.envelope import Envelope, Event
+from contracts.topics import Topic
 from runtime.inbox import first_delivery
 from runtime.logs import correlation_id
 from runtime.metrics import DEAD_LETTERS, DUPLICATES, HANDLING_SECONDS, MESSAGES_CONSUMED

@@ -16,13 +16,13 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from contracts.envelope import Envelope
-from contracts.topics import Topic
 from faststream.kafka import KafkaBroker
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, BIGINT
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from contracts.envelope import Envelope
+from contracts.topics import Topic
 from runtime.metrics import MESSAGES_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
 
 log = logging.getLogger(__name__)

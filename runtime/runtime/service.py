@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from contracts.topics import Topic
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from faststream import AckPolicy
@@ -26,6 +25,7 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from contracts.topics import Topic
 from runtime import database
 from runtime.consumers import Consumer, Delivery, MessageProcessor
 from runtime.logs import configure_logging

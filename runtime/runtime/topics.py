@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+
 from contracts.topics import Topic
 
 log = logging.getLogger(__name__)

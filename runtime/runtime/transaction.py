@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
-from contracts.envelope import Envelope, Event
-from contracts.topics import Topic
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from contracts.envelope import Envelope, Event
+from contracts.topics import Topic
 from runtime import outbox
 from runtime.outbox import OutboxRelay
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from contracts.topics import FREE_CARDS
+from notifications.handlers import on_free_card_issued
 from runtime.consumers import Consumer
 from runtime.service import Runtime, Service, run
 from runtime.settings import ServiceSettings
-
-from notifications.handlers import on_free_card_issued
 
 NAME = "notifications"
 

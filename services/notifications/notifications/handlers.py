@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from contracts.events import FreeCardIssued
-from runtime.consumers import Delivery
-from runtime.transaction import Transaction
-
 from notifications import store
 from notifications.notices import free_card_issued
+from runtime.consumers import Delivery
+from runtime.transaction import Transaction
 
 
 async def on_free_card_issued(delivery: Delivery, tx: Transaction) -> None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from contracts.topics import FEE_OUTCOMES, FEES, FREE_CARDS
+from protection.handlers import on_fee_registered
 from runtime.consumers import Consumer
 from runtime.service import Runtime, Service, run
 from runtime.settings import ServiceSettings
-
-from protection.handlers import on_fee_registered
 
 NAME = "protection"
 

@@ -7,12 +7,11 @@ import secrets
 from contracts.events import FeeRegistered, FreeCardIssued
 from contracts.integration import FeeOutcome, FreeCardStatus, FreeCardSummary, OutcomeStatus, ProtectionSummary
 from contracts.topics import FEE_OUTCOMES, FREE_CARDS
-from runtime.consumers import Delivery
-from runtime.transaction import Transaction
-
 from protection import store
 from protection.ceilings import NATIONAL_CEILINGS
 from protection.ledger import replay
+from runtime.consumers import Delivery
+from runtime.transaction import Transaction
 
 
 def new_free_card_number() -> str:

@@ -11,7 +11,6 @@ from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from contracts.fee_types import FEE_TYPES
-
 from protection.ceilings import CeilingSchedule
 
 

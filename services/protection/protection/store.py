@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from contracts.events import FeeRegistered
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from contracts.events import FeeRegistered
 from protection.ledger import Fee
 
 _UPSERT_FEE = text(

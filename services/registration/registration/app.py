@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from contracts.topics import FEE_OUTCOMES, FEE_SUBMISSIONS, FEES
+from registration.handlers import on_fee_submission
 from runtime.consumers import Consumer
 from runtime.service import Runtime, Service, run
 from runtime.settings import ServiceSettings
-
-from registration.handlers import on_fee_submission
 
 NAME = "registration"
 

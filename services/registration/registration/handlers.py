@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from runtime.consumers import Delivery, InvalidMessage
-from runtime.transaction import Transaction
-
 from registration.intake import Rejected
 from registration.register import register_submission
+from runtime.consumers import Delivery, InvalidMessage
+from runtime.transaction import Transaction
 
 
 def on_fee_submission(key_secret: str):

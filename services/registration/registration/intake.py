@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from contracts.fee_types import FEE_TYPES
-from contracts.integration import MAX_SUBMISSION_BYTES, FeeSource, FeeSubmission, RejectionReason
 from pydantic import ValidationError
 
+from contracts.fee_types import FEE_TYPES
+from contracts.integration import MAX_SUBMISSION_BYTES, FeeSource, FeeSubmission, RejectionReason
 from registration.identity import IdentityNumber, InvalidIdentityNumber
 
 

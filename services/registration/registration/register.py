@@ -9,11 +9,10 @@ from zoneinfo import ZoneInfo
 from contracts.events import FeeRegistered
 from contracts.integration import FeeOutcome, RejectionReason
 from contracts.topics import FEE_OUTCOMES, FEES
-from runtime.patient_key import patient_key
-from runtime.transaction import Transaction
-
 from registration import store
 from registration.intake import Accepted, Code, Rejected, check_submission
+from runtime.patient_key import patient_key
+from runtime.transaction import Transaction
 
 SWEDISH_TIME = ZoneInfo("Europe/Stockholm")
 

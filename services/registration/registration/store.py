@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from contracts.events import FeeRegistered
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from contracts.events import FeeRegistered
 
 
 @dataclass(frozen=True)
