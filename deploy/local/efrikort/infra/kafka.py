@@ -1,0 +1,423 @@
+"""A single-node KRaft Kafka broker run as a plain JVM process, without Docker.
+
+The broker jars come from Maven Central (``deploy/kafka/pom.xml``) because that is the one
+package source every dev machine and CI runner here can reach; they are resolved once into
+``var/cache/kafka/<version>/lib`` and reused afterwards without invoking Maven.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import logging
+import shutil
+import string
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+
+from efrikort.infra import _proc
+from efrikort.infra.paths import repo_root as _default_repo_root
+from efrikort.infra.paths import var_dir
+
+log = logging.getLogger(__name__)
+
+# Must match <kafka.version> in deploy/kafka/pom.xml; it names the cache directory, so a
+# version bump never reuses jars of the previous version.
+KAFKA_VERSION = "4.1.1"
+
+HOST = "127.0.0.1"
+
+# Sized for a 2-core dev machine that also runs PostgreSQL and the services: a 512 MB heap is
+# plenty for a broker holding test data; SerialGC avoids G1's background threads competing for
+# the two cores; C1-only JIT (TieredStopAtLevel=1) spares the C2 compiler's CPU burst at
+# startup, which measured ~1-2 s faster to ready here, and peak throughput does not matter for
+# a dev broker; ExitOnOutOfMemoryError turns a wedged broker into a visible crash. Headless and
+# UTF-8 make the JVM independent of the desktop session and locale it was started from.
+JVM_OPTIONS: tuple[str, ...] = (
+    "-Xms256m",
+    "-Xmx512m",
+    "-XX:+UseSerialGC",
+    "-XX:TieredStopAtLevel=1",
+    "-XX:+ExitOnOutOfMemoryError",
+    "-Djava.awt.headless=true",
+    "-Dfile.encoding=UTF-8",
+)
+
+_MARKER_NAME = "resolved.json"
+
+
+def _kafka_deploy_dir(repo_root: Path) -> Path:
+    return repo_root / "deploy" / "kafka"
+
+
+def _pom_digest(pom: Path) -> str:
+    return hashlib.sha256(pom.read_bytes()).hexdigest()
+
+
+def _marker_valid(marker: Path, lib_dir: Path, pom_digest: str) -> bool:
+    try:
+        data = json.loads(marker.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return False
+    if data.get("pom_sha256") != pom_digest:
+        return False
+    jars = data.get("jars")
+    return isinstance(jars, list) and bool(jars) and all((lib_dir / j).is_file() for j in jars)
+
+
+def resolve_kafka_jars(repo_root: Path, cache_dir: Path | None = None) -> Path:
+    """Return the directory holding the broker's runtime classpath, resolving it if needed.
+
+    The first call runs Maven (``dependency:copy-dependencies``) into a scratch directory and
+    moves it into place only when Maven succeeded, then writes a marker recording the pom's
+    digest. Later calls see the marker and return at once: no Maven, no network. Editing the
+    pom invalidates the marker.
+
+    ``cache_dir`` defaults to ``<var>/cache/kafka``; the version is appended to it.
+    """
+    version_dir = (cache_dir or var_dir() / "cache" / "kafka") / KAFKA_VERSION
+    lib_dir = version_dir / "lib"
+    marker = version_dir / _MARKER_NAME
+    pom = _kafka_deploy_dir(repo_root) / "pom.xml"
+    digest = _pom_digest(pom)
+
+    if _marker_valid(marker, lib_dir, digest):
+        return lib_dir
+
+    # Serialised across processes, e.g. two test sessions starting at once.
+    with _proc.file_lock(version_dir / ".lock"):
+        # Another process may have finished resolving while we waited for the lock.
+        if _marker_valid(marker, lib_dir, digest):
+            return lib_dir
+
+        mvn = shutil.which("mvn")
+        if mvn is None:
+            raise RuntimeError(
+                "Apache Maven (mvn) is needed once to fetch the Kafka broker jars from Maven Central "
+                "but is not on PATH; install it (e.g. `apt-get install maven`)."
+            )
+        staging = version_dir / "lib.partial"
+        shutil.rmtree(staging, ignore_errors=True)
+        started = time.monotonic()
+        log.info("resolving Kafka %s jars with Maven into %s", KAFKA_VERSION, lib_dir)
+        proc = subprocess.run(
+            [
+                mvn,
+                "-q",
+                "-B",
+                "-f",
+                str(pom),
+                "dependency:copy-dependencies",
+                "-DincludeScope=runtime",
+                f"-DoutputDirectory={staging}",
+            ],
+            cwd=repo_root,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise RuntimeError(
+                f"Maven failed to resolve the Kafka jars (exit {proc.returncode}):\n"
+                f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+            )
+        jars = sorted(p.name for p in staging.glob("*.jar"))
+        if not any(j.startswith(f"kafka_2.13-{KAFKA_VERSION}") for j in jars):
+            shutil.rmtree(staging, ignore_errors=True)
+            raise RuntimeError(f"Maven succeeded but {staging} holds no kafka_2.13-{KAFKA_VERSION} jar")
+
+        shutil.rmtree(lib_dir, ignore_errors=True)
+        staging.rename(lib_dir)
+        tmp_marker = marker.with_suffix(".tmp")
+        tmp_marker.write_text(
+            json.dumps(
+                {
+                    "kafka_version": KAFKA_VERSION,
+                    "pom_sha256": digest,
+                    "resolved_seconds": round(time.monotonic() - started, 1),
+                    "jars": jars,
+                },
+                indent=2,
+            )
+        )
+        # Atomic: a crash never leaves a marker that vouches for a half-copied directory.
+        tmp_marker.replace(marker)
+        log.info("resolved %d Kafka jars in %.1fs", len(jars), time.monotonic() - started)
+        return lib_dir
+
+
+def _random_cluster_id() -> str:
+    """A cluster id in the form ``kafka-storage random-uuid`` prints (base64url, 22 chars)."""
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        # Kafka's Uuid.randomUuid() skips ids starting with '-' because command lines take them
+        # for options; do the same.
+        if not text.startswith("-"):
+            return text
+
+
+class KafkaServer:
+    """One local KRaft broker+controller whose whole state lives in ``data_dir``.
+
+    Layout of ``data_dir``: ``server.properties`` (rendered each start), ``kraft/`` (log.dirs,
+    formatted once), ``logs/`` (log4j2 output), ``kafka.out`` (JVM stdout/stderr),
+    ``kafka.pid`` and ``format.json`` (cluster id and ports at format time, for diagnosis).
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int = 9092,
+        controller_port: int = 9093,
+        *,
+        repo_root: Path | None = None,
+        cache_dir: Path | None = None,
+        java: str | None = None,
+    ) -> None:
+        self.data_dir = Path(data_dir).resolve()
+        self.port = port
+        self.controller_port = controller_port
+        self.repo_root = repo_root or _default_repo_root()
+        self.cache_dir = cache_dir
+        self.java = java or shutil.which("java") or "java"
+
+        self.properties_file = self.data_dir / "server.properties"
+        self.log_dirs = self.data_dir / "kraft"
+        self.logs_dir = self.data_dir / "logs"
+        self.out_file = self.data_dir / "kafka.out"
+        self.pid_file = self.data_dir / "kafka.pid"
+        self.format_file = self.data_dir / "format.json"
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"{HOST}:{self.port}"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self, timeout: float = 90) -> None:
+        """Start the broker and return once it answers a metadata request.
+
+        A no-op when this data dir's broker is already running and answering. Raises
+        RuntimeError with the tail of the broker's output when it dies or does not become
+        ready within ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        # Two starts of the same data dir at once (two terminals, two test sessions) would race
+        # on formatting and on the ports; the second one waits and then finds it running.
+        with _proc.file_lock(self.data_dir / ".start.lock"):
+            self._start_locked(deadline)
+
+    def _start_locked(self, deadline: float) -> None:
+        if self._process() is not None:
+            running = self._configured_listeners()
+            if running != self._listeners():
+                # Waiting would only time out: the broker listens elsewhere.
+                raise RuntimeError(
+                    f"Kafka of {self.data_dir} is already running with {running!r}, not "
+                    f"{self._listeners()!r}; stop it first (efrikort infra down)"
+                )
+            # Already running (possibly still starting, e.g. launched by another process).
+            self._wait_ready(deadline)
+            return
+        self.pid_file.unlink(missing_ok=True)
+
+        for p in (self.port, self.controller_port):
+            if not _proc.port_is_free(HOST, p):
+                raise RuntimeError(
+                    f"cannot start Kafka in {self.data_dir}: port {HOST}:{p} is already in use by another "
+                    "process (another broker? set EFRIKORT_KAFKA_PORT or stop it)"
+                )
+
+        lib_dir = resolve_kafka_jars(self.repo_root, self.cache_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.logs_dir.mkdir(exist_ok=True)
+        self._write_properties()
+        classpath = f"{lib_dir}/*"
+        self._format_storage_once(classpath)
+
+        cmd = [
+            self.java,
+            *JVM_OPTIONS,
+            f"-Dlog4j2.configurationFile={_kafka_deploy_dir(self.repo_root) / 'log4j2.xml'}",
+            f"-Dkafka.logs.dir={self.logs_dir}",
+            "-cp",
+            classpath,
+            "kafka.Kafka",
+            str(self.properties_file),
+        ]
+        log.info("starting Kafka: %s", " ".join(cmd))
+        with self.out_file.open("ab") as out:
+            out.write(f"\n==== {time.strftime('%Y-%m-%d %H:%M:%S')} starting Kafka ====\n".encode())
+            out.flush()
+            # Own session: the broker survives the CLI that started it and does not get the
+            # terminal's Ctrl-C; stop() signals the whole group.
+            proc = subprocess.Popen(
+                cmd,
+                cwd=self.data_dir,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
+            )
+        self.pid_file.write_text(f"{proc.pid}\n")
+        try:
+            self._wait_ready(deadline, popen=proc)
+        except BaseException:
+            # A broker that never became ready must not linger holding the ports.
+            self.stop()
+            raise
+
+    def stop(self, timeout: float = 30) -> None:
+        """Stop the broker: SIGTERM (clean controlled shutdown), SIGKILL after ``timeout``."""
+        proc = self._process()
+        if proc is not None:
+            _proc.terminate_group(proc.pid, timeout)
+        self.pid_file.unlink(missing_ok=True)
+
+    def is_running(self) -> bool:
+        """Whether the pid file names a live broker process of this data dir."""
+        return self._process() is not None
+
+    # ------------------------------------------------------------------ internals
+
+    def _process(self) -> psutil.Process | None:
+        proc = _proc.live_process(_proc.read_pid(self.pid_file))
+        if proc is None:
+            return None
+        # Guard against pid reuse: only our JVM has our properties file on its command line.
+        try:
+            cmdline = proc.cmdline()
+        except psutil.Error:
+            return None
+        if "kafka.Kafka" not in cmdline or str(self.properties_file) not in cmdline:
+            return None
+        return proc
+
+    def _listeners(self) -> str:
+        return f"PLAINTEXT://{HOST}:{self.port},CONTROLLER://{HOST}:{self.controller_port}"
+
+    def _configured_listeners(self) -> str | None:
+        """The ``listeners`` of the rendered properties, i.e. what the running broker uses."""
+        try:
+            lines = self.properties_file.read_text().splitlines()
+        except FileNotFoundError:
+            return None
+        for line in lines:
+            key, sep, value = line.partition("=")
+            if sep and key.strip() == "listeners":
+                return value.strip()
+        return None
+
+    def _write_properties(self) -> None:
+        template = (_kafka_deploy_dir(self.repo_root) / "server.properties.template").read_text()
+        rendered = string.Template(template).substitute(
+            port=self.port,
+            controller_port=self.controller_port,
+            log_dirs=str(self.log_dirs),
+        )
+        self.properties_file.write_text(rendered)
+
+    def _format_storage_once(self, classpath: str) -> None:
+        """Format log.dirs as a fresh single-voter KRaft cluster, unless already formatted.
+
+        The ports may differ from the ones used at format time: on start the sole voter, being
+        the leader, records its current controller endpoint in the voter set itself (KIP-853),
+        which was verified to work with 4.1.1.
+        """
+        if (self.log_dirs / "meta.properties").exists():
+            return
+
+        # A half-formatted directory (crash during format) is useless: start over.
+        shutil.rmtree(self.log_dirs, ignore_errors=True)
+        cluster_id = _random_cluster_id()
+        cmd = [
+            self.java,
+            "-Xmx256m",
+            "-XX:+UseSerialGC",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={_kafka_deploy_dir(self.repo_root) / 'log4j2.xml'}",
+            f"-Dkafka.logs.dir={self.logs_dir}",
+            "-cp",
+            classpath,
+            "kafka.tools.StorageTool",
+            "format",
+            "--standalone",
+            "--cluster-id",
+            cluster_id,
+            "--config",
+            str(self.properties_file),
+        ]
+        result = subprocess.run(
+            cmd, cwd=self.data_dir, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL
+        )
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"formatting Kafka storage in {self.log_dirs} failed (exit {result.returncode}):\n"
+                f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+            )
+        self.format_file.write_text(
+            json.dumps(
+                {"cluster_id": cluster_id, "port": self.port, "controller_port": self.controller_port},
+                indent=2,
+            )
+        )
+
+    def _wait_ready(self, deadline: float, popen: subprocess.Popen[bytes] | None = None) -> None:
+        while True:
+            if popen is not None and popen.poll() is not None:
+                raise RuntimeError(
+                    f"Kafka exited with code {popen.returncode} during startup; last output of "
+                    f"{self.out_file}:\n{_proc.tail(self.out_file)}"
+                )
+            if popen is None and self._process() is None:
+                raise RuntimeError(
+                    f"Kafka process of {self.data_dir} disappeared; last output:\n{_proc.tail(self.out_file)}"
+                )
+            # Plain TCP first: cheap, and spares us aiokafka's connection-error logging while the
+            # JVM is still booting.
+            if _proc.port_accepts(HOST, self.port) and _proc.run_coroutine_blocking(
+                kafka_answers(self.bootstrap_servers)
+            ):
+                return
+            if time.monotonic() >= deadline:
+                raise RuntimeError(
+                    f"Kafka on {self.bootstrap_servers} did not answer a metadata request in time; last "
+                    f"output of {self.out_file}:\n{_proc.tail(self.out_file)}\n--- {self.logs_dir}/server.log:\n"
+                    f"{_proc.tail(self.logs_dir / 'server.log', 20)}"
+                )
+            time.sleep(0.25)
+
+
+async def kafka_answers(bootstrap_servers: str, timeout_ms: int = 5000) -> bool:
+    """Whether a broker at ``bootstrap_servers`` answers a metadata request listing a broker.
+
+    A connection alone is not enough: the KRaft broker opens its port before it has caught up
+    with the metadata log and registered itself, and until then it cannot serve clients.
+    """
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers,
+        request_timeout_ms=timeout_ms,
+        client_id="efrikort-infra-probe",
+    )
+    try:
+        await admin.start()
+        cluster = await admin.describe_cluster()
+        return bool(cluster.get("brokers"))
+    except (KafkaError, OSError, TimeoutError):
+        return False
+    finally:
+        with contextlib.suppress(Exception):
+            await admin.close()
+
+
+__all__ = ["KAFKA_VERSION", "KafkaServer", "kafka_answers", "resolve_kafka_jars"]

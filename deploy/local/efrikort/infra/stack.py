@@ -1,0 +1,189 @@
+"""The local infrastructure as one unit: Kafka plus PostgreSQL, started without Docker.
+
+Either server can instead be supplied from outside: when ``KAFKA_BOOTSTRAP_SERVERS`` or
+``DATABASE_URL`` is set, that server is used as it is and never started or stopped here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from efrikort.infra.kafka import KafkaServer
+from efrikort.infra.paths import repo_root, var_dir
+from efrikort.infra.postgres import PostgresServer
+
+KAFKA_BOOTSTRAP_SERVERS_ENV = "KAFKA_BOOTSTRAP_SERVERS"
+DATABASE_URL_ENV = "DATABASE_URL"
+KAFKA_PORT_ENV = "EFRIKORT_KAFKA_PORT"
+KAFKA_CONTROLLER_PORT_ENV = "EFRIKORT_KAFKA_CONTROLLER_PORT"
+POSTGRES_PORT_ENV = "EFRIKORT_POSTGRES_PORT"
+
+DEFAULT_KAFKA_PORT = 9092
+DEFAULT_POSTGRES_PORT = 55432
+
+
+@dataclass(frozen=True)
+class InfraEndpoints:
+    """How services and tests reach the infrastructure."""
+
+    kafka_bootstrap_servers: str
+    database_url: str
+
+    def as_env(self) -> dict[str, str]:
+        """The endpoints as the environment variables the services read."""
+        return {
+            KAFKA_BOOTSTRAP_SERVERS_ENV: self.kafka_bootstrap_servers,
+            DATABASE_URL_ENV: self.database_url,
+        }
+
+
+def _int_env(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"${name} must be a port number, got {raw!r}") from None
+
+
+class LocalInfra:
+    """Starts, stops and resets the local Kafka and PostgreSQL.
+
+    All state is in files (pid files, data dirs), so ``down()`` in a new process stops what
+    ``up()`` started in another one. Arguments override the environment; the environment
+    overrides the defaults (``var/data``, ``var/cache``, ports 9092/9093 and 55432).
+    """
+
+    def __init__(
+        self,
+        data_dir: Path | None = None,
+        cache_dir: Path | None = None,
+        *,
+        kafka_port: int | None = None,
+        kafka_controller_port: int | None = None,
+        postgres_port: int | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        env = os.environ if environ is None else environ
+        base = var_dir()
+        self.data_dir = (data_dir or base / "data").resolve()
+        self.cache_dir = (cache_dir or base / "cache").resolve()
+
+        self.external_kafka: str | None = env.get(KAFKA_BOOTSTRAP_SERVERS_ENV) or None
+        self.external_database: str | None = env.get(DATABASE_URL_ENV) or None
+
+        port = kafka_port or _int_env(env, KAFKA_PORT_ENV, DEFAULT_KAFKA_PORT)
+        controller_port = kafka_controller_port or _int_env(env, KAFKA_CONTROLLER_PORT_ENV, port + 1)
+        self.kafka = KafkaServer(
+            self.data_dir / "kafka",
+            port,
+            controller_port,
+            repo_root=repo_root(),
+            cache_dir=self.cache_dir / "kafka",
+        )
+        self.postgres = PostgresServer(
+            self.data_dir / "postgres",
+            postgres_port or _int_env(env, POSTGRES_PORT_ENV, DEFAULT_POSTGRES_PORT),
+        )
+
+    @property
+    def endpoints(self) -> InfraEndpoints:
+        return InfraEndpoints(
+            kafka_bootstrap_servers=self.external_kafka or self.kafka.bootstrap_servers,
+            database_url=self.external_database or self.postgres.url,
+        )
+
+    def up(self) -> InfraEndpoints:
+        """Start whatever is not external and not yet running; return the endpoints.
+
+        Both servers start in parallel (Kafka's JVM dominates, PostgreSQL is ready well within
+        it). If one fails, or the caller is interrupted (Ctrl-C), what this call started is
+        stopped again, so a failed ``up`` leaves nothing half-running.
+        """
+        starters: list[KafkaServer | PostgresServer] = []
+        if self.external_kafka is None:
+            starters.append(self.kafka)
+        if self.external_database is None:
+            starters.append(self.postgres)
+        started_here = [s for s in starters if not s.is_running()]
+
+        try:
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                futures = [pool.submit(s.start) for s in starters]
+                errors: list[Exception] = []
+                for future in futures:
+                    exc = future.exception()
+                    if isinstance(exc, Exception):
+                        errors.append(exc)
+                    elif exc is not None:
+                        # KeyboardInterrupt/SystemExit inside a start: not a startup error.
+                        raise exc
+        except BaseException:
+            # Interrupted while waiting; leaving the with-block let the starts finish first.
+            self._stop_quietly(started_here)
+            raise
+        if errors:
+            self._stop_quietly(started_here)
+            if len(errors) == 1:
+                raise errors[0]
+            raise ExceptionGroup("starting the local infrastructure failed", errors)
+        return self.endpoints
+
+    @staticmethod
+    def _stop_quietly(servers: list[KafkaServer | PostgresServer]) -> None:
+        # Best effort on an error path: the original error is the one worth reporting.
+        for server in servers:
+            with contextlib.suppress(Exception):
+                server.stop()
+
+    def down(self) -> None:
+        """Stop the servers this stack manages; external ones are left alone.
+
+        Each server is stopped even if stopping the other failed, so one problem never leaves
+        the other running; the failures are raised afterwards.
+        """
+        errors: list[Exception] = []
+        for external, server in ((self.external_kafka, self.kafka), (self.external_database, self.postgres)):
+            if external is not None:
+                continue
+            try:
+                server.stop()
+            except Exception as exc:
+                errors.append(exc)
+        if len(errors) == 1:
+            raise errors[0]
+        if errors:
+            raise ExceptionGroup("stopping the local infrastructure failed", errors)
+
+    def reset(self) -> None:
+        """Stop everything and delete all data; the jar cache (``var/cache``) is kept.
+
+        Nothing is deleted when stopping failed: deleting the files of a running server would
+        leave it running with no pid file to find it by.
+        """
+        self.down()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def status(self) -> dict[str, bool | str]:
+        """Per server: ``True``/``False`` for running, or ``"external"``."""
+        return {
+            "kafka": "external" if self.external_kafka else self.kafka.is_running(),
+            "postgres": "external" if self.external_database else self.postgres.is_running(),
+        }
+
+
+__all__ = [
+    "DATABASE_URL_ENV",
+    "KAFKA_BOOTSTRAP_SERVERS_ENV",
+    "InfraEndpoints",
+    "LocalInfra",
+    "repo_root",
+    "var_dir",
+]
