@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -29,9 +28,10 @@ class TopicReader:
     def __init__(self, bootstrap: str, topic: str) -> None:
         self.topic = topic
         self.seen: list[ConsumerRecord[bytes, bytes]] = []
+        self._positions: set[tuple[int, int]] = set()
+        # No consumer group: nothing to be evicted from while a test waits, nothing to rebalance.
         self._consumer = AIOKafkaConsumer(
-            topic, bootstrap_servers=bootstrap, group_id=f"test-reader-{uuid.uuid4()}", auto_offset_reset="earliest",
-            enable_auto_commit=False,
+            topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest", enable_auto_commit=False
         )
 
     async def start(self) -> None:
@@ -43,7 +43,11 @@ class TopicReader:
     async def _poll(self) -> None:
         batch = await self._consumer.getmany(timeout_ms=200)
         for records in batch.values():
-            self.seen.extend(records)
+            for record in records:
+                # Kafka may hand the same record over again after a reconnect; count it once.
+                if (record.partition, record.offset) not in self._positions:
+                    self._positions.add((record.partition, record.offset))
+                    self.seen.append(record)
 
     async def wait_for(
         self, match: Callable[[ConsumerRecord[bytes, bytes]], bool], timeout: float = 15, count: int = 1

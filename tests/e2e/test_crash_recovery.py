@@ -3,6 +3,7 @@ receives the message again and leaves exactly one effect (inbox + outbox, at-lea
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import signal
@@ -33,19 +34,19 @@ async def test_sigkill_between_effect_and_offset_commit_leaves_exactly_one_effec
     infra: InfraEndpoints, services: dict[str, ServiceProcess], service_env: dict[str, str], db: asyncpg.Connection
 ) -> None:
     registration = services["registration"]
-    registration.stop()
+    await asyncio.to_thread(registration.stop)
     faulty_env = {**service_env, "EFRIKORT_FAULT_KILL_AFTER_EFFECT": "true"}
     doomed = ServiceProcess("registration", registration.port, faulty_env,
                             registration.log_path.with_name("registration-killed.log"))
     doomed.start()
-    doomed.wait_ready(timeout=120)
+    await asyncio.to_thread(doomed.wait_ready, 120)
 
     fee = submission(patient_id=new_patient())
     key = fee["submission_id"].encode()
     async with reading(infra.kafka_bootstrap_servers, OUTCOMES) as outcomes, \
             plain_producer(infra.kafka_bootstrap_servers) as producer:
         await producer.send_and_wait(SUBMISSIONS, json.dumps(fee).encode(), key=key)
-        assert doomed.wait_exit(timeout=30) == -signal.SIGKILL
+        assert await asyncio.to_thread(doomed.wait_exit, 30) == -signal.SIGKILL
 
         # The effect is committed; the Kafka offset is not.
         count = "SELECT count(*) FROM registration.fee_versions WHERE submission_id = $1"
@@ -54,7 +55,7 @@ async def test_sigkill_between_effect_and_offset_commit_leaves_exactly_one_effec
         restarted = ServiceProcess("registration", registration.port, service_env, registration.log_path)
         services["registration"] = restarted
         restarted.start()
-        restarted.wait_ready(timeout=120)
+        await asyncio.to_thread(restarted.wait_ready, 120)
         await outcomes.wait_for(lambda r: r.key == key, timeout=30)
         await outcomes.drain(3)
 

@@ -41,7 +41,9 @@ async def test_a_fee_published_with_a_plain_client_gets_its_outcome_within_secon
     outcome = json.loads(record.value)
     assert outcome["status"] == "accepted"
     assert outcome["amount_due"] == 300
-    assert outcome["protection"] == {"period_start": "2025-04-25", "ceiling": 1450, "sum": 300, "remaining": 1150}
+    assert outcome["protection"] == {
+        "period_start": "2025-04-25", "ceiling": 1450, "sum": 300, "remaining": 1150, "free_card": None
+    }
     assert took < 5, f"the outcome took {took:.2f}s"
 
 
