@@ -9,6 +9,7 @@ goes there after `consumer_max_attempts` tries. Either way the consumer carries 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import signal
@@ -62,8 +63,9 @@ class Delivery:
         else the record's own coordinates."""
         return self.headers.get("event_id") or f"{self.topic}/{self.partition}/{self.offset}"
 
-    @property
+    @functools.cached_property
     def correlation_id(self) -> str:
+        """The sender's, or one made up once for this delivery so its logs, retries and events share it."""
         return self.headers.get("correlation_id") or str(uuid.uuid4())
 
     def envelope(self, payload_type: type[EventT]) -> Envelope[EventT]:

@@ -114,7 +114,10 @@ class OutboxRelay:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval_s)
-        await self.publish_batch()
+        try:
+            await self.publish_batch()
+        except Exception:
+            log.exception("could not flush the outbox at shutdown; the events stay for the next start")
 
     async def publish_batch(self) -> int:
         async with self._engine.begin() as conn:

@@ -1,0 +1,261 @@
+"""The outbox: an event is published if and only if the transaction that emitted it commits, once,
+with its envelope in the headers, in the order of writing per key; and it waits in the outbox for
+as long as Kafka cannot take it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from aiokafka import ConsumerRecord
+from aiokafka.errors import KafkaConnectionError
+from faststream.kafka import KafkaBroker
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from contracts.envelope import Envelope
+from contracts.topics import Topic
+from efrikort.infra.stack import InfraEndpoints
+from runtime import database, logs, outbox
+from runtime.consumers import InvalidMessage
+from runtime.outbox import OutboxRelay
+from runtime.settings import ServiceSettings
+from tests.infra_fixtures import free_ports
+from tests.integration.runtime.harness import (
+    Attempt,
+    Noted,
+    TinyService,
+    headers_of,
+    settings_for,
+    unique_service_name,
+    write_migrations,
+)
+from tests.kafka_clients import eventually, reading
+
+pytestmark = pytest.mark.integration
+
+# Small batches, so that fifty events of one key leave in several batches and the order test
+# covers the boundaries between them too.
+BATCH_SIZE = 7
+
+
+@pytest.fixture(scope="module")
+def service_settings() -> dict[str, object]:
+    return {"outbox_batch_size": BATCH_SIZE}
+
+
+def payloads(records: list[ConsumerRecord[bytes, bytes]], key: bytes) -> list[dict[str, object]]:
+    return [json.loads(r.value)["payload"] for r in records if r.key == key]
+
+
+async def test_an_event_emitted_in_a_committed_transaction_is_published_once_with_its_envelope(
+    http: httpx.AsyncClient, service: TinyService, infra: InfraEndpoints
+) -> None:
+    async def emits_one(attempt: Attempt) -> None:
+        await attempt.record_effect()
+        await attempt.emit()
+
+    cause = str(uuid.uuid4())
+    correlation = f"corr-{uuid.uuid4().hex}"
+    sent = await service.send(emits_one, headers={"event_id": cause, "correlation_id": correlation})
+
+    async with reading(infra.kafka_bootstrap_servers, service.output.name) as out:
+        [record] = await out.wait_for(lambda r: r.key == sent.key)
+        # Long enough for a second copy to arrive, were the relay to publish one.
+        await out.drain(1.0)
+    assert len([r for r in out.seen if r.key == sent.key]) == 1
+
+    body = json.loads(record.value)
+    headers = headers_of(record)
+    assert headers["event_id"] == body["event_id"]
+    assert headers["event_type"] == body["event_type"] == "RtTestNoted"
+    assert headers["schema_version"] == str(body["schema_version"]) == "1"
+    # The trail back: same business request, caused by the event the handler consumed.
+    assert headers["correlation_id"] == body["correlation_id"] == correlation
+    assert headers["causation_id"] == body["causation_id"] == cause
+    assert headers["producer"] == body["producer"] == service.name
+    assert body["payload"] == {"message_id": sent.message_id, "seq": 0, "attempt": 1}
+
+    async def outbox_emptied() -> bool:
+        return await service.outbox_size() == 0
+
+    assert await eventually(outbox_emptied, timeout=5, interval=0.05), "published events stay in the outbox"
+
+
+async def test_events_emitted_by_a_failed_attempt_are_discarded_and_those_of_the_retry_published(
+    http: httpx.AsyncClient, service: TinyService, infra: InfraEndpoints
+) -> None:
+    async def emits_then_fails_once(attempt: Attempt) -> None:
+        await attempt.emit(seq=0)
+        await attempt.emit(seq=1)
+        if attempt.number == 1:
+            raise ConnectionResetError("database went away after the emit")
+
+    sent = await service.send(emits_then_fails_once)
+
+    async with reading(infra.kafka_bootstrap_servers, service.output.name) as out:
+        await out.wait_for(lambda r: r.key == sent.key, count=2)
+        await out.drain(0.5)
+    # Only the second attempt's two events: the first attempt's rolled back with its transaction.
+    assert payloads(out.seen, sent.key) == [
+        {"message_id": sent.message_id, "seq": 0, "attempt": 2},
+        {"message_id": sent.message_id, "seq": 1, "attempt": 2},
+    ]
+
+
+async def test_events_emitted_by_a_message_that_ends_in_the_dead_letter_topic_are_never_published(
+    http: httpx.AsyncClient, service: TinyService, infra: InfraEndpoints
+) -> None:
+    async def emits_then_rejects(attempt: Attempt) -> None:
+        await attempt.emit()
+        raise InvalidMessage("rejected after emitting")
+
+    async def emits(attempt: Attempt) -> None:
+        await attempt.emit()
+
+    key = f"patient-{uuid.uuid4().hex}"
+    rejected = await service.send(emits_then_rejects, key=key)
+    # Same key, so the same output partition: once its event is out, the rejected one's would be
+    # out too (the relay keeps the order of writing), had it been written.
+    accepted = await service.send(emits, key=key)
+
+    async with reading(infra.kafka_bootstrap_servers, service.output.name) as out:
+        await out.wait_for(lambda r: r.key == key.encode())
+        await out.drain(0.5)
+    assert payloads(out.seen, key.encode()) == [{"message_id": accepted.message_id, "seq": 0, "attempt": 1}]
+    assert service.attempts[rejected.message_id] == 1
+
+
+async def test_a_message_without_a_correlation_id_gets_one_its_logs_retries_and_events_share(
+    http: httpx.AsyncClient, service: TinyService, infra: InfraEndpoints
+) -> None:
+    # (correlation id in the log context, correlation id the attempt's events get), per attempt
+    seen: list[tuple[str | None, str]] = []
+
+    async def fails_once_then_emits(attempt: Attempt) -> None:
+        seen.append((logs.correlation_id.get(), attempt.tx.correlation_id))
+        await attempt.emit()
+        if attempt.number == 1:
+            raise ConnectionResetError("retry me")
+
+    sent = await service.send(fails_once_then_emits)  # no correlation_id header
+
+    async with reading(infra.kafka_bootstrap_servers, service.output.name) as out:
+        [record] = await out.wait_for(lambda r: r.key == sent.key)
+    published = headers_of(record)["correlation_id"]
+    # One business request, one id: what the logs of its handling show is what its events carry.
+    assert seen == [(published, published), (published, published)]
+
+
+async def test_events_of_one_key_arrive_in_the_order_they_were_written(
+    http: httpx.AsyncClient, service: TinyService, infra: InfraEndpoints
+) -> None:
+    count = 50
+
+    async def emits_many(attempt: Attempt) -> None:
+        for seq in range(count):
+            await attempt.emit(seq=seq)
+
+    sent = await service.send(emits_many)
+
+    async with reading(infra.kafka_bootstrap_servers, service.output.name) as out:
+        await out.wait_for(lambda r: r.key == sent.key, count=count)
+        await out.drain(0.5)
+    # All fifty, each once, in order, though they left in batches of seven.
+    assert [p["seq"] for p in payloads(out.seen, sent.key)] == list(range(count))
+    assert await service.outbox_size() == 0
+
+
+@dataclass
+class IdleOutbox:
+    """A schema with an outbox and no relay running in it, so only the test's relays touch it."""
+
+    engine: AsyncEngine
+    settings: ServiceSettings
+
+    async def put(self, topic: Topic, key: str) -> Envelope[Noted]:
+        envelope = Envelope.wrap(
+            Noted(message_id=key, seq=0, attempt=1), producer=self.settings.service_name, correlation_id="corr-outage"
+        )
+        async with self.engine.begin() as conn:
+            await outbox.put_event(conn, topic, key, envelope)
+        return envelope
+
+    async def size(self) -> int:
+        async with self.engine.connect() as conn:
+            return int((await conn.exec_driver_sql("SELECT count(*) FROM outbox")).scalar_one())
+
+
+@pytest.fixture
+async def idle_outbox(infra: InfraEndpoints, service: TinyService, tmp_path: Path) -> AsyncIterator[IdleOutbox]:
+    settings = settings_for(unique_service_name(), infra)
+    await database.provision(settings)
+    engine = database.create_engine(settings)
+    try:
+        await database.migrate(engine, write_migrations(tmp_path / "migrations"), settings.schema)
+        yield IdleOutbox(engine, settings)
+    finally:
+        await engine.dispose()
+        db = await service.db()
+        await db.execute(f"DROP OWNED BY {settings.database_role} CASCADE")
+        await db.execute(f"DROP ROLE {settings.database_role}")
+
+
+@pytest.fixture
+async def unreachable_broker() -> AsyncIterator[KafkaBroker]:
+    """A broker pointed at a port nothing listens on: Kafka as the relay sees it during an outage."""
+    broker = KafkaBroker(f"127.0.0.1:{free_ports(1)[0]}", logger=None)
+    # Started as the runtime starts its broker; it cannot connect, and publishing then fails.
+    with contextlib.suppress(KafkaConnectionError):
+        await broker.start()
+    try:
+        yield broker
+    finally:
+        await broker.stop()
+
+
+async def test_a_relay_that_cannot_reach_kafka_keeps_the_events_until_it_can(
+    http: httpx.AsyncClient,
+    service: TinyService,
+    infra: InfraEndpoints,
+    idle_outbox: IdleOutbox,
+    unreachable_broker: KafkaBroker,
+) -> None:
+    # (The running module service is only needed for its output topic.)
+    key = f"patient-{uuid.uuid4().hex}"
+    envelope = await idle_outbox.put(service.output, key)
+
+    with pytest.raises(Exception):  # noqa: B017 - whichever way publishing fails, the event must stay
+        await OutboxRelay(idle_outbox.engine, unreachable_broker, batch_size=10, poll_interval_s=0.05).publish_batch()
+    assert await idle_outbox.size() == 1
+
+    reachable = KafkaBroker(infra.kafka_bootstrap_servers, logger=None)
+    await reachable.start()
+    try:
+        relay = OutboxRelay(idle_outbox.engine, reachable, batch_size=10, poll_interval_s=0.05)
+        assert await relay.publish_batch() == 1
+    finally:
+        await reachable.stop()
+    assert await idle_outbox.size() == 0
+    async with reading(infra.kafka_bootstrap_servers, service.output.name) as out:
+        [record] = await out.wait_for(lambda r: r.key == key.encode())
+    assert headers_of(record)["event_id"] == str(envelope.event_id)
+
+
+async def test_stopping_a_relay_during_a_kafka_outage_returns_and_keeps_the_events(
+    http: httpx.AsyncClient, service: TinyService, idle_outbox: IdleOutbox, unreachable_broker: KafkaBroker
+) -> None:
+    await idle_outbox.put(service.output, f"patient-{uuid.uuid4().hex}")
+    relay = OutboxRelay(idle_outbox.engine, unreachable_broker, batch_size=10, poll_interval_s=0.05)
+    relay.start()
+
+    # A service asked to stop while Kafka is down must still get to the rest of its shutdown;
+    # the events wait for the next start.
+    await asyncio.wait_for(relay.stop(), timeout=10)
+    assert await idle_outbox.size() == 1
