@@ -36,8 +36,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    # SIGTERM stops the stack the same way Ctrl-C does, at whatever point it arrives.
+    # SIGTERM stops the stack the same way Ctrl-C does, at whatever point it arrives; SIGINT is set
+    # explicitly because a shell starting us in the background would have it ignored.
     signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
     code = 0
     try:
         for process in processes:
