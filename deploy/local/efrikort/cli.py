@@ -65,6 +65,9 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"e-frikort did not come up: {error}", file=sys.stderr)
         code = 1
     finally:
+        # A second Ctrl-C must not cut the clean-up short and leave processes behind.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("\nstopping services ...", flush=True)
         for process in processes:
             process.stop()
