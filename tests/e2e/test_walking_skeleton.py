@@ -4,6 +4,7 @@ assessed, answered on the outcome topic; reaching the ceiling leads to a notice.
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import date, timedelta
 
@@ -119,3 +120,26 @@ async def test_json_missing_fields_is_rejected_naming_each_missing_field(
     assert outcome["status"] == "rejected"
     missing = {r["field"] for r in outcome["reasons"] if r["code"] == "missing_field"}
     assert missing == {"visit_date", "care_unit", "registered_by", "fee_type", "fee_amount"}
+
+
+IDENTITY_NUMBER = re.compile(rb"(?<!\d)(?:19|20)\d{6}-?\d{4}(?!\d)")
+
+
+async def test_no_service_log_holds_an_identity_number(
+    infra: InfraEndpoints, services: dict[str, ServiceProcess]
+) -> None:
+    """Patient Data Act: identity numbers stay out of logs. This runs after the other tests of the
+    session (pytest keeps file order), so the logs hold everything they made the services do;
+    a rejected submission with a bad number is sent too, since its reasons are logged nowhere."""
+    bad = submission(patient_id="19850412-1231", submission_id="bad-number-1")
+    async with reading(infra.kafka_bootstrap_servers, OUTCOMES) as outcomes, \
+            plain_producer(infra.kafka_bootstrap_servers) as producer:
+        await producer.send_and_wait(SUBMISSIONS, json.dumps(bad).encode(), key=b"bad-number-1")
+        await outcomes.wait_for(lambda r: r.key == b"bad-number-1")
+    assert b"19850412" not in outcomes.seen[-1].value
+
+    folder = next(iter(services.values())).log_path.parent
+    logs = set(folder.glob("*.log"))
+    found = {path.name: IDENTITY_NUMBER.findall(path.read_bytes()) for path in logs}
+    assert {name: hits for name, hits in found.items() if hits} == {}
+    assert all(path.stat().st_size > 0 for path in logs), "a service wrote no log at all: nothing was checked"
