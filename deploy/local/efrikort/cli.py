@@ -92,6 +92,9 @@ def cmd_infra(args: argparse.Namespace) -> int:
     elif args.action == "down":
         infra.down()
         print("Kafka and PostgreSQL stopped")
+    elif args.action == "status":
+        for server, state in infra.status().items():
+            print(f"{server:<10} {'running' if state is True else 'stopped' if state is False else state}")
     elif args.action == "reset":
         infra.reset()
         print(f"stopped, and the data under {var_dir() / 'data'} wiped")
@@ -138,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     service.set_defaults(func=cmd_service)
 
     infra = commands.add_parser("infra", help="start, stop or wipe the local Kafka and PostgreSQL")
-    infra.add_argument("action", choices=["up", "down", "reset"])
+    infra.add_argument("action", choices=["up", "down", "status", "reset"])
     infra.set_defaults(func=cmd_infra)
 
     test = commands.add_parser("test", help="run every check and test (extra arguments go to pytest)")
