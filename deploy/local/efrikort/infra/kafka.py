@@ -208,15 +208,15 @@ class KafkaServer:
 
         A no-op when this data dir's broker is already running and answering. Raises
         RuntimeError with the tail of the broker's output when it dies or does not become
-        ready within ``timeout`` seconds.
+        ready within ``timeout`` seconds. The first-time download of the jars is not counted:
+        on a cold cache it alone can take longer than the broker's start.
         """
-        deadline = time.monotonic() + timeout
         # Two starts of the same data dir at once (two terminals, two test sessions) would race
         # on formatting and on the ports; the second one waits and then finds it running.
         with _proc.file_lock(self.data_dir / ".start.lock"):
-            self._start_locked(deadline)
+            self._start_locked(timeout)
 
-    def _start_locked(self, deadline: float) -> None:
+    def _start_locked(self, timeout: float) -> None:
         if self._process() is not None:
             running = self._configured_listeners()
             if running != self._listeners():
@@ -226,7 +226,7 @@ class KafkaServer:
                     f"{self._listeners()!r}; stop it first (efrikort infra down)"
                 )
             # Already running (possibly still starting, e.g. launched by another process).
-            self._wait_ready(deadline)
+            self._wait_ready(time.monotonic() + timeout)
             return
         self.pid_file.unlink(missing_ok=True)
 
@@ -271,7 +271,7 @@ class KafkaServer:
             )
         self.pid_file.write_text(f"{proc.pid}\n")
         try:
-            self._wait_ready(deadline, popen=proc)
+            self._wait_ready(time.monotonic() + timeout, popen=proc)
         except BaseException:
             # A broker that never became ready must not linger holding the ports.
             self.stop()
