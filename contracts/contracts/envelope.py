@@ -56,7 +56,7 @@ class Envelope(BaseModel, Generic[EventT]):
         correlation_id: str,
         causation_id: str | None = None,
     ) -> Envelope[EventT]:
-        return Envelope[type(payload)](  # type: ignore[misc]
+        return Envelope[type(payload)](  # type: ignore[misc, operator]
             event_id=uuid4(),
             event_type=payload.event_type,
             schema_version=payload.schema_version,

@@ -18,7 +18,7 @@ import re
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -38,7 +38,7 @@ JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 KAFKA_BINDING_VERSION = "0.5.0"
 # Validation mode: the schema then says what a reader's model accepts, which is the side that breaks.
 # For these models the serialization schema is identical today.
-SCHEMA_MODE = "validation"
+SCHEMA_MODE: Literal["validation", "serialization"] = "validation"
 
 JsonObject = dict[str, Any]
 
@@ -76,7 +76,7 @@ def message_models() -> dict[str, type[BaseModel]]:
     for topic in CATALOGUE:
         for name in topic.messages:
             if name in events:
-                models[name] = Envelope[events[name]]  # type: ignore[index]
+                models[name] = Envelope[events[name]]  # type: ignore[valid-type]
             elif name in bare:
                 models[name] = bare[name]
             else:

@@ -27,7 +27,9 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
         async_driver_url(settings.own_database_url()),
         pool_size=settings.database_pool_size,
         pool_pre_ping=True,
-        connect_args={"server_settings": {"search_path": settings.schema, "application_name": settings.service_name}},
+        connect_args={
+            "server_settings": {"search_path": settings.database_schema, "application_name": settings.service_name}
+        },
     )
 
 
@@ -38,7 +40,7 @@ async def provision(settings: ServiceSettings) -> None:
     """
     if settings.service_database_url:
         return
-    role, schema = settings.database_role, settings.schema
+    role, schema = settings.database_role, settings.database_schema
     for name in (role, schema):
         if not _IDENTIFIER.match(name):
             raise ValueError(f"service name gives an unsafe SQL identifier: {name!r}")

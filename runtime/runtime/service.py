@@ -122,7 +122,7 @@ def create_app(service: Service, runtime: Runtime) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.warn_about_development_defaults()
         await database.provision(settings)
-        await database.migrate(runtime.engine, service.migrations, settings.schema)
+        await database.migrate(runtime.engine, service.migrations, settings.database_schema)
         consumed = [c.topic for c in service.consumers]
         await ensure_topics(
             settings.kafka_bootstrap_servers,

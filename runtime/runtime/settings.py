@@ -70,7 +70,7 @@ class ServiceSettings(BaseSettings):
         return settings
 
     @property
-    def schema(self) -> str:
+    def database_schema(self) -> str:
         """The PostgreSQL schema this service owns."""
         return self.service_name
 

@@ -102,17 +102,19 @@ def cmd_infra(args: argparse.Namespace) -> int:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    """Every check: lint, the generated contract documents, then all tests against real servers."""
+    """Every check: lint, types, the generated contract documents, then all tests against real servers."""
     root = repo_root()
+    packages = ["contracts", "runtime", "efrikort", *SERVICE_PORTS]
     steps = [
         ["ruff", "check", "."],
+        ["mypy", *(arg for package in packages for arg in ("-p", package))],
         [sys.executable, "-m", "contracts.generate", "--check"],
         [sys.executable, "-m", "pytest", *(args.pytest_args or ["tests"])],
     ]
     for step in steps:
         print("$", " ".join(step), flush=True)
-        code = subprocess.call(step if step[0] != "ruff" else [str(Path(sys.executable).with_name("ruff")), *step[1:]],
-                               cwd=root)
+        tool = step[0] if step[0] == sys.executable else str(Path(sys.executable).with_name(step[0]))
+        code = subprocess.call([tool, *step[1:]], cwd=root)
         if code != 0:
             return code
     return 0

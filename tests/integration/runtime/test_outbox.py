@@ -198,7 +198,7 @@ async def idle_outbox(infra: InfraEndpoints, service: TinyService, tmp_path: Pat
     await database.provision(settings)
     engine = database.create_engine(settings)
     try:
-        await database.migrate(engine, write_migrations(tmp_path / "migrations"), settings.schema)
+        await database.migrate(engine, write_migrations(tmp_path / "migrations"), settings.database_schema)
         yield IdleOutbox(engine, settings)
     finally:
         await engine.dispose()

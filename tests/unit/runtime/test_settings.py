@@ -10,7 +10,7 @@ def test_a_service_connects_as_its_own_role_to_the_server_database_url_names(mon
     monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@db.example:5433/efrikort")
     monkeypatch.setenv("EFRIKORT_DATABASE_PASSWORD", "s3cret/x")
     settings = ServiceSettings.for_service("protection", http_port=8082)
-    assert settings.schema == "protection"
+    assert settings.database_schema == "protection"
     assert settings.own_database_url() == "postgresql://efrikort_protection:s3cret%2Fx@db.example:5433/efrikort"
 
 
