@@ -7,25 +7,17 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
+from registration.identity import with_check_digit
+
 # Valid identity numbers (Luhn-checked) that belong to nobody: test numbers in the form of real ones.
 PATIENT_1985 = "19850412-1230"
-
-
-def luhn_complete(first_eleven: str) -> str:
-    """Append the check digit to YYYYMMDDNNN (12 digits result), computed over the last ten."""
-    digits = first_eleven[2:]
-    total = 0
-    for index, char in enumerate(digits):
-        value = int(char) * (2 if index % 2 == 0 else 1)
-        total += value - 9 if value > 9 else value
-    return first_eleven + str((10 - total % 10) % 10)
 
 
 def new_patient() -> str:
     """A fresh valid identity number (born 1940-1999), so tests never share a ledger."""
     rng = random.Random(uuid.uuid4().int)
     birth = date(1940, 1, 1) + timedelta(days=rng.randrange(60 * 365))
-    return luhn_complete(birth.strftime("%Y%m%d") + f"{rng.randrange(1000):03d}")
+    return with_check_digit(birth.strftime("%Y%m%d") + f"{rng.randrange(1000):03d}")
 
 
 def submission(**overrides: Any) -> dict[str, Any]:

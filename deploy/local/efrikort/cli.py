@@ -127,6 +127,20 @@ def cmd_send_example_fee(args: argparse.Namespace) -> int:
     return asyncio.run(send_example_fee(args.bootstrap, submission))
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """End-to-end load on a running stack; one line per run, then the median."""
+    from efrikort.bench import run_bench
+
+    throughputs = []
+    for run in range(1, args.runs + 1):
+        result = asyncio.run(run_bench(args.bootstrap, args.submissions, args.patients, args.rate, seed=run))
+        throughputs.append(result.per_second)
+        print(f"run {run}: {result.report()}", flush=True)
+    throughputs.sort()
+    print(f"median throughput of {args.runs} runs: {throughputs[len(throughputs) // 2]:.0f} submissions/s")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="efrikort", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -154,6 +168,14 @@ def main(argv: list[str] | None = None) -> int:
     example.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
     example.add_argument("--file", help="a submission JSON file instead of the built-in example")
     example.set_defaults(func=cmd_send_example_fee)
+
+    bench = commands.add_parser("bench", help="load benchmark on a running stack: submissions in, outcomes out")
+    bench.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
+    bench.add_argument("--submissions", type=int, default=2000)
+    bench.add_argument("--patients", type=int, default=500)
+    bench.add_argument("--rate", type=float, default=None, help="submissions per second (default: as fast as possible)")
+    bench.add_argument("--runs", type=int, default=3)
+    bench.set_defaults(func=cmd_bench)
 
     args = parser.parse_args(argv)
     return int(args.func(args) or 0)

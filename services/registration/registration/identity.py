@@ -14,12 +14,22 @@ class InvalidIdentityNumber(ValueError):
     """Why an identity number is not acceptable. The message never repeats the number."""
 
 
-def luhn_valid(digits: str) -> bool:
+def _luhn_sum(digits: str) -> int:
     total = 0
     for index, char in enumerate(digits):
         value = int(char) * (2 if index % 2 == 0 else 1)
         total += value - 9 if value > 9 else value
-    return total % 10 == 0
+    return total
+
+
+def luhn_valid(digits: str) -> bool:
+    """The Luhn check over the ten digits YYMMDDNNNC."""
+    return _luhn_sum(digits) % 10 == 0
+
+
+def with_check_digit(first_eleven: str) -> str:
+    """YYYYMMDDNNN completed with its check digit: how test and load data make valid numbers."""
+    return first_eleven + str((10 - _luhn_sum(first_eleven[2:]) % 10) % 10)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from registration.identity import IdentityNumber, InvalidIdentityNumber
+from registration.identity import IdentityNumber, InvalidIdentityNumber, luhn_valid, with_check_digit
 
 
 def test_both_written_forms_give_the_same_twelve_digits_and_birth_date() -> None:
@@ -43,3 +43,9 @@ def test_anything_else_is_refused_with_a_reason(text: str, reason: str) -> None:
 def test_the_number_never_shows_in_its_text_form() -> None:
     number = IdentityNumber.parse("19850412-1230")
     assert "1230" not in repr(number) and "1230" not in str(number)
+
+
+def test_the_check_digit_is_the_luhn_digit_over_the_last_ten() -> None:
+    assert with_check_digit("19850412123") == "198504121230"
+    assert luhn_valid(with_check_digit("20010101999")[2:])
+    assert not luhn_valid("8504121231")
