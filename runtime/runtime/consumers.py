@@ -15,7 +15,7 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.envelope import Envelope, Event
 from contracts.topics import Topic
@@ -93,52 +94,72 @@ class Consumer:
 
 
 class MessageProcessor:
+    """Handles what one poll returned: one transaction and one offset commit for the whole batch,
+    a savepoint for each message, so that a message that fails is retried or dead-lettered alone
+    while the others keep their effects."""
+
     def __init__(self, broker: KafkaBroker, uow: UnitOfWork, settings: ServiceSettings) -> None:
         self._broker = broker
         self._uow = uow
         self._settings = settings
 
-    async def process(self, consumer: Consumer, delivery: Delivery) -> None:
-        token = correlation_id.set(delivery.correlation_id)
-        started = time.perf_counter()
-        extra = {"topic": delivery.topic, "partition": delivery.partition, "offset": delivery.offset}
-        try:
-            result = await self._process_with_retries(consumer, delivery, extra)
-        finally:
-            correlation_id.reset(token)
-        HANDLING_SECONDS.labels(delivery.topic).observe(time.perf_counter() - started)
-        MESSAGES_CONSUMED.labels(delivery.topic, result).inc()
-        if self._settings.fault_kill_after_effect and result == "handled":
-            log.warning("fault injection: killing the process before the offset is committed", extra=extra)
+    async def process_batch(self, consumer: Consumer, deliveries: Sequence[Delivery]) -> None:
+        results: list[tuple[Delivery, str, float]] = []
+        emitted = 0
+        async with self._uow.engine.begin() as conn:
+            for delivery in deliveries:
+                started = time.perf_counter()
+                token = correlation_id.set(delivery.correlation_id)
+                try:
+                    result, count = await self._process_with_retries(conn, consumer, delivery)
+                finally:
+                    correlation_id.reset(token)
+                emitted += count
+                results.append((delivery, result, time.perf_counter() - started))
+        # Committed: only now do the effects count, and only after this returns is the offset committed.
+        if emitted:
+            self._uow.relay.wake()
+        for delivery, result, seconds in results:
+            HANDLING_SECONDS.labels(delivery.topic).observe(seconds)
+            MESSAGES_CONSUMED.labels(delivery.topic, result).inc()
+            if result == "duplicate":
+                DUPLICATES.labels(delivery.topic).inc()
+        if self._settings.fault_kill_after_effect and any(result == "handled" for _, result, _ in results):
+            log.warning("fault injection: killing the process before the offset is committed")
             os.kill(os.getpid(), signal.SIGKILL)
 
-    async def _process_with_retries(self, consumer: Consumer, delivery: Delivery, extra: dict[str, Any]) -> str:
+    async def _process_with_retries(
+        self, conn: AsyncConnection, consumer: Consumer, delivery: Delivery
+    ) -> tuple[str, int]:
+        extra = {"topic": delivery.topic, "partition": delivery.partition, "offset": delivery.offset}
         attempts = self._settings.consumer_max_attempts
         for attempt in range(1, attempts + 1):
             try:
-                return await self._handle_once(consumer, delivery)
+                return await self._handle_once(conn, consumer, delivery)
             except InvalidMessage as error:
                 log.warning("invalid message sent to the dead-letter topic: %s", error, extra=extra)
                 await self.dead_letter(consumer, delivery, error, attempt)
-                return "dead_lettered"
+                return "dead_lettered", 0
             except asyncio.CancelledError:
                 raise
             except Exception as error:
+                if conn.invalidated or conn.closed:
+                    raise  # the connection is gone: the whole batch is redelivered, nothing is lost
                 if attempt == attempts:
                     log.exception("message failed %d times; sent to the dead-letter topic", attempt, extra=extra)
                     await self.dead_letter(consumer, delivery, error, attempt)
-                    return "dead_lettered"
+                    return "dead_lettered", 0
                 log.warning("attempt %d failed (%s); retrying", attempt, type(error).__name__, extra=extra)
                 await asyncio.sleep(self._settings.consumer_retry_backoff_s * 2 ** (attempt - 1))
         raise AssertionError("unreachable")
 
-    async def _handle_once(self, consumer: Consumer, delivery: Delivery) -> str:
-        async with self._uow.begin(delivery.correlation_id, causation_id=delivery.headers.get("event_id")) as tx:
-            if not await first_delivery(tx.conn, consumer.group, delivery.message_id):
-                DUPLICATES.labels(delivery.topic).inc()
-                return "duplicate"
+    async def _handle_once(self, conn: AsyncConnection, consumer: Consumer, delivery: Delivery) -> tuple[str, int]:
+        async with conn.begin_nested():
+            tx = Transaction(conn, self._uow.producer, delivery.correlation_id, delivery.headers.get("event_id"))
+            if not await first_delivery(conn, consumer.group, delivery.message_id):
+                return "duplicate", 0
             await consumer.handler(delivery, tx)
-        return "handled"
+        return "handled", tx.emitted
 
     async def dead_letter(self, consumer: Consumer, delivery: Delivery, error: BaseException, attempts: int) -> None:
         """Publish to `<topic>.dlq` and wait for Kafka's acknowledgement: the offset may only move on after it."""

@@ -46,3 +46,5 @@ def configure_logging(service: str, level: str = "INFO", as_json: bool = True) -
     # aiokafka reports every routine rebalance and retry at INFO; operators want its warnings only.
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # FastStream logs every message at INFO; its warnings and errors (a failing parser, say) matter.
+    logging.getLogger("faststream").setLevel(logging.WARNING)

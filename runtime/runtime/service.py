@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import uvicorn
+from aiokafka import ConsumerRecord
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from faststream import AckPolicy
@@ -66,7 +68,7 @@ class Runtime:
             enable_idempotence=True,
             linger_ms=2,
             graceful_timeout=10.0,
-            logger=None,
+            logger=logging.getLogger("faststream"),
         )
         self.relay = OutboxRelay(self.engine, self.broker, settings.outbox_batch_size, settings.outbox_poll_interval_s)
         self.uow = UnitOfWork(self.engine, self.relay, producer=settings.service_name)
@@ -79,17 +81,28 @@ class Runtime:
             # and gets a rejection or a dead letter instead of failing inside the framework.
             return message.body
 
+        async def readable_headers(
+            records: tuple[ConsumerRecord[Any, Any], ...], parse: Callable[..., Awaitable[StreamMessage[Any]]]
+        ) -> StreamMessage[Any]:
+            # FastStream decodes header values as UTF-8; one that is not (or is null) would fail every
+            # redelivery in the framework and stop the partition. Outside systems can send anything.
+            return await parse(tuple(_with_readable_headers(record) for record in records))
+
         subscriber = self.broker.subscriber(
             consumer.topic.name,
             group_id=consumer.group,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
+            parser=readable_headers,
             decoder=raw_body,
+            batch=True,
+            max_records=self.settings.consumer_batch_size,
         )
 
         @subscriber
         async def handle(message: KafkaMessage) -> None:
-            await self.processor.process(consumer, Delivery.from_record(message.raw_message))
+            records = message.raw_message
+            await self.processor.process_batch(consumer, [Delivery.from_record(r) for r in records])
 
         self._subscribers.append(subscriber)
 
@@ -111,6 +124,17 @@ class Runtime:
                     position = await consumer.position(tp)
                     CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, highwater - position))
         await self.relay.measure_backlog()
+
+
+def _with_readable_headers(record: ConsumerRecord[Any, Any]) -> ConsumerRecord[Any, Any]:
+    headers = record.headers or ()
+    try:
+        if all(value is not None and value.decode("utf-8") is not None for _, value in headers):
+            return record
+    except UnicodeDecodeError:
+        pass
+    readable = tuple((name, (value or b"").decode("utf-8", "replace").encode()) for name, value in headers)
+    return dataclasses.replace(record, headers=readable)
 
 
 def create_app(service: Service, runtime: Runtime) -> FastAPI:

@@ -122,6 +122,18 @@ async def test_json_missing_fields_is_rejected_naming_each_missing_field(
     assert missing == {"visit_date", "care_unit", "registered_by", "fee_type", "fee_amount"}
 
 
+async def test_a_header_that_is_not_utf8_does_not_stop_the_consumer(
+    infra: InfraEndpoints, services: dict[str, ServiceProcess]
+) -> None:
+    fee = submission(patient_id=new_patient())
+    key = fee["submission_id"].encode()
+    async with reading(infra.kafka_bootstrap_servers, OUTCOMES) as outcomes, \
+            plain_producer(infra.kafka_bootstrap_servers) as producer:
+        await producer.send_and_wait(SUBMISSIONS, json.dumps(fee).encode(), key=key, headers=[("trace", b"\xff\xfe")])
+        await outcomes.wait_for(lambda r: r.key == key, timeout=15)
+    assert outcomes.with_key(fee["submission_id"])[0]["status"] == "accepted"
+
+
 IDENTITY_NUMBER = re.compile(rb"(?<!\d)(?:19|20)\d{6}-?\d{4}(?!\d)")
 
 
@@ -143,3 +155,4 @@ async def test_no_service_log_holds_an_identity_number(
     found = {path.name: IDENTITY_NUMBER.findall(path.read_bytes()) for path in logs}
     assert {name: hits for name, hits in found.items() if hits} == {}
     assert all(path.stat().st_size > 0 for path in logs), "a service wrote no log at all: nothing was checked"
+
