@@ -105,20 +105,19 @@ class MessageProcessor:
 
     async def process_batch(self, consumer: Consumer, deliveries: Sequence[Delivery]) -> None:
         results: list[tuple[Delivery, str, float]] = []
-        emitted = 0
-        async with self._uow.engine.begin() as conn:
+        # The batch's own transaction emits nothing itself; each message emits in its savepoint
+        # under its own correlation id, and the count tells the unit of work to wake the relay.
+        async with self._uow.begin(correlation_id="batch") as batch:
             for delivery in deliveries:
                 started = time.perf_counter()
                 token = correlation_id.set(delivery.correlation_id)
                 try:
-                    result, count = await self._process_with_retries(conn, consumer, delivery)
+                    result, emitted = await self._process_with_retries(batch.conn, consumer, delivery)
                 finally:
                     correlation_id.reset(token)
-                emitted += count
+                batch.emitted += emitted
                 results.append((delivery, result, time.perf_counter() - started))
         # Committed: only now do the effects count, and only after this returns is the offset committed.
-        if emitted:
-            self._uow.relay.wake()
         for delivery, result, seconds in results:
             HANDLING_SECONDS.labels(delivery.topic).observe(seconds)
             MESSAGES_CONSUMED.labels(delivery.topic, result).inc()

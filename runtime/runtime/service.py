@@ -13,7 +13,7 @@ import contextlib
 import dataclasses
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,6 @@ class Service:
     produces: Sequence[Topic] = ()
     router: APIRouter | None = None
     title: str = ""
-    on_started: Sequence[Callable[[], Any]] = field(default_factory=tuple)
 
 
 class Runtime:
@@ -110,6 +109,11 @@ class Runtime:
         """Every consumer has joined its group and holds partitions."""
         return all(sub.consumer is not None and sub.consumer.assignment() for sub in self._subscribers)
 
+    async def stop_consumers(self) -> None:
+        """Leave the consumer groups; what was not committed is redelivered to the next member."""
+        for sub in self._subscribers:
+            await sub.stop()
+
     async def measure(self) -> None:
         """Consumer lag per partition and the outbox backlog, for /metrics."""
         for sub in self._subscribers:
@@ -156,16 +160,13 @@ def create_app(service: Service, runtime: Runtime) -> FastAPI:
         await runtime.broker.start()
         runtime.relay.start()
         monitor = asyncio.create_task(_monitor(runtime), name="monitor")
-        for hook in service.on_started:
-            await hook()
         log.info("%s started; HTTP on %s:%d", service.name, settings.http_host, settings.http_port)
         try:
             yield
         finally:
             monitor.cancel()
             # Stop taking messages first: what a handler had not committed is redelivered later.
-            for sub in runtime._subscribers:
-                await sub.stop()
+            await runtime.stop_consumers()
             await runtime.relay.stop()
             await runtime.broker.stop()
             await runtime.engine.dispose()
