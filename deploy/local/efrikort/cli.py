@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from efrikort.infra.kafka import resolve_kafka_jars
 from efrikort.infra.paths import repo_root, var_dir
 from efrikort.infra.stack import LocalInfra
 from efrikort.services import SERVICE_PORTS, ServiceProcess
@@ -111,6 +112,11 @@ def cmd_test(args: argparse.Namespace) -> int:
         [sys.executable, "-m", "contracts.generate", "--check"],
         [sys.executable, "-m", "pytest", *(args.pytest_args or ["tests"])],
     ]
+    if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        # A first download from Maven Central can take minutes; done here, it does not count
+        # against the timeout of whichever test happens to start Kafka first.
+        print("$ resolve the Kafka jars (downloads once into var/cache)", flush=True)
+        resolve_kafka_jars(root)
     for step in steps:
         print("$", " ".join(step), flush=True)
         tool = step[0] if step[0] == sys.executable else str(Path(sys.executable).with_name(step[0]))
