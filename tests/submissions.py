@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import random
 import uuid
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
-from registration.identity import with_check_digit
+from efrikort.bench import synthetic_patients
 
 # Valid identity numbers (Luhn-checked) that belong to nobody: test numbers in the form of real ones.
 PATIENT_1985 = "19850412-1230"
 
 
 def new_patient() -> str:
-    """A fresh valid identity number (born 1940-1999), so tests never share a ledger."""
-    rng = random.Random(uuid.uuid4().int)
-    birth = date(1940, 1, 1) + timedelta(days=rng.randrange(60 * 365))
-    return with_check_digit(birth.strftime("%Y%m%d") + f"{rng.randrange(1000):03d}")
+    """A fresh valid identity number, so tests never share a ledger."""
+    return synthetic_patients(1, seed=uuid.uuid4().int)[0]
 
 
 def submission(**overrides: Any) -> dict[str, Any]:

@@ -68,10 +68,3 @@ FREE_CARDS = Topic(
 )
 
 CATALOGUE: tuple[Topic, ...] = (FEE_SUBMISSIONS, FEE_OUTCOMES, FEES, FREE_CARDS)
-
-
-def by_name(name: str) -> Topic:
-    for topic in CATALOGUE:
-        if name in (topic.name, topic.dead_letter.name):
-            return topic if name == topic.name else topic.dead_letter
-    raise KeyError(f"no topic named {name!r} in the catalogue")

@@ -16,11 +16,7 @@ from tests.infra_fixtures import free_ports
 
 @pytest.fixture(scope="session")
 def service_env(infra: InfraEndpoints) -> dict[str, str]:
-    return {
-        "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap_servers,
-        "DATABASE_URL": infra.database_url,
-        "EFRIKORT_OUTBOX_POLL_INTERVAL_S": "0.1",
-    }
+    return {**infra.as_env(), "EFRIKORT_OUTBOX_POLL_INTERVAL_S": "0.1"}
 
 
 @pytest.fixture(scope="session")

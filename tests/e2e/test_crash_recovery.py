@@ -12,6 +12,7 @@ import urllib.request
 import asyncpg
 import pytest
 
+from contracts.topics import FEE_OUTCOMES, FEE_SUBMISSIONS
 from efrikort.infra.stack import InfraEndpoints
 from efrikort.services import ServiceProcess
 from tests.kafka_clients import plain_producer, reading
@@ -19,8 +20,8 @@ from tests.submissions import new_patient, submission
 
 pytestmark = pytest.mark.e2e
 
-SUBMISSIONS = "efrikort.fee-submissions.v1"
-OUTCOMES = "efrikort.fee-outcomes.v1"
+SUBMISSIONS = FEE_SUBMISSIONS.name
+OUTCOMES = FEE_OUTCOMES.name
 
 
 def duplicates_seen(service: ServiceProcess, topic: str) -> float:

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import asyncpg
 import pytest
 
+from contracts.topics import FEE_OUTCOMES, FEE_SUBMISSIONS
 from efrikort.infra.stack import InfraEndpoints
 from efrikort.services import ServiceProcess
 from runtime.patient_key import patient_key
@@ -20,8 +21,8 @@ from tests.submissions import new_patient, submission
 
 pytestmark = pytest.mark.e2e
 
-SUBMISSIONS = "efrikort.fee-submissions.v1"
-OUTCOMES = "efrikort.fee-outcomes.v1"
+SUBMISSIONS = FEE_SUBMISSIONS.name
+OUTCOMES = FEE_OUTCOMES.name
 
 
 def key_of(patient_id: str) -> str:

@@ -18,17 +18,13 @@ from efrikort.infra.stack import LocalInfra
 from efrikort.services import SERVICE_PORTS, ServiceProcess
 
 
-def _infra_env(kafka: str, database: str) -> dict[str, str]:
-    return {"KAFKA_BOOTSTRAP_SERVERS": kafka, "DATABASE_URL": database}
-
-
 def cmd_up(args: argparse.Namespace) -> int:
     """Kafka, PostgreSQL and every service, until Ctrl-C."""
     started = time.monotonic()
     infra = LocalInfra()
     print("starting Kafka and PostgreSQL ...", flush=True)
     endpoints = infra.up()
-    env = _infra_env(endpoints.kafka_bootstrap_servers, endpoints.database_url)
+    env = endpoints.as_env()
     logs = var_dir() / "logs"
     ports = {name: args.http_port_base + i for i, name in enumerate(SERVICE_PORTS, 1)} if args.http_port_base \
         else SERVICE_PORTS
@@ -53,7 +49,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"  {'PostgreSQL':<15} {endpoints.database_url}")
         for process in processes:
             print(f"  {process.name:<15} {process.url}  (/ready, /metrics, /docs)  log: {process.log_path}")
-        print("\n  send a fee:     efrikort send-example-fee")
+        print("\n  send a fee:     ./efrikort send-example-fee")
         sys.stdout.flush()
         while not (exited := [p for p in processes if p.process is not None and p.process.poll() is not None]):
             time.sleep(0.5)

@@ -8,8 +8,10 @@ from datetime import date
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-SUBMISSIONS = "efrikort.fee-submissions.v1"
-OUTCOMES = "efrikort.fee-outcomes.v1"
+from contracts.topics import FEE_OUTCOMES, FEE_SUBMISSIONS
+
+SUBMISSIONS = FEE_SUBMISSIONS.name
+OUTCOMES = FEE_OUTCOMES.name
 
 
 def example_submission() -> dict[str, object]:

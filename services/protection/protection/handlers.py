@@ -9,13 +9,21 @@ from contracts.integration import FeeOutcome, FreeCardStatus, FreeCardSummary, O
 from contracts.topics import FEE_OUTCOMES, FREE_CARDS
 from protection import store
 from protection.ceilings import NATIONAL_CEILINGS
-from protection.ledger import replay
+from protection.ledger import Period, replay
 from runtime.consumers import Delivery
 from runtime.transaction import Transaction
 
 
 def new_free_card_number() -> str:
     return "FK-" + secrets.token_hex(6).upper()
+
+
+def summary(period: Period | None, ceiling_today: int, card: FreeCardSummary | None) -> ProtectionSummary:
+    """Where the patient stands: the period the fee falls in, or no period and the whole ceiling left."""
+    if period is None:
+        return ProtectionSummary(period_start=None, ceiling=ceiling_today, sum=0, remaining=ceiling_today)
+    return ProtectionSummary(period_start=period.start, ceiling=period.ceiling, sum=period.total,
+                             remaining=max(0, period.ceiling - period.total), free_card=card)
 
 
 async def on_fee_registered(delivery: Delivery, tx: Transaction) -> None:
@@ -45,12 +53,6 @@ async def on_fee_registered(delivery: Delivery, tx: Transaction) -> None:
         fee_id=str(fee.fee_id),
         amount_due=ledger.amount_due[fee.fee_id],
         counted_amount=ledger.counted[fee.fee_id],
-        protection=ProtectionSummary(
-            period_start=period.start if period else None,
-            ceiling=period.ceiling if period else NATIONAL_CEILINGS.on(fee.visit_date),
-            sum=period.total if period else 0,
-            remaining=max(0, period.ceiling - period.total) if period else NATIONAL_CEILINGS.on(fee.visit_date),
-            free_card=card_summary,
-        ),
+        protection=summary(period, NATIONAL_CEILINGS.on(fee.visit_date), card_summary),
     )
     await tx.send(FEE_OUTCOMES, fee.submission_id, outcome.to_json())

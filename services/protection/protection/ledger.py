@@ -85,10 +85,11 @@ def replay(fees: list[Fee], ceilings: CeilingSchedule) -> Ledger:
         if current is None or fee.visit_date > current.last_day:
             current = Period(start=fee.visit_date, ceiling=ceilings.on(fee.visit_date))
             ledger.periods.append(current)
-        current.ceiling = ceilings.on(fee.visit_date) if current.free_card is None else current.ceiling
         if current.free_card is not None:
             due = 0
         else:
+            # A new ceiling (1 January) applies to a running period that has not reached a free card.
+            current.ceiling = ceilings.on(fee.visit_date)
             due = max(0, min(fee.fee_amount, current.ceiling - current.total))
             current.total += due
             if current.total >= current.ceiling:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -39,7 +40,7 @@ class Accepted:
     submission: FeeSubmission
     patient: IdentityNumber
 
-    @property
+    @functools.cached_property
     def fingerprint(self) -> str:
         """Identifies the content, so a re-sent submission can be told from a conflicting one."""
         canonical = json.dumps(self.submission.model_dump(mode="json"), sort_keys=True)
