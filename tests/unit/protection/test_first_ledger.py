@@ -50,3 +50,37 @@ def test_the_anniversary_of_29_february_in_a_year_without_one_is_1_march() -> No
     assert anniversary(date(2024, 2, 29)) == date(2025, 3, 1)
     ledger = replay([fee(date(2024, 2, 29))], NATIONAL_CEILINGS)
     assert ledger.periods[0].last_day == date(2025, 2, 28)
+
+
+def test_a_non_counting_fee_is_kept_but_never_moves_the_ledger() -> None:
+    certificate = fee(date(2025, 4, 20), 500, "certificate")
+    visit = fee(date(2025, 4, 25), 300)
+    ledger = replay([certificate, visit], NATIONAL_CEILINGS)
+    assert ledger.amount_due[certificate.fee_id] == 500
+    assert ledger.counted[certificate.fee_id] == 0
+    assert [(p.start, p.total) for p in ledger.periods] == [(date(2025, 4, 25), 300)]
+
+
+def test_a_new_ceiling_on_1_january_applies_to_a_running_period_without_a_free_card() -> None:
+    """Period from June 2024 under the 1 400 ceiling; in 2025 the ceiling is 1 450 for it too."""
+    fees = [fee(date(2024, 6, 1), 1000), fee(date(2025, 2, 1), 450)]
+    ledger = replay(fees, NATIONAL_CEILINGS)
+    assert ledger.amount_due[fees[1].fee_id] == 450
+    assert ledger.periods[0].ceiling == 1450
+    assert ledger.periods[0].free_card is not None
+
+
+def test_a_free_card_issued_before_1_january_stays_valid_under_the_new_ceiling() -> None:
+    fees = [fee(date(2024, 6, 1), 1400), fee(date(2025, 2, 1), 300)]
+    ledger = replay(fees, NATIONAL_CEILINGS)
+    card = ledger.periods[0].free_card
+    assert card is not None and card.valid_to == date(2025, 5, 31)
+    assert ledger.amount_due[fees[1].fee_id] == 0
+    assert ledger.periods[0].total == 1400
+
+
+def test_the_first_counting_visit_after_the_free_card_has_run_out_starts_a_new_period() -> None:
+    fees = [fee(date(2025, 4, 25), 1450), fee(date(2026, 4, 24), 300), fee(date(2026, 4, 25), 300)]
+    ledger = replay(fees, NATIONAL_CEILINGS)
+    assert [ledger.amount_due[f.fee_id] for f in fees] == [1450, 0, 300]
+    assert [p.start for p in ledger.periods] == [date(2025, 4, 25), date(2026, 4, 25)]
