@@ -56,15 +56,59 @@ FEES = Topic(
     name="efrikort.fees.v1",
     partitions=PATIENT_PARTITIONS,
     key="patient_key",
-    description="Fees as registered, each version of each fee.",
-    messages=("FeeRegistered",),
+    description="Fees as registered, each version of each fee: registered, corrected, deleted.",
+    messages=("FeeRegistered", "FeeCorrected", "FeeDeleted"),
 )
 FREE_CARDS = Topic(
     name="efrikort.free-cards.v1",
     partitions=PATIENT_PARTITIONS,
     key="patient_key",
     description="Free cards (frikort) issued, moved and revoked.",
-    messages=("FreeCardIssued",),
+    messages=("FreeCardIssued", "FreeCardMoved", "FreeCardRevoked"),
+)
+OVERCHARGES = Topic(
+    name="efrikort.overcharges.v1",
+    partitions=PATIENT_PARTITIONS,
+    key="patient_key",
+    description="Overcharges found, changed and refunded, and undercharges recorded, per fee and unit.",
+    messages=("OverchargeFound", "OverchargeChanged", "OverchargeRefunded", "UnderchargeRecorded"),
+)
+PATIENT_STATUS = Topic(
+    name="efrikort.patient-status.v1",
+    partitions=PATIENT_PARTITIONS,
+    key="patient_key",
+    description="Where each patient stands in the high-cost protection; compacted, the latest per patient.",
+    cleanup_policy="compact",
+    retention_ms=-1,
+    messages=("PatientStatusChanged",),
+)
+ACCESS_GRANTS = Topic(
+    name="efrikort.access-grants.v1",
+    partitions=3,
+    key="unit/<unit>, employee/<employee>/<unit> or system/<system>",
+    description="Effective rights from the HSA mirror, agreements and system approvals; compacted, latest per key.",
+    cleanup_policy="compact",
+    retention_ms=-1,
+    messages=("CareUnitGrant", "EmployeeGrant", "SystemGrant"),
+)
+AUDIT = Topic(
+    name="efrikort.audit.v1",
+    partitions=PATIENT_PARTITIONS,
+    key="patient_key",
+    description="Every read and change of a patient's data, from every service, collected by access.",
+    retention_ms=30 * 24 * 3600 * 1000,
+    messages=("AuditEntry",),
+)
+PATIENT_MEMBERSHIP = Topic(
+    name="efrikort.patient-membership.v1",
+    partitions=PATIENT_PARTITIONS,
+    key="patient_key",
+    description="Patient exit (utträde) and re-entry (återinträde); on exit every service removes the patient's data.",
+    retention_ms=30 * 24 * 3600 * 1000,
+    messages=("PatientExited", "PatientReentered"),
 )
 
-CATALOGUE: tuple[Topic, ...] = (FEE_SUBMISSIONS, FEE_OUTCOMES, FEES, FREE_CARDS)
+CATALOGUE: tuple[Topic, ...] = (
+    FEE_SUBMISSIONS, FEE_OUTCOMES, FEES, FREE_CARDS, OVERCHARGES, PATIENT_STATUS, ACCESS_GRANTS, AUDIT,
+    PATIENT_MEMBERSHIP,
+)

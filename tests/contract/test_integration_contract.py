@@ -219,10 +219,19 @@ def test_an_envelope_consumer_ignores_fields_it_does_not_know() -> None:
     assert Envelope[FreeCardIssued].model_validate(wire) == envelope
 
 
+PATIENT_TOPICS = [topic for topic in CATALOGUE if topic.key == "patient_key"]
+
+
 def test_internal_events_carry_the_patient_key_never_the_identity_number() -> None:
     for event in ALL_EVENTS:
-        assert "patient_key" in event.model_fields, event.__name__
         assert "patient_id" not in event.model_fields, event.__name__
+
+
+def test_every_event_on_a_patient_stream_carries_the_patient_key() -> None:
+    by_type = {event.event_type: event for event in ALL_EVENTS}
+    for topic in PATIENT_TOPICS:
+        for name in topic.messages:
+            assert "patient_key" in by_type[name].model_fields, f"{topic.name}: {name}"
 
 
 # --- topics -------------------------------------------------------------------------------------

@@ -1,0 +1,118 @@
+"""Access events: who may do what (grants), what was done to whose data (audit), and patient exit.
+
+Grants are published by the access service on the compacted `efrikort.access-grants.v1`, one
+record per key, the latest winning. They carry the facts a decision needs (is the unit known, has
+its provider signed, does the employee hold a commission, which role), so that a reader can say
+which one is missing rather than only "no".
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import Field
+
+from contracts.envelope import Event
+
+
+class AccessRole(StrEnum):
+    """The e-frikort access roles (behörighetsroller) from HSA."""
+
+    LIMITED_USER = "EFK;BegränsadAnvändare"
+    """Look up status only."""
+    USER = "EFK;Användare"
+    """Register, correct and delete the own provider's fees."""
+    ADMINISTRATOR = "EFK;Administratör"
+    """The region's administrators: change or delete any fee and any free card in the region."""
+    SUPERUSER = "EFK;Superanvändare"
+    """Central support and cashier: everything, plus patient exit and re-entry."""
+
+
+class CommissionPurpose(StrEnum):
+    """Purpose of a commission (medarbetaruppdrag)."""
+
+    CARE = "Vård och behandling"
+    ADMINISTRATION = "Administration"
+
+
+class CareUnitGrant(Event):
+    """A care unit (vårdenhet) as the access service knows it. Key: `unit/<unit HSA-ID>`."""
+
+    event_type: ClassVar[str] = "CareUnitGrant"
+
+    care_unit: str
+    care_provider: str
+    region: str
+    agreement_signed: bool = Field(description="The provider has a signed, unterminated e-frikort agreement.")
+    active: bool = Field(description="False when the unit has left the directory: nobody may act for it.")
+    changed_at: datetime
+
+
+class EmployeeGrant(Event):
+    """What an employee may do for one unit. Key: `employee/<employee HSA-ID>/<unit HSA-ID>`."""
+
+    event_type: ClassVar[str] = "EmployeeGrant"
+
+    employee: str
+    care_unit: str
+    commission_active: bool = Field(description="Holds a commission there with an accepted purpose, valid today.")
+    commission_valid_to: date | None = None
+    role: AccessRole | None = Field(description="The e-frikort role at that unit; None when none.")
+    changed_at: datetime
+
+
+class SystemGrant(Event):
+    """An integrated system and the regions it may send for. Key: `system/<system HSA-ID>`."""
+
+    event_type: ClassVar[str] = "SystemGrant"
+
+    system_id: str
+    name: str
+    certified: bool
+    suspended: bool
+    approved_regions: list[str] = Field(description="Regions whose approval is in force.")
+    changed_at: datetime
+
+
+class AuditEntry(Event):
+    """One read or change of a patient's data (loggning enligt patientdatalagen). Key: the patient key.
+
+    Every service publishes these to `efrikort.audit.v1`; the access service keeps them.
+    """
+
+    event_type: ClassVar[str] = "AuditEntry"
+
+    patient_key: str
+    actor: str = Field(description="HSA-ID of the person (or system) who did it.")
+    system_id: str | None = Field(default=None, description="The integrated system it came through, if any.")
+    care_unit: str | None = Field(default=None, description="The unit the actor acted for, if any.")
+    action: str = Field(description="What was done, e.g. fee.registered, fee.corrected, protection.read.")
+    service: str = Field(description="The service that did it.")
+    subject: str | None = Field(default=None, description="What it was done to, e.g. a fee id.")
+    occurred_at: datetime
+
+
+class PatientExited(Event):
+    """Utträde: the patient left e-frikort. Every service removes all it holds about the patient key."""
+
+    event_type: ClassVar[str] = "PatientExited"
+
+    patient_key: str
+    requested_by: str = Field(description="HSA-ID of central support staff who carried it out.")
+    exited_at: datetime
+
+
+class PatientReentered(Event):
+    """Återinträde: the patient joined again. Nothing removed is restored; the ledger starts empty."""
+
+    event_type: ClassVar[str] = "PatientReentered"
+
+    patient_key: str
+    requested_by: str
+    reentered_at: datetime
+
+
+GRANT_EVENTS: tuple[type[Event], ...] = (CareUnitGrant, EmployeeGrant, SystemGrant)
+PATIENT_MEMBERSHIP_EVENTS: tuple[type[Event], ...] = (PatientExited, PatientReentered)
