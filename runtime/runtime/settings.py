@@ -44,6 +44,11 @@ class ServiceSettings(BaseSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    trust_identity_header: bool = Field(
+        default=False,
+        description="Development only: take the caller's HSA-ID from the X-HSA-ID header instead of a "
+        "verified client certificate.",
+    )
 
     patient_key_secret: SecretStr = SecretStr(DEV_PATIENT_KEY_SECRET)
 
@@ -94,6 +99,8 @@ class ServiceSettings(BaseSettings):
     def warn_about_development_defaults(self) -> None:
         if self.patient_key_secret.get_secret_value() == DEV_PATIENT_KEY_SECRET:
             log.warning("EFRIKORT_PATIENT_KEY_SECRET is the local development default: never run production so")
+        if self.trust_identity_header:
+            log.warning("EFRIKORT_TRUST_IDENTITY_HEADER is on: anyone can claim any HSA-ID. Development only")
         if self.fault_kill_after_effect:
             log.warning("fault injection is on: the process kills itself after its first committed effect")
 
