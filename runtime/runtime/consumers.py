@@ -23,11 +23,11 @@ from typing import Any, TypeVar
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.exc import DBAPIError
 
 from contracts.envelope import Envelope, Event
 from contracts.topics import Topic
-from runtime.inbox import first_delivery
+from runtime.inbox import first_deliveries, first_delivery
 from runtime.logs import correlation_id
 from runtime.metrics import DEAD_LETTERS, DUPLICATES, HANDLING_SECONDS, MESSAGES_CONSUMED
 from runtime.settings import ServiceSettings
@@ -40,6 +40,10 @@ EventT = TypeVar("EventT", bound=Event)
 
 class InvalidMessage(Exception):
     """A message no retry can fix. Its text must never quote an identity number."""
+
+
+class ConnectionLost(Exception):
+    """The database connection broke mid-batch: nothing was committed and the batch is redelivered."""
 
 
 @dataclass(frozen=True)
@@ -82,21 +86,50 @@ def describe_validation_error(error: ValidationError) -> str:
 
 
 Handler = Callable[[Delivery, Transaction], Awaitable[None]]
+"""Handles one message. Most consumers are written so."""
+BatchHandler = Callable[[Sequence[Delivery], Transaction], Awaitable[None]]
+"""Handles several messages at once, to read and write with one statement for all of them. It emits
+for each message through `tx.caused_by(delivery.correlation_id, delivery.message_id)`."""
 
 
 @dataclass(frozen=True)
 class Consumer:
-    """A handler bound to the topic it reads, in the consumer group of its service."""
+    """A handler bound to the topic it reads, in the consumer group of its service.
+
+    Give `handler` (one message at a time) or `batch_handler` (a list at a time); the runtime
+    calls a batch handler with a single message when it has to find the one that fails.
+    """
 
     topic: Topic
     group: str
-    handler: Handler
+    handler: Handler | None = None
+    batch_handler: BatchHandler | None = None
+
+    def __post_init__(self) -> None:
+        if (self.handler is None) == (self.batch_handler is None):
+            raise ValueError("a consumer has either a handler or a batch_handler")
+
+    async def handle(self, deliveries: Sequence[Delivery], tx: Transaction) -> None:
+        if self.batch_handler is not None:
+            await self.batch_handler(deliveries, tx)
+            return
+        assert self.handler is not None
+        for delivery in deliveries:
+            token = correlation_id.set(delivery.correlation_id)
+            try:
+                await self.handler(delivery, tx.caused_by(delivery.correlation_id, delivery.headers.get("event_id")))
+            finally:
+                correlation_id.reset(token)
 
 
 class MessageProcessor:
-    """Handles what one poll returned: one transaction and one offset commit for the whole batch,
-    a savepoint for each message, so that a message that fails is retried or dead-lettered alone
-    while the others keep their effects."""
+    """Handles what one poll returned, with one transaction and one offset commit for the batch.
+
+    The fast path handles the whole batch in that transaction: one inbox statement, the handler,
+    one outbox statement. If anything in it fails, it is rolled back and the batch is handled again
+    one message at a time, each in its own savepoint, so that the message that fails is retried or
+    dead-lettered alone while the others keep their effects.
+    """
 
     def __init__(self, broker: KafkaBroker, uow: UnitOfWork, settings: ServiceSettings) -> None:
         self._broker = broker
@@ -104,61 +137,101 @@ class MessageProcessor:
         self._settings = settings
 
     async def process_batch(self, consumer: Consumer, deliveries: Sequence[Delivery]) -> None:
-        results: list[tuple[Delivery, str, float]] = []
-        # The batch's own transaction emits nothing itself; each message emits in its savepoint
-        # under its own correlation id, and the count tells the unit of work to wake the relay.
-        async with self._uow.begin(correlation_id="batch") as batch:
-            for delivery in deliveries:
-                started = time.perf_counter()
-                token = correlation_id.set(delivery.correlation_id)
-                try:
-                    result, emitted = await self._process_with_retries(batch.conn, consumer, delivery)
-                finally:
-                    correlation_id.reset(token)
-                batch.emitted += emitted
-                results.append((delivery, result, time.perf_counter() - started))
+        started = time.perf_counter()
+        try:
+            results = await self._all_at_once(consumer, deliveries)
+        except asyncio.CancelledError:
+            raise
+        except ConnectionLost:
+            raise
+        except Exception as error:
+            log.info("batch of %d failed as a whole (%s); handling it one message at a time",
+                     len(deliveries), type(error).__name__)
+            results = await self._one_at_a_time(consumer, deliveries)
         # Committed: only now do the effects count, and only after this returns is the offset committed.
-        for delivery, result, seconds in results:
-            HANDLING_SECONDS.labels(delivery.topic).observe(seconds)
+        per_message = (time.perf_counter() - started) / max(1, len(deliveries))
+        for delivery, result in results:
+            HANDLING_SECONDS.labels(delivery.topic).observe(per_message)
             MESSAGES_CONSUMED.labels(delivery.topic, result).inc()
             if result == "duplicate":
                 DUPLICATES.labels(delivery.topic).inc()
-        if self._settings.fault_kill_after_effect and any(result == "handled" for _, result, _ in results):
+        if self._settings.fault_kill_after_effect and any(result == "handled" for _, result in results):
             log.warning("fault injection: killing the process before the offset is committed")
             os.kill(os.getpid(), signal.SIGKILL)
 
-    async def _process_with_retries(
-        self, conn: AsyncConnection, consumer: Consumer, delivery: Delivery
-    ) -> tuple[str, int]:
+    async def _all_at_once(self, consumer: Consumer, deliveries: Sequence[Delivery]) -> list[tuple[Delivery, str]]:
+        async with self._uow.begin(correlation_id="batch") as tx:
+            try:
+                fresh_ids = await first_deliveries(tx.conn, consumer.group, [d.message_id for d in deliveries])
+            except DBAPIError as error:
+                if error.connection_invalidated:
+                    raise ConnectionLost() from error
+                raise
+            fresh: list[Delivery] = []
+            results: list[tuple[Delivery, str]] = []
+            for delivery in deliveries:
+                # A redelivered message, or the same event twice in one poll, is handled once.
+                if delivery.message_id in fresh_ids:
+                    fresh_ids.discard(delivery.message_id)
+                    fresh.append(delivery)
+                    results.append((delivery, "handled"))
+                else:
+                    results.append((delivery, "duplicate"))
+            if fresh:
+                try:
+                    await consumer.handle(fresh, tx)
+                except DBAPIError as error:
+                    if error.connection_invalidated:
+                        raise ConnectionLost() from error
+                    raise
+        return results
+
+    async def _one_at_a_time(self, consumer: Consumer, deliveries: Sequence[Delivery]) -> list[tuple[Delivery, str]]:
+        results: list[tuple[Delivery, str]] = []
+        async with self._uow.begin(correlation_id="batch") as batch:
+            for delivery in deliveries:
+                token = correlation_id.set(delivery.correlation_id)
+                try:
+                    result = await self._process_with_retries(batch, consumer, delivery)
+                finally:
+                    correlation_id.reset(token)
+                results.append((delivery, result))
+        return results
+
+    async def _process_with_retries(self, batch: Transaction, consumer: Consumer, delivery: Delivery) -> str:
         extra = {"topic": delivery.topic, "partition": delivery.partition, "offset": delivery.offset}
         attempts = self._settings.consumer_max_attempts
         for attempt in range(1, attempts + 1):
             try:
-                return await self._handle_once(conn, consumer, delivery)
+                return await self._handle_once(batch, consumer, delivery)
             except InvalidMessage as error:
                 log.warning("invalid message sent to the dead-letter topic: %s", error, extra=extra)
                 await self.dead_letter(consumer, delivery, error, attempt)
-                return "dead_lettered", 0
+                return "dead_lettered"
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                if conn.invalidated or conn.closed:
+                if batch.conn.invalidated or batch.conn.closed:
                     raise  # the connection is gone: the whole batch is redelivered, nothing is lost
                 if attempt == attempts:
                     log.exception("message failed %d times; sent to the dead-letter topic", attempt, extra=extra)
                     await self.dead_letter(consumer, delivery, error, attempt)
-                    return "dead_lettered", 0
+                    return "dead_lettered"
                 log.warning("attempt %d failed (%s); retrying", attempt, type(error).__name__, extra=extra)
                 await asyncio.sleep(self._settings.consumer_retry_backoff_s * 2 ** (attempt - 1))
         raise AssertionError("unreachable")
 
-    async def _handle_once(self, conn: AsyncConnection, consumer: Consumer, delivery: Delivery) -> tuple[str, int]:
-        async with conn.begin_nested():
-            tx = Transaction(conn, self._uow.producer, delivery.correlation_id, delivery.headers.get("event_id"))
-            if not await first_delivery(conn, consumer.group, delivery.message_id):
-                return "duplicate", 0
-            await consumer.handler(delivery, tx)
-        return "handled", tx.emitted
+    async def _handle_once(self, batch: Transaction, consumer: Consumer, delivery: Delivery) -> str:
+        try:
+            async with batch.conn.begin_nested():
+                if not await first_delivery(batch.conn, consumer.group, delivery.message_id):
+                    return "duplicate"
+                await consumer.handle([delivery], batch)
+                await batch.flush()
+        except BaseException:
+            batch.discard()
+            raise
+        return "handled"
 
     async def dead_letter(self, consumer: Consumer, delivery: Delivery, error: BaseException, attempts: int) -> None:
         """Publish to `<topic>.dlq` and wait for Kafka's acknowledgement: the offset may only move on after it."""

@@ -6,6 +6,8 @@ Kafka offset) then finds its id already recorded and changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -19,3 +21,15 @@ async def first_delivery(conn: AsyncConnection, consumer: str, message_id: str) 
     """Record the message as handled by `consumer`; False when it already was."""
     result = await conn.execute(_RECORD, {"consumer": consumer, "message_id": message_id})
     return result.scalar() is not None
+
+
+_RECORD_MANY = text(
+    "INSERT INTO inbox (consumer, message_id) SELECT :consumer, unnest(CAST(:message_ids AS text[])) "
+    "ON CONFLICT DO NOTHING RETURNING message_id"
+)
+
+
+async def first_deliveries(conn: AsyncConnection, consumer: str, message_ids: Sequence[str]) -> set[str]:
+    """Record a batch of messages in one statement; returns the ids seen for the first time."""
+    result = await conn.execute(_RECORD_MANY, {"consumer": consumer, "message_ids": list(message_ids)})
+    return set(result.scalars())

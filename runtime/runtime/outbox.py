@@ -13,7 +13,8 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from faststream.kafka import KafkaBroker
@@ -40,6 +41,23 @@ def encode_key(key: str | bytes | None) -> bytes | None:
     return key.encode() if isinstance(key, str) else key
 
 
+@dataclass(frozen=True)
+class OutboxMessage:
+    """One message waiting to be written to the outbox."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: Mapping[str, str]
+
+
+async def put_many(conn: AsyncConnection, messages: Sequence[OutboxMessage]) -> None:
+    """Write messages to the outbox inside the caller's transaction, in one statement, in order."""
+    await conn.execute(_INSERT, [
+        {"topic": m.topic, "key": m.key, "value": m.value, "headers": json.dumps(dict(m.headers))} for m in messages
+    ])
+
+
 async def put(
     conn: AsyncConnection,
     topic: Topic,
@@ -48,14 +66,16 @@ async def put(
     headers: Mapping[str, str],
 ) -> None:
     """Write one message to the outbox inside the caller's transaction."""
-    await conn.execute(
-        _INSERT, {"topic": topic.name, "key": encode_key(key), "value": value, "headers": json.dumps(dict(headers))}
-    )
+    await put_many(conn, [OutboxMessage(topic.name, encode_key(key), value, headers)])
+
+
+def event_message(topic: Topic, key: str, envelope: Envelope[Any]) -> OutboxMessage:
+    """An enveloped event; its id and type travel as headers too, so consumers can route cheaply."""
+    return OutboxMessage(topic.name, encode_key(key), envelope.model_dump_json().encode(), envelope_headers(envelope))
 
 
 async def put_event(conn: AsyncConnection, topic: Topic, key: str, envelope: Envelope[Any]) -> None:
-    """Write an enveloped event; its id and type travel as headers too, so consumers can route cheaply."""
-    await put(conn, topic, key, envelope.model_dump_json().encode(), envelope_headers(envelope))
+    await put_many(conn, [event_message(topic, key, envelope)])
 
 
 def envelope_headers(envelope: Envelope[Any]) -> dict[str, str]:

@@ -11,36 +11,70 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from contracts.envelope import Envelope, Event
 from contracts.topics import Topic
 from runtime import outbox
-from runtime.outbox import OutboxRelay
+from runtime.outbox import OutboxMessage, OutboxRelay
 
 
 class Transaction:
-    """What a handler or a route gets: the connection, and a way to emit events atomically with it."""
+    """What a handler or a route gets: the connection, and a way to emit events atomically with it.
 
-    def __init__(self, conn: AsyncConnection, producer: str, correlation_id: str, causation_id: str | None) -> None:
+    Emitted messages are held until `flush()`, which writes them to the outbox in one statement;
+    the unit of work and the consumers flush before they commit (or release a savepoint).
+    """
+
+    def __init__(
+        self,
+        conn: AsyncConnection,
+        producer: str,
+        correlation_id: str,
+        causation_id: str | None,
+        pending: list[OutboxMessage] | None = None,
+    ) -> None:
         self.conn = conn
         self.producer = producer
         self.correlation_id = correlation_id
         self.causation_id = causation_id
+        self._pending: list[OutboxMessage] = [] if pending is None else pending
         self.emitted = 0
+        self.written = 0
+
+    def caused_by(self, correlation_id: str, causation_id: str | None) -> Transaction:
+        """The same transaction, emitting on behalf of one message of a batch (its correlation and cause)."""
+        return Transaction(self.conn, self.producer, correlation_id, causation_id, self._pending)
 
     async def emit(self, topic: Topic, key: str, payload: Event) -> Envelope[Any]:
         """Publish an internal event once (and only if) this transaction commits."""
         envelope = Envelope.wrap(
             payload, producer=self.producer, correlation_id=self.correlation_id, causation_id=self.causation_id
         )
-        await outbox.put_event(self.conn, topic, key, envelope)
+        self._pending.append(outbox.event_message(topic, key, envelope))
         self.emitted += 1
         return envelope
 
     async def send(self, topic: Topic, key: str, value: bytes, headers: Mapping[str, str] | None = None) -> None:
         """Publish a message without envelope (the integration contract's own format) on commit."""
-        await outbox.put(
-            self.conn, topic, key, value,
+        self._pending.append(OutboxMessage(
+            topic.name, outbox.encode_key(key), value,
             {"correlation_id": self.correlation_id, "producer": self.producer, "content-type": "application/json",
              **(headers or {})},
-        )
+        ))
         self.emitted += 1
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    async def flush(self) -> int:
+        """Write what was emitted to the outbox, in emit order. Returns how many."""
+        written = len(self._pending)
+        if written:
+            await outbox.put_many(self.conn, self._pending)
+            self._pending.clear()
+            self.written += written
+        return written
+
+    def discard(self) -> None:
+        """Forget what was emitted (its savepoint was rolled back)."""
+        self._pending.clear()
 
 
 class UnitOfWork:
@@ -54,5 +88,6 @@ class UnitOfWork:
         async with self.engine.begin() as conn:
             tx = Transaction(conn, self.producer, correlation_id, causation_id)
             yield tx
-        if tx.emitted:
+            await tx.flush()
+        if tx.written:
             self.relay.wake()
