@@ -28,7 +28,7 @@ from faststream.message import StreamMessage
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from contracts.topics import Topic
-from runtime import database, identity
+from runtime import database, identity, problems
 from runtime.consumers import Consumer, Delivery, MessageProcessor
 from runtime.logs import configure_logging
 from runtime.metrics import CONSUMER_LAG
@@ -173,6 +173,7 @@ def create_app(service: Service, runtime: Runtime) -> FastAPI:
             log.info("%s stopped", service.name)
 
     app = FastAPI(title=service.title or f"e-frikort {service.name}", lifespan=lifespan)
+    problems.install(app)
     if settings.trust_identity_header:
         app.state.identify = identity.from_trusted_headers
 

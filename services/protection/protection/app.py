@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from contracts.topics import FEE_OUTCOMES, FEES, FREE_CARDS
-from protection.handlers import on_fee_registered
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from contracts.topics import AUDIT, FEE_OUTCOMES, FEES, FREE_CARDS, OVERCHARGES, PATIENT_STATUS
+from protection.handlers import on_fee_events
+from protection.regions import DEFAULT_FILE, RegionSettings
+from protection.routes import router
 from runtime.consumers import Consumer
 from runtime.service import Runtime, Service, run
 from runtime.settings import ServiceSettings
@@ -13,13 +18,23 @@ from runtime.settings import ServiceSettings
 NAME = "protection"
 
 
+class ProtectionSettings(BaseSettings):
+    """Protection's own settings (environment, prefix `EFRIKORT_PROTECTION_`)."""
+
+    model_config = SettingsConfigDict(env_prefix="EFRIKORT_PROTECTION_", extra="ignore")
+
+    region_file: Path = Field(default=DEFAULT_FILE, description="The region settings file (TOML).")
+
+
 def build(runtime: Runtime) -> Service:
+    region = RegionSettings.load(ProtectionSettings().region_file)
     return Service(
         name=NAME,
         title="e-frikort protection",
         migrations=Path(__file__).parent / "migrations",
-        consumers=[Consumer(FEES, group=NAME, handler=on_fee_registered)],
-        produces=[FEE_OUTCOMES, FREE_CARDS],
+        consumers=[Consumer(FEES, group=NAME, batch_handler=on_fee_events(region))],
+        produces=[FEE_OUTCOMES, FREE_CARDS, OVERCHARGES, PATIENT_STATUS, AUDIT],
+        router=router(runtime.uow, region, runtime.settings.patient_key_secret.get_secret_value()),
     )
 
 

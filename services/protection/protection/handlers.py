@@ -1,58 +1,68 @@
-"""Protection's message handlers: record the fee, replay the ledger, publish what changed."""
+"""Protection's message handler: record fee versions, recompute each patient once per batch, publish
+what changed, and answer each registration with its outcome."""
 
 from __future__ import annotations
 
-import secrets
+from collections.abc import Sequence
+from datetime import UTC, datetime
 
-from contracts.events import FeeRegistered, FreeCardIssued
-from contracts.integration import FeeOutcome, FreeCardStatus, FreeCardSummary, OutcomeStatus, ProtectionSummary
-from contracts.topics import FEE_OUTCOMES, FREE_CARDS
-from protection import store
-from protection.ceilings import NATIONAL_CEILINGS
-from protection.ledger import Period, replay
-from runtime.consumers import Delivery
+from prometheus_client import Counter
+
+from contracts.events import FeeCorrected, FeeDeleted, FeeRegistered
+from contracts.topics import FEE_OUTCOMES, FREE_CARDS, OVERCHARGES
+from protection import publish, store
+from protection.recompute import recompute, status_on, today_in_sweden
+from protection.regions import RegionSettings
+from protection.store import FeeEvent, LedgerWrites
+from runtime.consumers import BatchHandler, Delivery, InvalidMessage
 from runtime.transaction import Transaction
 
+_FEE_EVENTS: dict[str, type[FeeEvent]] = {e.event_type: e for e in (FeeRegistered, FeeCorrected, FeeDeleted)}
 
-def new_free_card_number() -> str:
-    return "FK-" + secrets.token_hex(6).upper()
-
-
-def summary(period: Period | None, ceiling_today: int, card: FreeCardSummary | None) -> ProtectionSummary:
-    """Where the patient stands: the period the fee falls in, or no period and the whole ceiling left."""
-    if period is None:
-        return ProtectionSummary(period_start=None, ceiling=ceiling_today, sum=0, remaining=ceiling_today)
-    return ProtectionSummary(period_start=period.start, ceiling=period.ceiling, sum=period.total,
-                             remaining=max(0, period.ceiling - period.total), free_card=card)
+FREE_CARDS_ISSUED = Counter("efrikort_free_cards_issued_total", "Free cards issued")
+OVERCHARGES_FOUND = Counter("efrikort_overcharges_found_total", "Overcharges found")
 
 
-async def on_fee_registered(delivery: Delivery, tx: Transaction) -> None:
-    fee = delivery.envelope(FeeRegistered).payload
-    await store.record_fee(tx.conn, fee)
-    ledger = replay(await store.patient_fees(tx.conn, fee.patient_key), NATIONAL_CEILINGS)
+def fee_event(delivery: Delivery) -> FeeEvent:
+    event_type = delivery.headers.get("event_type", "")
+    model = _FEE_EVENTS.get(event_type)
+    if model is None:
+        raise InvalidMessage(f"event_type: {event_type or 'missing'} is not a fee event")
+    return delivery.envelope(model).payload
 
-    card_summary = None
-    period = ledger.period_on(fee.visit_date)
-    if period is not None and period.free_card is not None:
-        card = period.free_card
-        number = await store.free_card_number(tx.conn, fee.patient_key, card.period_start)
-        if number is None:
-            number = new_free_card_number()
-            await store.add_free_card(tx.conn, number, fee.patient_key, card.period_start, card.valid_from,
-                                      card.valid_to)
-            await tx.emit(FREE_CARDS, fee.patient_key, FreeCardIssued(
-                patient_key=fee.patient_key, number=number, valid_from=card.valid_from, valid_to=card.valid_to,
-                status=FreeCardStatus.FINAL, period_start=card.period_start, ceiling=period.ceiling,
-            ))
-        card_summary = FreeCardSummary(number=number, valid_from=card.valid_from, valid_to=card.valid_to,
-                                       status=FreeCardStatus.FINAL)
 
-    outcome = FeeOutcome(
-        submission_id=fee.submission_id,
-        status=OutcomeStatus.ACCEPTED,
-        fee_id=str(fee.fee_id),
-        amount_due=ledger.amount_due[fee.fee_id],
-        counted_amount=ledger.counted[fee.fee_id],
-        protection=summary(period, NATIONAL_CEILINGS.on(fee.visit_date), card_summary),
-    )
-    await tx.send(FEE_OUTCOMES, fee.submission_id, outcome.to_json())
+def on_fee_events(region: RegionSettings) -> BatchHandler:
+    async def handle(deliveries: Sequence[Delivery], tx: Transaction) -> None:
+        events = [(delivery, fee_event(delivery)) for delivery in deliveries]
+        keys = sorted({event.patient_key for _, event in events})
+        await store.lock_patients(tx.conn, keys)
+        await store.record_fee_versions(tx.conn, [event for _, event in events])
+        histories = await store.histories(tx.conn, keys)
+        published = await store.published_statuses(tx.conn, keys)
+        now = datetime.now(UTC)
+        today = today_in_sweden(now)
+        writes = LedgerWrites.empty()
+        # The last delivery of each patient is what caused that patient's changes.
+        cause = {event.patient_key: delivery for delivery, event in events}
+        for key in keys:
+            result = recompute(histories[key], region, now)
+            status = status_on(today, result.ledger, result.cards, region, now)
+            delivery = cause[key]
+            patient_tx = tx.caused_by(delivery.correlation_id, delivery.message_id)
+            changes = publish.ledger_changes(key, result, status, published.get(key), today, now, writes)
+            for topic, event in changes:
+                await patient_tx.emit(topic, key, event)
+                if topic is FREE_CARDS and event.event_type == "FreeCardIssued":
+                    FREE_CARDS_ISSUED.inc()
+                elif topic is OVERCHARGES and event.event_type == "OverchargeFound":
+                    OVERCHARGES_FOUND.inc()
+            for outcome_delivery, event in events:
+                if event.patient_key == key and isinstance(event, FeeRegistered):
+                    outcome = publish.outcome(event, result, region, now)
+                    await tx.caused_by(outcome_delivery.correlation_id, outcome_delivery.message_id).send(
+                        FEE_OUTCOMES, event.submission_id, outcome.to_json()
+                    )
+        await store.write(tx.conn, writes)
+
+    return handle
+

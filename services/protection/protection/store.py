@@ -1,57 +1,234 @@
-"""Protection's persistence: the fees it has seen per patient, and the free cards it issued."""
+"""Protection's persistence: every fee version seen, the ledger's inputs per patient, free cards,
+overcharges, undercharges and the status last published. Statements work on whole batches of
+patients, so that a poll of a few hundred fee events costs a handful of round trips."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contracts.events import FeeRegistered
+from contracts.events import FeeCorrected, FeeDeleted, FeeRegistered
+from protection.free_cards import IssuedCard
 from protection.ledger import Fee
+from protection.overcharges import Overcharge, OverchargeState
+from protection.recompute import PatientHistory
 
+FeeEvent = FeeRegistered | FeeCorrected | FeeDeleted
+
+_LOCK_PATIENTS = text(
+    "SELECT count(pg_advisory_xact_lock(hashtext(k))) FROM "
+    "(SELECT k FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k) AS ordered"
+)
+_ADD_VERSION = text(
+    "INSERT INTO fee_versions (fee_id, version, patient_key, event_type, event) "
+    "VALUES (:fee_id, :version, :patient_key, :event_type, CAST(:event AS jsonb)) ON CONFLICT DO NOTHING"
+)
+_LATEST_VERSIONS = text(
+    "SELECT DISTINCT ON (fee_id) fee_id, version, event_type, event FROM fee_versions "
+    "WHERE fee_id = ANY(CAST(:fee_ids AS uuid[])) ORDER BY fee_id, version DESC"
+)
 _UPSERT_FEE = text(
     "INSERT INTO fees (fee_id, version, patient_key, submission_id, care_unit, birth_date, visit_date, "
-    "registered_at, fee_type, fee_amount, paid_amount) VALUES (:fee_id, :version, :patient_key, :submission_id, "
-    ":care_unit, :birth_date, :visit_date, :registered_at, :fee_type, :fee_amount, :paid_amount) "
+    "registered_at, fee_type, fee_amount, paid_amount, source, receipt_issuer, deleted) VALUES (:fee_id, :version, "
+    ":patient_key, :submission_id, :care_unit, :birth_date, :visit_date, :registered_at, :fee_type, :fee_amount, "
+    ":paid_amount, :source, :receipt_issuer, false) "
     "ON CONFLICT (fee_id) DO UPDATE SET version = excluded.version, visit_date = excluded.visit_date, "
-    "fee_type = excluded.fee_type, fee_amount = excluded.fee_amount, paid_amount = excluded.paid_amount "
-    "WHERE fees.version < excluded.version"
+    "care_unit = excluded.care_unit, fee_type = excluded.fee_type, fee_amount = excluded.fee_amount, "
+    "paid_amount = excluded.paid_amount, deleted = false WHERE fees.version < excluded.version"
 )
-_PATIENT_FEES = text(
-    "SELECT fee_id, visit_date, registered_at, fee_type, fee_amount FROM fees WHERE patient_key = :patient_key"
+_DELETE_FEE = text("UPDATE fees SET deleted = true, version = :version WHERE fee_id = :fee_id AND version < :version")
+_FEES = text(
+    "SELECT fee_id, patient_key, visit_date, registered_at, fee_type, fee_amount, birth_date, care_unit, "
+    "coalesce(paid_amount, charged_amount) AS paid_amount FROM fees "
+    "WHERE patient_key = ANY(CAST(:keys AS text[])) AND NOT deleted"
 )
-_LOCK_PATIENT = text("SELECT pg_advisory_xact_lock(hashtext(:patient_key))")
-_FREE_CARD = text("SELECT number FROM free_cards WHERE patient_key = :patient_key AND period_start = :period_start")
-_ADD_FREE_CARD = text(
-    "INSERT INTO free_cards (number, patient_key, period_start, valid_from, valid_to) "
-    "VALUES (:number, :patient_key, :period_start, :valid_from, :valid_to)"
+_CARDS = text(
+    "SELECT number, patient_key, period_start, valid_from, valid_to, ceiling, issued_at FROM free_cards "
+    "WHERE patient_key = ANY(CAST(:keys AS text[])) AND revoked_at IS NULL"
+)
+_OVERCHARGES = text(
+    "SELECT overcharge_id, patient_key, fee_id, care_unit, amount, state FROM overcharges "
+    "WHERE patient_key = ANY(CAST(:keys AS text[]))"
+)
+_UNDERCHARGES = text(
+    "SELECT fee_id, patient_key, amount FROM undercharges WHERE patient_key = ANY(CAST(:keys AS text[]))"
+)
+_STATUSES = text("SELECT patient_key, status FROM patient_status WHERE patient_key = ANY(CAST(:keys AS text[]))")
+
+_SET_CHARGED = text("UPDATE fees SET charged_amount = :amount WHERE fee_id = :fee_id AND charged_amount IS NULL")
+_ADD_CARD = text(
+    "INSERT INTO free_cards (number, patient_key, period_start, valid_from, valid_to, ceiling, issued_at) "
+    "VALUES (:number, :patient_key, :period_start, :valid_from, :valid_to, :ceiling, :issued_at)"
+)
+_MOVE_CARD = text(
+    "UPDATE free_cards SET period_start = :period_start, valid_from = :valid_from, valid_to = :valid_to, "
+    "ceiling = :ceiling WHERE number = :number"
+)
+_REVOKE_CARD = text("UPDATE free_cards SET revoked_at = :at WHERE number = :number")
+_ADD_OVERCHARGE = text(
+    "INSERT INTO overcharges (overcharge_id, patient_key, fee_id, care_unit, visit_date, fee_type, paid_amount, "
+    "amount_due, amount, state, found_at, changed_at) VALUES (:overcharge_id, :patient_key, :fee_id, :care_unit, "
+    ":visit_date, :fee_type, :paid_amount, :amount_due, :amount, 'open', :at, :at)"
+)
+_CHANGE_OVERCHARGE = text(
+    "UPDATE overcharges SET amount_due = :amount_due, amount = :amount, state = :state, changed_at = :at "
+    "WHERE overcharge_id = :overcharge_id"
+)
+_RECORD_UNDERCHARGE = text(
+    "INSERT INTO undercharges (fee_id, patient_key, care_unit, amount, recorded_at) "
+    "VALUES (:fee_id, :patient_key, :care_unit, :amount, :at) "
+    "ON CONFLICT (fee_id) DO UPDATE SET amount = excluded.amount, recorded_at = excluded.recorded_at"
+)
+_SET_STATUS = text(
+    "INSERT INTO patient_status (patient_key, status, changed_at) VALUES (:patient_key, CAST(:status AS jsonb), :at) "
+    "ON CONFLICT (patient_key) DO UPDATE SET status = excluded.status, changed_at = excluded.changed_at"
+)
+
+
+async def lock_patients(conn: AsyncConnection, patient_keys: Iterable[str]) -> None:
+    """One patient's ledger is recomputed one change at a time, whichever replica handles it."""
+    await conn.execute(_LOCK_PATIENTS, {"keys": sorted(set(patient_keys))})
+
+
+async def record_fee_versions(conn: AsyncConnection, events: Sequence[FeeEvent]) -> None:
+    """Keep every version, and make each fee's current row the latest version seen, whatever order
+    the versions arrived in (a deletion seen before its registration leaves the fee deleted)."""
+    if not events:
+        return
+    await conn.execute(_ADD_VERSION, [
+        {"fee_id": e.fee_id, "version": e.version, "patient_key": e.patient_key, "event_type": e.event_type,
+         "event": e.model_dump_json()} for e in events
+    ])
+    latest = await conn.execute(_LATEST_VERSIONS, {"fee_ids": list({e.fee_id for e in events})})
+    upserts: list[dict[str, Any]] = []
+    deletions: list[dict[str, Any]] = []
+    for row in latest:
+        if row.event_type == FeeDeleted.event_type:
+            deletions.append({"fee_id": row.fee_id, "version": row.version})
+            continue
+        model = FeeRegistered if row.event_type == FeeRegistered.event_type else FeeCorrected
+        fee = model.model_validate(row.event)
+        upserts.append({name: getattr(fee, name) for name in (
+            "fee_id", "version", "patient_key", "submission_id", "care_unit", "birth_date", "visit_date",
+            "registered_at", "fee_type", "fee_amount", "paid_amount", "source", "receipt_issuer")})
+    if upserts:
+        await conn.execute(_UPSERT_FEE, upserts)
+    if deletions:
+        await conn.execute(_DELETE_FEE, deletions)
+
+
+async def histories(conn: AsyncConnection, patient_keys: Sequence[str]) -> dict[str, PatientHistory]:
+    keys = {"keys": list(patient_keys)}
+    fees: dict[str, list[Fee]] = {k: [] for k in patient_keys}
+    for row in await conn.execute(_FEES, keys):
+        fees[row.patient_key].append(Fee(
+            row.fee_id, row.visit_date, row.registered_at, row.fee_type, row.fee_amount, row.birth_date,
+            row.care_unit, row.paid_amount,
+        ))
+    cards: dict[str, list[IssuedCard]] = {k: [] for k in patient_keys}
+    for row in await conn.execute(_CARDS, keys):
+        cards[row.patient_key].append(IssuedCard(
+            row.number, row.period_start, row.valid_from, row.valid_to, row.ceiling, row.issued_at,
+        ))
+    overcharges: dict[str, list[Overcharge]] = {k: [] for k in patient_keys}
+    for row in await conn.execute(_OVERCHARGES, keys):
+        overcharges[row.patient_key].append(Overcharge(
+            row.overcharge_id, row.fee_id, row.care_unit, row.amount, OverchargeState(row.state),
+        ))
+    undercharges: dict[str, dict[UUID, int]] = {k: {} for k in patient_keys}
+    for row in await conn.execute(_UNDERCHARGES, keys):
+        undercharges[row.patient_key][row.fee_id] = row.amount
+    return {
+        key: PatientHistory(fees[key], cards[key], overcharges[key], undercharges[key]) for key in patient_keys
+    }
+
+
+async def published_statuses(conn: AsyncConnection, patient_keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+    rows = await conn.execute(_STATUSES, {"keys": list(patient_keys)})
+    return {row.patient_key: row.status for row in rows}
+
+
+@dataclass
+class LedgerWrites:
+    """What a batch of recomputations changes, gathered so that each kind is one statement."""
+
+    charged: list[dict[str, Any]]
+    cards_added: list[dict[str, Any]]
+    cards_moved: list[dict[str, Any]]
+    cards_revoked: list[dict[str, Any]]
+    overcharges_found: list[dict[str, Any]]
+    overcharges_changed: list[dict[str, Any]]
+    undercharges: list[dict[str, Any]]
+    statuses: list[dict[str, Any]]
+
+    @classmethod
+    def empty(cls) -> LedgerWrites:
+        return cls([], [], [], [], [], [], [], [])
+
+
+async def write(conn: AsyncConnection, writes: LedgerWrites) -> None:
+    for statement, rows in (
+        (_SET_CHARGED, writes.charged),
+        (_ADD_CARD, writes.cards_added),
+        (_MOVE_CARD, writes.cards_moved),
+        (_REVOKE_CARD, writes.cards_revoked),
+        (_ADD_OVERCHARGE, writes.overcharges_found),
+        (_CHANGE_OVERCHARGE, writes.overcharges_changed),
+        (_RECORD_UNDERCHARGE, writes.undercharges),
+        (_SET_STATUS, writes.statuses),
+    ):
+        if rows:
+            await conn.execute(statement, rows)
+
+
+# --- HTTP reads and the refund mark ------------------------------------------------------------
+
+_OPEN_FOR_UNIT = text(
+    "SELECT overcharge_id, patient_key, fee_id, care_unit, visit_date, fee_type, paid_amount, amount_due, amount, "
+    "found_at FROM overcharges WHERE care_unit = :care_unit AND state = 'open' ORDER BY found_at, overcharge_id"
+)
+_OVERCHARGE = text(
+    "SELECT overcharge_id, patient_key, fee_id, care_unit, visit_date, fee_type, paid_amount, amount_due, amount, "
+    "state, found_at, refunded_by FROM overcharges WHERE overcharge_id = :overcharge_id FOR UPDATE"
+)
+_MARK_REFUNDED = text(
+    "UPDATE overcharges SET state = 'refunded', refunded_by = :refunded_by, changed_at = :at "
+    "WHERE overcharge_id = :overcharge_id AND state = 'open'"
 )
 
 
 @dataclass(frozen=True)
-class StoredFreeCard:
-    number: str
+class OverchargeRow:
+    overcharge_id: UUID
+    patient_key: str
+    fee_id: UUID
+    care_unit: str
+    visit_date: date
+    fee_type: str
+    paid_amount: int
+    amount_due: int
+    amount: int
+    found_at: datetime
+    state: str = "open"
+    refunded_by: str | None = None
 
 
-async def record_fee(conn: AsyncConnection, fee: FeeRegistered) -> None:
-    # One patient's fees are recomputed one change at a time, whichever replica handles them.
-    await conn.execute(_LOCK_PATIENT, {"patient_key": fee.patient_key})
-    await conn.execute(_UPSERT_FEE, fee.model_dump(mode="python"))
+async def open_overcharges(conn: AsyncConnection, care_unit: str) -> list[OverchargeRow]:
+    return [OverchargeRow(**row._mapping) for row in await conn.execute(_OPEN_FOR_UNIT, {"care_unit": care_unit})]
 
 
-async def patient_fees(conn: AsyncConnection, patient_key: str) -> list[Fee]:
-    rows = await conn.execute(_PATIENT_FEES, {"patient_key": patient_key})
-    return [Fee(**row._mapping) for row in rows]
+async def overcharge_for_update(conn: AsyncConnection, overcharge_id: UUID) -> OverchargeRow | None:
+    row = (await conn.execute(_OVERCHARGE, {"overcharge_id": overcharge_id})).first()
+    return OverchargeRow(**row._mapping) if row is not None else None
 
 
-async def free_card_number(conn: AsyncConnection, patient_key: str, period_start: date) -> str | None:
-    return (await conn.execute(_FREE_CARD, {"patient_key": patient_key, "period_start": period_start})).scalar()
-
-
-async def add_free_card(
-    conn: AsyncConnection, number: str, patient_key: str, period_start: date, valid_from: date, valid_to: date
-) -> None:
-    await conn.execute(_ADD_FREE_CARD, {"number": number, "patient_key": patient_key, "period_start": period_start,
-                                        "valid_from": valid_from, "valid_to": valid_to})
+async def mark_refunded(conn: AsyncConnection, overcharge_id: UUID, refunded_by: str, at: datetime) -> bool:
+    result = await conn.execute(_MARK_REFUNDED, {"overcharge_id": overcharge_id, "refunded_by": refunded_by,
+                                                 "at": at})
+    return bool(result.rowcount)

@@ -1,0 +1,161 @@
+"""Protection's HTTP API: a patient's status and extract, and the overcharges a unit owes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Header, Query, Response
+from pydantic import BaseModel
+
+from contracts.events import OverchargeRefunded
+from contracts.identity import IdentityNumber, InvalidIdentityNumber
+from contracts.integration import FreeCardStatus, FreeCardSummary
+from contracts.topics import OVERCHARGES
+from protection import store
+from protection.extract import extract
+from protection.pdf import extract_pdf
+from protection.recompute import Status, recompute, status_on, today_in_sweden
+from protection.regions import RegionSettings
+from runtime.audit import record_access
+from runtime.identity import CurrentCaller
+from runtime.patient_key import patient_key
+from runtime.problems import Problem
+from runtime.transaction import Transaction, UnitOfWork
+
+
+class ProtectionStatus(BaseModel):
+    """Where the patient stands on a day in the high-cost protection."""
+
+    as_of: date
+    status: FreeCardStatus
+    period_start: date | None
+    ceiling: int
+    sum: int
+    remaining: int
+    free_card: FreeCardSummary | None
+
+
+class ExtractLineOut(BaseModel):
+    visit_date: date
+    care_unit: str
+    fee_type: str
+    fee_type_name: str
+    fee_amount: int
+    amount_due: int
+    counted: int
+    basis: str
+
+
+class ExtractOut(BaseModel):
+    """Sammanställning: the fees of the current period."""
+
+    protection: ProtectionStatus
+    fees: list[ExtractLineOut]
+
+
+class OverchargeOut(BaseModel):
+    overcharge_id: UUID
+    fee_id: UUID
+    care_unit: str
+    visit_date: date
+    fee_type: str
+    paid_amount: int
+    amount_due: int
+    amount: int
+    found_at: datetime
+
+
+def router(uow: UnitOfWork, region: RegionSettings, patient_key_secret: str) -> APIRouter:
+    api = APIRouter(prefix="/v1", tags=["protection"])
+
+    def key_of(patient_id: str) -> str:
+        try:
+            number = IdentityNumber.parse(patient_id)
+        except InvalidIdentityNumber as error:
+            raise Problem(422, "Invalid identity number", f"patient_id: {error}", code="invalid_patient_id",
+                          field="patient_id") from None
+        return patient_key(number.digits, patient_key_secret)
+
+    async def status_of(tx: Transaction, key: str, day: date) -> tuple[Status, Any]:
+        history = (await store.histories(tx.conn, [key]))[key]
+        now = datetime.now(UTC)
+        result = recompute(history, region, now)
+        return status_on(day, result.ledger, result.cards, region, now), result
+
+    @api.get("/patients/{patient_id}/protection", response_model=ProtectionStatus)
+    async def protection_status(
+        patient_id: str, caller: CurrentCaller,
+        on: Annotated[date | None, Query(alias="date", description="The day asked about; today when left out.")]
+        = None,
+    ) -> ProtectionStatus:
+        """Does the patient have a free card, how much is left to the ceiling (on a date, default today)."""
+        key = key_of(patient_id)
+        async with uow.begin(correlation_id=str(uuid4())) as tx:
+            day = on or today_in_sweden(datetime.now(UTC))
+            status, _ = await status_of(tx, key, day)
+            await record_access(tx, patient_key=key, actor=caller.hsa_id, system_id=caller.system_id,
+                                action="protection.read")
+        return protection_status_out(status, day)
+
+    @api.get("/patients/{patient_id}/extract", response_model=ExtractOut,
+             responses={200: {"content": {"application/pdf": {}}}})
+    async def patient_extract(patient_id: str, caller: CurrentCaller,
+                              accept: Annotated[str | None, Header()] = None) -> Any:
+        """The fees of the current period, as JSON or (with `Accept: application/pdf`) as a PDF."""
+        key = key_of(patient_id)
+        today = today_in_sweden(datetime.now(UTC))
+        async with uow.begin(correlation_id=str(uuid4())) as tx:
+            status, result = await status_of(tx, key, today)
+            await record_access(tx, patient_key=key, actor=caller.hsa_id, system_id=caller.system_id,
+                                action="extract.read")
+        document = extract(result.fees, result.ledger, status, today)
+        if accept and "application/pdf" in accept:
+            return Response(extract_pdf(document, region.region), media_type="application/pdf",
+                            headers={"Content-Disposition": 'inline; filename="sammanstallning.pdf"'})
+        return ExtractOut(
+            protection=protection_status_out(status, today),
+            fees=[ExtractLineOut(visit_date=line.visit_date, care_unit=line.care_unit, fee_type=line.fee_type,
+                                 fee_type_name=line.fee_type_name, fee_amount=line.fee_amount,
+                                 amount_due=line.amount_due, counted=line.counted, basis=line.basis.value)
+                  for line in document.lines],
+        )
+
+    @api.get("/care-units/{care_unit}/overcharges", response_model=list[OverchargeOut])
+    async def open_overcharges(care_unit: str, caller: CurrentCaller) -> list[OverchargeOut]:
+        """Overcharges this unit owes patients and has not yet marked refunded."""
+        async with uow.engine.connect() as conn:
+            rows = await store.open_overcharges(conn, care_unit)
+        return [OverchargeOut(**{k: v for k, v in vars(row).items() if k in OverchargeOut.model_fields})
+                for row in rows]
+
+    @api.post("/overcharges/{overcharge_id}/refunded", response_model=OverchargeOut)
+    async def mark_refunded(overcharge_id: UUID, caller: CurrentCaller) -> OverchargeOut:
+        """The unit has paid the patient back (återbetalt): the overcharge is closed."""
+        async with uow.begin(correlation_id=str(uuid4())) as tx:
+            row = await store.overcharge_for_update(tx.conn, overcharge_id)
+            if row is None:
+                raise Problem(404, "No such overcharge", f"overcharge_id: {overcharge_id} is not known",
+                              code="unknown_overcharge", field="overcharge_id")
+            if row.state != "open":
+                raise Problem(409, "Overcharge not open", f"overcharge_id: the overcharge is {row.state}",
+                              code="overcharge_not_open", field="overcharge_id")
+            now = datetime.now(UTC)
+            await store.mark_refunded(tx.conn, overcharge_id, caller.hsa_id, now)
+            await tx.emit(OVERCHARGES, row.patient_key, OverchargeRefunded(
+                overcharge_id=overcharge_id, patient_key=row.patient_key, fee_id=row.fee_id,
+                care_unit=row.care_unit, amount=row.amount, refunded_by=caller.hsa_id, refunded_at=now,
+            ))
+            await record_access(tx, patient_key=row.patient_key, actor=caller.hsa_id, system_id=caller.system_id,
+                                action="overcharge.refunded", care_unit=row.care_unit, subject=str(overcharge_id))
+        return OverchargeOut(**{k: v for k, v in vars(row).items() if k in OverchargeOut.model_fields})
+
+    return api
+
+
+def protection_status_out(status: Status, day: date) -> ProtectionStatus:
+    standing = status.standing
+    return ProtectionStatus(as_of=day, status=status.status, period_start=standing.period_start,
+                            ceiling=standing.ceiling, sum=standing.sum, remaining=standing.remaining,
+                            free_card=status.free_card_summary())
