@@ -8,8 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 
 from contracts.integration import FreeCardStatus
 from protection.free_cards import CardIssued, CardMoved, CardRevoked
+from protection.ledger import Fee
 from protection.overcharges import OverchargeChanged, OverchargeFound
-from protection.recompute import recompute, status_on
+from protection.recompute import PatientHistory, Status, recompute, status_on
+from protection.regions import RegionSettings
 from tests.unit.protection.fees import REGION, applied, fixed_region, history, refunded, visit
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
@@ -85,7 +87,7 @@ class TestFreeCardIssuedMovedRevoked:
 
 
 class TestOverchargesAndUndercharges:
-    def _with_overcharge(self) -> tuple:  # type: ignore[type-arg]
+    def _with_overcharge(self) -> tuple[PatientHistory, list[Fee]]:
         fees = [visit(date(2025, 4, 25), 1450), visit(date(2025, 5, 1), 300, paid=300, unit="U-B")]
         state = applied(history(*fees), recompute(history(*fees), REGION, NOW))
         return state, fees
@@ -102,7 +104,7 @@ class TestOverchargesAndUndercharges:
         assert recompute(after_refund, REGION, NOW).overcharge_changes == []
 
     def test_a_change_that_removes_the_reason_closes_the_open_overcharge(self) -> None:
-        state, fees = self._with_overcharge()
+        state, _ = self._with_overcharge()
         without_card = replace(state, fees=[replace(state.fees[0], fee_amount=500, paid_amount=500), state.fees[1]])
         [changed] = recompute(without_card, REGION, NOW).overcharge_changes
         assert isinstance(changed, OverchargeChanged) and changed.amount == 0
@@ -125,7 +127,7 @@ class TestFreeCardStatus:
     """below_limit (ej uppnått), preliminary (still editable for the region's window), final (uppnått),
     expired (utgånget)."""
 
-    def _status(self, on: date, now: datetime, region=REGION):  # type: ignore[no-untyped-def]
+    def _status(self, on: date, now: datetime, region: RegionSettings = REGION) -> Status:
         fees = history(visit(date(2025, 4, 25), 1450))
         state = applied(fees, recompute(fees, region, NOW))
         result = recompute(state, region, now)
