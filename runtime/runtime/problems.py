@@ -37,10 +37,9 @@ class Problem(Exception):
         return {**body, **self.extra}
 
 
-def problem_response(problem: Problem, instance: str | None = None, headers: dict[str, str] | None = None
-                     ) -> JSONResponse:
-    return JSONResponse(problem.document(instance), status_code=problem.status, media_type=PROBLEM_JSON,
-                        headers=headers)
+def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
+    # No `instance`: request paths carry identity numbers (/v1/patients/{patient_id}/...).
+    return JSONResponse(problem.document(), status_code=problem.status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def install(app: FastAPI) -> None:
@@ -48,7 +47,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Problem)
     async def on_problem(request: Request, error: Problem) -> JSONResponse:
-        return problem_response(error, request.url.path)
+        return problem_response(error)
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -58,13 +57,13 @@ def install(app: FastAPI) -> None:
         first = errors[0] if errors else {"field": None, "reason": "invalid request"}
         problem = Problem(422, "Invalid request", f"{first['field']}: {first['reason']}", code="invalid_request",
                           field=first["field"], errors=errors)
-        return problem_response(problem, request.url.path)
+        return problem_response(problem)
 
     # Starlette's, so that FastAPI's own errors (an unknown path, a wrong method) are problems too.
     @app.exception_handler(HTTPException)
     async def on_http_error(request: Request, error: HTTPException) -> JSONResponse:
         problem = Problem(error.status_code, _TITLES.get(error.status_code, "Error"), str(error.detail))
-        return problem_response(problem, request.url.path, headers=dict(error.headers or {}))
+        return problem_response(problem, headers=dict(error.headers or {}))
 
 
 _TITLES = {400: "Bad request", 401: "Unauthenticated", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",

@@ -217,7 +217,8 @@ def run(build: Callable[[Runtime], Service], settings: ServiceSettings) -> None:
     runtime = Runtime(settings)
     app = create_app(build(runtime), runtime)
     config = uvicorn.Config(
-        app, host=settings.http_host, port=settings.http_port, log_config=None, lifespan="on",
+        # No access log: request paths carry identity numbers (/v1/patients/{patient_id}/...).
+        app, host=settings.http_host, port=settings.http_port, log_config=None, lifespan="on", access_log=False,
         timeout_graceful_shutdown=15,
     )
     uvicorn.Server(config).run()
