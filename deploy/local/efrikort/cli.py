@@ -143,6 +143,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_protection(args: argparse.Namespace) -> int:
+    """Protection alone: recomputing a 200-fee history, then fee events through a running protection."""
+    from efrikort.bench_protection import recompute_200, run_protection_bench
+
+    print(f"recompute a 200-fee history: median {recompute_200():.3f} ms", flush=True)
+    throughputs = []
+    for run in range(1, args.runs + 1):
+        result = asyncio.run(run_protection_bench(args.bootstrap, args.events, args.patients, args.rate, seed=run))
+        throughputs.append(result.per_second)
+        print(f"run {run}: {result.report().replace('submissions', 'fee events')}", flush=True)
+    throughputs.sort()
+    print(f"median throughput of {args.runs} runs: {throughputs[len(throughputs) // 2]:.0f} fee events/s")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="efrikort", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -178,6 +193,16 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--rate", type=float, default=None, help="submissions per second (default: as fast as possible)")
     bench.add_argument("--runs", type=int, default=3)
     bench.set_defaults(func=cmd_bench)
+
+    bench_protection = commands.add_parser(
+        "bench-protection", help="protection alone on a running stack: fee events in, outcomes out"
+    )
+    bench_protection.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
+    bench_protection.add_argument("--events", type=int, default=10000)
+    bench_protection.add_argument("--patients", type=int, default=5000)
+    bench_protection.add_argument("--rate", type=float, default=None, help="events per second (default: flat out)")
+    bench_protection.add_argument("--runs", type=int, default=3)
+    bench_protection.set_defaults(func=cmd_bench_protection)
 
     args = parser.parse_args(argv)
     return int(args.func(args) or 0)

@@ -75,10 +75,16 @@ def reconcile(fees: list[Fee], ledger: Ledger, recorded: list[Overcharge]) -> li
     for overcharge in recorded:
         by_fee.setdefault(overcharge.fee_id, []).append(overcharge)
     changes: list[OverchargeChange] = []
+    assessments = ledger.assessments
     for fee in fees:
-        records = by_fee.get(fee.fee_id, [])
-        assessment = ledger.assessments.get(fee.fee_id)
+        assessment = assessments.get(fee.fee_id)
         due = assessment.amount_due if assessment is not None else (fee.paid_amount or 0)
+        records = by_fee.get(fee.fee_id) if by_fee else None
+        if records is None:
+            # The common case, kept cheap: nothing recorded, so only a new overcharge can arise.
+            if fee.paid_amount is not None and fee.paid_amount > due:
+                changes.append(OverchargeFound(uuid.uuid4(), fee, due, fee.paid_amount - due))
+            continue
         refunded = sum(o.amount for o in records if o.state is OverchargeState.REFUNDED)
         outstanding = max(0, owed(fee, due) - refunded)
         open_one = next((o for o in records if o.state is OverchargeState.OPEN), None)
@@ -98,12 +104,15 @@ def reconcile(fees: list[Fee], ledger: Ledger, recorded: list[Overcharge]) -> li
 def undercharges(fees: list[Fee], ledger: Ledger, recorded: dict[UUID, int]) -> list[UnderchargeRecorded]:
     """Fees the patient paid less for than is now due, where the shortfall differs from the one recorded."""
     found: list[UnderchargeRecorded] = []
+    assessments = ledger.assessments
     for fee in fees:
-        assessment = ledger.assessments.get(fee.fee_id)
-        if fee.paid_amount is None or assessment is None:
+        if fee.paid_amount is None:
             continue
-        short = max(0, assessment.amount_due - fee.paid_amount)
-        if short != recorded.get(fee.fee_id, 0) and short > 0:
+        assessment = assessments.get(fee.fee_id)
+        if assessment is None or assessment.amount_due <= fee.paid_amount:
+            continue
+        short = assessment.amount_due - fee.paid_amount
+        if short != recorded.get(fee.fee_id, 0):
             found.append(UnderchargeRecorded(fee, assessment.amount_due, short))
     return found
 

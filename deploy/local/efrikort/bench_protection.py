@@ -1,0 +1,117 @@
+"""Protection's own benchmarks: recomputing one patient's history, and fee events through the service.
+
+- `recompute_200`: the median time to recompute a history of 200 fees (pure Python, no I/O).
+- `run_protection_bench`: fee events published on `efrikort.fees.v1` as registration would, spread
+  over many patients (so over all 12 partitions), against a running protection service; throughput
+  from the first event published to the last outcome, and each event's latency to its outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from contracts.envelope import Envelope
+from contracts.events import FeeRegistered
+from contracts.identity import IdentityNumber
+from contracts.integration import FeeSource
+from contracts.topics import FEE_OUTCOMES, FEES
+from efrikort.bench import BenchResult, synthetic_patients
+from protection.ledger import Fee
+from protection.overcharges import Overcharge, OverchargeFound, OverchargeState
+from protection.recompute import PatientHistory, recompute
+from protection.regions import RegionSettings
+from runtime.outbox import envelope_headers
+from runtime.patient_key import patient_key
+from runtime.settings import DEV_PATIENT_KEY_SECRET
+
+
+def recompute_200(repeats: int = 500, seed: int = 1) -> float:
+    """Median milliseconds to recompute (replay, cards, overcharges) a history of 200 fees over four years."""
+    rng = random.Random(seed)
+    region = RegionSettings.load()
+    fees = [
+        Fee(uuid.UUID(int=rng.getrandbits(128)), date(2022, 1, 1) + timedelta(days=rng.randrange(4 * 365)),
+            datetime(2022, 1, 1, tzinfo=UTC) + timedelta(minutes=i),
+            rng.choice(("doctor_visit", "other_staff_visit", "missed_appointment")),
+            rng.choice((100, 200, 300, 400)), date(1985, 4, 12), "SE2321000016-U001", rng.choice((None, 300)))
+        for i in range(200)
+    ]
+    now = datetime.now(UTC)
+    # The steady state: every fee assessed before, its charge, cards and overcharges recorded.
+    first = recompute(PatientHistory(fees, [], [], {}), region, now)
+    recorded = [Overcharge(c.overcharge_id, c.fee.fee_id, c.fee.care_unit, c.amount, OverchargeState.OPEN)
+                for c in first.overcharge_changes if isinstance(c, OverchargeFound)]
+    history = PatientHistory(first.fees, first.cards, recorded, {u.fee.fee_id: u.amount for u in first.undercharges})
+    timings = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        recompute(history, region, now)
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+async def run_protection_bench(bootstrap: str, events: int, patients: int, rate: float | None,
+                               seed: int) -> BenchResult:
+    rng = random.Random(seed)
+    people = []
+    for number in synthetic_patients(patients, seed):
+        parsed = IdentityNumber.parse(number)
+        people.append((patient_key(parsed.digits, DEV_PATIENT_KEY_SECRET), parsed.birth_date))
+    first_visit = date.today() - timedelta(days=300)
+    consumer = AIOKafkaConsumer(FEE_OUTCOMES.name, bootstrap_servers=bootstrap, group_id=None,
+                                auto_offset_reset="latest")
+    await consumer.start()
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    await producer.start()
+    sent_at: dict[bytes, float] = {}
+    latencies: list[float] = []
+    try:
+        await consumer.seek_to_end()
+        for tp in consumer.assignment():
+            await consumer.position(tp)
+
+        async def collect() -> None:
+            while len(latencies) < events:
+                batch = await consumer.getmany(timeout_ms=200)
+                now = time.perf_counter()
+                for records in batch.values():
+                    for record in records:
+                        started = sent_at.pop(record.key, None) if record.key else None
+                        if started is not None:
+                            latencies.append((now - started) * 1000)
+
+        collector = asyncio.create_task(collect())
+        began = time.perf_counter()
+        pending = []
+        for index in range(events):
+            key, born = rng.choice(people)
+            fee = FeeRegistered(
+                fee_id=uuid.uuid4(), version=1, submission_id=str(uuid.uuid4()), system_id="SE2321000016-BENCH",
+                patient_key=key, birth_date=born, visit_date=first_visit + timedelta(days=rng.randrange(300)),
+                care_unit="SE2321000016-U001", registered_by="SE2321000016-E001", fee_type="doctor_visit",
+                fee_amount=rng.choice((100, 200, 300, 400)), paid_amount=None, source=FeeSource.VISIT,
+                registered_at=datetime.now(UTC),
+            )
+            envelope = Envelope.wrap(fee, producer="bench", correlation_id=fee.submission_id)
+            sent_at[fee.submission_id.encode()] = time.perf_counter()
+            pending.append(await producer.send(
+                FEES.name, envelope.model_dump_json().encode(), key=key.encode(),
+                headers=[(k, v.encode()) for k, v in envelope_headers(envelope).items()],
+            ))
+            if rate:
+                delay = began + (index + 1) / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+        await asyncio.gather(*pending)
+        await asyncio.wait_for(collector, timeout=max(120.0, events / 50))
+        return BenchResult(events, time.perf_counter() - began, latencies)
+    finally:
+        await producer.stop()
+        await consumer.stop()
