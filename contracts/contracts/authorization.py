@@ -25,6 +25,10 @@ class Action(StrEnum):
     MARK_OVERCHARGE_REFUNDED = "overcharge.refund"
     PATIENT_EXIT = "patient.exit"
     """Utträde and återinträde."""
+    READ_AUDIT_TRAIL = "audit.read"
+    """Who looked at a patient's data: central support, on the patient's request."""
+    MANAGE_ACCESS = "access.manage"
+    """Agreements, integrated systems and directory imports."""
 
 
 class Denial(StrEnum):

@@ -42,6 +42,8 @@ TABLE: dict[tuple[AccessRole, Action], tuple[str, str, str]] = {
     (L, Action.MARK_OVERCHARGE_REFUNDED): (NOT_ROLE, NOT_ROLE, NOT_ROLE),
     (L, Action.CHANGE_FREE_CARD): (NOT_ROLE, NOT_ROLE, NOT_ROLE),
     (L, Action.PATIENT_EXIT): (NOT_ROLE, NOT_ROLE, NOT_ROLE),
+    (L, Action.READ_AUDIT_TRAIL): (NOT_ROLE, NOT_ROLE, NOT_ROLE),
+    (L, Action.MANAGE_ACCESS): (NOT_ROLE, NOT_ROLE, NOT_ROLE),
     # Användare: register, correct and delete the own provider's fees.
     (U, Action.READ_PROTECTION): (YES, NOT_PROV, NOT_REG),
     (U, Action.REGISTER_FEE): (YES, NOT_PROV, NOT_REG),
@@ -50,6 +52,8 @@ TABLE: dict[tuple[AccessRole, Action], tuple[str, str, str]] = {
     (U, Action.MARK_OVERCHARGE_REFUNDED): (YES, NOT_PROV, NOT_REG),
     (U, Action.CHANGE_FREE_CARD): (NOT_ROLE, NOT_ROLE, NOT_ROLE),
     (U, Action.PATIENT_EXIT): (NOT_ROLE, NOT_ROLE, NOT_ROLE),
+    (U, Action.READ_AUDIT_TRAIL): (NOT_ROLE, NOT_ROLE, NOT_ROLE),
+    (U, Action.MANAGE_ACCESS): (NOT_ROLE, NOT_ROLE, NOT_ROLE),
     # Administratör: any fee and any free card in the region, but not patient exit.
     (A, Action.READ_PROTECTION): (YES, YES, NOT_REG),
     (A, Action.REGISTER_FEE): (YES, YES, NOT_REG),
@@ -58,7 +62,9 @@ TABLE: dict[tuple[AccessRole, Action], tuple[str, str, str]] = {
     (A, Action.MARK_OVERCHARGE_REFUNDED): (YES, YES, NOT_REG),
     (A, Action.CHANGE_FREE_CARD): (YES, YES, NOT_REG),
     (A, Action.PATIENT_EXIT): (NOT_ROLE, NOT_ROLE, NOT_ROLE),
-    # Superanvändare: everything in the region, patient exit and re-entry included.
+    (A, Action.READ_AUDIT_TRAIL): (NOT_ROLE, NOT_ROLE, NOT_ROLE),
+    (A, Action.MANAGE_ACCESS): (NOT_ROLE, NOT_ROLE, NOT_ROLE),
+    # Superanvändare: everything in the region: patient exit and re-entry, the audit trail, agreements and systems.
     (S, Action.READ_PROTECTION): (YES, YES, NOT_REG),
     (S, Action.REGISTER_FEE): (YES, YES, NOT_REG),
     (S, Action.CORRECT_FEE): (YES, YES, NOT_REG),
@@ -66,6 +72,8 @@ TABLE: dict[tuple[AccessRole, Action], tuple[str, str, str]] = {
     (S, Action.MARK_OVERCHARGE_REFUNDED): (YES, YES, NOT_REG),
     (S, Action.CHANGE_FREE_CARD): (YES, YES, NOT_REG),
     (S, Action.PATIENT_EXIT): (YES, YES, NOT_REG),
+    (S, Action.READ_AUDIT_TRAIL): (YES, YES, NOT_REG),
+    (S, Action.MANAGE_ACCESS): (YES, YES, NOT_REG),
 }
 
 CASES = [
