@@ -7,6 +7,7 @@ only when `EFRIKORT_TRUST_IDENTITY_HEADER=true` is set, and the service warns ab
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -68,6 +69,14 @@ def from_client_certificate(request: Request) -> Caller | None:
 def from_certificate_or_trusted_headers(request: Request) -> Caller | None:
     """Development mode with TLS: the certificate when there is one, else the headers."""
     return from_client_certificate(request) or from_trusted_headers(request)
+
+
+def identify_for(trust_identity_header: bool, serves_tls: bool) -> Callable[[Request], Caller | None]:
+    """How a service knows its callers: the client certificate under TLS, the header only in development
+    mode, and otherwise nobody (every request that needs a caller gets 401)."""
+    if trust_identity_header:
+        return from_certificate_or_trusted_headers if serves_tls else from_trusted_headers
+    return from_client_certificate if serves_tls else _nobody
 
 
 CurrentCaller = Annotated[Caller, Depends(current_caller)]

@@ -184,11 +184,7 @@ def create_app(service: Service, runtime: Runtime) -> FastAPI:
 
     app = FastAPI(title=service.title or f"e-frikort {service.name}", lifespan=lifespan)
     problems.install(app)
-    if settings.trust_identity_header:
-        app.state.identify = (identity.from_certificate_or_trusted_headers if settings.serves_tls
-                              else identity.from_trusted_headers)
-    elif settings.serves_tls:
-        app.state.identify = identity.from_client_certificate
+    app.state.identify = identity.identify_for(settings.trust_identity_header, settings.serves_tls)
 
     @app.get("/health", tags=["operations"])
     async def health() -> dict[str, str]:
