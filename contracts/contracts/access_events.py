@@ -1,4 +1,5 @@
-"""Access events: who may do what (grants), what was done to whose data (audit), and patient exit.
+"""Access events: who may do what (grants), what was done to whose data (audit), and patient exit;
+and what the access service is fed: directory (HSA) changes, agreements and integrated systems.
 
 Grants are published by the access service on the compacted `efrikort.access-grants.v1`, one
 record per key, the latest winning. They carry the facts a decision needs (is the unit known, has
@@ -114,5 +115,106 @@ class PatientReentered(Event):
     reentered_at: datetime
 
 
+class CareProviderChanged(Event):
+    """A care provider (vårdgivare) as HSA has it now; `removed` when it left the directory.
+    Key: the provider's HSA-ID."""
+
+    event_type: ClassVar[str] = "CareProviderChanged"
+
+    care_provider: str
+    name: str = ""
+    removed: bool = False
+
+
+class CareUnitChanged(Event):
+    """A care unit (vårdenhet), its provider and region. Key: the unit's HSA-ID."""
+
+    event_type: ClassVar[str] = "CareUnitChanged"
+
+    care_unit: str
+    care_provider: str
+    region: str
+    name: str = ""
+    removed: bool = False
+
+
+class EmployeeChanged(Event):
+    """An employee (medarbetare) with a personal HSA-ID. Key: the employee's HSA-ID.
+
+    An employee who leaves the directory loses every right at once, whatever commissions remain."""
+
+    event_type: ClassVar[str] = "EmployeeChanged"
+
+    employee: str
+    name: str = ""
+    removed: bool = False
+
+
+class CommissionChanged(Event):
+    """A commission (medarbetaruppdrag): an employee may act for a unit for a purpose, from/to a date.
+    Key: the employee's HSA-ID, so that one employee's changes stay in order.
+
+    Only the purposes of `CommissionPurpose` give rights in e-frikort; others are kept but count for
+    nothing. A commission that ends (`valid_to` passed) or is `removed` takes its rights with it."""
+
+    event_type: ClassVar[str] = "CommissionChanged"
+
+    commission_id: str
+    employee: str
+    care_unit: str
+    purpose: str = Field(description="'Vård och behandling' or 'Administration' give rights; others do not.")
+    valid_from: date
+    valid_to: date | None = Field(default=None, description="The last day it is valid; None: until further notice.")
+    removed: bool = False
+
+
+class AccessRoleChanged(Event):
+    """An e-frikort access role (behörighet) an employee holds at a unit. Key: the employee's HSA-ID."""
+
+    event_type: ClassVar[str] = "AccessRoleChanged"
+
+    employee: str
+    care_unit: str
+    role: AccessRole
+    removed: bool = False
+
+
+class AgreementSigned(Event):
+    """A care provider signed the region's e-frikort agreement. Key: the provider's HSA-ID."""
+
+    event_type: ClassVar[str] = "AgreementSigned"
+
+    care_provider: str
+    region: str
+    signed_on: date
+
+
+class AgreementTerminated(Event):
+    """The agreement ends: from `terminated_on` the provider's units may no longer register. Key: the provider."""
+
+    event_type: ClassVar[str] = "AgreementTerminated"
+
+    care_provider: str
+    terminated_on: date
+
+
+class IntegratedSystemChanged(Event):
+    """An integrated journal or cash system as the regions have judged it. Key: the system's HSA-ID.
+
+    It may send for a region only while certified, not suspended, and approved for that region."""
+
+    event_type: ClassVar[str] = "IntegratedSystemChanged"
+
+    system_id: str
+    name: str = ""
+    certified: bool
+    suspended: bool = False
+    approved_regions: list[str] = Field(default_factory=list)
+
+
 GRANT_EVENTS: tuple[type[Event], ...] = (CareUnitGrant, EmployeeGrant, SystemGrant)
 PATIENT_MEMBERSHIP_EVENTS: tuple[type[Event], ...] = (PatientExited, PatientReentered)
+DIRECTORY_EVENTS: tuple[type[Event], ...] = (
+    CareProviderChanged, CareUnitChanged, EmployeeChanged, CommissionChanged, AccessRoleChanged,
+)
+AGREEMENT_EVENTS: tuple[type[Event], ...] = (AgreementSigned, AgreementTerminated, IntegratedSystemChanged)

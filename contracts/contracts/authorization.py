@@ -8,7 +8,9 @@ the same everywhere. Plain Python: no Kafka, no SQL.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from contracts.access_events import AccessRole, CareUnitGrant, EmployeeGrant, SystemGrant
 
@@ -23,6 +25,10 @@ class Action(StrEnum):
     MARK_OVERCHARGE_REFUNDED = "overcharge.refund"
     PATIENT_EXIT = "patient.exit"
     """Utträde and återinträde."""
+    READ_AUDIT_TRAIL = "audit.read"
+    """Who looked at a patient's data: central support, on the patient's request."""
+    MANAGE_ACCESS = "access.manage"
+    """Agreements, integrated systems and directory imports."""
 
 
 class Denial(StrEnum):
@@ -79,12 +85,16 @@ def decide(
     target_unit: CareUnitGrant | None = None,
     system: SystemGrant | None = None,
     through_system: bool = False,
+    today: date | None = None,
 ) -> Decision:
     """May this employee, acting for `acting_unit` (and through `system`, if any), do `action` on
     something that belongs to `target_unit` (the fee's unit; the acting unit when omitted)?
 
     The order of the checks is the order of the reasons a person can act on: the unit, the
     provider's agreement, the system's approval, the commission, the role, and then the reach.
+
+    A commission whose `commission_valid_to` has passed counts as ended even before the access
+    service has published the grant again: `today` (Swedish date; now when omitted) decides.
     """
     if acting_unit is None or not acting_unit.active:
         return Decision.deny(Denial.UNKNOWN_CARE_UNIT, "the care unit is not known to e-frikort", "care_unit")
@@ -96,7 +106,7 @@ def decide(
     ):
         return Decision.deny(Denial.SYSTEM_NOT_APPROVED,
                              "the integrated system is not approved for the unit's region", "system_id")
-    if employee is None or not employee.commission_active:
+    if employee is None or not employee.commission_active or _ended(employee, today or swedish_today()):
         return Decision.deny(Denial.NO_COMMISSION, "the employee holds no active commission at the unit",
                              "registered_by")
     if employee.role is None:
@@ -110,3 +120,15 @@ def decide(
     if target.care_provider != acting_unit.care_provider and employee.role not in _REGION_WIDE:
         return Decision.deny(Denial.OTHER_PROVIDER, "the fee belongs to another care provider", "care_unit")
     return Decision.allow()
+
+
+SWEDISH_TIME = ZoneInfo("Europe/Stockholm")
+
+
+def swedish_today() -> date:
+    """Dates in e-frikort are calendar dates in Swedish time."""
+    return datetime.now(SWEDISH_TIME).date()
+
+
+def _ended(employee: EmployeeGrant, today: date) -> bool:
+    return employee.commission_valid_to is not None and employee.commission_valid_to < today

@@ -6,6 +6,8 @@ Patient events carry the pseudonymous patient key, never the identity number.
 from __future__ import annotations
 
 from contracts.access_events import (
+    AGREEMENT_EVENTS,
+    DIRECTORY_EVENTS,
     GRANT_EVENTS,
     PATIENT_MEMBERSHIP_EVENTS,
     AuditEntry,
@@ -38,6 +40,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     *GRANT_EVENTS,
     AuditEntry,
     *PATIENT_MEMBERSHIP_EVENTS,
+    *DIRECTORY_EVENTS,
+    *AGREEMENT_EVENTS,
 )
 
 __all__ = [

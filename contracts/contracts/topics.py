@@ -107,8 +107,25 @@ PATIENT_MEMBERSHIP = Topic(
     retention_ms=30 * 24 * 3600 * 1000,
     messages=("PatientExited", "PatientReentered"),
 )
+DIRECTORY = Topic(
+    name="efrikort.directory.v1",
+    partitions=3,
+    key="the HSA-ID the change is about; for commissions and roles the employee's",
+    description="Changes from the HSA directory: providers, units, employees, commissions and e-frikort roles.",
+    retention_ms=30 * 24 * 3600 * 1000,
+    messages=("CareProviderChanged", "CareUnitChanged", "EmployeeChanged", "CommissionChanged", "AccessRoleChanged"),
+)
+AGREEMENTS = Topic(
+    name="efrikort.agreements.v1",
+    partitions=3,
+    key="care provider or system HSA-ID",
+    description="E-frikort agreements signed and terminated by care providers; integrated systems certified, "
+    "approved for regions, suspended.",
+    retention_ms=30 * 24 * 3600 * 1000,
+    messages=("AgreementSigned", "AgreementTerminated", "IntegratedSystemChanged"),
+)
 
 CATALOGUE: tuple[Topic, ...] = (
     FEE_SUBMISSIONS, FEE_OUTCOMES, FEES, FREE_CARDS, OVERCHARGES, PATIENT_STATUS, ACCESS_GRANTS, AUDIT,
-    PATIENT_MEMBERSHIP,
+    PATIENT_MEMBERSHIP, DIRECTORY, AGREEMENTS,
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import os
 import signal
@@ -78,6 +79,19 @@ class Delivery:
             return Envelope[payload_type].model_validate_json(self.value)  # type: ignore[valid-type]
         except ValidationError as error:
             raise InvalidMessage(describe_validation_error(error)) from None
+
+
+    def event(self, *payload_types: type[Event]) -> Envelope[Any]:
+        """The enveloped event on a topic that carries several types, chosen by its `event_type`."""
+        try:
+            named = json.loads(self.value).get("event_type")
+        except (ValueError, AttributeError):
+            raise InvalidMessage("message: not a JSON object") from None
+        for payload_type in payload_types:
+            if payload_type.event_type == named:
+                return self.envelope(payload_type)
+        expected = ", ".join(t.event_type for t in payload_types)
+        raise InvalidMessage(f"event_type: {str(named)[:80]!r} is not one of {expected}")
 
 
 def describe_validation_error(error: ValidationError) -> str:

@@ -7,9 +7,12 @@ only when `EFRIKORT_TRUST_IDENTITY_HEADER=true` is set, and the service warns ab
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 from fastapi import Depends, HTTPException, Request
 
 IDENTITY_HEADER = "X-HSA-ID"
@@ -44,6 +47,36 @@ def from_trusted_headers(request: Request) -> Caller | None:
     if not hsa_id:
         return None
     return Caller(hsa_id=hsa_id, system_id=request.headers.get(SYSTEM_HEADER) or None)
+
+
+def from_client_certificate(request: Request) -> Caller | None:
+    """The HSA-ID in the serialNumber of the verified client certificate's subject, as SITHS cards carry it.
+
+    The certificate was verified against the trusted CAs in the TLS handshake (see `runtime.tls`);
+    a connection without one never reaches the application when client certificates are required.
+    """
+    tls = (request.scope.get("extensions") or {}).get("tls") or {}
+    chain = tls.get("client_cert_chain") or []
+    if not chain:
+        return None
+    certificate = x509.load_pem_x509_certificate(chain[0].encode())
+    serial_numbers = certificate.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
+    if not serial_numbers:
+        return None
+    return Caller(hsa_id=str(serial_numbers[0].value))
+
+
+def from_certificate_or_trusted_headers(request: Request) -> Caller | None:
+    """Development mode with TLS: the certificate when there is one, else the headers."""
+    return from_client_certificate(request) or from_trusted_headers(request)
+
+
+def identify_for(trust_identity_header: bool, serves_tls: bool) -> Callable[[Request], Caller | None]:
+    """How a service knows its callers: the client certificate under TLS, the header only in development
+    mode, and otherwise nobody (every request that needs a caller gets 401)."""
+    if trust_identity_header:
+        return from_certificate_or_trusted_headers if serves_tls else from_trusted_headers
+    return from_client_certificate if serves_tls else _nobody
 
 
 CurrentCaller = Annotated[Caller, Depends(current_caller)]

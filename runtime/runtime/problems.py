@@ -7,64 +7,57 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-PROBLEM_JSON = "application/problem+json"
+MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://efrikort.example/problems/"
 
 
 class Problem(Exception):
-    """Raise in a route to answer with a problem document; `field` names the input at fault."""
+    """Raise from a route: answered as a problem document. `code` becomes the type's last segment."""
 
-    def __init__(self, status: int, title: str, detail: str, *, code: str | None = None, field: str | None = None,
-                 **extra: Any) -> None:
-        super().__init__(detail)
-        self.status, self.title, self.detail = status, title, detail
-        self.code, self.field, self.extra = code, field, extra
-
-    def document(self, instance: str | None = None) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "type": f"https://e-frikort.se/problems/{self.code or self.status}",
-            "title": self.title,
-            "status": self.status,
-            "detail": self.detail,
-        }
-        if instance:
-            body["instance"] = instance
-        if self.code:
-            body["code"] = self.code
-        if self.field:
-            body["field"] = self.field
-        return {**body, **self.extra}
+    def __init__(self, status: int, code: str, title: str, detail: str = "", field: str | None = None) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.code = code
+        self.title = title
+        self.detail = detail
+        self.field = field
 
 
-def problem_response(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
-    # No `instance`: request paths carry identity numbers (/v1/patients/{patient_id}/...).
-    return JSONResponse(problem.document(), status_code=problem.status, media_type=PROBLEM_JSON, headers=headers)
+def problem_response(status: int, code: str, title: str, detail: str = "", field: str | None = None,
+                     **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"type": TYPE_BASE + code, "title": title, "status": status, "detail": detail or title}
+    if field is not None:
+        body["field"] = field
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE)
+
+
+_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+          409: "conflict", 422: "invalid_request"}
 
 
 def install(app: FastAPI) -> None:
-    """Every error a service answers, including FastAPI's own, becomes a problem document."""
-
     @app.exception_handler(Problem)
-    async def on_problem(request: Request, error: Problem) -> JSONResponse:
-        return problem_response(error)
+    async def problem(request: Request, error: Problem) -> JSONResponse:
+        return problem_response(error.status, error.code, error.title, error.detail, error.field)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = _CODES.get(error.status_code, "error")
+        title = code.replace("_", " ")
+        response = problem_response(error.status_code, code, title, str(error.detail))
+        if error.headers:
+            response.headers.update(error.headers)
+        return response
 
     @app.exception_handler(RequestValidationError)
-    async def on_invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
-        # Field and reason of each problem, never the value (it may be an identity number).
-        errors = [{"field": ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path")) or None,
-                   "reason": e["msg"]} for e in error.errors()]
-        first = errors[0] if errors else {"field": None, "reason": "invalid request"}
-        problem = Problem(422, "Invalid request", f"{first['field']}: {first['reason']}", code="invalid_request",
-                          field=first["field"], errors=errors)
-        return problem_response(problem)
-
-    # Starlette's, so that FastAPI's own errors (an unknown path, a wrong method) are problems too.
-    @app.exception_handler(HTTPException)
-    async def on_http_error(request: Request, error: HTTPException) -> JSONResponse:
-        problem = Problem(error.status_code, _TITLES.get(error.status_code, "Error"), str(error.detail))
-        return problem_response(problem, headers=dict(error.headers or {}))
-
-
-_TITLES = {400: "Bad request", 401: "Unauthenticated", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
-           409: "Conflict", 413: "Too large", 415: "Unsupported media type", 422: "Invalid request"}
+    async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        # Field and reason only: the offending value may be an identity number.
+        first = error.errors()[0] if error.errors() else {"loc": (), "msg": "invalid"}
+        location = [str(part) for part in first["loc"] if part not in ("body", "query", "path", "header")]
+        field = ".".join(location) or None
+        return problem_response(422, "invalid_request", "invalid request", f"{field or 'request'}: {first['msg']}",
+                                field, errors=[{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                                               for e in error.errors()])

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,9 +31,11 @@ from contracts.topics import Topic
 from runtime import database, identity, problems
 from runtime.consumers import Consumer, Delivery, MessageProcessor
 from runtime.logs import configure_logging
+from runtime.membership import membership_consumer
 from runtime.metrics import CONSUMER_LAG
 from runtime.outbox import OutboxRelay
 from runtime.settings import ServiceSettings
+from runtime.tls import server_config
 from runtime.topics import ensure_topics
 from runtime.transaction import UnitOfWork
 
@@ -52,6 +54,10 @@ class Service:
     produces: Sequence[Topic] = ()
     router: APIRouter | None = None
     title: str = ""
+    tasks: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()
+    """Work that runs alongside the consumers while the service is up (a periodic sweep, say)."""
+    obeys_patient_exit: bool = True
+    """Subscribe to patient exit and delete the patient's rows (see `runtime.membership`). Every service does."""
 
 
 class Runtime:
@@ -143,7 +149,8 @@ def _with_readable_headers(record: ConsumerRecord[Any, Any]) -> ConsumerRecord[A
 
 def create_app(service: Service, runtime: Runtime) -> FastAPI:
     settings = runtime.settings
-    for consumer in service.consumers:
+    consumers = [*service.consumers, *([membership_consumer(service.name)] if service.obeys_patient_exit else [])]
+    for consumer in consumers:
         runtime.subscribe(consumer)
 
     @contextlib.asynccontextmanager
@@ -151,7 +158,7 @@ def create_app(service: Service, runtime: Runtime) -> FastAPI:
         settings.warn_about_development_defaults()
         await database.provision(settings)
         await database.migrate(runtime.engine, service.migrations, settings.database_schema)
-        consumed = [c.topic for c in service.consumers]
+        consumed = [c.topic for c in consumers]
         await ensure_topics(
             settings.kafka_bootstrap_servers,
             [*consumed, *(t.dead_letter for t in consumed), *service.produces],
@@ -160,11 +167,14 @@ def create_app(service: Service, runtime: Runtime) -> FastAPI:
         await runtime.broker.start()
         runtime.relay.start()
         monitor = asyncio.create_task(_monitor(runtime), name="monitor")
+        tasks = [asyncio.create_task(task(), name=getattr(task, "__name__", "task")) for task in service.tasks]
         log.info("%s started; HTTP on %s:%d", service.name, settings.http_host, settings.http_port)
         try:
             yield
         finally:
             monitor.cancel()
+            for task in tasks:
+                task.cancel()
             # Stop taking messages first: what a handler had not committed is redelivered later.
             await runtime.stop_consumers()
             await runtime.relay.stop()
@@ -174,8 +184,7 @@ def create_app(service: Service, runtime: Runtime) -> FastAPI:
 
     app = FastAPI(title=service.title or f"e-frikort {service.name}", lifespan=lifespan)
     problems.install(app)
-    if settings.trust_identity_header:
-        app.state.identify = identity.from_trusted_headers
+    app.state.identify = identity.identify_for(settings.trust_identity_header, settings.serves_tls)
 
     @app.get("/health", tags=["operations"])
     async def health() -> dict[str, str]:
@@ -216,9 +225,4 @@ def run(build: Callable[[Runtime], Service], settings: ServiceSettings) -> None:
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
     runtime = Runtime(settings)
     app = create_app(build(runtime), runtime)
-    config = uvicorn.Config(
-        # No access log: request paths carry identity numbers (/v1/patients/{patient_id}/...).
-        app, host=settings.http_host, port=settings.http_port, log_config=None, lifespan="on", access_log=False,
-        timeout_graceful_shutdown=15,
-    )
-    uvicorn.Server(config).run()
+    uvicorn.Server(server_config(app, settings)).run()

@@ -50,6 +50,14 @@ class ServiceSettings(BaseSettings):
         "verified client certificate.",
     )
 
+    tls_certificate: str | None = Field(
+        default=None, description="PEM file of the server's certificate (chain). Set: HTTP is served over TLS.")
+    tls_private_key: str | None = Field(default=None, description="PEM file of the server certificate's key.")
+    tls_client_ca: str | None = Field(
+        default=None, description="PEM bundle of the CAs whose client certificates are trusted (SITHS).")
+    tls_require_client_certificate: bool = Field(
+        default=True, description="Refuse a TLS connection without a client certificate from a trusted CA.")
+
     patient_key_secret: SecretStr = SecretStr(DEV_PATIENT_KEY_SECRET)
 
     consumer_max_attempts: int = Field(default=3, ge=1, description="Tries before a message goes to the DLQ.")
@@ -96,11 +104,24 @@ class ServiceSettings(BaseSettings):
             netloc += f":{parts.port}"
         return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
+    @property
+    def serves_tls(self) -> bool:
+        return self.tls_certificate is not None
+
+    def check_identity_settings(self) -> None:
+        """TLS needs its key, and trusting client certificates needs the CAs to trust."""
+        if self.tls_certificate and not self.tls_private_key:
+            raise ValueError("EFRIKORT_TLS_PRIVATE_KEY must be set with EFRIKORT_TLS_CERTIFICATE")
+        if self.tls_certificate and not self.tls_client_ca:
+            raise ValueError("EFRIKORT_TLS_CLIENT_CA must name the CAs whose client certificates are trusted")
+
     def warn_about_development_defaults(self) -> None:
         if self.patient_key_secret.get_secret_value() == DEV_PATIENT_KEY_SECRET:
             log.warning("EFRIKORT_PATIENT_KEY_SECRET is the local development default: never run production so")
         if self.trust_identity_header:
             log.warning("EFRIKORT_TRUST_IDENTITY_HEADER is on: anyone can claim any HSA-ID. Development only")
+        elif not self.serves_tls:
+            log.warning("no TLS and no development identity mode: every request that needs a caller gets 401")
         if self.fault_kill_after_effect:
             log.warning("fault injection is on: the process kills itself after its first committed effect")
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
 
-from efrikort.infra.paths import var_dir
+from efrikort.cli import SAMPLE_DIRECTORY
+from efrikort.infra.paths import repo_root, var_dir
 from efrikort.infra.stack import InfraEndpoints
 from efrikort.services import SERVICE_PORTS, ServiceProcess
 from tests.infra_fixtures import free_ports
@@ -16,7 +20,8 @@ from tests.infra_fixtures import free_ports
 
 @pytest.fixture(scope="session")
 def service_env(infra: InfraEndpoints) -> dict[str, str]:
-    return {**infra.as_env(), "EFRIKORT_OUTBOX_POLL_INTERVAL_S": "0.1"}
+    # The development identity header lets tests call HTTP routes as a named employee.
+    return {**infra.as_env(), "EFRIKORT_OUTBOX_POLL_INTERVAL_S": "0.1", "EFRIKORT_TRUST_IDENTITY_HEADER": "true"}
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +36,9 @@ def services(service_env: dict[str, str]) -> Iterator[dict[str, ServiceProcess]]
             process.start()
         for process in processes.values():
             process.wait_ready(timeout=120)
+        # As `efrikort up` does: the sample directory, so that the example actors are authorized.
+        subprocess.run([sys.executable, "-m", "access.importer", str(repo_root() / SAMPLE_DIRECTORY)],
+                       env={**os.environ, **service_env}, check=True, timeout=120, stdout=subprocess.DEVNULL)
         yield processes
     finally:
         for process in processes.values():

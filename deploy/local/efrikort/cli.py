@@ -17,6 +17,14 @@ from efrikort.infra.paths import repo_root, var_dir
 from efrikort.infra.stack import LocalInfra
 from efrikort.services import SERVICE_PORTS, ServiceProcess
 
+SAMPLE_DIRECTORY = Path("deploy/local/directory/sample-directory.json")
+"""Units, employees, roles, agreements and systems to try the system with: the example fee's actors among them."""
+
+
+def import_directory(path: Path, env: dict[str, str] | None = None) -> int:
+    """Load a directory export into access's mirror (with access's own database settings)."""
+    return subprocess.call([sys.executable, "-m", "access.importer", str(path)], env={**os.environ, **(env or {})})
+
 
 def cmd_up(args: argparse.Namespace) -> int:
     """Kafka, PostgreSQL and every service, until Ctrl-C."""
@@ -43,6 +51,10 @@ def cmd_up(args: argparse.Namespace) -> int:
             process.start()
         for process in processes:
             process.wait_ready(timeout=args.timeout)
+        if not args.no_sample_directory:
+            print(f"loading the sample directory {SAMPLE_DIRECTORY} into access ...", flush=True)
+            if import_directory(repo_root() / SAMPLE_DIRECTORY, env) != 0:
+                raise RuntimeError("the sample directory could not be imported")
         elapsed = time.monotonic() - started
         print(f"\ne-frikort is up ({elapsed:.1f}s). Press Ctrl-C to stop everything.\n")
         print(f"  {'Kafka':<15} {endpoints.kafka_bootstrap_servers}")
@@ -122,6 +134,11 @@ def cmd_test(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_directory(args: argparse.Namespace) -> int:
+    """A directory export file into access: full exports end whatever they lack."""
+    return import_directory(Path(args.file))
+
+
 def cmd_send_example_fee(args: argparse.Namespace) -> int:
     from efrikort.example import send_example_fee
 
@@ -167,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--timeout", type=float, default=120, help="seconds each service may take to be ready")
     up.add_argument("--http-port-base", type=int, default=0,
                     help="serve the services on BASE+1 .. BASE+4 instead of 8081 .. 8084")
+    up.add_argument("--no-sample-directory", action="store_true",
+                    help=f"do not load {SAMPLE_DIRECTORY} into access once it is ready")
     up.set_defaults(func=cmd_up)
 
     service = commands.add_parser("service", help="run one service in the foreground")
@@ -180,6 +199,10 @@ def main(argv: list[str] | None = None) -> int:
     test = commands.add_parser("test", help="run every check and test (extra arguments go to pytest)")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER)
     test.set_defaults(func=cmd_test)
+
+    directory = commands.add_parser("import-directory", help="load a directory export file into access")
+    directory.add_argument("file", help="an efrikort-directory/1 JSON file (see README, Access)")
+    directory.set_defaults(func=cmd_import_directory)
 
     example = commands.add_parser("send-example-fee", help="publish a fee submission and print its outcome")
     example.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))

@@ -74,7 +74,7 @@ def router(uow: UnitOfWork, region: RegionSettings, patient_key_secret: str) -> 
         try:
             number = IdentityNumber.parse(patient_id)
         except InvalidIdentityNumber as error:
-            raise Problem(422, "Invalid identity number", f"patient_id: {error}", code="invalid_patient_id",
+            raise Problem(422, "invalid_patient_id", "Invalid identity number", f"patient_id: {error}",
                           field="patient_id") from None
         return patient_key(number.digits, patient_key_secret)
 
@@ -136,11 +136,11 @@ def router(uow: UnitOfWork, region: RegionSettings, patient_key_secret: str) -> 
         async with uow.begin(correlation_id=str(uuid4())) as tx:
             row = await store.overcharge_for_update(tx.conn, overcharge_id)
             if row is None:
-                raise Problem(404, "No such overcharge", f"overcharge_id: {overcharge_id} is not known",
-                              code="unknown_overcharge", field="overcharge_id")
+                raise Problem(404, "unknown_overcharge", "No such overcharge",
+                              f"overcharge_id: {overcharge_id} is not known", field="overcharge_id")
             if row.state != "open":
-                raise Problem(409, "Overcharge not open", f"overcharge_id: the overcharge is {row.state}",
-                              code="overcharge_not_open", field="overcharge_id")
+                raise Problem(409, "overcharge_not_open", "Overcharge not open",
+                              f"overcharge_id: the overcharge is {row.state}", field="overcharge_id")
             now = datetime.now(UTC)
             await store.mark_refunded(tx.conn, overcharge_id, caller.hsa_id, now)
             await tx.emit(OVERCHARGES, row.patient_key, OverchargeRefunded(

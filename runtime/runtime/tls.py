@@ -1,0 +1,67 @@
+"""HTTP over TLS with client certificates, the way SITHS cards and integrated systems present them.
+
+uvicorn verifies the client's certificate against the trusted CAs (`ssl.CERT_REQUIRED`: no
+certificate, or one from another CA, and the handshake fails), but does not hand the verified
+certificate to the application. The protocol below does: on each TLS connection it reads the
+peer certificate from the transport's `ssl_object` and puts it in the ASGI scope as the ASGI TLS
+extension describes (`scope["extensions"]["tls"]["client_cert_chain"]`, PEM). `runtime.identity`
+takes the HSA-ID from there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from runtime.settings import ServiceSettings
+
+ASGIApp = Any
+
+
+def _with_tls_extension(app: ASGIApp, tls: dict[str, Any]) -> ASGIApp:
+    async def app_with_peer(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            scope = {**scope, "extensions": {**(scope.get("extensions") or {}), "tls": tls}}
+        await app(scope, receive, send)
+
+    return app_with_peer
+
+
+class PeerCertificateProtocol(H11Protocol):
+    """uvicorn's HTTP protocol, telling the application which verified certificate the peer showed."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        ssl_object: ssl.SSLObject | None = transport.get_extra_info("ssl_object")
+        if ssl_object is None:
+            return
+        der = ssl_object.getpeercert(binary_form=True)
+        tls = {
+            "client_cert_chain": [ssl.DER_cert_to_PEM_cert(der)] if der else [],
+            "tls_version": ssl_object.version(),
+            "cipher_suite": (ssl_object.cipher() or ("",))[0],
+        }
+        self.app: ASGIApp = _with_tls_extension(self.app, tls)
+
+
+def server_config(app: ASGIApp, settings: ServiceSettings) -> uvicorn.Config:
+    """How uvicorn serves a service: plain HTTP, or TLS requiring a client certificate from a trusted CA."""
+    settings.check_identity_settings()
+    options: dict[str, Any] = {}
+    if settings.serves_tls:
+        options = {
+            "ssl_certfile": settings.tls_certificate,
+            "ssl_keyfile": settings.tls_private_key,
+            "ssl_ca_certs": settings.tls_client_ca,
+            "ssl_cert_reqs": ssl.CERT_REQUIRED if settings.tls_require_client_certificate else ssl.CERT_OPTIONAL,
+            "http": PeerCertificateProtocol,
+        }
+    return uvicorn.Config(
+        # No access log: request paths carry identity numbers (/v1/patients/{patient_id}/...).
+        app, host=settings.http_host, port=settings.http_port, log_config=None, lifespan="on", access_log=False,
+        timeout_graceful_shutdown=15, **options,
+    )

@@ -1,0 +1,51 @@
+"""Loading a directory export file, as operations do: `python -m access.importer FILE` (or
+`efrikort import-directory FILE`).
+
+It works on access's own schema with the service's own settings (no HTTP caller is needed, so the
+very first import, before anyone holds a role, is possible). The grants it changes go to the
+outbox in the same transaction, and the running access service's relay publishes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from access.app import build, settings
+from access.directory import DirectoryExport, DirectoryFileError, parse_export
+from access.mirror import ImportSummary, import_export
+from runtime import database
+from runtime.service import Runtime
+
+
+async def import_export_file(export: DirectoryExport, source: str) -> ImportSummary:
+    runtime = Runtime(settings())
+    try:
+        service = build(runtime)
+        await database.provision(runtime.settings)
+        await database.migrate(runtime.engine, service.migrations, runtime.settings.database_schema)
+        async with runtime.uow.begin(correlation_id=f"directory-import:{source}") as tx:
+            return await import_export(tx, export)
+    finally:
+        await runtime.engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m access.importer DIRECTORY_EXPORT.json", file=sys.stderr)
+        return 2
+    try:
+        path = Path(args[0])
+        summary = asyncio.run(import_export_file(parse_export(path.read_bytes()), path.name))
+    except DirectoryFileError as error:
+        print(f"{args[0]}: not imported: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps(summary.__dict__))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,145 @@
+"""Access end to end, the services as processes: patient exit empties every service's schema, and a
+commission ended in the directory feed stops that employee's next submission within a second."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import urllib.request
+import uuid
+from datetime import date
+
+import asyncpg
+import pytest
+
+from contracts.access_events import AccessRole, AccessRoleChanged, CommissionChanged, EmployeeChanged
+from contracts.envelope import Envelope, Event
+from contracts.topics import ACCESS_GRANTS, DIRECTORY, FEE_OUTCOMES, FEE_SUBMISSIONS, Topic
+from efrikort.infra.stack import InfraEndpoints
+from efrikort.services import SERVICE_PORTS, ServiceProcess
+from runtime.patient_key import patient_key
+from runtime.settings import DEV_PATIENT_KEY_SECRET
+from tests.kafka_clients import eventually, plain_producer, reading
+from tests.submissions import new_patient, submission
+
+pytestmark = pytest.mark.e2e
+
+CENTRAL_SUPPORT = {"X-HSA-ID": "SE2321000016-E004", "Content-Type": "application/json"}
+CENTRAL_UNIT = "SE2321000016-U900"
+
+
+def post(url: str, body: dict[str, object], headers: dict[str, str]) -> tuple[int, dict[str, object]]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, json.loads(response.read())
+
+
+async def rows_about(db: asyncpg.Connection, key: str, identity_number: str) -> dict[str, int]:
+    """Every row in any service's schema that has the patient's key, or the identity number in a text column."""
+    found: dict[str, int] = {}
+    schemas = list(SERVICE_PORTS)
+    for table in await db.fetch(
+        "SELECT table_schema, table_name FROM information_schema.columns WHERE column_name = 'patient_key' "
+        "AND table_schema = ANY($1::text[])", schemas,
+    ):
+        name = f'"{table["table_schema"]}"."{table["table_name"]}"'
+        if count := await db.fetchval(f"SELECT count(*) FROM {name} WHERE patient_key = $1", key):
+            found[name] = count
+    digits = identity_number.replace("-", "")
+    for column in await db.fetch(
+        "SELECT table_schema, table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = ANY($1::text[]) AND data_type IN ('text', 'character varying', 'jsonb', 'json')",
+        schemas,
+    ):
+        name = f'"{column["table_schema"]}"."{column["table_name"]}"'
+        value = f'"{column["column_name"]}"::text'
+        if count := await db.fetchval(
+            f"SELECT count(*) FROM {name} WHERE {value} LIKE $1 OR {value} LIKE $2", f"%{identity_number}%",
+            f"%{digits}%",
+        ):
+            found[f"{name}.{column['column_name']}"] = count
+    return found
+
+
+async def test_after_a_patients_exit_no_row_about_the_patient_remains_in_any_schema(
+    infra: InfraEndpoints, services: dict[str, ServiceProcess], db: asyncpg.Connection
+) -> None:
+    patient = new_patient()
+    key = patient_key(patient.replace("-", ""), DEV_PATIENT_KEY_SECRET)
+    fees = [submission(patient_id=patient, visit_date=f"2025-0{month}-10", fee_amount=400) for month in (4, 5, 6, 7)]
+    async with reading(infra.kafka_bootstrap_servers, FEE_OUTCOMES.name) as outcomes, \
+            plain_producer(infra.kafka_bootstrap_servers) as producer:
+        for fee in fees:
+            await producer.send_and_wait(FEE_SUBMISSIONS.name, json.dumps(fee).encode(),
+                                         key=fee["submission_id"].encode())
+        for fee in fees:
+            await outcomes.wait_for(lambda r, fee=fee: r.key == fee["submission_id"].encode(), timeout=30)
+
+    async def held() -> dict[str, int]:
+        return await rows_about(db, key, patient)
+
+    # Let every service finish with the fees (and the audit entries they cause) before the exit.
+    before = await held()
+    while True:
+        await asyncio.sleep(1.0)
+        if (after := await held()) == before:
+            break
+        before = after
+    assert before, "the fees left no row about the patient: the test would prove nothing"
+
+    status, _ = post(f"{services['access'].url}/v1/patients/{patient}/exit", {"care_unit": CENTRAL_UNIT},
+                     CENTRAL_SUPPORT)
+    assert status == 202
+
+    async def emptied() -> bool:
+        return not await held()
+
+    assert await eventually(emptied, timeout=30), await held()
+
+
+async def publish(infra: InfraEndpoints, topic: Topic, key: str, payload: Event) -> float:
+    envelope = Envelope.wrap(payload, producer="hsa-feed", correlation_id=str(uuid.uuid4()))
+    async with plain_producer(infra.kafka_bootstrap_servers) as producer:
+        await producer.send_and_wait(topic.name, envelope.model_dump_json().encode(), key=key.encode(),
+                                     headers=[("event_id", str(envelope.event_id).encode())])
+    return time.monotonic()
+
+
+@pytest.mark.xfail(reason="needs registration's grant checks (issue 4)", strict=True)
+async def test_a_commission_ended_in_the_directory_feed_rejects_the_employees_next_submission_within_a_second(
+    infra: InfraEndpoints, services: dict[str, ServiceProcess]
+) -> None:
+    employee, unit = f"SE2321000016-T{uuid.uuid4().hex[:8]}", "SE2321000016-U001"
+    commission = CommissionChanged(commission_id=f"C-{employee}", employee=employee, care_unit=unit,
+                                   purpose="Vård och behandling", valid_from=date(2020, 1, 1))
+    grant_key = f"employee/{employee}/{unit}".encode()
+    async with reading(infra.kafka_bootstrap_servers, ACCESS_GRANTS.name) as grants, \
+            reading(infra.kafka_bootstrap_servers, FEE_OUTCOMES.name) as outcomes, \
+            plain_producer(infra.kafka_bootstrap_servers) as producer:
+        await publish(infra, DIRECTORY, employee, EmployeeChanged(employee=employee, name="Test"))
+        await publish(infra, DIRECTORY, employee, commission)
+        await publish(infra, DIRECTORY, employee, AccessRoleChanged(employee=employee, care_unit=unit,
+                                                                    role=AccessRole.USER))
+        await grants.wait_for(lambda r: r.key == grant_key and json.loads(r.value)["payload"]["role"] is not None,
+                              timeout=30)
+        first = submission(patient_id=new_patient(), registered_by=employee, care_unit=unit)
+        await producer.send_and_wait(FEE_SUBMISSIONS.name, json.dumps(first).encode(),
+                                     key=first["submission_id"].encode())
+        await outcomes.wait_for(lambda r: r.key == first["submission_id"].encode(), timeout=30)
+        assert outcomes.with_key(first["submission_id"])[0]["status"] == "accepted"
+
+        await publish(infra, DIRECTORY, employee, commission.model_copy(update={"removed": True}))
+        await grants.wait_for(lambda r: r.key == grant_key
+                              and not json.loads(r.value)["payload"]["commission_active"], timeout=30)
+        consumed = time.monotonic()
+        second = submission(patient_id=new_patient(), registered_by=employee, care_unit=unit)
+        await producer.send_and_wait(FEE_SUBMISSIONS.name, json.dumps(second).encode(),
+                                     key=second["submission_id"].encode())
+        await outcomes.wait_for(lambda r: r.key == second["submission_id"].encode(), timeout=30)
+        answered = time.monotonic() - consumed
+
+    [outcome] = outcomes.with_key(second["submission_id"])
+    assert outcome["status"] == "rejected"
+    assert [r["code"] for r in outcome["reasons"]] == ["no_commission"]
+    assert answered < 1.0, f"the rejection came {answered:.2f}s after the grant changed"
