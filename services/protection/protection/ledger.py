@@ -11,11 +11,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 from uuid import UUID
 
 from contracts.fee_types import FEE_TYPES
 from protection.age import FREE_FROM_AGE, birthday
-from protection.regions import PeriodMode, RegionSettings
+from protection.regions import PeriodMode, RegionRules, RegionSettings
 
 _ONE_DAY = timedelta(days=1)
 
@@ -65,8 +66,7 @@ class Basis(StrEnum):
     """Outside the high-cost protection: due in full, never counted, not covered by a free card."""
 
 
-@dataclass(frozen=True)
-class Assessment:
+class Assessment(NamedTuple):
     """What one fee costs the patient now."""
 
     amount_due: int
@@ -150,61 +150,60 @@ class Ledger:
         return Standing(start, ceiling, total, max(0, ceiling - total), None)
 
 
-class _AgeRules:
-    """`age_exemption`, with each patient's birthdays worked out once rather than once per fee."""
-
-    def __init__(self) -> None:
-        self._birthdays: dict[tuple[date, int], date] = {}
-
-    def _turns(self, birth_date: date, age: int) -> date:
-        day = self._birthdays.get((birth_date, age))
-        if day is None:
-            day = self._birthdays[(birth_date, age)] = birthday(birth_date, age)
-        return day
-
-    def exemption(self, birth_date: date, visit: date, child_age_limit: int) -> Basis | None:
-        if visit >= self._turns(birth_date, FREE_FROM_AGE):
-            return Basis.AGED_85_OR_OVER
-        if visit < self._turns(birth_date, child_age_limit):
-            return Basis.CHILD
-        return None
-
-
 def replay_order(fee: Fee) -> tuple[date, datetime, UUID]:
     return fee.visit_date, fee.registered_at, fee.fee_id
 
 
+_COUNTING = frozenset(code for code, fee_type in FEE_TYPES.items() if fee_type.counting)
+_NOT_COUNTING, _FREE_CARD, _COUNTED = Basis.NOT_COUNTING, Basis.FREE_CARD, Basis.COUNTED
+
+
 def replay(fees: list[Fee], region: RegionSettings) -> Ledger:
-    """The ledger that DOMAIN.md's rules make of these fees."""
+    """The ledger that DOMAIN.md's rules make of these fees.
+
+    Written for speed as well as reading (a patient with hundreds of fees is recomputed on every
+    change): the region's rules and the age limits are looked up only when the date passes a change.
+    """
     ledger = Ledger()
     assessments = ledger.assessments
-    ages = _AgeRules()
     card: FreeCard | None = None
     period: Period | None = None
-    window: deque[tuple[Fee, int]] = deque()
-    """Rolling mode: the counted fees of the running period, oldest first."""
+    period_end = date.min
+    window: deque[tuple[Fee, int, date]] = deque()
+    """Rolling mode: the counted fees of the running period, oldest first, each with its own last day."""
+    rules: RegionRules | None = None
+    rules_until = date.min
+    born: date | None = None
+    free_from = child_until = date.min
 
     for fee in sorted(fees, key=replay_order):
         visit = fee.visit_date
-        if not FEE_TYPES[fee.fee_type].counting:
-            assessments[fee.fee_id] = Assessment(fee.fee_amount, 0, Basis.NOT_COUNTING)
+        if fee.fee_type not in _COUNTING:
+            assessments[fee.fee_id] = Assessment(fee.fee_amount, 0, _NOT_COUNTING)
             continue
-        rules = region.on(visit)
-        exemption = ages.exemption(fee.birth_date, visit, rules.child_age_limit)
-        if exemption is not None:
+        if rules is None or visit >= rules_until:
+            rules, rules_until = region.on(visit), region.next_change_after(visit)
+            born = None
+        if fee.birth_date != born:
+            born = fee.birth_date
+            free_from, child_until = birthday(born, FREE_FROM_AGE), birthday(born, rules.child_age_limit)
+        if visit >= free_from:
             # Free by age: registered with 0 to pay, and it does not start a period.
-            assessments[fee.fee_id] = Assessment(0, 0, exemption)
+            assessments[fee.fee_id] = Assessment(0, 0, Basis.AGED_85_OR_OVER)
+            continue
+        if visit < child_until:
+            assessments[fee.fee_id] = Assessment(0, 0, Basis.CHILD)
             continue
         if card is not None and card.valid_from <= visit <= card.valid_to:
-            assessments[fee.fee_id] = Assessment(0, 0, Basis.FREE_CARD)
+            assessments[fee.fee_id] = Assessment(0, 0, _FREE_CARD)
             continue
 
         if period is not None:
             if rules.period_mode is PeriodMode.FIXED:
-                if visit > period.last_day:
+                if visit > period_end:
                     period = None
             else:
-                while window and last_day(window[0][0].visit_date) < visit:
+                while window and window[0][2] < visit:
                     period.total -= window.popleft()[1]
                 if window:
                     # The period start moves to the oldest fee still inside the twelve months.
@@ -213,20 +212,21 @@ def replay(fees: list[Fee], region: RegionSettings) -> Ledger:
                     period = None
         if period is None:
             period = Period(start=visit, ceiling=rules.ceiling)
+            period_end = last_day(visit)
             ledger.periods.append(period)
             window.clear()
 
         # A new ceiling (1 January) applies to a running period that has not reached a free card.
-        period.ceiling = rules.ceiling
-        due = max(0, min(fee.fee_amount, rules.ceiling - period.total))
+        ceiling = rules.ceiling
+        period.ceiling = ceiling
+        due = max(0, min(fee.fee_amount, ceiling - period.total))
         period.total += due
         period.fees.append((fee, due))
-        window.append((fee, due))
-        assessments[fee.fee_id] = Assessment(due, due, Basis.COUNTED)
-        if period.total >= rules.ceiling:
-            card = FreeCard(period.start, visit, period.last_day, rules.ceiling)
+        window.append((fee, due, last_day(visit)))
+        assessments[fee.fee_id] = Assessment(due, due, _COUNTED)
+        if period.total >= ceiling:
+            card = FreeCard(period.start, visit, last_day(period.start), ceiling)
             period.free_card = card
             period = None
             window.clear()
     return ledger
-

@@ -94,10 +94,10 @@ def reconcile(fees: list[Fee], ledger: Ledger, recorded: list[Overcharge]) -> li
         elif outstanding > 0:
             changes.append(OverchargeFound(uuid.uuid4(), fee, due, outstanding))
     # A deleted fee is no longer assessed: what was open for it closes.
-    present = {fee.fee_id for fee in fees}
-    for overcharge in recorded:
-        if overcharge.state is OverchargeState.OPEN and overcharge.fee_id not in present:
-            changes.append(OverchargeChanged(overcharge, 0, 0))
+    open_ones = [o for o in recorded if o.state is OverchargeState.OPEN]
+    if open_ones:
+        present = {fee.fee_id for fee in fees}
+        changes.extend(OverchargeChanged(o, 0, 0) for o in open_ones if o.fee_id not in present)
     return changes
 
 

@@ -78,13 +78,12 @@ def recompute(history: PatientHistory, region: RegionSettings, now: datetime) ->
     ledger = replay(history.fees, region)
     # A fee registered without a paid amount is paid as assessed now; later changes are measured
     # against that, which is how a late receipt turns an earlier payment into an overcharge.
-    charged = {
-        fee.fee_id: ledger.assessments[fee.fee_id].amount_due for fee in history.fees if fee.paid_amount is None
-    }
-    fees = [
-        dataclasses.replace(fee, paid_amount=charged[fee.fee_id]) if fee.fee_id in charged else fee
-        for fee in history.fees
-    ]
+    charged: dict[UUID, int] = {}
+    fees = history.fees
+    if any(fee.paid_amount is None for fee in fees):
+        charged = {fee.fee_id: ledger.assessments[fee.fee_id].amount_due for fee in fees if fee.paid_amount is None}
+        fees = [dataclasses.replace(fee, paid_amount=charged[fee.fee_id]) if fee.paid_amount is None else fee
+                for fee in fees]
     card_changes = free_cards.reconcile(history.issued_cards, ledger.free_cards)
     return Recomputation(
         ledger=ledger,

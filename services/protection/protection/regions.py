@@ -59,6 +59,11 @@ class RegionSettings:
             raise RegionSettingsError(f"no region settings in force on {day.isoformat()}")
         return self.changes[index][1]
 
+    def next_change_after(self, day: date) -> date:
+        """The first day on which other settings take effect; `date.max` when none is planned."""
+        index = bisect_right(self._starts, day)  # type: ignore[attr-defined]
+        return self.changes[index][0] if index < len(self.changes) else date.max
+
     def ceiling_on(self, day: date) -> int:
         return self.on(day).ceiling
 
