@@ -12,15 +12,29 @@ from efrikort.infra.paths import var_dir
 from efrikort.infra.stack import InfraEndpoints
 from efrikort.services import SERVICE_PORTS, ServiceProcess
 from tests.infra_fixtures import free_ports
+from tests.submissions import grant_example_actors
 
 
 @pytest.fixture(scope="session")
 def service_env(infra: InfraEndpoints) -> dict[str, str]:
-    return {**infra.as_env(), "EFRIKORT_OUTBOX_POLL_INTERVAL_S": "0.1"}
+    return {
+        **infra.as_env(), "EFRIKORT_OUTBOX_POLL_INTERVAL_S": "0.1",
+        # The HTTP tests say who calls in the development header; the reply wait is long enough for a busy machine.
+        "EFRIKORT_TRUST_IDENTITY_HEADER": "true", "EFRIKORT_REGISTRATION_REPLY_TIMEOUT_S": "10",
+    }
 
 
 @pytest.fixture(scope="session")
-def services(service_env: dict[str, str]) -> Iterator[dict[str, ServiceProcess]]:
+async def services(
+    running_services: dict[str, ServiceProcess], infra: InfraEndpoints
+) -> dict[str, ServiceProcess]:
+    """Every service running, and the example actors of `tests.submissions` allowed to register fees."""
+    await grant_example_actors(infra.kafka_bootstrap_servers, infra.database_url)
+    return running_services
+
+
+@pytest.fixture(scope="session")
+def running_services(service_env: dict[str, str]) -> Iterator[dict[str, ServiceProcess]]:
     logs = var_dir() / "test" / "logs" / time.strftime("%Y%m%d-%H%M%S")
     processes = {
         name: ServiceProcess(name, port, service_env, logs / f"{name}.log")
