@@ -6,13 +6,15 @@ import time
 from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
+import httpx
 import pytest
 
 from efrikort.infra.paths import var_dir
 from efrikort.infra.stack import InfraEndpoints
 from efrikort.services import SERVICE_PORTS, ServiceProcess
+from tests.e2e.registration_actors import Directory, new_directory
 from tests.infra_fixtures import free_ports
-from tests.submissions import grant_example_actors
+from tests.submissions import grant, grant_example_actors
 
 
 @pytest.fixture(scope="session")
@@ -59,3 +61,17 @@ async def db(infra: InfraEndpoints) -> AsyncIterator[asyncpg.Connection]:
         yield conn
     finally:
         await conn.close()
+
+
+@pytest.fixture(scope="session")
+async def directory(services: dict[str, ServiceProcess], infra: InfraEndpoints) -> Directory:
+    """The registration tests' units, employees and systems, granted and taken in by registration."""
+    made = new_directory()
+    await grant(infra.kafka_bootstrap_servers, infra.database_url, made.grants())
+    return made
+
+
+@pytest.fixture
+async def registration_http(services: dict[str, ServiceProcess]) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=services["registration"].url, timeout=30) as client:
+        yield client

@@ -171,14 +171,29 @@ async def _claim_and_register(
         results[index] = Registered(version.submission_id, version.fee_id, version.patient_key, resent=False)
 
     stored = await store.outcomes(conn, [authorized[index].submission.submission_id for index in resent])
+    unanswered: dict[int, uuid.UUID] = {}
     for index, owner in resent.items():
-        submission_id = authorized[index].submission.submission_id
-        outcome = stored.get(submission_id)
+        submission = authorized[index].submission
+        outcome = stored.get(submission.submission_id)
         answer = outcome.outcome if outcome is not None and outcome.status == "accepted" else None
         if answer is not None:
-            # The same outcome as the first time; when it has not come yet, it will, once.
-            await items[index].tx.send(FEE_OUTCOMES, submission_id, answer)
-        results[index] = Registered(submission_id, owner.fee_id, None, resent=True, earlier_outcome=answer)
+            # The same outcome as the first time.
+            await items[index].tx.send(FEE_OUTCOMES, submission.submission_id, answer)
+        elif items[index].caller is None and (submission.system_id, submission.submission_id) not in won:
+            unanswered[index] = owner.fee_id
+        results[index] = Registered(submission.submission_id, owner.fee_id, None, resent=True, earlier_outcome=answer)
+    await _pass_on_again(items, unanswered, conn)
+
+
+async def _pass_on_again(items: Sequence[Incoming], unanswered: dict[int, uuid.UUID], conn: AsyncConnection) -> None:
+    """A re-send whose first outcome registration has not seen yet: pass the fee on to protection
+    again, so the sender is answered for this message too. Only while the fee is as first registered:
+    a corrected one is already answered, and protection keeps only its newest version."""
+    latest = await store.latest_versions(conn, set(unanswered.values()))
+    for index, fee_id in unanswered.items():
+        version = latest.get(fee_id)
+        if version is not None and version.version == 1:
+            await items[index].tx.emit(FEES, version.patient_key, version.event())
 
 
 def _first_version(accepted: Accepted, fee_id: uuid.UUID, key_secret: str, now: datetime) -> FeeVersion:

@@ -113,6 +113,20 @@ async def latest_version_for_change(conn: AsyncConnection, fee_id: UUID) -> FeeV
     return FeeVersion.from_row(dict(row)) if row is not None else None
 
 
+_LATEST_OF_MANY = text(
+    "SELECT DISTINCT ON (fee_id) * FROM fee_versions WHERE fee_id = ANY(CAST(:fee_ids AS uuid[])) "
+    "ORDER BY fee_id, version DESC"
+)
+
+
+async def latest_versions(conn: AsyncConnection, fee_ids: Iterable[UUID]) -> dict[UUID, FeeVersion]:
+    wanted = list(set(fee_ids))
+    if not wanted:
+        return {}
+    rows = (await conn.execute(_LATEST_OF_MANY, {"fee_ids": wanted})).mappings()
+    return {row["fee_id"]: FeeVersion.from_row(dict(row)) for row in rows}
+
+
 async def latest_version(conn: AsyncConnection, fee_id: UUID) -> FeeVersion | None:
     row = (await conn.execute(_LATEST, {"fee_id": fee_id})).mappings().first()
     return FeeVersion.from_row(dict(row)) if row is not None else None
