@@ -35,6 +35,9 @@ _STATUS_OF_CODE = {
 }
 
 
+ActingUnit = Annotated[str | None, Header(alias="X-Care-Unit", description="The unit the caller acts for.")]
+
+
 class Pending(BaseModel):
     """Protection has not assessed the fee yet: poll `outcome_url`."""
 
@@ -126,12 +129,13 @@ async def authorize_on_fee(
     conn: AsyncConnection, caller: Caller, action: Action, fee: FeeVersion, acting_unit: str | None
 ) -> Decision:
     """May the caller do `action` on the fee? The unit they act for is the one they name, else any unit
-    where they hold a grant that allows it (the fee's own unit tried first)."""
+    where they hold a grant that allows it."""
     extra = [unit_key(fee.care_unit)] + ([unit_key(acting_unit)] if acting_unit else [])
     if caller.system_id:
         extra.append(system_key(caller.system_id))
     grants = await store.grants_of_employee(conn, caller.hsa_id, extra)
-    units = [acting_unit] if acting_unit else list(dict.fromkeys([fee.care_unit, *grants.units_of(caller.hsa_id)]))
+    # Their own units first: when none allows it, the refusal then says why at a unit they work for.
+    units = [acting_unit] if acting_unit else list(dict.fromkeys([*grants.units_of(caller.hsa_id), fee.care_unit]))
     today = today_in_sweden()
     decisions = [grants.decide(action, acting_unit=unit, employee=caller.hsa_id, target_unit=fee.care_unit,
                                system_id=caller.system_id, today=today) for unit in units]
@@ -140,7 +144,6 @@ async def authorize_on_fee(
 
 def fee_routes(uow: UnitOfWork, key_secret: str, waiters: OutcomeWaiters, reply_timeout_s: float) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["fees"], route_class=ProblemRoute, responses=PROBLEM_RESPONSES)
-    ActingUnit = Annotated[str | None, Header(alias="X-Care-Unit", description="The unit the caller acts for.")]
 
     async def stored_outcome(submission_id: str) -> bytes | None:
         async with uow.engine.connect() as conn:
