@@ -11,7 +11,8 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 
-LOOK_IN_DATABASE_EVERY_S = 0.1
+LOOK_IN_DATABASE_EVERY_S = 0.5
+"""Only needed when the outcome lands in another replica; often, it would load the database at high rates."""
 
 
 class OutcomeWaiters:
