@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+import asyncpg
+
 from efrikort.bench import synthetic_patients
+from efrikort.grants import Grant, example_grants, grant_key, publish_grants
+from tests.kafka_clients import eventually
 
 # Valid identity numbers (Luhn-checked) that belong to nobody: test numbers in the form of real ones.
 PATIENT_1985 = "19850412-1230"
@@ -32,3 +37,26 @@ def submission(**overrides: Any) -> dict[str, Any]:
     }
     base.update(overrides)
     return base
+
+
+async def grant(bootstrap: str, database_url: str, grants: Sequence[Grant], timeout: float = 30) -> None:
+    """Publish grants on the access-grants topic as the access service would, and wait until
+    registration's read model holds each of them (so what a test sends next is decided with them)."""
+    await publish_grants(bootstrap, grants)
+    wanted = {grant_key(g): g.changed_at for g in grants}
+    conn = await asyncpg.connect(database_url)
+    try:
+        async def held() -> bool:
+            rows = await conn.fetch("SELECT key, changed_at FROM registration.access_grants WHERE key = ANY($1)",
+                                    list(wanted))
+            have = {row["key"]: row["changed_at"] for row in rows}
+            return all(key in have and have[key] >= changed for key, changed in wanted.items())
+
+        assert await eventually(held, timeout=timeout), "registration did not take in the grants"
+    finally:
+        await conn.close()
+
+
+async def grant_example_actors(bootstrap: str, database_url: str) -> None:
+    """The system, unit and employee `submission()` names may register fees."""
+    await grant(bootstrap, database_url, example_grants())

@@ -9,23 +9,38 @@ import time
 from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
+import httpx
 import pytest
 
 from efrikort.cli import SAMPLE_DIRECTORY
 from efrikort.infra.paths import repo_root, var_dir
 from efrikort.infra.stack import InfraEndpoints
 from efrikort.services import SERVICE_PORTS, ServiceProcess
+from tests.e2e.registration_actors import Directory, new_directory
 from tests.infra_fixtures import free_ports
+from tests.submissions import grant, grant_example_actors
 
 
 @pytest.fixture(scope="session")
 def service_env(infra: InfraEndpoints) -> dict[str, str]:
-    # The development identity header lets tests call HTTP routes as a named employee.
-    return {**infra.as_env(), "EFRIKORT_OUTBOX_POLL_INTERVAL_S": "0.1", "EFRIKORT_TRUST_IDENTITY_HEADER": "true"}
+    return {
+        **infra.as_env(), "EFRIKORT_OUTBOX_POLL_INTERVAL_S": "0.1",
+        # The HTTP tests say who calls in the development header; the reply wait is long enough for a busy machine.
+        "EFRIKORT_TRUST_IDENTITY_HEADER": "true", "EFRIKORT_REGISTRATION_REPLY_TIMEOUT_S": "10",
+    }
 
 
 @pytest.fixture(scope="session")
-def services(service_env: dict[str, str]) -> Iterator[dict[str, ServiceProcess]]:
+async def services(
+    running_services: dict[str, ServiceProcess], infra: InfraEndpoints
+) -> dict[str, ServiceProcess]:
+    """Every service running, and the example actors of `tests.submissions` allowed to register fees."""
+    await grant_example_actors(infra.kafka_bootstrap_servers, infra.database_url)
+    return running_services
+
+
+@pytest.fixture(scope="session")
+def running_services(service_env: dict[str, str]) -> Iterator[dict[str, ServiceProcess]]:
     logs = var_dir() / "test" / "logs" / time.strftime("%Y%m%d-%H%M%S")
     processes = {
         name: ServiceProcess(name, port, service_env, logs / f"{name}.log")
@@ -53,3 +68,17 @@ async def db(infra: InfraEndpoints) -> AsyncIterator[asyncpg.Connection]:
         yield conn
     finally:
         await conn.close()
+
+
+@pytest.fixture(scope="session")
+async def directory(services: dict[str, ServiceProcess], infra: InfraEndpoints) -> Directory:
+    """The registration tests' units, employees and systems, granted and taken in by registration."""
+    made = new_directory()
+    await grant(infra.kafka_bootstrap_servers, infra.database_url, made.grants())
+    return made
+
+
+@pytest.fixture
+async def registration_http(services: dict[str, ServiceProcess]) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=services["registration"].url, timeout=30) as client:
+        yield client

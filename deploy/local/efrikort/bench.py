@@ -1,7 +1,13 @@
 """The load benchmark: fee submissions in through Kafka as integrated systems send them, outcomes out.
 
-Measures end to end, from a submission's publication to its outcome on `efrikort.fee-outcomes.v1`,
-over a running stack: throughput, and latency percentiles per submission.
+Measures over a running stack, per submission from its publication:
+- stage `outcome` (end to end): until its outcome on `efrikort.fee-outcomes.v1`;
+- stage `registration`: until registration has validated, stored and passed it on as `FeeRegistered`
+  on `efrikort.fees.v1` (registration's own throughput, whatever protection does after);
+- `http_latency`: `POST /v1/fees` at a steady rate until the answer with the amount due.
+
+The bench's system, unit and employee are granted on the access-grants topic first, as the access
+service would, so that registration lets them register.
 """
 
 from __future__ import annotations
@@ -17,8 +23,13 @@ from datetime import date, timedelta
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from contracts.identity import with_check_digit
+from contracts.topics import FEES
 from efrikort.example import OUTCOMES, SUBMISSIONS
-from registration.identity import with_check_digit
+from efrikort.grants import EXAMPLE_EMPLOYEE, EXAMPLE_UNIT, example_grants, publish_grants
+
+BENCH_SYSTEM = "SE2321000016-BENCH"
+STAGES = {"outcome": OUTCOMES, "registration": FEES.name}
 
 
 def synthetic_patients(count: int, seed: int) -> list[str]:
@@ -53,13 +64,40 @@ class BenchResult:
         )
 
 
-async def run_bench(bootstrap: str, submissions: int, patients: int, rate: float | None, seed: int) -> BenchResult:
+def bench_submission(rng: random.Random, people: list[str], first_visit: date) -> dict[str, object]:
+    return {
+        "submission_id": str(uuid.uuid4()), "system_id": BENCH_SYSTEM,
+        "patient_id": rng.choice(people),
+        "visit_date": (first_visit + timedelta(days=rng.randrange(300))).isoformat(),
+        "care_unit": EXAMPLE_UNIT, "registered_by": EXAMPLE_EMPLOYEE,
+        "fee_type": "doctor_visit", "fee_amount": rng.choice((100, 200, 300, 400)), "source": "visit",
+    }
+
+
+async def grant_bench_actors(bootstrap: str) -> None:
+    """Let the bench's system, unit and employee register (registration takes the grants in within a
+    moment; the wait below is generous)."""
+    await publish_grants(bootstrap, example_grants(BENCH_SYSTEM))
+    await asyncio.sleep(2)
+
+
+def _submission_of(stage: str, key: bytes | None, value: bytes) -> bytes | None:
+    if stage == "outcome":
+        return key
+    payload = json.loads(value).get("payload", {})
+    return str(payload.get("submission_id", "")).encode()
+
+
+async def run_bench(
+    bootstrap: str, submissions: int, patients: int, rate: float | None, seed: int, stage: str = "outcome"
+) -> BenchResult:
     """Publish `submissions` fees spread over `patients` patients (at `rate` per second, or as fast
-    as possible) and wait for every outcome."""
+    as possible) and wait until every one has reached `stage`."""
     people = synthetic_patients(patients, seed)
     rng = random.Random(seed)
     first_visit = date.today() - timedelta(days=300)
-    consumer = AIOKafkaConsumer(OUTCOMES, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="latest")
+    consumer = AIOKafkaConsumer(STAGES[stage], bootstrap_servers=bootstrap, group_id=None,
+                                auto_offset_reset="latest")
     await consumer.start()
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
     await producer.start()
@@ -76,7 +114,8 @@ async def run_bench(bootstrap: str, submissions: int, patients: int, rate: float
                 now = time.perf_counter()
                 for records in batch.values():
                     for record in records:
-                        started = sent_at.pop(record.key, None) if record.key else None
+                        submission_id = _submission_of(stage, record.key, record.value)
+                        started = sent_at.pop(submission_id, None) if submission_id else None
                         if started is not None:
                             latencies.append((now - started) * 1000)
 
@@ -84,15 +123,8 @@ async def run_bench(bootstrap: str, submissions: int, patients: int, rate: float
         began = time.perf_counter()
         pending = []
         for index in range(submissions):
-            submission_id = str(uuid.uuid4())
-            document = {
-                "submission_id": submission_id, "system_id": "SE2321000016-BENCH",
-                "patient_id": rng.choice(people),
-                "visit_date": (first_visit + timedelta(days=rng.randrange(300))).isoformat(),
-                "care_unit": "SE2321000016-U001", "registered_by": "SE2321000016-E001",
-                "fee_type": "doctor_visit", "fee_amount": rng.choice((100, 200, 300, 400)), "source": "visit",
-            }
-            key = submission_id.encode()
+            document = bench_submission(rng, people, first_visit)
+            key = str(document["submission_id"]).encode()
             sent_at[key] = time.perf_counter()
             pending.append(await producer.send(SUBMISSIONS, json.dumps(document).encode(), key=key))
             if rate:
@@ -105,3 +137,39 @@ async def run_bench(bootstrap: str, submissions: int, patients: int, rate: float
     finally:
         await producer.stop()
         await consumer.stop()
+
+
+async def run_http_latency(url: str, requests: int, rate: float, patients: int, seed: int) -> BenchResult:
+    """`POST /v1/fees` at `rate` requests per second, each timed until its answer. The stack must trust
+    the development identity header (EFRIKORT_TRUST_IDENTITY_HEADER=true)."""
+    import httpx  # only this measurement speaks HTTP
+
+    people = synthetic_patients(patients, seed)
+    rng = random.Random(seed)
+    first_visit = date.today() - timedelta(days=300)
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    headers = {"X-HSA-ID": EXAMPLE_EMPLOYEE, "X-System-ID": BENCH_SYSTEM}
+    async with httpx.AsyncClient(base_url=url, timeout=30,
+                                 limits=httpx.Limits(max_connections=200, max_keepalive_connections=200)) as http:
+
+        async def one(document: dict[str, object]) -> None:
+            started = time.perf_counter()
+            response = await http.post("/v1/fees", json=document, headers=headers)
+            statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+            if response.status_code == 200:
+                latencies.append((time.perf_counter() - started) * 1000)
+
+        began = time.perf_counter()
+        tasks = []
+        for index in range(requests):
+            tasks.append(asyncio.create_task(one(bench_submission(rng, people, first_visit))))
+            delay = began + (index + 1) / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        await asyncio.gather(*tasks)
+    if statuses.keys() != {200}:
+        print(f"answers by status: {statuses} (only 200s, with the amount due, are timed)")
+    if not latencies:
+        raise SystemExit("no request was answered with the amount due")
+    return BenchResult(len(latencies), time.perf_counter() - began, latencies)

@@ -147,16 +147,26 @@ def cmd_send_example_fee(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """End-to-end load on a running stack; one line per run, then the median."""
-    from efrikort.bench import run_bench
+    """Load on a running stack; one line per run, then the median."""
+    from efrikort.bench import grant_bench_actors, run_bench, run_http_latency
 
-    throughputs = []
+    asyncio.run(grant_bench_actors(args.bootstrap))
+    throughputs, p50s, p99s = [], [], []
     for run in range(1, args.runs + 1):
-        result = asyncio.run(run_bench(args.bootstrap, args.submissions, args.patients, args.rate, seed=run))
+        if args.http:
+            result = asyncio.run(run_http_latency(args.http, args.submissions, args.rate or 100, args.patients,
+                                                  seed=run))
+        else:
+            result = asyncio.run(run_bench(args.bootstrap, args.submissions, args.patients, args.rate, seed=run,
+                                           stage=args.stage))
         throughputs.append(result.per_second)
+        p50s.append(result.percentile(50))
+        p99s.append(result.percentile(99))
         print(f"run {run}: {result.report()}", flush=True)
-    throughputs.sort()
-    print(f"median throughput of {args.runs} runs: {throughputs[len(throughputs) // 2]:.0f} submissions/s")
+    middle = args.runs // 2
+    what = "POST /v1/fees answered" if args.http else f"submissions to stage {args.stage}"
+    print(f"median of {args.runs} runs ({what}): {sorted(throughputs)[middle]:.0f}/s, "
+          f"latency p50 {sorted(p50s)[middle]:.0f} ms, p99 {sorted(p99s)[middle]:.0f} ms")
     return 0
 
 
@@ -215,6 +225,12 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--patients", type=int, default=500)
     bench.add_argument("--rate", type=float, default=None, help="submissions per second (default: as fast as possible)")
     bench.add_argument("--runs", type=int, default=3)
+    bench.add_argument("--stage", choices=["outcome", "registration"], default="outcome",
+                       help="outcome: end to end to the outcome topic; registration: until registration has "
+                       "published FeeRegistered")
+    bench.add_argument("--http", metavar="URL", default=None,
+                       help="instead: POST /v1/fees to registration at URL (e.g. http://127.0.0.1:8081) at --rate "
+                       "(default 100/s) and time each answer")
     bench.set_defaults(func=cmd_bench)
 
     bench_protection = commands.add_parser(

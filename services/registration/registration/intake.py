@@ -12,9 +12,10 @@ from enum import StrEnum
 
 from pydantic import ValidationError
 
+from contracts.authorization import Denial
 from contracts.fee_types import FEE_TYPES
+from contracts.identity import IdentityNumber, InvalidIdentityNumber
 from contracts.integration import MAX_SUBMISSION_BYTES, FeeSource, FeeSubmission, RejectionReason
-from registration.identity import IdentityNumber, InvalidIdentityNumber
 
 
 class Code(StrEnum):
@@ -33,6 +34,17 @@ class Code(StrEnum):
     UNKNOWN_FEE_TYPE = "unknown_fee_type"
     MISSING_RECEIPT_ISSUER = "missing_receipt_issuer"
     SUBMISSION_CONFLICT = "submission_conflict"
+    REGISTERED_BY_NOT_CALLER = "registered_by_not_caller"
+    """Over HTTP a person registers in their own name only."""
+    SYSTEM_NOT_CALLER = "system_not_caller"
+    """Over HTTP through a system, the submission must name that system."""
+    FEE_DELETED = "fee_deleted"
+    VERSION_MISMATCH = "version_mismatch"
+    NOTHING_TO_CHANGE = "nothing_to_change"
+
+
+AUTHORIZATION_CODES: frozenset[str] = frozenset(denial.value for denial in Denial)
+"""Refusals because of who sent it, not what was sent: the codes of the one authorization decision."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +74,7 @@ _PYDANTIC_CODES = {
 }
 
 
-def _reason(code: Code, field: str | None, message: str) -> RejectionReason:
+def _reason(code: Code | Denial, field: str | None, message: str) -> RejectionReason:
     return RejectionReason(code=code.value, field=field, message=message)
 
 
@@ -114,19 +126,35 @@ def _check_content(submission: FeeSubmission, today: date) -> Accepted | Rejecte
             reasons.append(_reason(Code.INVALID_PATIENT_ID, "patient_id", "date of birth lies in the future"))
     except InvalidIdentityNumber as error:
         reasons.append(_reason(Code.INVALID_PATIENT_ID, "patient_id", f"identity number {error}"))
-    if submission.visit_date > today:
-        reasons.append(_reason(Code.FUTURE_VISIT_DATE, "visit_date", "the visit date lies in the future"))
-    if submission.fee_amount < 0:
-        reasons.append(_reason(Code.NEGATIVE_AMOUNT, "fee_amount", "the fee may not be negative"))
-    if submission.paid_amount is not None:
-        if submission.paid_amount < 0:
-            reasons.append(_reason(Code.NEGATIVE_AMOUNT, "paid_amount", "the paid amount may not be negative"))
-        elif submission.paid_amount > submission.fee_amount >= 0:
-            reasons.append(_reason(Code.PAID_ABOVE_FEE, "paid_amount", "paid more than the fee"))
-    if submission.fee_type not in FEE_TYPES:
-        reasons.append(_reason(Code.UNKNOWN_FEE_TYPE, "fee_type", "not a fee type of the catalogue"))
+    reasons += check_fee_values(
+        visit_date=submission.visit_date, fee_type=submission.fee_type, fee_amount=submission.fee_amount,
+        paid_amount=submission.paid_amount, today=today,
+    )
     if submission.source is FeeSource.RECEIPT and not submission.receipt_issuer:
         reasons.append(_reason(Code.MISSING_RECEIPT_ISSUER, "receipt_issuer", "a receipt must name who issued it"))
     if reasons or patient is None:
         return Rejected(submission.submission_id, reasons)
     return Accepted(submission, patient)
+
+
+def check_fee_values(
+    *, visit_date: date, fee_type: str, fee_amount: int, paid_amount: int | None, today: date
+) -> list[RejectionReason]:
+    """The rules on what a fee says, for a new fee and for a correction (rättelse) alike."""
+    reasons: list[RejectionReason] = []
+    if visit_date > today:
+        reasons.append(_reason(Code.FUTURE_VISIT_DATE, "visit_date", "the visit date lies in the future"))
+    if fee_amount < 0:
+        reasons.append(_reason(Code.NEGATIVE_AMOUNT, "fee_amount", "the fee may not be negative"))
+    if paid_amount is not None:
+        if paid_amount < 0:
+            reasons.append(_reason(Code.NEGATIVE_AMOUNT, "paid_amount", "the paid amount may not be negative"))
+        elif paid_amount > fee_amount >= 0:
+            reasons.append(_reason(Code.PAID_ABOVE_FEE, "paid_amount", "paid more than the fee"))
+    if fee_type not in FEE_TYPES:
+        reasons.append(_reason(Code.UNKNOWN_FEE_TYPE, "fee_type", "not a fee type of the catalogue"))
+    return reasons
+
+
+def reason(code: Code | Denial, field: str | None, message: str) -> RejectionReason:
+    return RejectionReason(code=code.value, field=field, message=message)

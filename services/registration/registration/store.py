@@ -1,14 +1,25 @@
-"""Registration's persistence: submissions seen, and every version of every fee."""
+"""Registration's persistence: submissions seen, every version of every fee, outcomes, access grants.
+
+Statements that serve the submission path take a whole batch at once (arrays or executemany), so a
+poll of hundreds of submissions costs a handful of round trips.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY, TEXT
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contracts.events import FeeRegistered
+from registration.fees import FeeVersion
+from registration.grants import GRANT_TYPES, Grant, Grants
+
+SubmissionKey = tuple[str, str]
+"""(system_id, submission_id): the idempotency key."""
 
 
 @dataclass(frozen=True)
@@ -17,41 +28,225 @@ class KnownSubmission:
     fingerprint: str
 
 
+@dataclass(frozen=True)
+class Claim:
+    system_id: str
+    submission_id: str
+    fingerprint: str
+    fee_id: UUID
+    patient_key: str
+    """Every table about a patient carries the key, so that a patient's exit removes the row."""
+
+    @property
+    def key(self) -> SubmissionKey:
+        return (self.system_id, self.submission_id)
+
+
+# --- submissions and fee versions -------------------------------------------------------------
+
 _CLAIM = text(
-    "INSERT INTO submissions (system_id, submission_id, fingerprint, fee_id) "
-    "VALUES (:system_id, :submission_id, :fingerprint, :fee_id) ON CONFLICT DO NOTHING RETURNING fee_id"
+    "INSERT INTO submissions (system_id, submission_id, fingerprint, fee_id, patient_key) "
+    "SELECT * FROM unnest(CAST(:system_ids AS text[]), CAST(:submission_ids AS text[]), "
+    "CAST(:fingerprints AS text[]), CAST(:fee_ids AS uuid[]), CAST(:patient_keys AS text[])) "
+    "ON CONFLICT DO NOTHING RETURNING system_id, submission_id"
 )
 _KNOWN = text(
-    "SELECT fee_id, fingerprint FROM submissions WHERE system_id = :system_id AND submission_id = :submission_id"
+    "SELECT s.system_id, s.submission_id, s.fee_id, s.fingerprint FROM submissions s "
+    "JOIN unnest(CAST(:system_ids AS text[]), CAST(:submission_ids AS text[])) AS k(system_id, submission_id) "
+    "USING (system_id, submission_id)"
+)
+_VERSION_COLUMNS = (
+    "fee_id", "version", "submission_id", "system_id", "patient_key", "birth_date", "visit_date", "care_unit",
+    "registered_by", "fee_type", "fee_amount", "paid_amount", "source", "receipt_issuer", "registered_at",
+    "change", "changed_by", "changed_at", "reason", "deleted",
 )
 _ADD_VERSION = text(
-    "INSERT INTO fee_versions (fee_id, version, submission_id, system_id, patient_key, birth_date, visit_date, "
-    "care_unit, registered_by, fee_type, fee_amount, paid_amount, source, receipt_issuer, registered_at) VALUES "
-    "(:fee_id, :version, :submission_id, :system_id, :patient_key, :birth_date, :visit_date, :care_unit, "
-    ":registered_by, :fee_type, :fee_amount, :paid_amount, :source, :receipt_issuer, :registered_at)"
+    f"INSERT INTO fee_versions ({', '.join(_VERSION_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in _VERSION_COLUMNS)})"
 )
+_VERSIONS = text("SELECT * FROM fee_versions WHERE fee_id = :fee_id ORDER BY version")
 _LATEST = text("SELECT * FROM fee_versions WHERE fee_id = :fee_id ORDER BY version DESC LIMIT 1")
+_LOCK_FEE = text("SELECT pg_advisory_xact_lock(hashtext('fee/' || :fee_id))")
 
 
-async def claim_submission(
-    conn: AsyncConnection, system_id: str, submission_id: str, fingerprint: str, fee_id: UUID
-) -> KnownSubmission | None:
-    """Reserve the submission id for this fee. Returns the earlier claim when the id was used before.
+async def claim_submissions(conn: AsyncConnection, claims: Sequence[Claim]) -> set[SubmissionKey]:
+    """Reserve each submission id for its fee; returns the keys this call won.
 
-    Concurrent claims of one id wait on the primary key, so exactly one of them wins.
+    Keys that were used before, or that a concurrent transaction holds, are not won: the caller
+    then reads the earlier claim. The keys go in sorted so concurrent batches cannot deadlock.
     """
-    params = {"system_id": system_id, "submission_id": submission_id}
-    won = (await conn.execute(_CLAIM, {**params, "fingerprint": fingerprint, "fee_id": fee_id})).scalar()
-    if won is not None:
-        return None
-    row = (await conn.execute(_KNOWN, params)).one()
-    return KnownSubmission(fee_id=row.fee_id, fingerprint=row.fingerprint)
+    if not claims:
+        return set()
+    ordered = sorted(claims, key=lambda c: c.key)
+    result = await conn.execute(_CLAIM, {
+        "system_ids": [c.system_id for c in ordered], "submission_ids": [c.submission_id for c in ordered],
+        "fingerprints": [c.fingerprint for c in ordered], "fee_ids": [c.fee_id for c in ordered],
+        "patient_keys": [c.patient_key for c in ordered],
+    })
+    return {(row.system_id, row.submission_id) for row in result}
 
 
-async def add_version(conn: AsyncConnection, fee: FeeRegistered) -> None:
-    await conn.execute(_ADD_VERSION, fee.model_dump(mode="python"))
+async def known_submissions(
+    conn: AsyncConnection, keys: Iterable[SubmissionKey]
+) -> dict[SubmissionKey, KnownSubmission]:
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    result = await conn.execute(_KNOWN, {"system_ids": [k[0] for k in wanted],
+                                         "submission_ids": [k[1] for k in wanted]})
+    return {(row.system_id, row.submission_id): KnownSubmission(row.fee_id, row.fingerprint) for row in result}
 
 
-async def latest_version(conn: AsyncConnection, fee_id: UUID) -> FeeRegistered:
-    row = (await conn.execute(_LATEST, {"fee_id": fee_id})).mappings().one()
-    return FeeRegistered.model_validate(dict(row))
+async def add_versions(conn: AsyncConnection, versions: Sequence[FeeVersion]) -> None:
+    if versions:
+        await conn.execute(_ADD_VERSION, [v.as_row() for v in versions])
+
+
+async def versions(conn: AsyncConnection, fee_id: UUID) -> list[FeeVersion]:
+    """Every version of the fee, oldest first; empty when there is no such fee."""
+    rows = (await conn.execute(_VERSIONS, {"fee_id": fee_id})).mappings()
+    return [FeeVersion.from_row(dict(row)) for row in rows]
+
+
+async def latest_version_for_change(conn: AsyncConnection, fee_id: UUID) -> FeeVersion | None:
+    """The current version, with the fee locked until the transaction ends, so that two changes of
+    one fee at once are made one after the other and each gets its own version number."""
+    await conn.execute(_LOCK_FEE, {"fee_id": str(fee_id)})
+    row = (await conn.execute(_LATEST, {"fee_id": fee_id})).mappings().first()
+    return FeeVersion.from_row(dict(row)) if row is not None else None
+
+
+_LATEST_OF_MANY = text(
+    "SELECT DISTINCT ON (fee_id) * FROM fee_versions WHERE fee_id = ANY(CAST(:fee_ids AS uuid[])) "
+    "ORDER BY fee_id, version DESC"
+)
+
+
+async def latest_versions(conn: AsyncConnection, fee_ids: Iterable[UUID]) -> dict[UUID, FeeVersion]:
+    wanted = list(set(fee_ids))
+    if not wanted:
+        return {}
+    rows = (await conn.execute(_LATEST_OF_MANY, {"fee_ids": wanted})).mappings()
+    return {row["fee_id"]: FeeVersion.from_row(dict(row)) for row in rows}
+
+
+async def latest_version(conn: AsyncConnection, fee_id: UUID) -> FeeVersion | None:
+    row = (await conn.execute(_LATEST, {"fee_id": fee_id})).mappings().first()
+    return FeeVersion.from_row(dict(row)) if row is not None else None
+
+
+# --- outcomes ----------------------------------------------------------------------------------
+
+_STORE_OUTCOMES = text(
+    "INSERT INTO outcomes (submission_id, status, outcome, patient_key) "
+    "SELECT u.*, (SELECT s.patient_key FROM submissions s WHERE s.submission_id = u.submission_id LIMIT 1) "
+    "FROM unnest(CAST(:submission_ids AS text[]), CAST(:statuses AS text[]), CAST(:outcomes AS bytea[])) "
+    "AS u(submission_id, status, outcome) "
+    "ON CONFLICT (submission_id) DO UPDATE SET status = excluded.status, outcome = excluded.outcome, "
+    "received_at = now() "
+    # An accepted fee's outcome is never replaced by a later rejection of the same id (a conflict).
+    "WHERE outcomes.status <> 'accepted' OR excluded.status = 'accepted'"
+)
+_OUTCOMES = text(
+    "SELECT submission_id, status, outcome FROM outcomes WHERE submission_id = ANY(:submission_ids)"
+).bindparams(bindparam("submission_ids", type_=ARRAY(TEXT)))
+
+
+@dataclass(frozen=True)
+class StoredOutcome:
+    submission_id: str
+    status: str
+    outcome: bytes
+
+
+async def store_outcomes(conn: AsyncConnection, outcomes: Sequence[StoredOutcome]) -> None:
+    """Keep the outcome of each submission; one row per submission id in the batch."""
+    if not outcomes:
+        return
+    ordered = sorted(outcomes, key=lambda o: o.submission_id)
+    await conn.execute(_STORE_OUTCOMES, {
+        "submission_ids": [o.submission_id for o in ordered], "statuses": [o.status for o in ordered],
+        "outcomes": [o.outcome for o in ordered],
+    })
+
+
+async def outcomes(conn: AsyncConnection, submission_ids: Iterable[str]) -> dict[str, StoredOutcome]:
+    wanted = sorted(set(submission_ids))
+    if not wanted:
+        return {}
+    rows = await conn.execute(_OUTCOMES, {"submission_ids": wanted})
+    return {row.submission_id: StoredOutcome(row.submission_id, row.status, bytes(row.outcome)) for row in rows}
+
+
+_SUBMISSION_FEE = text("SELECT fee_id FROM submissions WHERE submission_id = :submission_id LIMIT 1")
+
+
+async def fee_of_submission(conn: AsyncConnection, submission_id: str) -> UUID | None:
+    return (await conn.execute(_SUBMISSION_FEE, {"submission_id": submission_id})).scalar()
+
+
+# --- access grants -----------------------------------------------------------------------------
+
+_UPSERT_GRANTS = text(
+    "INSERT INTO access_grants (key, event_type, \"grant\", changed_at) "
+    "SELECT * FROM unnest(CAST(:keys AS text[]), CAST(:types AS text[]), CAST(CAST(:grants AS text[]) AS jsonb[]), "
+    "CAST(:changed AS timestamptz[])) "
+    "ON CONFLICT (key) DO UPDATE SET event_type = excluded.event_type, \"grant\" = excluded.\"grant\", "
+    "changed_at = excluded.changed_at WHERE access_grants.changed_at <= excluded.changed_at"
+)
+_REMOVE_GRANTS = text("DELETE FROM access_grants WHERE key = ANY(:keys)").bindparams(
+    bindparam("keys", type_=ARRAY(TEXT)))
+_GRANT_COLUMNS = "key, event_type, CAST(\"grant\" AS text) AS \"grant\""
+_GRANTS = text(f"SELECT {_GRANT_COLUMNS} FROM access_grants WHERE key = ANY(:keys)").bindparams(
+    bindparam("keys", type_=ARRAY(TEXT)))
+_EMPLOYEE_GRANTS = text(
+    f"SELECT {_GRANT_COLUMNS} FROM access_grants WHERE key LIKE :prefix ESCAPE '\\' "
+    "OR key IN (SELECT 'unit/' || (\"grant\" ->> 'care_unit') FROM access_grants WHERE key LIKE :prefix ESCAPE '\\')"
+)
+
+
+async def upsert_grants(conn: AsyncConnection, grants: Sequence[tuple[str, Grant]]) -> None:
+    """Keep the latest grant per key: an older one arriving late changes nothing."""
+    latest: dict[str, Grant] = {}
+    for key, grant in grants:
+        if key not in latest or latest[key].changed_at <= grant.changed_at:
+            latest[key] = grant
+    if not latest:
+        return
+    keys = sorted(latest)
+    await conn.execute(_UPSERT_GRANTS, {
+        "keys": keys, "types": [latest[k].event_type for k in keys],
+        "grants": [latest[k].model_dump_json() for k in keys],
+        "changed": [latest[k].changed_at for k in keys],
+    })
+
+
+async def remove_grants(conn: AsyncConnection, keys: Sequence[str]) -> None:
+    """A tombstone on the compacted topic: the key is gone."""
+    if keys:
+        await conn.execute(_REMOVE_GRANTS, {"keys": list(keys)})
+
+
+def _grants_from(rows: Iterable[Any]) -> Grants:
+    by_key: dict[str, Grant] = {}
+    for row in rows:
+        kind = GRANT_TYPES.get(row.event_type)
+        if kind is not None:
+            by_key[row.key] = kind.model_validate_json(row.grant)
+    return Grants(by_key)
+
+
+async def grants(conn: AsyncConnection, keys: Iterable[str]) -> Grants:
+    wanted = sorted(set(keys))
+    if not wanted:
+        return Grants({})
+    return _grants_from(await conn.execute(_GRANTS, {"keys": wanted}))
+
+
+async def grants_of_employee(conn: AsyncConnection, employee: str, extra_keys: Iterable[str] = ()) -> Grants:
+    """Every grant the employee holds, the units they are for, and `extra_keys`."""
+    escaped = employee.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    found = dict(_grants_from(await conn.execute(_EMPLOYEE_GRANTS, {"prefix": f"employee/{escaped}/%"})).by_key)
+    found.update((await grants(conn, extra_keys)).by_key)
+    return Grants(found)
+

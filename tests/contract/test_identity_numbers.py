@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from registration.identity import IdentityNumber, InvalidIdentityNumber, luhn_valid, with_check_digit
+from contracts.identity import IdentityNumber, InvalidIdentityNumber, luhn_valid, with_check_digit
 
 
 def test_both_written_forms_give_the_same_twelve_digits_and_birth_date() -> None:

@@ -1,0 +1,58 @@
+"""Waiting for a submission's outcome: how `POST /v1/fees` answers with the amount due.
+
+Protection assesses the fee and publishes the outcome; registration's outcome consumer stores it and
+wakes the request waiting in this process. With several replicas the outcome may land in another
+one, so a waiter also looks in the database now and then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+LOOK_IN_DATABASE_EVERY_S = 0.5
+"""Only needed when the outcome lands in another replica; often, it would load the database at high rates."""
+
+
+class OutcomeWaiters:
+    """Requests waiting for outcomes, by submission id."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[str, list[asyncio.Future[bytes]]] = {}
+
+    def deliver(self, submission_id: str, outcome: bytes) -> None:
+        for future in self._waiting.pop(submission_id, []):
+            if not future.done():
+                future.set_result(outcome)
+
+    async def wait(
+        self,
+        submission_id: str,
+        timeout_s: float,
+        look_up: Callable[[], Awaitable[bytes | None]],
+        is_answer: Callable[[bytes], bool],
+    ) -> bytes | None:
+        """The outcome that answers the submission (`is_answer`), or None after `timeout_s`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while True:
+            future: asyncio.Future[bytes] = loop.create_future()
+            self._waiting.setdefault(submission_id, []).append(future)
+            try:
+                stored = await look_up()
+                if stored is not None and is_answer(stored):
+                    return stored
+                left = deadline - loop.time()
+                if left <= 0:
+                    return None
+                with contextlib.suppress(TimeoutError):
+                    outcome = await asyncio.wait_for(asyncio.shield(future), min(left, LOOK_IN_DATABASE_EVERY_S))
+                    if is_answer(outcome):
+                        return outcome
+            finally:
+                waiting = self._waiting.get(submission_id)
+                if waiting is not None and future in waiting:
+                    waiting.remove(future)
+                    if not waiting:
+                        del self._waiting[submission_id]

@@ -1,0 +1,307 @@
+"""Registration's HTTP API: register a fee (answering with the amount due), read, correct and delete one.
+
+Thin routes: they call the same registration path as the Kafka intake, the fee rules and the store.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from contracts.authorization import Action, Decision
+from contracts.integration import MAX_SUBMISSION_BYTES, FeeOutcome, FeeSource, FeeSubmission, IsoDate, OutcomeStatus
+from contracts.topics import FEES
+from registration import store
+from registration.fees import Correction, FeeVersion
+from registration.grants import system_key, unit_key
+from registration.intake import AUTHORIZATION_CODES, Code, Rejected, check_fee_values, reason
+from registration.outcomes import OutcomeWaiters
+from registration.problems import PROBLEM_RESPONSES, ProblemRoute, from_reasons, problem
+from registration.register import Incoming, Registered, register_submissions, today_in_sweden
+from runtime.audit import record_access
+from runtime.identity import Caller, CurrentCaller
+from runtime.transaction import Transaction, UnitOfWork
+
+_STATUS_OF_CODE = {
+    Code.MALFORMED_JSON.value: 400, Code.TOO_LARGE.value: 413, Code.SUBMISSION_CONFLICT.value: 409,
+    Code.REGISTERED_BY_NOT_CALLER.value: 403, Code.SYSTEM_NOT_CALLER.value: 403,
+    **dict.fromkeys(AUTHORIZATION_CODES, 403),
+}
+
+
+ActingUnit = Annotated[str | None, Header(alias="X-Care-Unit", description="The unit the caller acts for.")]
+
+
+class Pending(BaseModel):
+    """Protection has not assessed the fee yet: poll `outcome_url`."""
+
+    submission_id: str
+    status: str = "pending"
+    fee_id: str
+    outcome_url: str
+
+
+class FeeVersionView(BaseModel):
+    version: int
+    change: str
+    changed_by: str | None
+    changed_at: datetime | None
+    reason: str | None
+    deleted: bool
+    visit_date: date
+    fee_type: str
+    fee_amount: int
+    paid_amount: int | None
+
+
+class FeeView(BaseModel):
+    """A fee as it now stands, and every version of it, oldest first."""
+
+    fee_id: uuid.UUID
+    version: int
+    deleted: bool
+    submission_id: str
+    system_id: str | None
+    care_unit: str
+    registered_by: str
+    registered_at: datetime
+    visit_date: date
+    fee_type: str
+    fee_amount: int
+    paid_amount: int | None
+    source: FeeSource
+    receipt_issuer: str | None
+    versions: list[FeeVersionView]
+
+
+class CorrectionRequest(BaseModel):
+    """A correction (rättelse): the values to change; those left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    fee_amount: StrictInt | None = Field(default=None, description="Tariff fee in whole kronor.")
+    paid_amount: StrictInt | None = None
+    visit_date: IsoDate | None = None
+    fee_type: StrictStr | None = Field(default=None, max_length=64)
+    reason: StrictStr | None = Field(default=None, max_length=500, description="Why, for the fee's history.")
+
+
+def _view(versions: list[FeeVersion]) -> FeeView:
+    current = versions[-1]
+    return FeeView(
+        fee_id=current.fee_id, version=current.version, deleted=current.deleted,
+        submission_id=current.submission_id, system_id=current.system_id, care_unit=current.care_unit,
+        registered_by=current.registered_by, registered_at=current.registered_at, visit_date=current.visit_date,
+        fee_type=current.fee_type, fee_amount=current.fee_amount, paid_amount=current.paid_amount,
+        source=current.source, receipt_issuer=current.receipt_issuer,
+        versions=[FeeVersionView(
+            version=v.version, change=v.change.value, changed_by=v.changed_by or v.registered_by,
+            changed_at=v.changed_at or v.registered_at, reason=v.reason, deleted=v.deleted, visit_date=v.visit_date,
+            fee_type=v.fee_type, fee_amount=v.fee_amount, paid_amount=v.paid_amount,
+        ) for v in versions],
+    )
+
+
+def _fee_response(versions: list[FeeVersion]) -> JSONResponse:
+    return JSONResponse(_view(versions).model_dump(mode="json"), headers={"ETag": f'"{versions[-1].version}"'})
+
+
+def _expected_version(if_match: str | None) -> int | str | None:
+    """The version an If-Match names; the header's text when it names none."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    tag = if_match.strip().removeprefix("W/").strip('"')
+    return int(tag) if tag.isdigit() else if_match
+
+
+def _denied(decision: Decision) -> JSONResponse:
+    assert decision.denial is not None
+    return from_reasons(403, "Not allowed", [reason(decision.denial, decision.field, decision.message)])
+
+
+async def authorize_on_fee(
+    conn: AsyncConnection, caller: Caller, action: Action, fee: FeeVersion, acting_unit: str | None
+) -> Decision:
+    """May the caller do `action` on the fee? The unit they act for is the one they name, else any unit
+    where they hold a grant that allows it."""
+    extra = [unit_key(fee.care_unit)] + ([unit_key(acting_unit)] if acting_unit else [])
+    if caller.system_id:
+        extra.append(system_key(caller.system_id))
+    grants = await store.grants_of_employee(conn, caller.hsa_id, extra)
+    # Their own units first: when none allows it, the refusal then says why at a unit they work for.
+    units = [acting_unit] if acting_unit else list(dict.fromkeys([*grants.units_of(caller.hsa_id), fee.care_unit]))
+    today = today_in_sweden()
+    decisions = [grants.decide(action, acting_unit=unit, employee=caller.hsa_id, target_unit=fee.care_unit,
+                               system_id=caller.system_id, today=today) for unit in units]
+    return next((d for d in decisions if d.allowed), decisions[0])
+
+
+def fee_routes(uow: UnitOfWork, key_secret: str, waiters: OutcomeWaiters, reply_timeout_s: float) -> APIRouter:
+    router = APIRouter(prefix="/v1", tags=["fees"], route_class=ProblemRoute, responses=PROBLEM_RESPONSES)
+
+    async def stored_outcome(submission_id: str) -> bytes | None:
+        async with uow.engine.connect() as conn:
+            found = (await store.outcomes(conn, [submission_id])).get(submission_id)
+        return found.outcome if found is not None else None
+
+    @router.post(
+        "/fees",
+        summary="Register a fee and answer with what the patient pays",
+        response_model=FeeOutcome,
+        responses={202: {"model": Pending, "description": "Registered; not assessed yet: poll the Location"}},
+        openapi_extra={"requestBody": {"required": True, "content": {
+            "application/json": {"schema": FeeSubmission.model_json_schema(ref_template="#/components/schemas/{model}")}
+        }}},
+    )
+    async def register_fee(request: Request, caller: CurrentCaller) -> Response:
+        """The integration contract's submission, registered in the caller's name. Answers with the outcome
+        (amount due, protection summary) once protection has assessed the fee, waiting at most
+        `EFRIKORT_REGISTRATION_REPLY_TIMEOUT_S`; else 202 with the URL to poll."""
+        body = await request.body()
+        if len(body) > MAX_SUBMISSION_BYTES:
+            # Read no further into something this large: the intake would refuse it anyway.
+            body = body[: MAX_SUBMISSION_BYTES + 1]
+        correlation = request.headers.get("X-Correlation-ID") or str(uuid.uuid4())
+        async with uow.begin(correlation_id=correlation) as tx:
+            [result] = await register_submissions([Incoming(body, tx, caller)], tx.conn, key_secret)
+        if isinstance(result, Rejected):
+            status = max((_STATUS_OF_CODE.get(r.code, 422) for r in result.reasons), default=422)
+            return from_reasons(status, "The fee was not registered", result.reasons)
+        return await _answer(result)
+
+    async def _answer(registered: Registered) -> Response:
+        fee_id = str(registered.fee_id)
+
+        def answers(outcome: bytes) -> bool:
+            parsed = FeeOutcome.model_validate_json(outcome)
+            return parsed.status is OutcomeStatus.ACCEPTED and parsed.fee_id == fee_id
+
+        outcome = registered.earlier_outcome or await waiters.wait(
+            registered.submission_id, reply_timeout_s, lambda: stored_outcome(registered.submission_id), answers)
+        if outcome is not None:
+            return Response(outcome, media_type="application/json")
+        url = f"/v1/submissions/{registered.submission_id}/outcome"
+        pending = Pending(submission_id=registered.submission_id, fee_id=fee_id, outcome_url=url)
+        return JSONResponse(pending.model_dump(), status_code=202, headers={"Location": url, "Retry-After": "1"})
+
+    @router.get(
+        "/submissions/{submission_id}/outcome",
+        summary="The outcome of a submission (the URL a 202 points to)",
+        response_model=FeeOutcome,
+        responses={202: {"model": Pending, "description": "Not assessed yet"}},
+    )
+    async def submission_outcome(submission_id: str, caller: CurrentCaller, acting_unit: ActingUnit = None) -> Response:
+        async with uow.begin(correlation_id=str(uuid.uuid4())) as tx:
+            found = (await store.outcomes(tx.conn, [submission_id])).get(submission_id)
+            fee_id = await store.fee_of_submission(tx.conn, submission_id)
+            fee = await store.latest_version(tx.conn, fee_id) if fee_id is not None else None
+            if fee is None:
+                if found is None:
+                    return problem(404, "Not found", "no outcome for this submission", code="unknown_submission")
+                # A rejection: it names nobody's data.
+                return Response(found.outcome, media_type="application/json")
+            decision = await authorize_on_fee(tx.conn, caller, Action.READ_PROTECTION, fee, acting_unit)
+            if not decision.allowed and caller.hsa_id != fee.registered_by:
+                return _denied(decision)
+            await record_access(tx, patient_key=fee.patient_key, actor=caller.hsa_id, action="fee.outcome.read",
+                                system_id=caller.system_id, care_unit=acting_unit or fee.care_unit,
+                                subject=str(fee.fee_id))
+        if found is None or found.status != OutcomeStatus.ACCEPTED.value:
+            url = f"/v1/submissions/{submission_id}/outcome"
+            pending = Pending(submission_id=submission_id, fee_id=str(fee.fee_id), outcome_url=url)
+            return JSONResponse(pending.model_dump(), status_code=202, headers={"Location": url, "Retry-After": "1"})
+        return Response(found.outcome, media_type="application/json")
+
+    @router.get("/fees/{fee_id}", summary="A fee and every version of it", response_model=FeeView)
+    async def read_fee(fee_id: uuid.UUID, caller: CurrentCaller, acting_unit: ActingUnit = None) -> Response:
+        async with uow.begin(correlation_id=str(uuid.uuid4())) as tx:
+            versions = await store.versions(tx.conn, fee_id)
+            if not versions:
+                return problem(404, "Not found", "no such fee", code="unknown_fee")
+            current = versions[-1]
+            decision = await authorize_on_fee(tx.conn, caller, Action.READ_PROTECTION, current, acting_unit)
+            if not decision.allowed:
+                return _denied(decision)
+            await record_access(tx, patient_key=current.patient_key, actor=caller.hsa_id, action="fee.read",
+                                system_id=caller.system_id, care_unit=acting_unit or current.care_unit,
+                                subject=str(fee_id))
+        return _fee_response(versions)
+
+    @router.patch("/fees/{fee_id}", summary="Correct a fee (rättelse): a new version", response_model=FeeView)
+    async def correct_fee(
+        fee_id: uuid.UUID, correction: CorrectionRequest, caller: CurrentCaller, acting_unit: ActingUnit = None,
+        if_match: Annotated[str | None, Header(description="The version corrected, as its ETag says.")] = None,
+    ) -> Response:
+        async with uow.begin(correlation_id=str(uuid.uuid4())) as tx:
+            current = await store.latest_version_for_change(tx.conn, fee_id)
+            refusal = await _refuse_change(tx.conn, caller, Action.CORRECT_FEE, current, acting_unit, if_match)
+            if refusal is not None:
+                return refusal
+            assert current is not None
+            change = Correction(fee_amount=correction.fee_amount, paid_amount=correction.paid_amount,
+                                visit_date=correction.visit_date, fee_type=correction.fee_type,
+                                reason=correction.reason)
+            if not change.changes_anything(current):
+                return from_reasons(422, "Nothing to correct", [reason(
+                    Code.NOTHING_TO_CHANGE, None, "the correction changes none of the fee's values")])
+            corrected = current.corrected(change, by=caller.hsa_id, at=datetime.now(UTC))
+            reasons = check_fee_values(visit_date=corrected.visit_date, fee_type=corrected.fee_type,
+                                       fee_amount=corrected.fee_amount, paid_amount=corrected.paid_amount,
+                                       today=today_in_sweden())
+            if reasons:
+                return from_reasons(422, "The correction is not valid", reasons)
+            await _record_change(tx, corrected, caller, acting_unit, "fee.corrected")
+            versions = await store.versions(tx.conn, fee_id)
+        return _fee_response(versions)
+
+    @router.delete("/fees/{fee_id}", summary="Delete a fee (makulering): a last version, the earlier ones kept",
+                   response_model=FeeView)
+    async def delete_fee(
+        fee_id: uuid.UUID, caller: CurrentCaller, acting_unit: ActingUnit = None,
+        if_match: Annotated[str | None, Header(description="The version deleted, as its ETag says.")] = None,
+        why: Annotated[str | None, Query(alias="reason", max_length=500)] = None,
+    ) -> Response:
+        async with uow.begin(correlation_id=str(uuid.uuid4())) as tx:
+            current = await store.latest_version_for_change(tx.conn, fee_id)
+            refusal = await _refuse_change(tx.conn, caller, Action.DELETE_FEE, current, acting_unit, if_match)
+            if refusal is not None:
+                return refusal
+            assert current is not None
+            await _record_change(tx, current.deletion(by=caller.hsa_id, at=datetime.now(UTC), reason=why),
+                                 caller, acting_unit, "fee.deleted")
+            versions = await store.versions(tx.conn, fee_id)
+        return _fee_response(versions)
+
+    async def _refuse_change(
+        conn: AsyncConnection, caller: Caller, action: Action, current: FeeVersion | None, acting_unit: str | None,
+        if_match: str | None,
+    ) -> Response | None:
+        if current is None:
+            return problem(404, "Not found", "no such fee", code="unknown_fee")
+        decision = await authorize_on_fee(conn, caller, action, current, acting_unit)
+        if not decision.allowed:
+            return _denied(decision)
+        if current.deleted:
+            return from_reasons(409, "The fee is deleted", [reason(Code.FEE_DELETED, None, "the fee is deleted")])
+        expected = _expected_version(if_match)
+        if expected is not None and expected != current.version:
+            return from_reasons(412, "The fee has changed", [reason(
+                Code.VERSION_MISMATCH, None, f"the fee is at version {current.version}, not {if_match}")])
+        return None
+
+    async def _record_change(
+        tx: Transaction, version: FeeVersion, caller: Caller, acting_unit: str | None, action: str
+    ) -> None:
+        await store.add_versions(tx.conn, [version])
+        await tx.emit(FEES, version.patient_key, version.event())
+        await record_access(tx, patient_key=version.patient_key, actor=caller.hsa_id, action=action,
+                            system_id=caller.system_id, care_unit=acting_unit or version.care_unit,
+                            subject=str(version.fee_id))
+
+    return router
