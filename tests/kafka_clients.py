@@ -89,3 +89,33 @@ async def eventually(check: Callable[[], Any], timeout: float = 15, interval: fl
         if result or time.monotonic() > deadline:
             return result
         await asyncio.sleep(interval)
+
+
+async def caught_up(bootstrap: str, group: str, topic: str, timeout: float = 30) -> None:
+    """Wait until consumer group `group` has committed everything on `topic` that is there now.
+
+    Topics are shared by every test of a session; a consumer that starts later reads what earlier
+    tests published before it reads what this test publishes.
+    """
+    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.structs import TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await consumer.start()
+    await admin.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]
+        if not partitions:
+            await consumer.topics()
+            partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or set())]
+        ends = await consumer.end_offsets(partitions)
+
+        async def committed_all() -> bool:
+            offsets = await admin.list_consumer_group_offsets(group)
+            return all(end == 0 or (tp in offsets and offsets[tp].offset >= end) for tp, end in ends.items())
+
+        assert await eventually(committed_all, timeout=timeout), f"{group} did not catch up on {topic}"
+    finally:
+        await admin.close()
+        await consumer.stop()

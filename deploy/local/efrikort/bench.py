@@ -37,7 +37,8 @@ def synthetic_patients(count: int, seed: int) -> list[str]:
     rng = random.Random(seed)
     numbers: set[str] = set()
     while len(numbers) < count:
-        birth = date(1940, 1, 1) + timedelta(days=rng.randrange(60 * 365))
+        # Adults (25 to 80), so that no age rule makes their visits free.
+        birth = date(1946, 1, 1) + timedelta(days=rng.randrange(55 * 365))
         numbers.add(with_check_digit(birth.strftime("%Y%m%d") + f"{rng.randrange(1000):03d}"))
     return sorted(numbers)
 

@@ -50,14 +50,6 @@ def keys_for(care_unit: str, employee: str, system_id: str | None) -> list[str]:
     return keys
 
 
-def commission_in_force(employee: EmployeeGrant | None, today: date) -> EmployeeGrant | None:
-    """The grant as it stands today: a commission whose last day has passed holds no rights, even
-    before the access service has said so (HSA: an ended commission removes the rights at once)."""
-    if employee is None or employee.commission_valid_to is None or employee.commission_valid_to >= today:
-        return employee
-    return employee.model_copy(update={"commission_active": False})
-
-
 @dataclass(frozen=True)
 class Grants:
     """The grants one or more decisions need, by key."""
@@ -91,10 +83,11 @@ class Grants:
         return decide(
             action,
             acting_unit=self.unit(acting_unit),
-            employee=commission_in_force(self.employee(employee, acting_unit), today),
+            employee=self.employee(employee, acting_unit),
             target_unit=self.unit(target_unit) if target_unit is not None else None,
             system=self.system(system_id) if system_id is not None else None,
             through_system=system_id is not None,
+            today=today,
         )
 
     def units_of(self, employee: str) -> Iterable[str]:

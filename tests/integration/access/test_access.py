@@ -24,7 +24,7 @@ from contracts.topics import ACCESS_GRANTS, AUDIT, DIRECTORY, PATIENT_MEMBERSHIP
 from efrikort.infra.stack import InfraEndpoints
 from runtime.settings import DEV_PATIENT_KEY_SECRET
 from tests.integration.access.conftest import CENTRAL_SUPPORT, CENTRAL_UNIT, SAMPLE_DIRECTORY, RunningAccess
-from tests.kafka_clients import TopicReader, eventually, plain_producer, reading
+from tests.kafka_clients import TopicReader, caught_up, eventually, plain_producer, reading
 from tests.submissions import new_patient
 
 USER = {"X-HSA-ID": "SE2321000016-E001"}
@@ -60,6 +60,8 @@ async def ask(access: RunningAccess, **question: Any) -> dict[str, Any]:
 async def test_importing_the_sample_directory_publishes_grants_and_importing_it_again_changes_nothing(
     infra: InfraEndpoints, access: RunningAccess
 ) -> None:
+    # What earlier tests of the session put on the directory feed is applied first, not between imports.
+    await caught_up(infra.kafka_bootstrap_servers, f"{access.name}-directory", DIRECTORY.name)
     async with reading(infra.kafka_bootstrap_servers, ACCESS_GRANTS.name) as grants:
         first = await import_sample(access)
         await grants.wait_for(lambda r: r.key == b"employee/SE2321000016-E001/SE2321000016-U001"
