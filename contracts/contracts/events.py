@@ -29,6 +29,7 @@ from contracts.ledger_events import (
     PatientStatusChanged,
     UnderchargeRecorded,
 )
+from contracts.notice_events import NOTICE_EVENTS, NoticeDelivered, NoticeFailed, PatientContactDetails
 
 ALL_EVENTS: tuple[type[Event], ...] = (
     *FEE_EVENTS,
@@ -38,6 +39,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     *GRANT_EVENTS,
     AuditEntry,
     *PATIENT_MEMBERSHIP_EVENTS,
+    PatientContactDetails,
+    *NOTICE_EVENTS,
 )
 
 __all__ = [
@@ -51,9 +54,12 @@ __all__ = [
     "FreeCardIssued",
     "FreeCardMoved",
     "FreeCardRevoked",
+    "NoticeDelivered",
+    "NoticeFailed",
     "OverchargeChanged",
     "OverchargeFound",
     "OverchargeRefunded",
+    "PatientContactDetails",
     "PatientExited",
     "PatientReentered",
     "PatientStatusChanged",
