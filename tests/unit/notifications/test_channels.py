@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import io
@@ -51,11 +52,13 @@ def test_a_letter_without_an_address_cannot_be_sent_and_no_retry_helps() -> None
     assert failure.value.permanent
 
 
-async def test_a_letter_is_written_whole_into_the_days_print_batch_and_a_second_try_replaces_it(tmp_path: Path) -> None:
+async def test_a_letter_is_written_whole_into_the_days_print_batch_and_a_second_try_replaces_it(
+    tmp_path: Path,
+) -> None:
     channel = LetterChannel(NotificationSettings(letter_folder=tmp_path))
     await channel.send(outgoing())
     await channel.send(outgoing())
-    [letter] = list(tmp_path.glob("*/*"))
+    [letter] = await asyncio.to_thread(lambda: list(tmp_path.glob("*/*")))
     assert letter.name == "efrikort-notice-42.pdf"
     assert date.fromisoformat(letter.parent.name)
     assert "FK-2025-000123" in pdf_text(letter.read_bytes())

@@ -32,8 +32,12 @@ def overcharge() -> OverchargeFound:
     )
 
 
-def status(remaining: int, status: FreeCardStatus = FreeCardStatus.BELOW_LIMIT,
-           period_start: date | None = date(2025, 4, 25), free_card: FreeCardSummary | None = None) -> PatientStatusChanged:
+def status(
+    remaining: int,
+    status: FreeCardStatus = FreeCardStatus.BELOW_LIMIT,
+    period_start: date | None = date(2025, 4, 25),
+    free_card: FreeCardSummary | None = None,
+) -> PatientStatusChanged:
     return PatientStatusChanged(
         patient_key="k1", as_of=TODAY, status=status, period_start=period_start, ceiling=1450,
         sum=1450 - remaining, remaining=remaining, free_card=free_card,
