@@ -13,10 +13,21 @@ from efrikort.infra.stack import InfraEndpoints
 from efrikort.services import SERVICE_PORTS, ServiceProcess
 from tests.infra_fixtures import free_ports
 
+NOTICE_WEBHOOK_SECRET = "e2e-webhook-secret"
+
 
 @pytest.fixture(scope="session")
 def service_env(infra: InfraEndpoints) -> dict[str, str]:
-    return {**infra.as_env(), "EFRIKORT_OUTBOX_POLL_INTERVAL_S": "0.1"}
+    return {
+        **infra.as_env(),
+        "EFRIKORT_OUTBOX_POLL_INTERVAL_S": "0.1",
+        # Development identity mode: the tests call HTTP APIs as whoever X-HSA-ID names.
+        "EFRIKORT_TRUST_IDENTITY_HEADER": "true",
+        "EFRIKORT_NOTIFICATIONS_WEBHOOK_SECRET": NOTICE_WEBHOOK_SECRET,
+        "EFRIKORT_NOTIFICATIONS_LETTER_FOLDER": str(var_dir() / "test" / "letters"),
+        "EFRIKORT_NOTIFICATIONS_POLL_INTERVAL_S": "0.2",
+        "EFRIKORT_NOTIFICATIONS_BACKOFF_INITIAL_S": "0.5",
+    }
 
 
 @pytest.fixture(scope="session")
