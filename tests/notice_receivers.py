@@ -1,7 +1,9 @@
 """Real receivers of notices for tests: an SMTP server (aiosmtpd) and an HTTP endpoint.
 
 Both run in threads of their own on free ports, as an outside mail server or digital mailbox
-would, and keep what they received. The HTTP receiver can be told to fail a number of times
+would, and keep what they received. The HTTP receiver checks the webhook signature as a mailbox
+does (a request signed with another secret is answered 401 and not counted: it comes from another
+notifications instance sharing the session's Kafka), and can be told to fail a number of times
 first, per path, to show retries.
 """
 
@@ -9,6 +11,8 @@ from __future__ import annotations
 
 import email
 import email.policy
+import hashlib
+import hmac
 import json
 import threading
 import time
@@ -63,6 +67,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     answered: int
+    signed: bool
     at: float = field(default_factory=time.monotonic)
 
     def json(self) -> Any:
@@ -71,8 +76,9 @@ class Received:
 
 @dataclass
 class HttpReceiver:
-    """An HTTP endpoint that records every POST; `fail_first[path]` POSTs to a path answer 503."""
+    """An HTTP endpoint that records every POST; `fail_first[path]` signed POSTs to a path answer 503."""
 
+    secret: str = ""
     port: int = 0
     received: list[Received] = field(default_factory=list)
     fail_first: dict[str, int] = field(default_factory=dict)
@@ -82,25 +88,33 @@ class HttpReceiver:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def at(self, path: str) -> list[Received]:
+        """The requests to `path` signed with the receiver's secret."""
         with self._lock:
-            return [r for r in self.received if r.path == path]
+            return [r for r in self.received if r.path == path and r.signed]
 
     def delivered(self, path: str) -> list[Received]:
         return [r for r in self.at(path) if r.answered == 200]
 
     def _answer(self, path: str, headers: dict[str, str], body: bytes) -> int:
+        expected = hmac.new(
+            self.secret.encode(), headers.get("X-Efrikort-Timestamp", "").encode() + b"." + body, hashlib.sha256
+        ).hexdigest()
+        if not hmac.compare_digest(headers.get("X-Efrikort-Signature", ""), f"sha256={expected}"):
+            with self._lock:
+                self.received.append(Received(path, headers, body, 401, signed=False))
+            return 401
         with self._lock:
             failures_left = self.fail_first.get(path, 0)
             status = 503 if failures_left > 0 else 200
             if failures_left > 0:
                 self.fail_first[path] = failures_left - 1
-            self.received.append(Received(path, headers, body, status))
+            self.received.append(Received(path, headers, body, status, signed=True))
         return status
 
 
 @contextmanager
-def http_receiver() -> Iterator[HttpReceiver]:
-    receiver = HttpReceiver()
+def http_receiver(secret: str) -> Iterator[HttpReceiver]:
+    receiver = HttpReceiver(secret=secret)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:

@@ -29,7 +29,7 @@ async def test_fees_that_reach_the_ceiling_lead_to_exactly_one_notice_in_the_pat
 ) -> None:
     patient = new_patient()
     path = f"/mailbox/{uuid.uuid4().hex}"
-    with http_receiver() as mailbox:
+    with http_receiver(NOTICE_WEBHOOK_SECRET) as mailbox:
         async with httpx.AsyncClient(base_url=services["notifications"].url) as notifications:
             registered = await notifications.put(
                 f"/v1/patients/{patient}/contact", headers={"X-HSA-ID": "SE2321000016-E001"},

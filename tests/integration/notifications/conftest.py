@@ -2,7 +2,9 @@
 SMTP server and a real HTTP receiver standing in for the mail server and the digital mailbox.
 
 It runs under a fresh name (its own schema, role and consumer group), so that it does not share
-work with a notifications process the end-to-end tests may have running.
+work with a notifications process the end-to-end tests may have running. That process reads the
+same topics and so sends its own notices too; its webhook secret differs, and the receiver counts
+only requests signed with this instance's, as a mailbox would.
 """
 
 from __future__ import annotations
@@ -102,7 +104,7 @@ def mail() -> Iterator[tuple[MailDrop, int]]:
 
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[HttpReceiver]:
-    with http_receiver() as running:
+    with http_receiver(WEBHOOK_SECRET) as running:
         yield running
 
 
