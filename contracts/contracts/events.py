@@ -31,6 +31,7 @@ from contracts.ledger_events import (
     PatientStatusChanged,
     UnderchargeRecorded,
 )
+from contracts.notice_events import NOTICE_EVENTS, NoticeDelivered, NoticeFailed, PatientContactDetails
 
 ALL_EVENTS: tuple[type[Event], ...] = (
     *FEE_EVENTS,
@@ -42,6 +43,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     *PATIENT_MEMBERSHIP_EVENTS,
     *DIRECTORY_EVENTS,
     *AGREEMENT_EVENTS,
+    PatientContactDetails,
+    *NOTICE_EVENTS,
 )
 
 __all__ = [
@@ -55,9 +58,12 @@ __all__ = [
     "FreeCardIssued",
     "FreeCardMoved",
     "FreeCardRevoked",
+    "NoticeDelivered",
+    "NoticeFailed",
     "OverchargeChanged",
     "OverchargeFound",
     "OverchargeRefunded",
+    "PatientContactDetails",
     "PatientExited",
     "PatientReentered",
     "PatientStatusChanged",

@@ -124,8 +124,24 @@ AGREEMENTS = Topic(
     retention_ms=30 * 24 * 3600 * 1000,
     messages=("AgreementSigned", "AgreementTerminated", "IntegratedSystemChanged"),
 )
+PATIENT_CONTACTS = Topic(
+    name="efrikort.patient-contacts.v1",
+    partitions=PATIENT_PARTITIONS,
+    key="patient_key",
+    description="How each patient wants notices: channel, language, addresses; compacted, the latest per patient.",
+    cleanup_policy="compact",
+    retention_ms=-1,
+    messages=("PatientContactDetails",),
+)
+NOTICES = Topic(
+    name="efrikort.notices.v1",
+    partitions=PATIENT_PARTITIONS,
+    key="patient_key",
+    description="Notices to patients delivered to their channel, or failed after their attempts.",
+    messages=("NoticeDelivered", "NoticeFailed"),
+)
 
 CATALOGUE: tuple[Topic, ...] = (
     FEE_SUBMISSIONS, FEE_OUTCOMES, FEES, FREE_CARDS, OVERCHARGES, PATIENT_STATUS, ACCESS_GRANTS, AUDIT,
-    PATIENT_MEMBERSHIP, DIRECTORY, AGREEMENTS,
+    PATIENT_MEMBERSHIP, DIRECTORY, AGREEMENTS, PATIENT_CONTACTS, NOTICES,
 )

@@ -42,6 +42,12 @@ from runtime.transaction import UnitOfWork
 log = logging.getLogger(__name__)
 
 MONITOR_INTERVAL_S = 5.0
+BACKGROUND_STOP_TIMEOUT_S = 10.0
+
+BackgroundTask = Callable[["Runtime"], Coroutine[Any, Any, None]]
+"""Work a service does besides consuming and serving HTTP (a delivery worker, say): a coroutine that
+runs until cancelled. It is started once the broker is, and cancelled first on shutdown; it should
+leave nothing half done that a later start cannot pick up."""
 
 
 @dataclass
@@ -54,8 +60,7 @@ class Service:
     produces: Sequence[Topic] = ()
     router: APIRouter | None = None
     title: str = ""
-    tasks: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()
-    """Work that runs alongside the consumers while the service is up (a periodic sweep, say)."""
+    background: Sequence[BackgroundTask] = ()
     obeys_patient_exit: bool = True
     """Subscribe to patient exit and delete the patient's rows (see `runtime.membership`). Every service does."""
 
@@ -167,14 +172,16 @@ def create_app(service: Service, runtime: Runtime) -> FastAPI:
         await runtime.broker.start()
         runtime.relay.start()
         monitor = asyncio.create_task(_monitor(runtime), name="monitor")
-        tasks = [asyncio.create_task(task(), name=getattr(task, "__name__", "task")) for task in service.tasks]
+        background = [
+            asyncio.create_task(_supervised(task, runtime), name=getattr(task, "__name__", "background"))
+            for task in service.background
+        ]
         log.info("%s started; HTTP on %s:%d", service.name, settings.http_host, settings.http_port)
         try:
             yield
         finally:
             monitor.cancel()
-            for task in tasks:
-                task.cancel()
+            await _stop(background)
             # Stop taking messages first: what a handler had not committed is redelivered later.
             await runtime.stop_consumers()
             await runtime.relay.stop()
@@ -218,6 +225,26 @@ async def _monitor(runtime: Runtime) -> None:
             await runtime.measure()
         except Exception:
             log.warning("could not measure lag and backlog", exc_info=True)
+
+
+async def _supervised(task: BackgroundTask, runtime: Runtime) -> None:
+    """Run a background task; if it dies, say so loudly and start it again after a pause."""
+    while True:
+        try:
+            await task(runtime)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background task %s failed; restarting it", getattr(task, "__name__", task))
+            await asyncio.sleep(1.0)
+
+
+async def _stop(tasks: Sequence[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=BACKGROUND_STOP_TIMEOUT_S)
 
 
 def run(build: Callable[[Runtime], Service], settings: ServiceSettings) -> None:

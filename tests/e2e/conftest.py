@@ -20,6 +20,8 @@ from tests.e2e.registration_actors import Directory, new_directory
 from tests.infra_fixtures import free_ports
 from tests.submissions import grant, grant_example_actors
 
+NOTICE_WEBHOOK_SECRET = "e2e-webhook-secret"
+
 
 @pytest.fixture(scope="session")
 def service_env(infra: InfraEndpoints) -> dict[str, str]:
@@ -27,6 +29,10 @@ def service_env(infra: InfraEndpoints) -> dict[str, str]:
         **infra.as_env(), "EFRIKORT_OUTBOX_POLL_INTERVAL_S": "0.1",
         # The HTTP tests say who calls in the development header; the reply wait is long enough for a busy machine.
         "EFRIKORT_TRUST_IDENTITY_HEADER": "true", "EFRIKORT_REGISTRATION_REPLY_TIMEOUT_S": "10",
+        "EFRIKORT_NOTIFICATIONS_WEBHOOK_SECRET": NOTICE_WEBHOOK_SECRET,
+        "EFRIKORT_NOTIFICATIONS_LETTER_FOLDER": str(var_dir() / "test" / "letters"),
+        "EFRIKORT_NOTIFICATIONS_POLL_INTERVAL_S": "0.2",
+        "EFRIKORT_NOTIFICATIONS_BACKOFF_INITIAL_S": "0.5",
     }
 
 

@@ -32,7 +32,7 @@ def build(runtime: Runtime) -> Service:
     name = settings.service_name  # "access"; tests run it under a name of their own
     interval = settings.grant_sweep_interval_s if isinstance(settings, AccessSettings) else 60.0
 
-    async def sweep_grants() -> None:
+    async def sweep_grants(_: Runtime) -> None:
         while True:
             try:
                 async with runtime.uow.begin(correlation_id="grant-sweep") as tx:
@@ -54,7 +54,7 @@ def build(runtime: Runtime) -> Service:
         ],
         produces=[ACCESS_GRANTS, AUDIT, PATIENT_MEMBERSHIP],
         router=build_router(runtime.uow, settings.patient_key_secret.get_secret_value()),
-        tasks=[sweep_grants],
+        background=[sweep_grants],
     )
 
 

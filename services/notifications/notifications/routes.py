@@ -1,0 +1,127 @@
+"""Notifications' HTTP API: patients' contact details, and the operators' view of failed notices."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+
+from contracts.notice_events import NoticeChannel, NoticeLanguage, PatientContactDetails
+from contracts.topics import PATIENT_CONTACTS
+from notifications import store
+from notifications.delivery_rules import NoticeState, missing_for_channel
+from notifications.patients import InvalidIdentityNumber, key_of
+from notifications.problems import Problem, ProblemRoute
+from runtime.audit import record_access
+from runtime.identity import CurrentCaller
+from runtime.service import Runtime
+
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+PatientId = Annotated[str, Path(description="The patient's identity number, YYYYMMDDNNNN or YYYYMMDD-NNNN.")]
+
+
+class ContactDetailsIn(BaseModel):
+    """How the patient wants to be told. A letter is the fallback when the preferred channel cannot be used."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: NoticeChannel
+    language: NoticeLanguage = NoticeLanguage.SWEDISH
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=254, pattern=EMAIL_PATTERN)
+    webhook_url: AnyHttpUrl | None = None
+    postal_address: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list,
+                                                                                       max_length=6)
+
+
+class ContactDetailsOut(BaseModel):
+    channel: NoticeChannel
+    language: NoticeLanguage
+    name: str | None
+    email: str | None
+    webhook_url: str | None
+    postal_address: list[str]
+    changed_at: datetime
+    changed_by: str
+
+
+def _correlation_id(request: Request) -> str:
+    return request.headers.get("X-Correlation-ID") or str(uuid.uuid4())
+
+
+def _out(details: PatientContactDetails) -> ContactDetailsOut:
+    return ContactDetailsOut.model_validate(details.model_dump(exclude={"patient_key"}))
+
+
+def router(runtime: Runtime) -> APIRouter:
+    api = APIRouter(route_class=ProblemRoute)
+    secret = runtime.settings.patient_key_secret.get_secret_value()
+
+    def patient(patient_id: str) -> str:
+        try:
+            return key_of(patient_id, secret)
+        except InvalidIdentityNumber as error:
+            raise Problem(422, "validation", f"patient_id: {error}", field="patient_id") from None
+
+    @api.put("/v1/patients/{patient_id}/contact", tags=["contact details"], response_model=ContactDetailsOut)
+    async def put_contact(
+        patient_id: PatientId, details: ContactDetailsIn, caller: CurrentCaller, request: Request
+    ) -> ContactDetailsOut:
+        """Set how and where the patient is told. Audited."""
+        webhook_url = str(details.webhook_url) if details.webhook_url else None
+        if missing := missing_for_channel(details.channel, details.email, webhook_url, details.postal_address):
+            raise Problem(422, "validation", f"{missing}: required when the channel is {details.channel.value}",
+                          field=missing)
+        key = patient(patient_id)
+        event = PatientContactDetails(
+            patient_key=key, channel=details.channel, language=details.language, name=details.name,
+            email=details.email, webhook_url=webhook_url,
+            postal_address=details.postal_address, changed_at=datetime.now(UTC), changed_by=caller.hsa_id,
+        )
+        async with runtime.uow.begin(_correlation_id(request)) as tx:
+            await store.save_contact(tx.conn, event)
+            await tx.emit(PATIENT_CONTACTS, key, event)
+            await record_access(tx, patient_key=key, actor=caller.hsa_id, system_id=caller.system_id,
+                                action="contact_details.changed", subject="notifications/contact")
+        return _out(event)
+
+    @api.get("/v1/patients/{patient_id}/contact", tags=["contact details"], response_model=ContactDetailsOut)
+    async def get_contact(patient_id: PatientId, caller: CurrentCaller, request: Request) -> ContactDetailsOut:
+        """How and where the patient is told. Audited."""
+        key = patient(patient_id)
+        async with runtime.uow.begin(_correlation_id(request)) as tx:
+            details = await store.contact_details(tx.conn, key)
+            await record_access(tx, patient_key=key, actor=caller.hsa_id, system_id=caller.system_id,
+                                action="contact_details.read", subject="notifications/contact")
+        if details is None:
+            raise Problem(404, "no-contact-details", "the patient has no contact details: notices go by letter")
+        return _out(details)
+
+    @api.get("/v1/notices", tags=["operations"])
+    async def list_notices(
+        caller: CurrentCaller,
+        state: NoticeState = NoticeState.FAILED,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[dict[str, Any]]:
+        """Notices in a state, the most recently changed first: `failed` ones are an operator's to act on."""
+        async with runtime.engine.connect() as conn:
+            return await store.notices_in_state(conn, state, limit)
+
+    @api.post("/v1/notices/{notice_id}/resend", tags=["operations"], status_code=202)
+    async def resend(notice_id: int, caller: CurrentCaller, request: Request) -> dict[str, Any]:
+        """Send a failed notice again, with a fresh set of attempts (to the patient's details as they are now)."""
+        async with runtime.uow.begin(_correlation_id(request)) as tx:
+            again = await store.send_again(tx.conn, notice_id)
+            if again is None:
+                existing = await store.notice(tx.conn, notice_id)
+        if again is not None:
+            return again
+        if existing is None:
+            raise Problem(404, "no-such-notice", f"no notice {notice_id}", field="notice_id")
+        raise Problem(409, "notice-not-failed", f"notice {notice_id} is {existing['state']}: only a failed notice "
+                      "is sent again", field="notice_id")
+
+    return api

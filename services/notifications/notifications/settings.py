@@ -1,0 +1,59 @@
+"""The notification service's own settings (env prefix `EFRIKORT_NOTIFICATIONS_`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class NotificationSettings(BaseSettings):
+    """Channels, retries and the region's own details. Each field is an environment variable."""
+
+    model_config = SettingsConfigDict(env_prefix="EFRIKORT_NOTIFICATIONS_", extra="ignore")
+
+    # E-mail over SMTP.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_security: Literal["none", "starttls", "tls"] = Field(
+        default="starttls", description="none (local tests only), STARTTLS on a plain port, or TLS from the start."
+    )
+    smtp_ca_file: Path | None = Field(default=None, description="CA bundle to verify the mail server with.")
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_s: float = 30.0
+    email_sender: str = "e-frikort <no-reply@efrikort.invalid>"
+
+    # Webhook: a digital mailbox or an inbox such as 1177's.
+    webhook_secret: SecretStr = SecretStr("local-development-only-webhook-secret")
+    webhook_default_url: str | None = Field(
+        default=None, description="Where webhook notices go when the patient's details name no endpoint of their own."
+    )
+    webhook_timeout_s: float = 10.0
+
+    # Letter: PDFs written into a print-batch folder the print house collects.
+    letter_folder: Path = Path("var/letters")
+
+    # Delivery.
+    max_attempts: int = Field(default=8, ge=1, description="Tries per notice before it is marked failed.")
+    backoff_initial_s: float = Field(
+        default=30.0, gt=0, description="Wait after the first failed try; doubled per try."
+    )
+    backoff_max_s: float = Field(default=6 * 3600.0, gt=0)
+    lease_s: float = Field(
+        default=300.0, gt=0,
+        description="How long a claimed notice is left to its sender before another may try (after a crash).",
+    )
+    poll_interval_s: float = Field(default=1.0, gt=0)
+    batch_size: int = Field(default=20, ge=1, description="Notices claimed and sent at once by one worker.")
+
+    # The region (for whom to contact, and the close-to-ceiling notice).
+    region_name: str = "Region Exempel"
+    region_phone: str = "0771-00 00 00"
+    region_web: str = "https://www.1177.se/"
+    close_to_ceiling_kronor: int | None = Field(
+        default=None, gt=0,
+        description="Tell the patient once per period when no more than this is left to the ceiling; off when unset.",
+    )

@@ -1,0 +1,150 @@
+"""The notifications service in this process against the session's Kafka and PostgreSQL, with a real
+SMTP server and a real HTTP receiver standing in for the mail server and the digital mailbox.
+
+It runs under a fresh name (its own schema, role and consumer group), so that it does not share
+work with a notifications process the end-to-end tests may have running. That process reads the
+same topics and so sends its own notices too; its webhook secret differs, and the receiver counts
+only requests signed with this instance's, as a mailbox would.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from contracts.envelope import Envelope, Event
+from contracts.topics import Topic
+from efrikort.infra.stack import InfraEndpoints
+from notifications.app import build
+from notifications.settings import NotificationSettings
+from runtime.patient_key import patient_key
+from runtime.service import Runtime, create_app
+from runtime.settings import DEV_PATIENT_KEY_SECRET, ServiceSettings
+from tests.kafka_clients import eventually, plain_producer
+from tests.notice_receivers import HttpReceiver, MailDrop, http_receiver, smtp_server
+from tests.submissions import new_patient
+
+WEBHOOK_SECRET = "test-webhook-secret"
+MAX_ATTEMPTS = 4
+CLOSE_TO_CEILING_KRONOR = 300
+
+
+@dataclass
+class Patient:
+    identity_number: str
+
+    @property
+    def key(self) -> str:
+        return patient_key(self.identity_number.replace("-", ""), DEV_PATIENT_KEY_SECRET)
+
+
+@dataclass
+class NotificationsUnderTest:
+    name: str
+    http: httpx.AsyncClient
+    db: asyncpg.Connection
+    bootstrap: str
+    mail: MailDrop
+    receiver: HttpReceiver
+    letters: Path
+
+    async def set_contact(self, patient: Patient, **details: Any) -> httpx.Response:
+        response = await self.http.put(
+            f"/v1/patients/{patient.identity_number}/contact", json=details, headers={"X-HSA-ID": "SE2321000016-E001"}
+        )
+        assert response.status_code == 200, response.text
+        return response
+
+    async def publish(self, topic: Topic, key: str, event: Event | Envelope[Any]) -> Envelope[Any]:
+        """Publish as the producing service would (envelope, event headers); an envelope is sent as it is,
+        which is how a test redelivers the same event."""
+        envelope = event if isinstance(event, Envelope) else Envelope.wrap(
+            event, producer="protection", correlation_id=str(uuid.uuid4())
+        )
+        headers = [("event_id", str(envelope.event_id).encode()), ("event_type", envelope.event_type.encode()),
+                   ("correlation_id", envelope.correlation_id.encode())]
+        async with plain_producer(self.bootstrap) as producer:
+            await producer.send_and_wait(topic.name, envelope.model_dump_json().encode(), key=key.encode(),
+                                         headers=headers)
+        return envelope
+
+    async def notices_of(self, patient: Patient) -> list[asyncpg.Record]:
+        return await self.db.fetch(
+            f"SELECT * FROM {self.name}.notices WHERE patient_key = $1 ORDER BY id", patient.key
+        )
+
+    async def wait_for_notices(self, patient: Patient, state: str, count: int = 1, timeout: float = 30) -> list[Any]:
+        async def in_state() -> list[asyncpg.Record]:
+            found = [n for n in await self.notices_of(patient) if n["state"] == state]
+            return found if len(found) >= count else []
+
+        found = await eventually(in_state, timeout=timeout)
+        assert found, f"no {state} notice for the patient after {timeout}s: {await self.notices_of(patient)}"
+        return list(found)
+
+
+@pytest.fixture
+def patient() -> Patient:
+    return Patient(new_patient())
+
+
+@pytest.fixture(scope="module")
+def mail() -> Iterator[tuple[MailDrop, int]]:
+    with smtp_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[HttpReceiver]:
+    with http_receiver(WEBHOOK_SECRET) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+async def notifications(
+    infra: InfraEndpoints, mail: tuple[MailDrop, int], receiver: HttpReceiver, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[NotificationsUnderTest]:
+    name = f"notifications_test_{uuid.uuid4().hex[:10]}"
+    letters = tmp_path_factory.mktemp("letters")
+    settings = ServiceSettings(
+        service_name=name, kafka_bootstrap_servers=infra.kafka_bootstrap_servers, database_url=infra.database_url,
+        service_database_url=None, trust_identity_header=True, outbox_poll_interval_s=0.05,
+        consumer_retry_backoff_s=0.01,
+    )
+    notification_settings = NotificationSettings(
+        smtp_host="127.0.0.1", smtp_port=mail[1], smtp_security="none",
+        email_sender="Region Test <frikort@region.test>",
+        webhook_secret=WEBHOOK_SECRET, letter_folder=letters, max_attempts=MAX_ATTEMPTS, backoff_initial_s=0.2,
+        backoff_max_s=1.0, poll_interval_s=0.1, lease_s=30, close_to_ceiling_kronor=CLOSE_TO_CEILING_KRONOR,
+        region_name="Region Testland", region_phone="010-000 00 00", region_web="https://region.test/frikort",
+    )
+    runtime = Runtime(settings)
+    app = create_app(build(runtime, notification_settings), runtime)
+    db = await asyncpg.connect(infra.database_url)
+    try:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://notifications") as http,
+        ):
+
+            async def ready() -> bool:
+                return (await http.get("/ready")).status_code == 200
+
+            assert await eventually(ready, timeout=60, interval=0.2), (await http.get("/ready")).json()
+            yield NotificationsUnderTest(name, http, db, infra.kafka_bootstrap_servers, mail[0], receiver, letters)
+    finally:
+        await db.execute(f"DROP OWNED BY efrikort_{name} CASCADE")
+        await db.execute(f"DROP ROLE IF EXISTS efrikort_{name}")
+        await db.close()
+
+
+FREE_CARD_FROM = date(2025, 8, 23)
+FREE_CARD_TO = date(2026, 4, 24)

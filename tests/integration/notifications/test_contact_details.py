@@ -1,0 +1,106 @@
+"""Patients' contact details over HTTP and from the topic: validated, kept by patient key, audited."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from contracts.notice_events import NoticeChannel, PatientContactDetails
+from contracts.topics import AUDIT, PATIENT_CONTACTS
+from tests.integration.notifications.conftest import NotificationsUnderTest, Patient
+from tests.kafka_clients import eventually, reading
+
+CLERK = {"X-HSA-ID": "SE2321000016-E001"}
+
+
+async def test_contact_details_are_kept_by_patient_key_and_every_change_and_read_is_audited(
+    notifications: NotificationsUnderTest, patient: Patient
+) -> None:
+    async with reading(notifications.bootstrap, AUDIT.name) as audit, \
+            reading(notifications.bootstrap, PATIENT_CONTACTS.name) as contacts:
+        await notifications.set_contact(patient, channel="email", email="asa@example.se", language="en",
+                                        postal_address=["Storgatan 1", "582 22 Linköping"])
+        got = await notifications.http.get(f"/v1/patients/{patient.identity_number}/contact", headers=CLERK)
+        assert got.status_code == 200
+        assert got.json()["email"] == "asa@example.se" and got.json()["language"] == "en"
+        assert got.json()["changed_by"] == "SE2321000016-E001"
+
+        entries = await audit.wait_for(lambda r: r.key == patient.key.encode(), count=2)
+        [published] = await contacts.wait_for(lambda r: r.key == patient.key.encode())
+
+    actions = sorted(json.loads(r.value)["payload"]["action"] for r in entries)
+    assert actions == ["contact_details.changed", "contact_details.read"]
+    assert {json.loads(r.value)["payload"]["actor"] for r in entries} == {"SE2321000016-E001"}
+    assert json.loads(published.value)["payload"]["channel"] == "email"
+    stored = await notifications.db.fetch(f"SELECT * FROM {notifications.name}.patient_contacts "
+                                          "WHERE patient_key = $1", patient.key)
+    assert len(stored) == 1
+    assert patient.identity_number.replace("-", "") not in str(dict(stored[0]))
+
+
+async def test_contact_details_published_on_the_topic_are_taken_up_and_an_older_version_does_not_win(
+    notifications: NotificationsUnderTest, patient: Patient
+) -> None:
+    now = datetime.now(UTC)
+    newer = PatientContactDetails(patient_key=patient.key, channel=NoticeChannel.LETTER, postal_address=["Box 1"],
+                                  changed_at=now, changed_by="SE2321000016-SYS9")
+    older = newer.model_copy(update={"channel": NoticeChannel.EMAIL, "email": "old@example.se",
+                                     "changed_at": now - timedelta(days=1)})
+    await notifications.publish(PATIENT_CONTACTS, patient.key, newer)
+    late = await notifications.publish(PATIENT_CONTACTS, patient.key, older)
+
+    async def handled() -> bool:
+        return bool(await notifications.db.fetchval(
+            f"SELECT 1 FROM {notifications.name}.inbox WHERE message_id = $1", str(late.event_id)))
+
+    assert await eventually(handled, timeout=30), "the older version was never consumed"
+    row = await notifications.db.fetchrow(f"SELECT channel, email FROM {notifications.name}.patient_contacts "
+                                          "WHERE patient_key = $1", patient.key)
+    assert (row["channel"], row["email"]) == ("letter", None)
+
+
+async def test_a_bad_identity_number_is_a_problem_naming_the_field_and_not_the_number(
+    notifications: NotificationsUnderTest,
+) -> None:
+    response = await notifications.http.put("/v1/patients/19850412-1231/contact", headers=CLERK,
+                                            json={"channel": "letter", "postal_address": ["Box 1"]})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["field"] == "patient_id" and "Luhn" in problem["detail"]
+    assert "19850412" not in response.text
+
+
+async def test_a_channel_without_its_address_is_a_problem_naming_the_missing_field(
+    notifications: NotificationsUnderTest, patient: Patient
+) -> None:
+    response = await notifications.http.put(f"/v1/patients/{patient.identity_number}/contact", headers=CLERK,
+                                            json={"channel": "email"})
+    assert response.status_code == 422
+    assert response.json()["field"] == "email"
+    assert response.json()["detail"] == "email: required when the channel is email"
+
+
+async def test_an_invalid_field_is_a_problem_naming_it(
+    notifications: NotificationsUnderTest, patient: Patient
+) -> None:
+    response = await notifications.http.put(f"/v1/patients/{patient.identity_number}/contact", headers=CLERK,
+                                            json={"channel": "pigeon"})
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["field"] == "channel" and problem["status"] == 422 and problem["type"].endswith("/validation")
+
+
+async def test_a_caller_without_identity_is_refused(notifications: NotificationsUnderTest, patient: Patient) -> None:
+    response = await notifications.http.get(f"/v1/patients/{patient.identity_number}/contact")
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert (await notifications.http.get("/v1/notices")).status_code == 401
+
+
+async def test_a_patient_without_contact_details_is_a_404_problem(
+    notifications: NotificationsUnderTest, patient: Patient
+) -> None:
+    response = await notifications.http.get(f"/v1/patients/{patient.identity_number}/contact", headers=CLERK)
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
