@@ -60,3 +60,8 @@ async def grant(bootstrap: str, database_url: str, grants: Sequence[Grant], time
 async def grant_example_actors(bootstrap: str, database_url: str) -> None:
     """The system, unit and employee `submission()` names may register fees."""
     await grant(bootstrap, database_url, example_grants())
+
+
+def without_paid_amount(document: dict[str, Any]) -> dict[str, Any]:
+    """The submission of a desk that charges what the outcome says is due (`paid_amount` left out)."""
+    return {k: v for k, v in document.items() if k != "paid_amount"}

@@ -17,7 +17,7 @@ from contracts.topics import FEE_OUTCOMES, FEE_SUBMISSIONS
 from efrikort.infra.stack import InfraEndpoints
 from tests.e2e.registration_actors import Directory
 from tests.e2e.registration_fees import DROP, post_fee, valid_fee
-from tests.kafka_clients import plain_producer, reading
+from tests.kafka_clients import eventually, plain_producer, reading
 
 pytestmark = pytest.mark.e2e
 
@@ -185,9 +185,14 @@ async def test_a_used_submission_id_with_other_content_is_a_conflict_and_the_fir
                           first["submission_id"])
     assert [row["fee_amount"] for row in rows] == [200]
     # The conflict did not replace the fee's outcome: polling still gives the accepted one.
-    polled = await registration_http.get(f"/v1/submissions/{first['submission_id']}/outcome",
-                                         headers={"X-HSA-ID": directory.user})
-    assert polled.status_code == 200 and polled.json()["status"] == "accepted"
+    # (Registration takes the outcome in from Kafka on its own; the test may have read it first.)
+    async def answered() -> httpx.Response | None:
+        response = await registration_http.get(f"/v1/submissions/{first['submission_id']}/outcome",
+                                               headers={"X-HSA-ID": directory.user})
+        return response if response.status_code == 200 else None
+
+    polled = await eventually(answered, timeout=15)
+    assert polled is not None and polled.json()["status"] == "accepted"
 
 
 async def test_a_resent_submission_gets_the_same_outcome_and_makes_no_second_fee(

@@ -17,7 +17,7 @@ from efrikort.services import ServiceProcess
 from runtime.patient_key import patient_key
 from runtime.settings import DEV_PATIENT_KEY_SECRET
 from tests.kafka_clients import eventually, plain_producer, reading
-from tests.submissions import new_patient, submission
+from tests.submissions import new_patient, submission, without_paid_amount
 
 pytestmark = pytest.mark.e2e
 
@@ -54,8 +54,10 @@ async def test_reaching_the_ceiling_issues_a_free_card_and_records_exactly_one_n
 ) -> None:
     patient = new_patient()
     first_visit = date(2025, 4, 25)
+    # No paid_amount: the desk charges what each outcome says is due, so nothing is overcharged.
     fees = [
-        submission(patient_id=patient, visit_date=(first_visit + timedelta(days=30 * i)).isoformat(), fee_amount=300)
+        without_paid_amount(submission(patient_id=patient, fee_amount=300,
+                                       visit_date=(first_visit + timedelta(days=30 * i)).isoformat()))
         for i in range(6)
     ]
     async with reading(infra.kafka_bootstrap_servers, OUTCOMES) as outcomes, \
