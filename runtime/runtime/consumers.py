@@ -169,7 +169,9 @@ class MessageProcessor:
             MESSAGES_CONSUMED.labels(delivery.topic, result).inc()
             if result == "duplicate":
                 DUPLICATES.labels(delivery.topic).inc()
-        if self._settings.fault_kill_after_effect and any(result == "handled" for _, result in results):
+        if (self._settings.fault_kill_after_effect
+                and self._settings.fault_kill_topic in (None, consumer.topic.name)
+                and any(result == "handled" for _, result in results)):
             log.warning("fault injection: killing the process before the offset is committed")
             os.kill(os.getpid(), signal.SIGKILL)
 

@@ -75,6 +75,11 @@ class ServiceSettings(BaseSettings):
         "committed but before its offset is. Never set in production.",
     )
 
+    fault_kill_topic: str | None = Field(
+        default=None,
+        description="With fault_kill_after_effect: only an effect of a message from this topic kills the process.",
+    )
+
     @classmethod
     def for_service(cls, name: str, http_port: int) -> ServiceSettings:
         """Settings of one service: its name fixed, its HTTP port a default the environment may override."""

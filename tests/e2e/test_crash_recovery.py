@@ -36,7 +36,8 @@ async def test_sigkill_between_effect_and_offset_commit_leaves_exactly_one_effec
 ) -> None:
     registration = services["registration"]
     await asyncio.to_thread(registration.stop)
-    faulty_env = {**service_env, "EFRIKORT_FAULT_KILL_AFTER_EFFECT": "true"}
+    # Only the submission's effect: registration also takes in grants and outcomes, which must not kill it first.
+    faulty_env = {**service_env, "EFRIKORT_FAULT_KILL_AFTER_EFFECT": "true", "EFRIKORT_FAULT_KILL_TOPIC": SUBMISSIONS}
     doomed = ServiceProcess("registration", registration.port, faulty_env,
                             registration.log_path.with_name("registration-killed.log"))
     doomed.start()
