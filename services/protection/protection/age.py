@@ -8,32 +8,15 @@ without one, as a period that starts on 29 February has its anniversary on 1 Mar
 from __future__ import annotations
 
 from datetime import date
-from enum import StrEnum
 
 FREE_FROM_AGE = 85
 """Patients aged 85 or over on the visit date pay nothing (by law: HSL 17 kap.)."""
-
-
-class AgeExemption(StrEnum):
-    AGED_85_OR_OVER = "aged_85_or_over"
-    CHILD = "child"
-    """Under the region's child age limit."""
 
 
 def age_on(birth_date: date, day: date) -> int:
     """Whole years completed on `day`."""
     had_birthday = (day.month, day.day) >= (birth_date.month, birth_date.day)
     return day.year - birth_date.year - (0 if had_birthday else 1)
-
-
-def age_exemption(birth_date: date, visit_date: date, child_age_limit: int) -> AgeExemption | None:
-    """Why the visit is free because of the patient's age, or None when it is not."""
-    age = age_on(birth_date, visit_date)
-    if age >= FREE_FROM_AGE:
-        return AgeExemption.AGED_85_OR_OVER
-    if age < child_age_limit:
-        return AgeExemption.CHILD
-    return None
 
 
 def birthday(birth_date: date, age: int) -> date:

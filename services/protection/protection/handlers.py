@@ -11,9 +11,10 @@ from prometheus_client import Counter
 from contracts.events import FeeCorrected, FeeDeleted, FeeRegistered
 from contracts.topics import FEE_OUTCOMES, FREE_CARDS, OVERCHARGES
 from protection import publish, store
+from protection.publish import LedgerWrites
 from protection.recompute import recompute, status_on, today_in_sweden
 from protection.regions import RegionSettings
-from protection.store import FeeEvent, LedgerWrites
+from protection.store import FeeEvent
 from runtime.consumers import BatchHandler, Delivery, InvalidMessage
 from runtime.transaction import Transaction
 

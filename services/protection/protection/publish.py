@@ -4,6 +4,7 @@ record that they were told. Plain Python: the handler emits and the store writes
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -26,7 +27,24 @@ from protection.ledger import FreeCard, Standing
 from protection.overcharges import OverchargeState
 from protection.recompute import Recomputation, Status, issued_for
 from protection.regions import RegionSettings
-from protection.store import LedgerWrites
+
+
+@dataclass
+class LedgerWrites:
+    """What a batch of recomputations changes, gathered so that each kind is one statement."""
+
+    charged: list[dict[str, Any]]
+    cards_added: list[dict[str, Any]]
+    cards_moved: list[dict[str, Any]]
+    cards_revoked: list[dict[str, Any]]
+    overcharges_found: list[dict[str, Any]]
+    overcharges_changed: list[dict[str, Any]]
+    undercharges: list[dict[str, Any]]
+    statuses: list[dict[str, Any]]
+
+    @classmethod
+    def empty(cls) -> LedgerWrites:
+        return cls([], [], [], [], [], [], [], [])
 
 
 def ledger_changes(

@@ -17,6 +17,7 @@ from contracts.events import FeeCorrected, FeeDeleted, FeeRegistered
 from protection.free_cards import IssuedCard
 from protection.ledger import Fee
 from protection.overcharges import Overcharge, OverchargeState
+from protection.publish import LedgerWrites
 from protection.recompute import PatientHistory
 
 FeeEvent = FeeRegistered | FeeCorrected | FeeDeleted
@@ -152,24 +153,6 @@ async def histories(conn: AsyncConnection, patient_keys: Sequence[str]) -> dict[
 async def published_statuses(conn: AsyncConnection, patient_keys: Sequence[str]) -> dict[str, dict[str, Any]]:
     rows = await conn.execute(_STATUSES, {"keys": list(patient_keys)})
     return {row.patient_key: row.status for row in rows}
-
-
-@dataclass
-class LedgerWrites:
-    """What a batch of recomputations changes, gathered so that each kind is one statement."""
-
-    charged: list[dict[str, Any]]
-    cards_added: list[dict[str, Any]]
-    cards_moved: list[dict[str, Any]]
-    cards_revoked: list[dict[str, Any]]
-    overcharges_found: list[dict[str, Any]]
-    overcharges_changed: list[dict[str, Any]]
-    undercharges: list[dict[str, Any]]
-    statuses: list[dict[str, Any]]
-
-    @classmethod
-    def empty(cls) -> LedgerWrites:
-        return cls([], [], [], [], [], [], [], [])
 
 
 async def write(conn: AsyncConnection, writes: LedgerWrites) -> None:
