@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -56,7 +56,7 @@ class Envelope(BaseModel, Generic[EventT]):
         correlation_id: str,
         causation_id: str | None = None,
     ) -> Envelope[EventT]:
-        return Envelope[type(payload)](  # type: ignore[misc, operator]
+        return envelope_for(type(payload))(
             event_id=uuid4(),
             event_type=payload.event_type,
             schema_version=payload.schema_version,
@@ -66,3 +66,16 @@ class Envelope(BaseModel, Generic[EventT]):
             causation_id=causation_id,
             payload=payload,
         )
+
+
+# pydantic keeps parametrized generics only weakly; a class made per event and collected again by
+# the garbage collector made wrapping the most expensive step of publishing. Each event type's
+# envelope class is made once and kept.
+_ENVELOPES: dict[type[Event], type[Envelope[Any]]] = {}
+
+
+def envelope_for(event_type: type[Event]) -> type[Envelope[Any]]:
+    envelope = _ENVELOPES.get(event_type)
+    if envelope is None:
+        envelope = _ENVELOPES[event_type] = Envelope[event_type]  # type: ignore[valid-type]
+    return envelope

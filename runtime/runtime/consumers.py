@@ -26,7 +26,7 @@ from faststream.kafka import KafkaBroker
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 
-from contracts.envelope import Envelope, Event
+from contracts.envelope import Envelope, Event, envelope_for
 from contracts.topics import Topic
 from runtime.inbox import first_deliveries, first_delivery
 from runtime.logs import correlation_id
@@ -76,7 +76,7 @@ class Delivery:
 
     def envelope(self, payload_type: type[EventT]) -> Envelope[EventT]:
         try:
-            return Envelope[payload_type].model_validate_json(self.value)  # type: ignore[valid-type]
+            return envelope_for(payload_type).model_validate_json(self.value)
         except ValidationError as error:
             raise InvalidMessage(describe_validation_error(error)) from None
 
