@@ -12,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from runtime.settings import ServiceSettings, async_driver_url
 
@@ -89,3 +89,17 @@ async def is_reachable(engine: AsyncEngine) -> bool:
         return True
     except Exception:
         return False
+
+
+async def driver_connection(conn: AsyncConnection) -> asyncpg.Connection:
+    """The asyncpg connection under `conn`, for the few reads on a hot path that return many rows:
+    SQLAlchemy's row processing costs more there than the rules that use the rows.
+
+    SQLAlchemy begins its transaction with the first statement it runs; a read through the driver
+    before that would run outside the transaction, so then a trivial statement begins it first.
+    """
+    raw = await conn.get_raw_connection()
+    driver: asyncpg.Connection = raw.driver_connection
+    if not driver.is_in_transaction():
+        await conn.execute(text("SELECT 1"))
+    return driver

@@ -19,6 +19,7 @@ from protection.ledger import Fee
 from protection.overcharges import Overcharge, OverchargeState
 from protection.publish import LedgerWrites
 from protection.recompute import PatientHistory
+from runtime.database import driver_connection
 
 FeeEvent = FeeRegistered | FeeCorrected | FeeDeleted
 
@@ -44,22 +45,21 @@ _UPSERT_FEE = text(
     "paid_amount = excluded.paid_amount, deleted = false WHERE fees.version < excluded.version"
 )
 _DELETE_FEE = text("UPDATE fees SET deleted = true, version = :version WHERE fee_id = :fee_id AND version < :version")
-_FEES = text(
+# The history reads go straight to asyncpg (see `driver_connection`): they return every fee of
+# a batch's patients, and that is where SQLAlchemy's row handling cost the most.
+_FEES = (
     "SELECT fee_id, patient_key, visit_date, registered_at, fee_type, fee_amount, birth_date, care_unit, "
-    "coalesce(paid_amount, charged_amount) AS paid_amount FROM fees "
-    "WHERE patient_key = ANY(CAST(:keys AS text[])) AND NOT deleted"
+    "coalesce(paid_amount, charged_amount) FROM fees WHERE patient_key = ANY($1::text[]) AND NOT deleted"
 )
-_CARDS = text(
+_CARDS = (
     "SELECT number, patient_key, period_start, valid_from, valid_to, ceiling, issued_at FROM free_cards "
-    "WHERE patient_key = ANY(CAST(:keys AS text[])) AND revoked_at IS NULL"
+    "WHERE patient_key = ANY($1::text[]) AND revoked_at IS NULL"
 )
-_OVERCHARGES = text(
+_OVERCHARGES = (
     "SELECT overcharge_id, patient_key, fee_id, care_unit, amount, state FROM overcharges "
-    "WHERE patient_key = ANY(CAST(:keys AS text[]))"
+    "WHERE patient_key = ANY($1::text[])"
 )
-_UNDERCHARGES = text(
-    "SELECT fee_id, patient_key, amount FROM undercharges WHERE patient_key = ANY(CAST(:keys AS text[]))"
-)
+_UNDERCHARGES = "SELECT fee_id, patient_key, amount FROM undercharges WHERE patient_key = ANY($1::text[])"
 _STATUSES = text("SELECT patient_key, status FROM patient_status WHERE patient_key = ANY(CAST(:keys AS text[]))")
 
 _SET_CHARGED = text("UPDATE fees SET charged_amount = :amount WHERE fee_id = :fee_id AND charged_amount IS NULL")
@@ -125,29 +125,22 @@ async def record_fee_versions(conn: AsyncConnection, events: Sequence[FeeEvent])
 
 
 async def histories(conn: AsyncConnection, patient_keys: Sequence[str]) -> dict[str, PatientHistory]:
-    keys = {"keys": list(patient_keys)}
-    fees: dict[str, list[Fee]] = {k: [] for k in patient_keys}
-    for row in await conn.execute(_FEES, keys):
-        fees[row.patient_key].append(Fee(
-            row.fee_id, row.visit_date, row.registered_at, row.fee_type, row.fee_amount, row.birth_date,
-            row.care_unit, row.paid_amount,
-        ))
-    cards: dict[str, list[IssuedCard]] = {k: [] for k in patient_keys}
-    for row in await conn.execute(_CARDS, keys):
-        cards[row.patient_key].append(IssuedCard(
-            row.number, row.period_start, row.valid_from, row.valid_to, row.ceiling, row.issued_at,
-        ))
-    overcharges: dict[str, list[Overcharge]] = {k: [] for k in patient_keys}
-    for row in await conn.execute(_OVERCHARGES, keys):
-        overcharges[row.patient_key].append(Overcharge(
-            row.overcharge_id, row.fee_id, row.care_unit, row.amount, OverchargeState(row.state),
-        ))
-    undercharges: dict[str, dict[UUID, int]] = {k: {} for k in patient_keys}
-    for row in await conn.execute(_UNDERCHARGES, keys):
-        undercharges[row.patient_key][row.fee_id] = row.amount
-    return {
-        key: PatientHistory(fees[key], cards[key], overcharges[key], undercharges[key]) for key in patient_keys
-    }
+    db = await driver_connection(conn)
+    keys = list(patient_keys)
+    fees: dict[str, list[Fee]] = {k: [] for k in keys}
+    for fee_id, key, visit_date, registered_at, fee_type, fee_amount, birth_date, care_unit, paid in \
+            await db.fetch(_FEES, keys):
+        fees[key].append(Fee(fee_id, visit_date, registered_at, fee_type, fee_amount, birth_date, care_unit, paid))
+    cards: dict[str, list[IssuedCard]] = {k: [] for k in keys}
+    for number, key, period_start, valid_from, valid_to, ceiling, issued_at in await db.fetch(_CARDS, keys):
+        cards[key].append(IssuedCard(number, period_start, valid_from, valid_to, ceiling, issued_at))
+    overcharges: dict[str, list[Overcharge]] = {k: [] for k in keys}
+    for overcharge_id, key, fee_id, care_unit, amount, state in await db.fetch(_OVERCHARGES, keys):
+        overcharges[key].append(Overcharge(overcharge_id, fee_id, care_unit, amount, OverchargeState(state)))
+    undercharges: dict[str, dict[UUID, int]] = {k: {} for k in keys}
+    for fee_id, key, amount in await db.fetch(_UNDERCHARGES, keys):
+        undercharges[key][fee_id] = amount
+    return {key: PatientHistory(fees[key], cards[key], overcharges[key], undercharges[key]) for key in keys}
 
 
 async def published_statuses(conn: AsyncConnection, patient_keys: Sequence[str]) -> dict[str, dict[str, Any]]:
