@@ -62,7 +62,7 @@ class ServiceSettings(BaseSettings):
 
     consumer_max_attempts: int = Field(default=3, ge=1, description="Tries before a message goes to the DLQ.")
     consumer_retry_backoff_s: float = Field(default=0.2, ge=0)
-    consumer_batch_size: int = Field(default=200, ge=1, description="Messages handled in one transaction.")
+    consumer_batch_size: int = Field(default=500, ge=1, description="Messages handled in one transaction.")
     outbox_batch_size: int = Field(default=500, ge=1)
     outbox_poll_interval_s: float = Field(default=0.25, gt=0)
 

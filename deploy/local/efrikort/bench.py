@@ -18,10 +18,11 @@ import random
 import statistics
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
 from contracts.identity import with_check_digit
 from contracts.topics import FEES
@@ -82,22 +83,28 @@ async def grant_bench_actors(bootstrap: str) -> None:
     await asyncio.sleep(2)
 
 
-def _submission_of(stage: str, key: bytes | None, value: bytes) -> bytes | None:
-    if stage == "outcome":
-        return key
-    payload = json.loads(value).get("payload", {})
-    return str(payload.get("submission_id", "")).encode()
+@dataclass(frozen=True)
+class Outgoing:
+    """One message the bench sends, and the id its answer will carry."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    tracking_id: bytes
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
 
 
-async def run_bench(
-    bootstrap: str, submissions: int, patients: int, rate: float | None, seed: int, stage: str = "outcome"
+async def send_and_collect(
+    bootstrap: str,
+    answers_topic: str,
+    outgoing: Iterator[Outgoing],
+    count: int,
+    answer_id: Callable[[ConsumerRecord[bytes, bytes]], bytes | None],
+    rate: float | None = None,
 ) -> BenchResult:
-    """Publish `submissions` fees spread over `patients` patients (at `rate` per second, or as fast
-    as possible) and wait until every one has reached `stage`."""
-    people = synthetic_patients(patients, seed)
-    rng = random.Random(seed)
-    first_visit = date.today() - timedelta(days=300)
-    consumer = AIOKafkaConsumer(STAGES[stage], bootstrap_servers=bootstrap, group_id=None,
+    """Send `count` messages (at `rate` per second, or as fast as possible) and time each one until
+    its answer appears on `answers_topic`; the throughput is from the first send to the last answer."""
+    consumer = AIOKafkaConsumer(answers_topic, bootstrap_servers=bootstrap, group_id=None,
                                 auto_offset_reset="latest")
     await consumer.start()
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
@@ -110,34 +117,63 @@ async def run_bench(
             await consumer.position(tp)  # fix the starting point before anything is sent
 
         async def collect() -> None:
-            while len(latencies) < submissions:
+            while len(latencies) < count:
                 batch = await consumer.getmany(timeout_ms=200)
                 now = time.perf_counter()
                 for records in batch.values():
                     for record in records:
-                        submission_id = _submission_of(stage, record.key, record.value)
-                        started = sent_at.pop(submission_id, None) if submission_id else None
+                        tracking_id = answer_id(record)
+                        started = sent_at.pop(tracking_id, None) if tracking_id else None
                         if started is not None:
                             latencies.append((now - started) * 1000)
 
         collector = asyncio.create_task(collect())
         began = time.perf_counter()
         pending = []
-        for index in range(submissions):
-            document = bench_submission(rng, people, first_visit)
-            key = str(document["submission_id"]).encode()
-            sent_at[key] = time.perf_counter()
-            pending.append(await producer.send(SUBMISSIONS, json.dumps(document).encode(), key=key))
+        for index in range(count):
+            message = next(outgoing)
+            sent_at[message.tracking_id] = time.perf_counter()
+            pending.append(await producer.send(message.topic, message.value, key=message.key,
+                                               headers=message.headers))
             if rate:
                 delay = began + (index + 1) / rate - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
         await asyncio.gather(*pending)
-        await asyncio.wait_for(collector, timeout=max(120.0, submissions / 50))
-        return BenchResult(submissions, time.perf_counter() - began, latencies)
+        await asyncio.wait_for(collector, timeout=max(120.0, count / 50))
+        return BenchResult(count, time.perf_counter() - began, latencies)
     finally:
         await producer.stop()
         await consumer.stop()
+
+
+def _answer_id(stage: str) -> Callable[[ConsumerRecord[bytes, bytes]], bytes | None]:
+    def of_outcome(record: ConsumerRecord[bytes, bytes]) -> bytes | None:
+        return record.key
+
+    def of_registered_fee(record: ConsumerRecord[bytes, bytes]) -> bytes | None:
+        payload = json.loads(record.value).get("payload", {})
+        return str(payload.get("submission_id", "")).encode()
+
+    return of_outcome if stage == "outcome" else of_registered_fee
+
+
+async def run_bench(
+    bootstrap: str, submissions: int, patients: int, rate: float | None, seed: int, stage: str = "outcome"
+) -> BenchResult:
+    """Publish `submissions` fees spread over `patients` patients (at `rate` per second, or as fast
+    as possible) and wait until every one has reached `stage`."""
+    people = synthetic_patients(patients, seed)
+    rng = random.Random(seed)
+    first_visit = date.today() - timedelta(days=300)
+
+    def outgoing() -> Iterator[Outgoing]:
+        while True:
+            document = bench_submission(rng, people, first_visit)
+            key = str(document["submission_id"]).encode()
+            yield Outgoing(SUBMISSIONS, key, json.dumps(document).encode(), tracking_id=key)
+
+    return await send_and_collect(bootstrap, STAGES[stage], outgoing(), submissions, _answer_id(stage), rate)
 
 
 async def run_http_latency(url: str, requests: int, rate: float, patients: int, seed: int) -> BenchResult:

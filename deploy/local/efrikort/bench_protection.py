@@ -8,14 +8,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 import statistics
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import ConsumerRecord
 from asyncpg.pgproto import pgproto
 
 from contracts.envelope import Envelope
@@ -23,7 +23,7 @@ from contracts.events import FeeRegistered
 from contracts.identity import IdentityNumber
 from contracts.integration import FeeSource
 from contracts.topics import FEE_OUTCOMES, FEES
-from efrikort.bench import BenchResult, synthetic_patients
+from efrikort.bench import BenchResult, Outgoing, send_and_collect, synthetic_patients
 from protection.ledger import Fee
 from protection.overcharges import Overcharge, OverchargeFound, OverchargeState
 from protection.recompute import PatientHistory, recompute
@@ -68,32 +68,9 @@ async def run_protection_bench(bootstrap: str, events: int, patients: int, rate:
         parsed = IdentityNumber.parse(number)
         people.append((patient_key(parsed.digits, DEV_PATIENT_KEY_SECRET), parsed.birth_date))
     first_visit = date.today() - timedelta(days=300)
-    consumer = AIOKafkaConsumer(FEE_OUTCOMES.name, bootstrap_servers=bootstrap, group_id=None,
-                                auto_offset_reset="latest")
-    await consumer.start()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
-    await producer.start()
-    sent_at: dict[bytes, float] = {}
-    latencies: list[float] = []
-    try:
-        await consumer.seek_to_end()
-        for tp in consumer.assignment():
-            await consumer.position(tp)
 
-        async def collect() -> None:
-            while len(latencies) < events:
-                batch = await consumer.getmany(timeout_ms=200)
-                now = time.perf_counter()
-                for records in batch.values():
-                    for record in records:
-                        started = sent_at.pop(record.key, None) if record.key else None
-                        if started is not None:
-                            latencies.append((now - started) * 1000)
-
-        collector = asyncio.create_task(collect())
-        began = time.perf_counter()
-        pending = []
-        for index in range(events):
+    def outgoing() -> Iterator[Outgoing]:
+        while True:
             key, born = rng.choice(people)
             fee = FeeRegistered(
                 fee_id=uuid.uuid4(), version=1, submission_id=str(uuid.uuid4()), system_id="SE2321000016-BENCH",
@@ -103,18 +80,11 @@ async def run_protection_bench(bootstrap: str, events: int, patients: int, rate:
                 registered_at=datetime.now(UTC),
             )
             envelope = Envelope.wrap(fee, producer="bench", correlation_id=fee.submission_id)
-            sent_at[fee.submission_id.encode()] = time.perf_counter()
-            pending.append(await producer.send(
-                FEES.name, envelope.model_dump_json().encode(), key=key.encode(),
-                headers=[(k, v.encode()) for k, v in envelope_headers(envelope).items()],
-            ))
-            if rate:
-                delay = began + (index + 1) / rate - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-        await asyncio.gather(*pending)
-        await asyncio.wait_for(collector, timeout=max(120.0, events / 50))
-        return BenchResult(events, time.perf_counter() - began, latencies)
-    finally:
-        await producer.stop()
-        await consumer.stop()
+            yield Outgoing(FEES.name, key.encode(), envelope.model_dump_json().encode(),
+                           tracking_id=fee.submission_id.encode(),
+                           headers=[(k, v.encode()) for k, v in envelope_headers(envelope).items()])
+
+    def outcome_of(record: ConsumerRecord[bytes, bytes]) -> bytes | None:
+        return record.key
+
+    return await send_and_collect(bootstrap, FEE_OUTCOMES.name, outgoing(), events, outcome_of, rate)

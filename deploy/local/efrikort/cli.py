@@ -10,12 +10,17 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from efrikort.infra.kafka import resolve_kafka_jars
 from efrikort.infra.paths import repo_root, var_dir
 from efrikort.infra.stack import LocalInfra
 from efrikort.services import SERVICE_PORTS, ServiceProcess
+
+if TYPE_CHECKING:
+    from efrikort.bench import BenchResult
 
 SAMPLE_DIRECTORY = Path("deploy/local/directory/sample-directory.json")
 """Units, employees, roles, agreements and systems to try the system with: the example fee's actors among them."""
@@ -146,27 +151,44 @@ def cmd_send_example_fee(args: argparse.Namespace) -> int:
     return asyncio.run(send_example_fee(args.bootstrap, submission))
 
 
+def _report_runs(results: list[BenchResult], what: str) -> None:
+    """The medians over the runs: of throughput, and of each run's p50 and p99."""
+    middle = len(results) // 2
+
+    def median(values: list[float]) -> float:
+        return sorted(values)[middle]
+
+    print(f"median of {len(results)} runs ({what}): {median([r.per_second for r in results]):.0f}/s, "
+          f"latency p50 {median([r.percentile(50) for r in results]):.0f} ms, "
+          f"p99 {median([r.percentile(99) for r in results]):.0f} ms")
+
+
+def _timed_runs(args: argparse.Namespace, run: Callable[[int, int], BenchResult]) -> list[BenchResult]:
+    """`run(count, seed)` once as a warm-up that is not reported (new topics, cold caches), then
+    `args.runs` times."""
+    if args.warmup:
+        print(f"warm-up: {args.warmup} not counted", flush=True)
+        run(args.warmup, 0)
+    results = []
+    for seed in range(1, args.runs + 1):
+        results.append(run(args.count, seed))
+        print(f"run {seed}: {results[-1].report()}", flush=True)
+    return results
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """Load on a running stack; one line per run, then the median."""
     from efrikort.bench import grant_bench_actors, run_bench, run_http_latency
 
     asyncio.run(grant_bench_actors(args.bootstrap))
-    throughputs, p50s, p99s = [], [], []
-    for run in range(1, args.runs + 1):
+
+    def run(count: int, seed: int) -> BenchResult:
         if args.http:
-            result = asyncio.run(run_http_latency(args.http, args.submissions, args.rate or 100, args.patients,
-                                                  seed=run))
-        else:
-            result = asyncio.run(run_bench(args.bootstrap, args.submissions, args.patients, args.rate, seed=run,
-                                           stage=args.stage))
-        throughputs.append(result.per_second)
-        p50s.append(result.percentile(50))
-        p99s.append(result.percentile(99))
-        print(f"run {run}: {result.report()}", flush=True)
-    middle = args.runs // 2
-    what = "POST /v1/fees answered" if args.http else f"submissions to stage {args.stage}"
-    print(f"median of {args.runs} runs ({what}): {sorted(throughputs)[middle]:.0f}/s, "
-          f"latency p50 {sorted(p50s)[middle]:.0f} ms, p99 {sorted(p99s)[middle]:.0f} ms")
+            return asyncio.run(run_http_latency(args.http, count, args.rate or 100, args.patients, seed=seed))
+        return asyncio.run(run_bench(args.bootstrap, count, args.patients, args.rate, seed=seed, stage=args.stage))
+
+    results = _timed_runs(args, run)
+    _report_runs(results, "POST /v1/fees answered" if args.http else f"submissions to stage {args.stage}")
     return 0
 
 
@@ -175,13 +197,11 @@ def cmd_bench_protection(args: argparse.Namespace) -> int:
     from efrikort.bench_protection import recompute_200, run_protection_bench
 
     print(f"recompute a 200-fee history: median {recompute_200():.3f} ms", flush=True)
-    throughputs = []
-    for run in range(1, args.runs + 1):
-        result = asyncio.run(run_protection_bench(args.bootstrap, args.events, args.patients, args.rate, seed=run))
-        throughputs.append(result.per_second)
-        print(f"run {run}: {result.report().replace('submissions', 'fee events')}", flush=True)
-    throughputs.sort()
-    print(f"median throughput of {args.runs} runs: {throughputs[len(throughputs) // 2]:.0f} fee events/s")
+
+    def run(count: int, seed: int) -> BenchResult:
+        return asyncio.run(run_protection_bench(args.bootstrap, count, args.patients, args.rate, seed=seed))
+
+    _report_runs(_timed_runs(args, run), "fee events to their outcome")
     return 0
 
 
@@ -221,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
 
     bench = commands.add_parser("bench", help="load benchmark on a running stack: submissions in, outcomes out")
     bench.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
-    bench.add_argument("--submissions", type=int, default=2000)
+    bench.add_argument("--submissions", dest="count", type=int, default=2000)
+    bench.add_argument("--warmup", type=int, default=500, help="submissions sent first and not counted")
     bench.add_argument("--patients", type=int, default=500)
     bench.add_argument("--rate", type=float, default=None, help="submissions per second (default: as fast as possible)")
     bench.add_argument("--runs", type=int, default=3)
@@ -237,7 +258,8 @@ def main(argv: list[str] | None = None) -> int:
         "bench-protection", help="protection alone on a running stack: fee events in, outcomes out"
     )
     bench_protection.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
-    bench_protection.add_argument("--events", type=int, default=10000)
+    bench_protection.add_argument("--events", dest="count", type=int, default=10000)
+    bench_protection.add_argument("--warmup", type=int, default=2000, help="events sent first and not counted")
     bench_protection.add_argument("--patients", type=int, default=5000)
     bench_protection.add_argument("--rate", type=float, default=None, help="events per second (default: flat out)")
     bench_protection.add_argument("--runs", type=int, default=3)
