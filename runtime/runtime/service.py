@@ -34,6 +34,7 @@ from runtime.logs import configure_logging
 from runtime.membership import membership_consumer
 from runtime.metrics import CONSUMER_LAG
 from runtime.outbox import OutboxRelay
+from runtime.partitioner import default_partitioner
 from runtime.settings import ServiceSettings
 from runtime.tls import server_config
 from runtime.topics import ensure_topics
@@ -77,6 +78,7 @@ class Runtime:
             acks="all",
             enable_idempotence=True,
             linger_ms=2,
+            partitioner=default_partitioner,
             graceful_timeout=10.0,
             logger=logging.getLogger("faststream"),
         )
