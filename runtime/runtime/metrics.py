@@ -7,7 +7,13 @@ from prometheus_client import Counter, Gauge, Histogram
 MESSAGES_CONSUMED = Counter(
     "efrikort_messages_consumed_total", "Messages handled, by topic and result", ["topic", "result"]
 )
-MESSAGES_PUBLISHED = Counter("efrikort_messages_published_total", "Messages published, by topic", ["topic"])
+MESSAGES_PUBLISHED = Counter(
+    "efrikort_messages_published_total",
+    # Counted once Kafka has acknowledged what a committed transaction wrote, so the event types are
+    # the business counts too (free cards issued, overcharges found) without counting a rolled-back batch.
+    "Messages published, by topic and event type (empty for the integration contract's own messages)",
+    ["topic", "event_type"],
+)
 HANDLING_SECONDS = Histogram(
     "efrikort_message_handling_seconds",
     "Time from a message's delivery to its effect being committed",

@@ -156,7 +156,7 @@ class OutboxRelay:
             await asyncio.gather(*pending)
             await conn.execute(_DELETE, {"ids": [row.id for row in rows]})
         for row in rows:
-            MESSAGES_PUBLISHED.labels(row.topic).inc()
+            MESSAGES_PUBLISHED.labels(row.topic, row.headers.get("event_type", "")).inc()
         return len(rows)
 
     async def measure_backlog(self) -> None:

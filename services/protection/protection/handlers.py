@@ -6,10 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from prometheus_client import Counter
-
 from contracts.events import FeeCorrected, FeeDeleted, FeeRegistered
-from contracts.topics import FEE_OUTCOMES, FREE_CARDS, OVERCHARGES
+from contracts.topics import FEE_OUTCOMES
 from protection import publish, store
 from protection.publish import LedgerWrites
 from protection.recompute import recompute, status_on, today_in_sweden
@@ -19,9 +17,6 @@ from runtime.consumers import BatchHandler, Delivery, InvalidMessage
 from runtime.transaction import Transaction
 
 _FEE_EVENTS: dict[str, type[FeeEvent]] = {e.event_type: e for e in (FeeRegistered, FeeCorrected, FeeDeleted)}
-
-FREE_CARDS_ISSUED = Counter("efrikort_free_cards_issued_total", "Free cards issued")
-OVERCHARGES_FOUND = Counter("efrikort_overcharges_found_total", "Overcharges found")
 
 
 def fee_event(delivery: Delivery) -> FeeEvent:
@@ -53,10 +48,6 @@ def on_fee_events(region: RegionSettings) -> BatchHandler:
             changes = publish.ledger_changes(key, result, status, published.get(key), today, now, writes)
             for topic, event in changes:
                 await patient_tx.emit(topic, key, event)
-                if topic is FREE_CARDS and event.event_type == "FreeCardIssued":
-                    FREE_CARDS_ISSUED.inc()
-                elif topic is OVERCHARGES and event.event_type == "OverchargeFound":
-                    OVERCHARGES_FOUND.inc()
             for outcome_delivery, event in events:
                 if event.patient_key == key and isinstance(event, FeeRegistered):
                     outcome = publish.outcome(event, result, region, now)

@@ -32,6 +32,7 @@ from tests.integration.runtime.harness import (
     Noted,
     TinyService,
     headers_of,
+    metric,
     settings_for,
     unique_service_name,
     write_migrations,
@@ -97,6 +98,8 @@ async def test_events_emitted_by_a_failed_attempt_are_discarded_and_those_of_the
         if attempt.number == 1:
             raise ConnectionResetError("database went away after the emit")
 
+    published = {"topic": service.output.name, "event_type": "RtTestNoted"}
+    before = await metric(http, "efrikort_messages_published_total", **published)
     sent = await service.send(emits_then_fails_once)
 
     async with reading(infra.kafka_bootstrap_servers, service.output.name) as out:
@@ -107,6 +110,11 @@ async def test_events_emitted_by_a_failed_attempt_are_discarded_and_those_of_the
         {"message_id": sent.message_id, "seq": 0, "attempt": 2},
         {"message_id": sent.message_id, "seq": 1, "attempt": 2},
     ]
+    # And only they are counted, by event type: the counts operators read as business numbers.
+    async def counted() -> float:
+        return await metric(http, "efrikort_messages_published_total", **published) - before
+
+    assert await eventually(counted, timeout=5, interval=0.05) == 2
 
 
 async def test_events_emitted_by_a_message_that_ends_in_the_dead_letter_topic_are_never_published(
