@@ -25,7 +25,7 @@ from protection import free_cards, overcharges
 from protection.free_cards import CardIssued, CardMoved
 from protection.ledger import FreeCard, Standing
 from protection.overcharges import OverchargeState
-from protection.recompute import Recomputation, Status, issued_for
+from protection.recompute import Recomputation, Status, status_on
 from protection.regions import RegionSettings
 
 
@@ -143,14 +143,7 @@ def summary(standing: Standing, card: FreeCardSummary | None) -> ProtectionSumma
 def outcome(event: FeeRegistered, result: Recomputation, region: RegionSettings, now: datetime) -> FeeOutcome:
     """What the registering system is told: what this visit costs, and where the patient stands."""
     assessment = result.ledger.assessments.get(event.fee_id)
-    standing = result.ledger.standing_on(event.visit_date, region)
-    card = None
-    if standing.free_card is not None:
-        issued = issued_for(result.cards, standing.free_card)
-        if issued is not None:
-            card = FreeCardSummary(number=issued.number, valid_from=issued.valid_from, valid_to=issued.valid_to,
-                                   status=free_cards.status_of(issued, issued.issued_at, event.visit_date, now,
-                                                               region.on(event.visit_date).preliminary_window_hours))
+    status = status_on(event.visit_date, result.ledger, result.cards, region, now)
     return FeeOutcome(
         submission_id=event.submission_id,
         status=OutcomeStatus.ACCEPTED,
@@ -158,7 +151,7 @@ def outcome(event: FeeRegistered, result: Recomputation, region: RegionSettings,
         # A fee already deleted again when its registration is answered costs nothing.
         amount_due=assessment.amount_due if assessment is not None else 0,
         counted_amount=assessment.counted if assessment is not None else 0,
-        protection=summary(standing, card),
+        protection=summary(status.standing, status.free_card_summary()),
     )
 
 

@@ -118,11 +118,12 @@ def status_on(day: date, ledger: Ledger, cards: list[IssuedCard], region: Region
     """The patient's status on `day`: a free card that applies (preliminary or final), a card that has
     run out with no new period begun (expired), or below the limit."""
     standing = ledger.standing_on(day, region)
-    window = region.on(day).preliminary_window_hours
     if standing.free_card is not None:
         card = issued_for(cards, standing.free_card)
         number = card.number if card is not None else None
         issued_at = card.issued_at if card is not None else now
+        # The preliminary window is the one in force on the day the ceiling was reached.
+        window = region.on(standing.free_card.valid_from).preliminary_window_hours
         status = free_cards.status_of(standing.free_card, issued_at, day, now, window)
         return Status(status, standing, number, status)
     earlier = [c for c in cards if c.valid_to < day]

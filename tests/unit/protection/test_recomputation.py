@@ -148,6 +148,15 @@ class TestFreeCardStatus:
         assert self._status(date(2025, 5, 1), NOW, fixed_region(preliminary_window_hours=0)).status is (
             FreeCardStatus.FINAL)
 
+    def test_the_window_is_the_one_in_force_on_the_day_the_ceiling_was_reached(self) -> None:
+        # 48 h when the ceiling is reached on 25 April; a change to 0 h from 1 May does not shorten it.
+        region = RegionSettings.from_toml(
+            'format = 1\n[[change]]\neffective_from = 2019-01-01\nceiling = 1450\nchild_age_limit = 18\n'
+            'period_mode = "fixed"\npreliminary_window_hours = 48\n'
+            '[[change]]\neffective_from = 2025-05-01\npreliminary_window_hours = 0\n'
+        )
+        assert self._status(date(2025, 5, 1), NOW + timedelta(hours=47), region).status is FreeCardStatus.PRELIMINARY
+
     def test_expired_after_its_last_day_while_no_new_period_has_begun(self) -> None:
         status = self._status(date(2026, 4, 25), NOW + timedelta(days=200))
         assert status.status is FreeCardStatus.EXPIRED
