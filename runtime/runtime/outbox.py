@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -120,13 +121,20 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         failures = 0
+        conn: AsyncConnection | None = None
         while not self._stopping:
             try:
-                published = await self.publish_batch()
+                # One connection kept for the relay's life: checking one out of the pool per batch
+                # (and pinging it) cost as much as the batch's own statements.
+                if conn is None or conn.invalidated or conn.closed:
+                    conn = await self._engine.connect()
+                published = await self.publish_batch(conn)
                 failures = 0
             except Exception:
                 failures += 1
                 log.exception("outbox relay failed to publish; the events stay and are retried")
+                await _closed(conn)
+                conn = None
                 await asyncio.sleep(min(5.0, 0.1 * 2**failures))
                 continue
             if published >= self._batch_size:
@@ -135,12 +143,19 @@ class OutboxRelay:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval_s)
         try:
-            await self.publish_batch()
+            if conn is None or conn.invalidated or conn.closed:
+                conn = await self._engine.connect()
+            await self.publish_batch(conn)
         except Exception:
             log.exception("could not flush the outbox at shutdown; the events stay for the next start")
+        await _closed(conn)
 
-    async def publish_batch(self) -> int:
-        async with self._engine.begin() as conn:
+    async def publish_batch(self, conn: AsyncConnection | None = None) -> int:
+        """Publish the oldest waiting messages (up to a batch), and delete them once Kafka has them."""
+        if conn is None:
+            async with self._engine.connect() as own:
+                return await self.publish_batch(own)
+        async with conn.begin():
             if not (await conn.execute(_LEADER)).scalar():
                 return 0
             rows = (await conn.execute(_BATCH, {"limit": self._batch_size})).all()
@@ -155,8 +170,9 @@ class OutboxRelay:
             ]
             await asyncio.gather(*pending)
             await conn.execute(_DELETE, {"ids": [row.id for row in rows]})
-        for row in rows:
-            MESSAGES_PUBLISHED.labels(row.topic, row.headers.get("event_type", "")).inc()
+        published = Counter((row.topic, row.headers.get("event_type", "")) for row in rows)
+        for (topic, event_type), count in published.items():
+            MESSAGES_PUBLISHED.labels(topic, event_type).inc(count)
         return len(rows)
 
     async def measure_backlog(self) -> None:
@@ -164,3 +180,9 @@ class OutboxRelay:
             count, age = (await conn.execute(_BACKLOG)).one()
         OUTBOX_BACKLOG.set(count)
         OUTBOX_OLDEST_AGE.set(float(age))
+
+
+async def _closed(conn: AsyncConnection | None) -> None:
+    if conn is not None:
+        with contextlib.suppress(Exception):
+            await conn.close()
