@@ -14,9 +14,9 @@ from contracts.topics import PATIENT_CONTACTS
 from notifications import store
 from notifications.delivery_rules import NoticeState, missing_for_channel
 from notifications.patients import InvalidIdentityNumber, key_of
-from notifications.problems import Problem, ProblemRoute
 from runtime.audit import record_access
 from runtime.identity import CurrentCaller
+from runtime.problems import Problem
 from runtime.service import Runtime
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -57,14 +57,15 @@ def _out(details: PatientContactDetails) -> ContactDetailsOut:
 
 
 def router(runtime: Runtime) -> APIRouter:
-    api = APIRouter(route_class=ProblemRoute)
+    api = APIRouter()
     secret = runtime.settings.patient_key_secret.get_secret_value()
 
     def patient(patient_id: str) -> str:
         try:
             return key_of(patient_id, secret)
         except InvalidIdentityNumber as error:
-            raise Problem(422, "validation", f"patient_id: {error}", field="patient_id") from None
+            raise Problem(422, "invalid_patient_id", "Invalid identity number", f"patient_id: {error}",
+                          field="patient_id") from None
 
     @api.put("/v1/patients/{patient_id}/contact", tags=["contact details"], response_model=ContactDetailsOut)
     async def put_contact(
@@ -73,8 +74,8 @@ def router(runtime: Runtime) -> APIRouter:
         """Set how and where the patient is told. Audited."""
         webhook_url = str(details.webhook_url) if details.webhook_url else None
         if missing := missing_for_channel(details.channel, details.email, webhook_url, details.postal_address):
-            raise Problem(422, "validation", f"{missing}: required when the channel is {details.channel.value}",
-                          field=missing)
+            raise Problem(422, "missing_field", "A field is missing",
+                          f"{missing}: required when the channel is {details.channel.value}", field=missing)
         key = patient(patient_id)
         event = PatientContactDetails(
             patient_key=key, channel=details.channel, language=details.language, name=details.name,
@@ -97,7 +98,8 @@ def router(runtime: Runtime) -> APIRouter:
             await record_access(tx, patient_key=key, actor=caller.hsa_id, system_id=caller.system_id,
                                 action="contact_details.read", subject="notifications/contact")
         if details is None:
-            raise Problem(404, "no-contact-details", "the patient has no contact details: notices go by letter")
+            raise Problem(404, "no_contact_details", "No contact details",
+                          "the patient has no contact details: notices go by letter")
         return _out(details)
 
     @api.get("/v1/notices", tags=["operations"])
@@ -120,8 +122,9 @@ def router(runtime: Runtime) -> APIRouter:
         if again is not None:
             return again
         if existing is None:
-            raise Problem(404, "no-such-notice", f"no notice {notice_id}", field="notice_id")
-        raise Problem(409, "notice-not-failed", f"notice {notice_id} is {existing['state']}: only a failed notice "
-                      "is sent again", field="notice_id")
+            raise Problem(404, "unknown_notice", "No such notice", f"no notice {notice_id}", field="notice_id")
+        raise Problem(409, "notice_not_failed", "Notice not failed",
+                      f"notice {notice_id} is {existing['state']}: only a failed notice is sent again",
+                      field="notice_id")
 
     return api

@@ -6,6 +6,7 @@ Thin routes: they call the same registration path as the Kafka intake, the fee r
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated
 
@@ -22,10 +23,11 @@ from registration.fees import Correction, FeeVersion
 from registration.grants import system_key, unit_key
 from registration.intake import AUTHORIZATION_CODES, Code, Rejected, check_fee_values, reason
 from registration.outcomes import OutcomeWaiters
-from registration.problems import PROBLEM_RESPONSES, ProblemRoute, from_reasons, problem
 from registration.register import Incoming, Registered, register_submissions, today_in_sweden
 from runtime.audit import record_access
 from runtime.identity import Caller, CurrentCaller
+from runtime.problems import Reason, problem_response, problem_responses
+from runtime.problems import from_reasons as _from_reasons
 from runtime.transaction import Transaction, UnitOfWork
 
 _STATUS_OF_CODE = {
@@ -33,6 +35,18 @@ _STATUS_OF_CODE = {
     Code.REGISTERED_BY_NOT_CALLER.value: 403, Code.SYSTEM_NOT_CALLER.value: 403,
     **dict.fromkeys(AUTHORIZATION_CODES, 403),
 }
+
+
+PROBLEM_RESPONSES = problem_responses({
+    400: "Not JSON", 401: "No trusted identity", 403: "Not allowed: the code says what is missing",
+    404: "No such fee or submission", 409: "Conflict", 412: "The fee has changed since the version given",
+    413: "Too large", 422: "Not valid: every reason with its code and field",
+})
+
+
+def from_reasons(status: int, title: str, reasons: Sequence[Reason]) -> JSONResponse:
+    # What registration refuses is a submission or a change of one: a reason without a field is about it whole.
+    return _from_reasons(status, title, reasons, whole="submission")
 
 
 ActingUnit = Annotated[str | None, Header(alias="X-Care-Unit", description="The unit the caller acts for.")]
@@ -143,7 +157,7 @@ async def authorize_on_fee(
 
 
 def fee_routes(uow: UnitOfWork, key_secret: str, waiters: OutcomeWaiters, reply_timeout_s: float) -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["fees"], route_class=ProblemRoute, responses=PROBLEM_RESPONSES)
+    router = APIRouter(prefix="/v1", tags=["fees"], responses=PROBLEM_RESPONSES)
 
     async def stored_outcome(submission_id: str) -> bytes | None:
         async with uow.engine.connect() as conn:
@@ -203,7 +217,7 @@ def fee_routes(uow: UnitOfWork, key_secret: str, waiters: OutcomeWaiters, reply_
             fee = await store.latest_version(tx.conn, fee_id) if fee_id is not None else None
             if fee is None:
                 if found is None:
-                    return problem(404, "Not found", "no outcome for this submission", code="unknown_submission")
+                    return problem_response(404, "unknown_submission", "Not found", "no outcome for this submission")
                 # A rejection: it names nobody's data.
                 return Response(found.outcome, media_type="application/json")
             decision = await authorize_on_fee(tx.conn, caller, Action.READ_PROTECTION, fee, acting_unit)
@@ -223,7 +237,7 @@ def fee_routes(uow: UnitOfWork, key_secret: str, waiters: OutcomeWaiters, reply_
         async with uow.begin(correlation_id=str(uuid.uuid4())) as tx:
             versions = await store.versions(tx.conn, fee_id)
             if not versions:
-                return problem(404, "Not found", "no such fee", code="unknown_fee")
+                return problem_response(404, "unknown_fee", "Not found", "no such fee")
             current = versions[-1]
             decision = await authorize_on_fee(tx.conn, caller, Action.READ_PROTECTION, current, acting_unit)
             if not decision.allowed:
@@ -283,7 +297,7 @@ def fee_routes(uow: UnitOfWork, key_secret: str, waiters: OutcomeWaiters, reply_
         if_match: str | None,
     ) -> Response | None:
         if current is None:
-            return problem(404, "Not found", "no such fee", code="unknown_fee")
+            return problem_response(404, "unknown_fee", "Not found", "no such fee")
         decision = await authorize_on_fee(conn, caller, action, current, acting_unit)
         if not decision.allowed:
             return _denied(decision)
