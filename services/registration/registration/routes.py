@@ -20,11 +20,11 @@ from contracts.integration import MAX_SUBMISSION_BYTES, FeeOutcome, FeeSource, F
 from contracts.topics import FEES
 from registration import store
 from registration.fees import Correction, FeeVersion
-from registration.grants import system_key, unit_key
 from registration.intake import AUTHORIZATION_CODES, Code, Rejected, check_fee_values, reason
 from registration.outcomes import OutcomeWaiters
 from registration.register import Incoming, Registered, register_submissions, today_in_sweden
 from runtime.audit import record_access
+from runtime.grants import ActingUnit, authorize, refused
 from runtime.identity import Caller, CurrentCaller
 from runtime.problems import Reason, problem_response, problem_responses
 from runtime.problems import from_reasons as _from_reasons
@@ -47,9 +47,6 @@ PROBLEM_RESPONSES = problem_responses({
 def from_reasons(status: int, title: str, reasons: Sequence[Reason]) -> JSONResponse:
     # What registration refuses is a submission or a change of one: a reason without a field is about it whole.
     return _from_reasons(status, title, reasons, whole="submission")
-
-
-ActingUnit = Annotated[str | None, Header(alias="X-Care-Unit", description="The unit the caller acts for.")]
 
 
 class Pending(BaseModel):
@@ -135,8 +132,7 @@ def _expected_version(if_match: str | None) -> int | str | None:
 
 
 def _denied(decision: Decision) -> JSONResponse:
-    assert decision.denial is not None
-    return from_reasons(403, "Not allowed", [reason(decision.denial, decision.field, decision.message)])
+    return refused(decision).response()
 
 
 async def authorize_on_fee(
@@ -144,16 +140,8 @@ async def authorize_on_fee(
 ) -> Decision:
     """May the caller do `action` on the fee? The unit they act for is the one they name, else any unit
     where they hold a grant that allows it."""
-    extra = [unit_key(fee.care_unit)] + ([unit_key(acting_unit)] if acting_unit else [])
-    if caller.system_id:
-        extra.append(system_key(caller.system_id))
-    grants = await store.grants_of_employee(conn, caller.hsa_id, extra)
-    # Their own units first: when none allows it, the refusal then says why at a unit they work for.
-    units = [acting_unit] if acting_unit else list(dict.fromkeys([*grants.units_of(caller.hsa_id), fee.care_unit]))
-    today = today_in_sweden()
-    decisions = [grants.decide(action, acting_unit=unit, employee=caller.hsa_id, target_unit=fee.care_unit,
-                               system_id=caller.system_id, today=today) for unit in units]
-    return next((d for d in decisions if d.allowed), decisions[0])
+    return await authorize(conn, caller, action, acting_unit=acting_unit, target_unit=fee.care_unit,
+                           today=today_in_sweden())
 
 
 def fee_routes(uow: UnitOfWork, key_secret: str, waiters: OutcomeWaiters, reply_timeout_s: float) -> APIRouter:
