@@ -8,7 +8,7 @@ schema (no service reads another's tables):
 - the consumer, `grants_consumer(<service>)`: keeps the latest grant per key, a tombstone removes it;
 - the questions: `Grants.decide` for a submission that names its unit, employee and system, and
   `authorize` for an HTTP caller, both decided by the one shared `contracts.authorization.decide`;
-- the refusal, `refused`: a 403 problem document whose code is the denial.
+- the refusal, `refused` (or `require` in a route): a 403 problem document whose code is the denial.
 
 The table has no `patient_key`: a patient's exit leaves it alone, as it should.
 """
@@ -247,6 +247,20 @@ async def authorize(
     held = await grants_of_employee(conn, caller.hsa_id, extra)
     return held.decide_for_caller(action, caller, today=today or swedish_today(), acting_unit=acting_unit,
                                   target_unit=target_unit)
+
+
+async def require(
+    conn: AsyncConnection,
+    caller: Caller,
+    action: Action,
+    *,
+    acting_unit: str | None = None,
+    target_unit: str | None = None,
+) -> None:
+    """`authorize`, for a route: raises the 403 problem when the caller may not."""
+    decision = await authorize(conn, caller, action, acting_unit=acting_unit, target_unit=target_unit)
+    if not decision.allowed:
+        raise refused(decision)
 
 
 # --- the consumer --------------------------------------------------------------------------------

@@ -1,4 +1,8 @@
-"""Notifications' HTTP API: patients' contact details, and the operators' view of failed notices."""
+"""Notifications' HTTP API: patients' contact details, and the operators' view of failed notices.
+
+The operator endpoints ask the shared decision, on notifications' own read model of the access
+grants, whether the caller may (central support only), and answer 403 naming the reason when not.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
+from contracts.authorization import Action
 from contracts.notice_events import NoticeChannel, NoticeLanguage, PatientContactDetails
 from contracts.topics import PATIENT_CONTACTS
 from notifications import store
 from notifications.delivery_rules import NoticeState, missing_for_channel
 from notifications.patients import InvalidIdentityNumber, key_of
 from runtime.audit import record_access
+from runtime.grants import ActingUnit, require
 from runtime.identity import CurrentCaller
 from runtime.problems import Problem
 from runtime.service import Runtime
@@ -107,15 +113,21 @@ def router(runtime: Runtime) -> APIRouter:
         caller: CurrentCaller,
         state: NoticeState = NoticeState.FAILED,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        acting_unit: ActingUnit = None,
     ) -> list[dict[str, Any]]:
-        """Notices in a state, the most recently changed first: `failed` ones are an operator's to act on."""
+        """Notices in a state, the most recently changed first: `failed` ones are an operator's to act on.
+        Central support (`EFK;Superanvändare`) only."""
         async with runtime.engine.connect() as conn:
+            await require(conn, caller, Action.MANAGE_NOTICES, acting_unit=acting_unit)
             return await store.notices_in_state(conn, state, limit)
 
     @api.post("/v1/notices/{notice_id}/resend", tags=["operations"], status_code=202)
-    async def resend(notice_id: int, caller: CurrentCaller, request: Request) -> dict[str, Any]:
-        """Send a failed notice again, with a fresh set of attempts (to the patient's details as they are now)."""
+    async def resend(notice_id: int, caller: CurrentCaller, request: Request,
+                     acting_unit: ActingUnit = None) -> dict[str, Any]:
+        """Send a failed notice again, with a fresh set of attempts (to the patient's details as they are now).
+        Central support (`EFK;Superanvändare`) only."""
         async with runtime.uow.begin(_correlation_id(request)) as tx:
+            await require(tx.conn, caller, Action.MANAGE_NOTICES, acting_unit=acting_unit)
             again = await store.send_again(tx.conn, notice_id)
             if again is None:
                 existing = await store.notice(tx.conn, notice_id)
