@@ -137,9 +137,10 @@ class Grants:
         """May the caller do `action` on what belongs to `target_unit` (or on what is not any one
         unit's, when None)? They act for `acting_unit` when they name one, else for whichever of
         their units allows it."""
-        # Their own units first: when none allows it, the refusal then says why at a unit they work for.
+        # Their own units first: when none allows it, the refusal then says why at a unit they work for
+        # (the same one each time: sorted, not in the order the rows happen to come back).
         units = [acting_unit] if acting_unit else list(dict.fromkeys(
-            [*self.units_of(caller.hsa_id), *([target_unit] if target_unit else [])]))
+            [*sorted(self.units_of(caller.hsa_id)), *([target_unit] if target_unit else [])]))
         if not units:
             return Decision.deny(Denial.NO_COMMISSION, "the caller holds no commission at any unit known to e-frikort")
         decisions = [self.decide(action, acting_unit=unit, employee=caller.hsa_id, target_unit=target_unit,

@@ -23,7 +23,7 @@ import pytest
 from contracts.access_events import AccessRole
 from contracts.envelope import Envelope, Event
 from contracts.topics import Topic
-from efrikort.grants import EXAMPLE_EMPLOYEE, EXAMPLE_UNIT, employee, unit
+from efrikort.grants import employee, unit
 from efrikort.infra.stack import InfraEndpoints
 from notifications.app import build
 from notifications.settings import NotificationSettings
@@ -38,11 +38,15 @@ WEBHOOK_SECRET = "test-webhook-secret"
 MAX_ATTEMPTS = 4
 CLOSE_TO_CEILING_KRONOR = 300
 
-CENTRAL_SUPPORT_UNIT = "SE2321000016-U900"
+# Units and people of these tests alone: the well-known example unit's grants are changed by other tests
+# on the session's shared grants topic.
+CENTRAL_SUPPORT_UNIT = "SE2321000016-U9N1"
 OPERATOR_ID = "SE2321000016-OP01"
 OPERATOR = {"X-HSA-ID": OPERATOR_ID}
 """Central support (`EFK;Superanvändare`): the one role that may see and resend notices."""
-CLERK = {"X-HSA-ID": EXAMPLE_EMPLOYEE}
+CLERK_UNIT = "SE2321000016-U9N2"
+CLERK_ID = "SE2321000016-E9N2"
+CLERK = {"X-HSA-ID": CLERK_ID}
 """A user (`EFK;Användare`) at a unit: may set a patient's contact details, not work the notices."""
 
 
@@ -150,7 +154,7 @@ async def notifications(
             assert await eventually(ready, timeout=60, interval=0.2), (await http.get("/ready")).json()
             await grant(infra.kafka_bootstrap_servers, infra.database_url, [
                 unit(CENTRAL_SUPPORT_UNIT), employee(OPERATOR_ID, CENTRAL_SUPPORT_UNIT, role=AccessRole.SUPERUSER),
-                unit(EXAMPLE_UNIT), employee(EXAMPLE_EMPLOYEE, EXAMPLE_UNIT),
+                unit(CLERK_UNIT), employee(CLERK_ID, CLERK_UNIT),
             ], readers=(name,))
             yield NotificationsUnderTest(name, http, db, infra.kafka_bootstrap_servers, mail[0], receiver, letters)
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.notifications.conftest import CLERK, OPERATOR, NotificationsUnderTest
+from tests.integration.notifications.conftest import CLERK, CLERK_UNIT, OPERATOR, NotificationsUnderTest
 
 pytestmark = pytest.mark.integration
 
@@ -36,6 +36,6 @@ async def test_others_are_refused_with_the_reason(
 
 async def test_the_unit_named_is_the_one_acted_for(notifications: NotificationsUnderTest) -> None:
     # Central support acting for a unit where they hold no commission may not, though they may elsewhere.
-    response = await notifications.http.get("/v1/notices", headers={**OPERATOR, "X-Care-Unit": "SE2321000016-U001"})
+    response = await notifications.http.get("/v1/notices", headers={**OPERATOR, "X-Care-Unit": CLERK_UNIT})
     assert response.status_code == 403
     assert response.json()["code"] == "no_commission"

@@ -17,7 +17,7 @@ from contracts.events import FeeDeleted, FeeRegistered
 from contracts.identity import IdentityNumber
 from contracts.integration import FeeSource
 from contracts.topics import FEES
-from efrikort.grants import EXAMPLE_EMPLOYEE, EXAMPLE_UNIT, employee, unit
+from efrikort.grants import employee, unit
 from efrikort.infra.paths import var_dir
 from efrikort.infra.stack import InfraEndpoints
 from efrikort.services import ServiceProcess
@@ -28,11 +28,14 @@ from tests.infra_fixtures import free_ports
 from tests.kafka_clients import plain_producer
 from tests.submissions import grant, new_patient
 
+# Units and people of these tests alone: the well-known example unit's grants are changed by other tests
+# on the session's shared grants topic.
 UNIT_A, UNIT_B, UNIT_C = "SE2321000016-UA", "SE2321000016-UB", "SE2321000099-UC"
-"""A and B belong to the desk's provider; C to another provider."""
+"""A and B belong to the desk's provider; C to another provider in the same region."""
 OTHER_PROVIDER = "SE2321000099-A9"
-DESK = {"X-HSA-ID": EXAMPLE_EMPLOYEE}
-"""A user (`EFK;Användare`) at the example unit, of the same provider as units A and B."""
+DESK_ID = "SE2321000016-E9P1"
+DESK = {"X-HSA-ID": DESK_ID}
+"""A user (`EFK;Användare`) at unit A, so of the same provider as unit B."""
 
 
 @pytest.fixture(scope="package")
@@ -52,8 +55,7 @@ def protection(infra: InfraEndpoints) -> Iterator[ServiceProcess]:
 async def granted(protection: ServiceProcess, infra: InfraEndpoints) -> ServiceProcess:
     """Protection, once its read model holds the units of these tests and the desk's grant."""
     await grant(infra.kafka_bootstrap_servers, infra.database_url, [
-        unit(EXAMPLE_UNIT), unit(UNIT_A), unit(UNIT_B), unit(UNIT_C, provider=OTHER_PROVIDER),
-        employee(EXAMPLE_EMPLOYEE, EXAMPLE_UNIT),
+        unit(UNIT_A), unit(UNIT_B), unit(UNIT_C, provider=OTHER_PROVIDER), employee(DESK_ID, UNIT_A),
     ], readers=("protection",))
     return protection
 

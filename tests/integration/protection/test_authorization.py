@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaProducer
 
 from contracts.access_events import AccessRole
 from contracts.topics import FEE_OUTCOMES, OVERCHARGES
-from efrikort.grants import EXAMPLE_UNIT, employee
+from efrikort.grants import employee
 from efrikort.infra.stack import InfraEndpoints
 from efrikort.services import ServiceProcess
 from tests.integration.protection.conftest import DESK, UNIT_A, UNIT_C, Patient
@@ -24,9 +24,9 @@ from tests.submissions import grant, new_patient
 pytestmark = pytest.mark.integration
 
 LIMITED = "SE2321000016-E102"
-"""`EFK;BegränsadAnvändare` at the desk's unit: may look up a patient's status only."""
+"""`EFK;BegränsadAnvändare` at unit A: may look up a patient's status only."""
 WITHOUT_ROLE = "SE2321000016-E106"
-"""A commission at the desk's unit, but no e-frikort role."""
+"""A commission at unit A, but no e-frikort role."""
 OTHER_PROVIDERS_USER = "SE2321000099-E201"
 """`EFK;Användare` at unit C, of another provider in the region."""
 ADMINISTRATOR = "SE2321000099-E203"
@@ -42,8 +42,8 @@ def caller(hsa_id: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 async def actors(granted: ServiceProcess, infra: InfraEndpoints) -> None:
     await grant(infra.kafka_bootstrap_servers, infra.database_url, [
-        employee(LIMITED, EXAMPLE_UNIT, role=AccessRole.LIMITED_USER),
-        employee(WITHOUT_ROLE, EXAMPLE_UNIT, role=None),
+        employee(LIMITED, UNIT_A, role=AccessRole.LIMITED_USER),
+        employee(WITHOUT_ROLE, UNIT_A, role=None),
         employee(OTHER_PROVIDERS_USER, UNIT_C),
         employee(ADMINISTRATOR, UNIT_C, role=AccessRole.ADMINISTRATOR),
     ], readers=("protection",))
