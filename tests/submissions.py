@@ -39,27 +39,35 @@ def submission(**overrides: Any) -> dict[str, Any]:
     return base
 
 
-async def grant(bootstrap: str, database_url: str, grants: Sequence[Grant], timeout: float = 30) -> None:
-    """Publish grants on the access-grants topic as the access service would, and wait until
-    registration's read model holds each of them (so what a test sends next is decided with them)."""
+DECIDING_SERVICES = ("registration", "protection", "notifications")
+"""The services that keep a read model of the grants and decide with it."""
+
+
+async def grant(bootstrap: str, database_url: str, grants: Sequence[Grant], timeout: float = 30,
+                readers: Sequence[str] = ("registration",)) -> None:
+    """Publish grants on the access-grants topic as the access service would, and wait until the read
+    model of each of `readers` (a service's schema) holds each of them, so that what a test sends next
+    is decided with them."""
     await publish_grants(bootstrap, grants)
     wanted = {grant_key(g): g.changed_at for g in grants}
     conn = await asyncpg.connect(database_url)
     try:
-        async def held() -> bool:
-            rows = await conn.fetch("SELECT key, changed_at FROM registration.access_grants WHERE key = ANY($1)",
-                                    list(wanted))
-            have = {row["key"]: row["changed_at"] for row in rows}
-            return all(key in have and have[key] >= changed for key, changed in wanted.items())
+        for schema in readers:
+            async def held(schema: str = schema) -> bool:
+                rows = await conn.fetch(f'SELECT key, changed_at FROM "{schema}".access_grants WHERE key = ANY($1)',
+                                        list(wanted))
+                have = {row["key"]: row["changed_at"] for row in rows}
+                return all(key in have and have[key] >= changed for key, changed in wanted.items())
 
-        assert await eventually(held, timeout=timeout), "registration did not take in the grants"
+            assert await eventually(held, timeout=timeout), f"{schema} did not take in the grants"
     finally:
         await conn.close()
 
 
-async def grant_example_actors(bootstrap: str, database_url: str) -> None:
-    """The system, unit and employee `submission()` names may register fees."""
-    await grant(bootstrap, database_url, example_grants())
+async def grant_example_actors(bootstrap: str, database_url: str,
+                               readers: Sequence[str] = DECIDING_SERVICES) -> None:
+    """The system, unit and employee `submission()` names may register fees, and look up what came of them."""
+    await grant(bootstrap, database_url, example_grants(), readers=readers)
 
 
 def without_paid_amount(document: dict[str, Any]) -> dict[str, Any]:

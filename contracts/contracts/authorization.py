@@ -29,6 +29,8 @@ class Action(StrEnum):
     """Who looked at a patient's data: central support, on the patient's request."""
     MANAGE_ACCESS = "access.manage"
     """Agreements, integrated systems and directory imports."""
+    MANAGE_NOTICES = "notice.manage"
+    """See the notices to patients that failed, and send them again: central support's work."""
 
 
 class Denial(StrEnum):

@@ -1,7 +1,17 @@
-"""HTTP errors as RFC 9457 problem details (`application/problem+json`), the same in every service."""
+"""HTTP errors as RFC 9457 problem details (`application/problem+json`), the same in every service.
+
+Every error a service answers, its own and the framework's (no identity, a malformed path or body),
+has `type`, `title`, `status`, `detail` and `code` (the type's last segment), `field` when one field
+is at fault, and `reasons` (each with `code`, `field`, `message`) when there is more than one thing
+to say, as a refused fee or a request that fails validation in several places.
+
+Problem types are named by codes; where the integration contract has a rejection code for the
+same thing (`missing_field`, `invalid_value`, the authorization denials) that code is used.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -9,55 +19,121 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from contracts.integration import RejectionReason
+
 MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://efrikort.example/problems/"
+
+Reason = RejectionReason
+"""One thing at fault: the integration contract's rejection reason, so HTTP and Kafka say it alike."""
 
 
 class Problem(Exception):
     """Raise from a route: answered as a problem document. `code` becomes the type's last segment."""
 
-    def __init__(self, status: int, code: str, title: str, detail: str = "", field: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        title: str,
+        detail: str = "",
+        field: str | None = None,
+        *,
+        reasons: Sequence[Reason] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(detail or title)
         self.status = status
         self.code = code
         self.title = title
         self.detail = detail
         self.field = field
+        self.reasons = tuple(reasons)
+        self.headers = dict(headers or {})
+
+    def response(self) -> JSONResponse:
+        return problem_response(self.status, self.code, self.title, self.detail, self.field, reasons=self.reasons,
+                                headers=self.headers)
 
 
-def problem_response(status: int, code: str, title: str, detail: str = "", field: str | None = None,
-                     **extra: Any) -> JSONResponse:
-    body: dict[str, Any] = {"type": TYPE_BASE + code, "title": title, "status": status, "detail": detail or title}
+def problem_response(
+    status: int,
+    code: str,
+    title: str,
+    detail: str = "",
+    field: str | None = None,
+    *,
+    reasons: Sequence[Reason] = (),
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + code, "title": title, "status": status, "detail": detail or title, "code": code,
+    }
     if field is not None:
         body["field"] = field
-    body.update(extra)
-    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE)
+    if reasons:
+        body["reasons"] = [r.model_dump(mode="json") for r in reasons]
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=dict(headers or {}))
+
+
+def from_reasons(status: int, title: str, reasons: Sequence[Reason], whole: str = "request") -> JSONResponse:
+    """A problem listing every reason; its own code and field are the first reason's."""
+    return refusal(status, title, reasons, whole).response()
+
+
+def refusal(status: int, title: str, reasons: Sequence[Reason], whole: str = "request") -> Problem:
+    """`whole` names what a reason without a field is about, in the detail."""
+    if not reasons:
+        raise ValueError("a refusal needs at least one reason")
+    first = reasons[0]
+    detail = "; ".join(f"{r.field or whole}: {r.message}" for r in reasons)
+    return Problem(status, first.code, title, detail, first.field, reasons=reasons)
 
 
 _CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-          409: "conflict", 422: "invalid_request"}
+          409: "conflict", 412: "precondition_failed", 413: "too_large", 422: "invalid_request"}
+_TITLES = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
+           405: "Method not allowed", 409: "Conflict", 412: "Precondition failed", 413: "Too large",
+           422: "The request is not valid"}
+_PLACES = ("body", "query", "path", "header")
+"""Where a value came from: not part of the field's name."""
+
+
+def validation_reasons(error: RequestValidationError) -> list[Reason]:
+    """Each failure of the request's validation: its field and why, never the value (it may be an
+    identity number)."""
+    reasons = [
+        Reason(
+            code="missing_field" if e.get("type") == "missing" else "invalid_value",
+            field=".".join(str(p) for p in e.get("loc", ()) if p not in _PLACES) or None,
+            message=str(e.get("msg", "invalid")),
+        )
+        for e in error.errors()
+    ]
+    return reasons or [Reason(code="invalid_value", message="invalid request")]
+
+
+def problem_responses(descriptions: Mapping[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for a router: each status answered with a problem document."""
+    return {
+        status: {"description": description, "content": {MEDIA_TYPE: {"schema": {"type": "object"}}}}
+        for status, description in descriptions.items()
+    }
 
 
 def install(app: FastAPI) -> None:
+    """Answer the application's errors, its own and the framework's, as problem documents."""
+
     @app.exception_handler(Problem)
     async def problem(request: Request, error: Problem) -> JSONResponse:
-        return problem_response(error.status, error.code, error.title, error.detail, error.field)
+        return error.response()
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        code = _CODES.get(error.status_code, "error")
-        title = code.replace("_", " ")
-        response = problem_response(error.status_code, code, title, str(error.detail))
-        if error.headers:
-            response.headers.update(error.headers)
-        return response
+        status = error.status_code
+        return problem_response(status, _CODES.get(status, "error"), _TITLES.get(status, "Error"), str(error.detail),
+                                headers=error.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
-        # Field and reason only: the offending value may be an identity number.
-        first = error.errors()[0] if error.errors() else {"loc": (), "msg": "invalid"}
-        location = [str(part) for part in first["loc"] if part not in ("body", "query", "path", "header")]
-        field = ".".join(location) or None
-        return problem_response(422, "invalid_request", "invalid request", f"{field or 'request'}: {first['msg']}",
-                                field, errors=[{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-                                               for e in error.errors()])
+        return from_reasons(422, _TITLES[422], validation_reasons(error))

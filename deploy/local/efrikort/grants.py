@@ -15,9 +15,8 @@ from aiokafka import AIOKafkaProducer
 from contracts.access_events import AccessRole, CareUnitGrant, EmployeeGrant, SystemGrant
 from contracts.envelope import Envelope
 from contracts.topics import ACCESS_GRANTS
+from runtime.grants import Grant, key_of
 from runtime.outbox import event_message
-
-Grant = CareUnitGrant | EmployeeGrant | SystemGrant
 
 EXAMPLE_REGION = "SE2321000016-REGION"
 EXAMPLE_PROVIDER = "SE2321000016-A1B2"
@@ -27,11 +26,8 @@ EXAMPLE_EMPLOYEE = "SE2321000016-E001"
 
 
 def grant_key(grant: Grant) -> str:
-    if isinstance(grant, CareUnitGrant):
-        return f"unit/{grant.care_unit}"
-    if isinstance(grant, EmployeeGrant):
-        return f"employee/{grant.employee}/{grant.care_unit}"
-    return f"system/{grant.system_id}"
+    """The key the access service publishes the grant under, as every reader keys it."""
+    return key_of(grant)
 
 
 def unit(care_unit: str, *, provider: str = EXAMPLE_PROVIDER, region: str = EXAMPLE_REGION,

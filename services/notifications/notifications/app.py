@@ -15,6 +15,7 @@ from notifications.handlers import NoticeHandlers
 from notifications.settings import NotificationSettings
 from notifications.worker import DeliveryWorker
 from runtime.consumers import Consumer
+from runtime.grants import grants_consumer
 from runtime.service import Runtime, Service, run
 from runtime.settings import ServiceSettings
 
@@ -30,6 +31,8 @@ def build(runtime: Runtime, settings: NotificationSettings | None = None) -> Ser
         Consumer(FREE_CARDS, group=group, handler=handlers.on_free_card_event),
         Consumer(OVERCHARGES, group=group, handler=handlers.on_overcharge_event),
         Consumer(PATIENT_CONTACTS, group=group, handler=handlers.on_contact_details),
+        # Who may see and resend notices: the operator endpoints ask the grants.
+        grants_consumer(group),
     ]
     if settings.close_to_ceiling_kronor is not None:
         consumers.append(Consumer(PATIENT_STATUS, group=group, handler=handlers.on_patient_status))

@@ -1,4 +1,8 @@
-"""Notifications' HTTP API: patients' contact details, and the operators' view of failed notices."""
+"""Notifications' HTTP API: patients' contact details, and the operators' view of failed notices.
+
+The operator endpoints ask the shared decision, on notifications' own read model of the access
+grants, whether the caller may (central support only), and answer 403 naming the reason when not.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
+from contracts.authorization import Action
 from contracts.notice_events import NoticeChannel, NoticeLanguage, PatientContactDetails
 from contracts.topics import PATIENT_CONTACTS
 from notifications import store
 from notifications.delivery_rules import NoticeState, missing_for_channel
 from notifications.patients import InvalidIdentityNumber, key_of
-from notifications.problems import Problem, ProblemRoute
 from runtime.audit import record_access
+from runtime.grants import ActingUnit, require
 from runtime.identity import CurrentCaller
+from runtime.problems import Problem
 from runtime.service import Runtime
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -57,14 +63,15 @@ def _out(details: PatientContactDetails) -> ContactDetailsOut:
 
 
 def router(runtime: Runtime) -> APIRouter:
-    api = APIRouter(route_class=ProblemRoute)
+    api = APIRouter()
     secret = runtime.settings.patient_key_secret.get_secret_value()
 
     def patient(patient_id: str) -> str:
         try:
             return key_of(patient_id, secret)
         except InvalidIdentityNumber as error:
-            raise Problem(422, "validation", f"patient_id: {error}", field="patient_id") from None
+            raise Problem(422, "invalid_patient_id", "Invalid identity number", f"patient_id: {error}",
+                          field="patient_id") from None
 
     @api.put("/v1/patients/{patient_id}/contact", tags=["contact details"], response_model=ContactDetailsOut)
     async def put_contact(
@@ -73,8 +80,8 @@ def router(runtime: Runtime) -> APIRouter:
         """Set how and where the patient is told. Audited."""
         webhook_url = str(details.webhook_url) if details.webhook_url else None
         if missing := missing_for_channel(details.channel, details.email, webhook_url, details.postal_address):
-            raise Problem(422, "validation", f"{missing}: required when the channel is {details.channel.value}",
-                          field=missing)
+            raise Problem(422, "missing_field", "A field is missing",
+                          f"{missing}: required when the channel is {details.channel.value}", field=missing)
         key = patient(patient_id)
         event = PatientContactDetails(
             patient_key=key, channel=details.channel, language=details.language, name=details.name,
@@ -97,7 +104,8 @@ def router(runtime: Runtime) -> APIRouter:
             await record_access(tx, patient_key=key, actor=caller.hsa_id, system_id=caller.system_id,
                                 action="contact_details.read", subject="notifications/contact")
         if details is None:
-            raise Problem(404, "no-contact-details", "the patient has no contact details: notices go by letter")
+            raise Problem(404, "no_contact_details", "No contact details",
+                          "the patient has no contact details: notices go by letter")
         return _out(details)
 
     @api.get("/v1/notices", tags=["operations"])
@@ -105,23 +113,30 @@ def router(runtime: Runtime) -> APIRouter:
         caller: CurrentCaller,
         state: NoticeState = NoticeState.FAILED,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        acting_unit: ActingUnit = None,
     ) -> list[dict[str, Any]]:
-        """Notices in a state, the most recently changed first: `failed` ones are an operator's to act on."""
+        """Notices in a state, the most recently changed first: `failed` ones are an operator's to act on.
+        Central support (`EFK;Superanvändare`) only."""
         async with runtime.engine.connect() as conn:
+            await require(conn, caller, Action.MANAGE_NOTICES, acting_unit=acting_unit)
             return await store.notices_in_state(conn, state, limit)
 
     @api.post("/v1/notices/{notice_id}/resend", tags=["operations"], status_code=202)
-    async def resend(notice_id: int, caller: CurrentCaller, request: Request) -> dict[str, Any]:
-        """Send a failed notice again, with a fresh set of attempts (to the patient's details as they are now)."""
+    async def resend(notice_id: int, caller: CurrentCaller, request: Request,
+                     acting_unit: ActingUnit = None) -> dict[str, Any]:
+        """Send a failed notice again, with a fresh set of attempts (to the patient's details as they are now).
+        Central support (`EFK;Superanvändare`) only."""
         async with runtime.uow.begin(_correlation_id(request)) as tx:
+            await require(tx.conn, caller, Action.MANAGE_NOTICES, acting_unit=acting_unit)
             again = await store.send_again(tx.conn, notice_id)
             if again is None:
                 existing = await store.notice(tx.conn, notice_id)
         if again is not None:
             return again
         if existing is None:
-            raise Problem(404, "no-such-notice", f"no notice {notice_id}", field="notice_id")
-        raise Problem(409, "notice-not-failed", f"notice {notice_id} is {existing['state']}: only a failed notice "
-                      "is sent again", field="notice_id")
+            raise Problem(404, "unknown_notice", "No such notice", f"no notice {notice_id}", field="notice_id")
+        raise Problem(409, "notice_not_failed", "Notice not failed",
+                      f"notice {notice_id} is {existing['state']}: only a failed notice is sent again",
+                      field="notice_id")
 
     return api

@@ -12,6 +12,7 @@ from protection.handlers import on_fee_events
 from protection.regions import DEFAULT_FILE, RegionSettings
 from protection.routes import router
 from runtime.consumers import Consumer
+from runtime.grants import grants_consumer
 from runtime.service import Runtime, Service, run
 from runtime.settings import ServiceSettings
 
@@ -32,7 +33,7 @@ def build(runtime: Runtime) -> Service:
         name=NAME,
         title="e-frikort protection",
         migrations=Path(__file__).parent / "migrations",
-        consumers=[Consumer(FEES, group=NAME, batch_handler=on_fee_events(region))],
+        consumers=[Consumer(FEES, group=NAME, batch_handler=on_fee_events(region)), grants_consumer(NAME)],
         produces=[FEE_OUTCOMES, FREE_CARDS, OVERCHARGES, PATIENT_STATUS, AUDIT],
         router=router(runtime.uow, region, runtime.settings.patient_key_secret.get_secret_value()),
     )

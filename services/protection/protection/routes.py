@@ -1,4 +1,9 @@
-"""Protection's HTTP API: a patient's status and extract, and the overcharges a unit owes."""
+"""Protection's HTTP API: a patient's status and extract, and the overcharges a unit owes.
+
+Each route asks the shared decision, on protection's own read model of the access grants, whether
+the caller's role allows what they ask (a 403 naming the reason when it does not), and audits every
+read and change of a patient's data.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import BaseModel
 
+from contracts.authorization import Action
 from contracts.events import OverchargeRefunded
 from contracts.identity import IdentityNumber, InvalidIdentityNumber
 from contracts.integration import FreeCardStatus, FreeCardSummary
@@ -19,10 +25,16 @@ from protection.pdf import extract_pdf
 from protection.recompute import Status, recompute, status_on, today_in_sweden
 from protection.regions import RegionSettings
 from runtime.audit import record_access
+from runtime.grants import ActingUnit, require
 from runtime.identity import CurrentCaller
 from runtime.patient_key import patient_key
-from runtime.problems import Problem
+from runtime.problems import Problem, problem_responses
 from runtime.transaction import Transaction, UnitOfWork
+
+PROBLEMS = problem_responses({
+    401: "No trusted identity", 403: "Not allowed: the code says what is missing (`role_not_permitted`, ...)",
+    404: "No such overcharge", 409: "The overcharge is not open", 422: "Not valid: the field is named",
+})
 
 
 class ProtectionStatus(BaseModel):
@@ -68,7 +80,7 @@ class OverchargeOut(BaseModel):
 
 
 def router(uow: UnitOfWork, region: RegionSettings, patient_key_secret: str) -> APIRouter:
-    api = APIRouter(prefix="/v1", tags=["protection"])
+    api = APIRouter(prefix="/v1", tags=["protection"], responses=PROBLEMS)
 
     def key_of(patient_id: str) -> str:
         try:
@@ -89,27 +101,32 @@ def router(uow: UnitOfWork, region: RegionSettings, patient_key_secret: str) -> 
         patient_id: str, caller: CurrentCaller,
         on: Annotated[date | None, Query(alias="date", description="The day asked about; today when left out.")]
         = None,
+        acting_unit: ActingUnit = None,
     ) -> ProtectionStatus:
-        """Does the patient have a free card, how much is left to the ceiling (on a date, default today)."""
+        """Does the patient have a free card, how much is left to the ceiling (on a date, default today).
+        Any e-frikort role may ask."""
         key = key_of(patient_id)
         async with uow.begin(correlation_id=str(uuid4())) as tx:
+            await require(tx.conn, caller, Action.READ_PROTECTION, acting_unit=acting_unit)
             day = on or today_in_sweden(datetime.now(UTC))
             status, _ = await status_of(tx, key, day)
             await record_access(tx, patient_key=key, actor=caller.hsa_id, system_id=caller.system_id,
-                                action="protection.read")
+                                care_unit=acting_unit, action="protection.read")
         return protection_status_out(status, day)
 
     @api.get("/patients/{patient_id}/extract", response_model=ExtractOut,
              responses={200: {"content": {"application/pdf": {}}}})
     async def patient_extract(patient_id: str, caller: CurrentCaller,
-                              accept: Annotated[str | None, Header()] = None) -> Any:
-        """The fees of the current period, as JSON or (with `Accept: application/pdf`) as a PDF."""
+                              accept: Annotated[str | None, Header()] = None, acting_unit: ActingUnit = None) -> Any:
+        """The fees of the current period, as JSON or (with `Accept: application/pdf`) as a PDF.
+        Any e-frikort role may ask."""
         key = key_of(patient_id)
         today = today_in_sweden(datetime.now(UTC))
         async with uow.begin(correlation_id=str(uuid4())) as tx:
+            await require(tx.conn, caller, Action.READ_PROTECTION, acting_unit=acting_unit)
             status, result = await status_of(tx, key, today)
             await record_access(tx, patient_key=key, actor=caller.hsa_id, system_id=caller.system_id,
-                                action="extract.read")
+                                care_unit=acting_unit, action="extract.read")
         document = extract(result.fees, result.ledger, status, today)
         if accept and "application/pdf" in accept:
             return Response(extract_pdf(document, region.region), media_type="application/pdf",
@@ -123,21 +140,28 @@ def router(uow: UnitOfWork, region: RegionSettings, patient_key_secret: str) -> 
         )
 
     @api.get("/care-units/{care_unit}/overcharges", response_model=list[OverchargeOut])
-    async def open_overcharges(care_unit: str, caller: CurrentCaller) -> list[OverchargeOut]:
-        """Overcharges this unit owes patients and has not yet marked refunded."""
+    async def open_overcharges(care_unit: str, caller: CurrentCaller,
+                               acting_unit: ActingUnit = None) -> list[OverchargeOut]:
+        """Overcharges this unit owes patients and has not yet marked refunded: the work list of those who
+        may mark them refunded (a user of the unit's provider, the region's administrators, central support)."""
         async with uow.engine.connect() as conn:
+            await require(conn, caller, Action.MARK_OVERCHARGE_REFUNDED, acting_unit=acting_unit, target_unit=care_unit)
             rows = await store.open_overcharges(conn, care_unit)
         return [OverchargeOut(**{k: v for k, v in vars(row).items() if k in OverchargeOut.model_fields})
                 for row in rows]
 
     @api.post("/overcharges/{overcharge_id}/refunded", response_model=OverchargeOut)
-    async def mark_refunded(overcharge_id: UUID, caller: CurrentCaller) -> OverchargeOut:
-        """The unit has paid the patient back (återbetalt): the overcharge is closed."""
+    async def mark_refunded(overcharge_id: UUID, caller: CurrentCaller,
+                            acting_unit: ActingUnit = None) -> OverchargeOut:
+        """The unit has paid the patient back (återbetalt): the overcharge is closed. A user of the unit's
+        provider, the region's administrators or central support may say so."""
         async with uow.begin(correlation_id=str(uuid4())) as tx:
             row = await store.overcharge_for_update(tx.conn, overcharge_id)
             if row is None:
                 raise Problem(404, "unknown_overcharge", "No such overcharge",
                               f"overcharge_id: {overcharge_id} is not known", field="overcharge_id")
+            await require(tx.conn, caller, Action.MARK_OVERCHARGE_REFUNDED, acting_unit=acting_unit,
+                          target_unit=row.care_unit)
             if row.state != "open":
                 raise Problem(409, "overcharge_not_open", "Overcharge not open",
                               f"overcharge_id: the overcharge is {row.state}", field="overcharge_id")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from contracts.topics import ACCESS_GRANTS, AUDIT, FEE_OUTCOMES, FEE_SUBMISSIONS, FEES
-from registration.handlers import on_access_grants, on_fee_outcomes, on_fee_submissions
+from contracts.topics import AUDIT, FEE_OUTCOMES, FEE_SUBMISSIONS, FEES
+from registration.handlers import on_fee_outcomes, on_fee_submissions
 from registration.outcomes import OutcomeWaiters
 from registration.routes import fee_routes
 from registration.settings import RegistrationSettings
 from runtime.consumers import Consumer
+from runtime.grants import grants_consumer
 from runtime.service import Runtime, Service, run
 
 NAME = "registration"
@@ -26,7 +27,7 @@ def build(runtime: Runtime) -> Service:
         migrations=Path(__file__).parent / "migrations",
         consumers=[
             Consumer(FEE_SUBMISSIONS, group=NAME, batch_handler=on_fee_submissions(secret)),
-            Consumer(ACCESS_GRANTS, group=f"{NAME}-access-grants", batch_handler=on_access_grants),
+            grants_consumer(NAME),
             Consumer(FEE_OUTCOMES, group=f"{NAME}-fee-outcomes", batch_handler=on_fee_outcomes(waiters)),
         ],
         produces=[FEES, FEE_OUTCOMES, AUDIT],

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from contracts.envelope import Envelope
 from contracts.integration import FeeOutcome
 from registration import store
-from registration.grants import GRANT_TYPES, Grant, key_of
 from registration.intake import Rejected
 from registration.outcomes import OutcomeWaiters
 from registration.register import Incoming, register_submissions
@@ -56,28 +53,3 @@ def on_fee_outcomes(waiters: OutcomeWaiters) -> BatchHandler:
             waiters.deliver(stored.submission_id, stored.outcome)
 
     return handle
-
-
-async def on_access_grants(deliveries: Sequence[Delivery], tx: Transaction) -> None:
-    """The grants read model: the latest grant per key; a tombstone removes the key."""
-    latest: dict[str, Grant | None] = {}
-    for delivery in deliveries:
-        if delivery.value:
-            grant = _grant(delivery)
-            latest[key_of(grant)] = grant
-        elif delivery.key:
-            latest[delivery.key.decode("utf-8", "replace")] = None
-    await store.remove_grants(tx.conn, [key for key, grant in latest.items() if grant is None])
-    await store.upsert_grants(tx.conn, [(key, grant) for key, grant in latest.items() if grant is not None])
-
-
-def _grant(delivery: Delivery) -> Grant:
-    try:
-        event_type = json.loads(delivery.value).get("event_type")
-    except (ValueError, AttributeError):
-        raise InvalidMessage("a grant must be an event envelope in JSON") from None
-    kind = GRANT_TYPES.get(event_type)
-    if kind is None:
-        raise InvalidMessage(f"not a grant event: {str(event_type)[:80]}")
-    envelope: Envelope[Grant] = delivery.envelope(kind)
-    return envelope.payload

@@ -1,7 +1,7 @@
 """Registering submissions: the one path behind both the Kafka intake and `POST /v1/fees`.
 
 It takes a list (a poll's worth from Kafka, or the one submission of an HTTP request) and reads and
-writes with one statement for all of them: grants, idempotency keys, fee versions, the outbox.
+writes with one statement for all of them: grants (read), idempotency keys, fee versions, the outbox.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from contracts.integration import FeeOutcome, FeeSubmission, RejectionReason
 from contracts.topics import FEE_OUTCOMES, FEES
 from registration import store
 from registration.fees import FeeVersion
-from registration.grants import keys_for
 from registration.intake import Accepted, Code, Rejected, check_submission, reason
+from runtime import grants as access_grants
 from runtime.audit import record_access
 from runtime.identity import Caller
 from runtime.patient_key import patient_key
@@ -110,10 +110,10 @@ async def _authorize(
     items: Sequence[Incoming], checked: dict[int, Accepted], conn: AsyncConnection, today: date,
     results: list[Result | None],
 ) -> dict[int, Accepted]:
-    keys = [key for index, accepted in checked.items() for key in keys_for(
+    keys = [key for index, accepted in checked.items() for key in access_grants.keys_for(
         accepted.submission.care_unit, accepted.submission.registered_by,
         items[index].through_system(accepted.submission))]
-    grants = await store.grants(conn, keys)
+    grants = await access_grants.grants(conn, keys)
     authorized = {}
     for index, accepted in checked.items():
         submission = accepted.submission

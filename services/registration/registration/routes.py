@@ -6,6 +6,7 @@ Thin routes: they call the same registration path as the Kafka intake, the fee r
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated
 
@@ -19,13 +20,14 @@ from contracts.integration import MAX_SUBMISSION_BYTES, FeeOutcome, FeeSource, F
 from contracts.topics import FEES
 from registration import store
 from registration.fees import Correction, FeeVersion
-from registration.grants import system_key, unit_key
 from registration.intake import AUTHORIZATION_CODES, Code, Rejected, check_fee_values, reason
 from registration.outcomes import OutcomeWaiters
-from registration.problems import PROBLEM_RESPONSES, ProblemRoute, from_reasons, problem
 from registration.register import Incoming, Registered, register_submissions, today_in_sweden
 from runtime.audit import record_access
+from runtime.grants import ActingUnit, authorize, refused
 from runtime.identity import Caller, CurrentCaller
+from runtime.problems import Reason, problem_response, problem_responses
+from runtime.problems import from_reasons as _from_reasons
 from runtime.transaction import Transaction, UnitOfWork
 
 _STATUS_OF_CODE = {
@@ -35,7 +37,16 @@ _STATUS_OF_CODE = {
 }
 
 
-ActingUnit = Annotated[str | None, Header(alias="X-Care-Unit", description="The unit the caller acts for.")]
+PROBLEM_RESPONSES = problem_responses({
+    400: "Not JSON", 401: "No trusted identity", 403: "Not allowed: the code says what is missing",
+    404: "No such fee or submission", 409: "Conflict", 412: "The fee has changed since the version given",
+    413: "Too large", 422: "Not valid: every reason with its code and field",
+})
+
+
+def from_reasons(status: int, title: str, reasons: Sequence[Reason]) -> JSONResponse:
+    # What registration refuses is a submission or a change of one: a reason without a field is about it whole.
+    return _from_reasons(status, title, reasons, whole="submission")
 
 
 class Pending(BaseModel):
@@ -121,8 +132,7 @@ def _expected_version(if_match: str | None) -> int | str | None:
 
 
 def _denied(decision: Decision) -> JSONResponse:
-    assert decision.denial is not None
-    return from_reasons(403, "Not allowed", [reason(decision.denial, decision.field, decision.message)])
+    return refused(decision).response()
 
 
 async def authorize_on_fee(
@@ -130,20 +140,12 @@ async def authorize_on_fee(
 ) -> Decision:
     """May the caller do `action` on the fee? The unit they act for is the one they name, else any unit
     where they hold a grant that allows it."""
-    extra = [unit_key(fee.care_unit)] + ([unit_key(acting_unit)] if acting_unit else [])
-    if caller.system_id:
-        extra.append(system_key(caller.system_id))
-    grants = await store.grants_of_employee(conn, caller.hsa_id, extra)
-    # Their own units first: when none allows it, the refusal then says why at a unit they work for.
-    units = [acting_unit] if acting_unit else list(dict.fromkeys([*grants.units_of(caller.hsa_id), fee.care_unit]))
-    today = today_in_sweden()
-    decisions = [grants.decide(action, acting_unit=unit, employee=caller.hsa_id, target_unit=fee.care_unit,
-                               system_id=caller.system_id, today=today) for unit in units]
-    return next((d for d in decisions if d.allowed), decisions[0])
+    return await authorize(conn, caller, action, acting_unit=acting_unit, target_unit=fee.care_unit,
+                           today=today_in_sweden())
 
 
 def fee_routes(uow: UnitOfWork, key_secret: str, waiters: OutcomeWaiters, reply_timeout_s: float) -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["fees"], route_class=ProblemRoute, responses=PROBLEM_RESPONSES)
+    router = APIRouter(prefix="/v1", tags=["fees"], responses=PROBLEM_RESPONSES)
 
     async def stored_outcome(submission_id: str) -> bytes | None:
         async with uow.engine.connect() as conn:
@@ -203,7 +205,7 @@ def fee_routes(uow: UnitOfWork, key_secret: str, waiters: OutcomeWaiters, reply_
             fee = await store.latest_version(tx.conn, fee_id) if fee_id is not None else None
             if fee is None:
                 if found is None:
-                    return problem(404, "Not found", "no outcome for this submission", code="unknown_submission")
+                    return problem_response(404, "unknown_submission", "Not found", "no outcome for this submission")
                 # A rejection: it names nobody's data.
                 return Response(found.outcome, media_type="application/json")
             decision = await authorize_on_fee(tx.conn, caller, Action.READ_PROTECTION, fee, acting_unit)
@@ -223,7 +225,7 @@ def fee_routes(uow: UnitOfWork, key_secret: str, waiters: OutcomeWaiters, reply_
         async with uow.begin(correlation_id=str(uuid.uuid4())) as tx:
             versions = await store.versions(tx.conn, fee_id)
             if not versions:
-                return problem(404, "Not found", "no such fee", code="unknown_fee")
+                return problem_response(404, "unknown_fee", "Not found", "no such fee")
             current = versions[-1]
             decision = await authorize_on_fee(tx.conn, caller, Action.READ_PROTECTION, current, acting_unit)
             if not decision.allowed:
@@ -283,7 +285,7 @@ def fee_routes(uow: UnitOfWork, key_secret: str, waiters: OutcomeWaiters, reply_
         if_match: str | None,
     ) -> Response | None:
         if current is None:
-            return problem(404, "Not found", "no such fee", code="unknown_fee")
+            return problem_response(404, "unknown_fee", "Not found", "no such fee")
         decision = await authorize_on_fee(conn, caller, action, current, acting_unit)
         if not decision.allowed:
             return _denied(decision)

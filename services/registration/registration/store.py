@@ -1,4 +1,6 @@
-"""Registration's persistence: submissions seen, every version of every fee, outcomes, access grants.
+"""Registration's persistence: submissions seen, every version of every fee, outcomes.
+
+The access grants it decides with are the runtime's shared read model (`runtime.grants`).
 
 Statements that serve the submission path take a whole batch at once (arrays or executemany), so a
 poll of hundreds of submissions costs a handful of round trips.
@@ -8,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import bindparam, text
@@ -16,7 +17,6 @@ from sqlalchemy.dialects.postgresql import ARRAY, TEXT
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from registration.fees import FeeVersion
-from registration.grants import GRANT_TYPES, Grant, Grants
 
 SubmissionKey = tuple[str, str]
 """(system_id, submission_id): the idempotency key."""
@@ -183,70 +183,3 @@ _SUBMISSION_FEE = text("SELECT fee_id FROM submissions WHERE submission_id = :su
 
 async def fee_of_submission(conn: AsyncConnection, submission_id: str) -> UUID | None:
     return (await conn.execute(_SUBMISSION_FEE, {"submission_id": submission_id})).scalar()
-
-
-# --- access grants -----------------------------------------------------------------------------
-
-_UPSERT_GRANTS = text(
-    "INSERT INTO access_grants (key, event_type, \"grant\", changed_at) "
-    "SELECT * FROM unnest(CAST(:keys AS text[]), CAST(:types AS text[]), CAST(CAST(:grants AS text[]) AS jsonb[]), "
-    "CAST(:changed AS timestamptz[])) "
-    "ON CONFLICT (key) DO UPDATE SET event_type = excluded.event_type, \"grant\" = excluded.\"grant\", "
-    "changed_at = excluded.changed_at WHERE access_grants.changed_at <= excluded.changed_at"
-)
-_REMOVE_GRANTS = text("DELETE FROM access_grants WHERE key = ANY(:keys)").bindparams(
-    bindparam("keys", type_=ARRAY(TEXT)))
-_GRANT_COLUMNS = "key, event_type, CAST(\"grant\" AS text) AS \"grant\""
-_GRANTS = text(f"SELECT {_GRANT_COLUMNS} FROM access_grants WHERE key = ANY(:keys)").bindparams(
-    bindparam("keys", type_=ARRAY(TEXT)))
-_EMPLOYEE_GRANTS = text(
-    f"SELECT {_GRANT_COLUMNS} FROM access_grants WHERE key LIKE :prefix ESCAPE '\\' "
-    "OR key IN (SELECT 'unit/' || (\"grant\" ->> 'care_unit') FROM access_grants WHERE key LIKE :prefix ESCAPE '\\')"
-)
-
-
-async def upsert_grants(conn: AsyncConnection, grants: Sequence[tuple[str, Grant]]) -> None:
-    """Keep the latest grant per key: an older one arriving late changes nothing."""
-    latest: dict[str, Grant] = {}
-    for key, grant in grants:
-        if key not in latest or latest[key].changed_at <= grant.changed_at:
-            latest[key] = grant
-    if not latest:
-        return
-    keys = sorted(latest)
-    await conn.execute(_UPSERT_GRANTS, {
-        "keys": keys, "types": [latest[k].event_type for k in keys],
-        "grants": [latest[k].model_dump_json() for k in keys],
-        "changed": [latest[k].changed_at for k in keys],
-    })
-
-
-async def remove_grants(conn: AsyncConnection, keys: Sequence[str]) -> None:
-    """A tombstone on the compacted topic: the key is gone."""
-    if keys:
-        await conn.execute(_REMOVE_GRANTS, {"keys": list(keys)})
-
-
-def _grants_from(rows: Iterable[Any]) -> Grants:
-    by_key: dict[str, Grant] = {}
-    for row in rows:
-        kind = GRANT_TYPES.get(row.event_type)
-        if kind is not None:
-            by_key[row.key] = kind.model_validate_json(row.grant)
-    return Grants(by_key)
-
-
-async def grants(conn: AsyncConnection, keys: Iterable[str]) -> Grants:
-    wanted = sorted(set(keys))
-    if not wanted:
-        return Grants({})
-    return _grants_from(await conn.execute(_GRANTS, {"keys": wanted}))
-
-
-async def grants_of_employee(conn: AsyncConnection, employee: str, extra_keys: Iterable[str] = ()) -> Grants:
-    """Every grant the employee holds, the units they are for, and `extra_keys`."""
-    escaped = employee.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    found = dict(_grants_from(await conn.execute(_EMPLOYEE_GRANTS, {"prefix": f"employee/{escaped}/%"})).by_key)
-    found.update((await grants(conn, extra_keys)).by_key)
-    return Grants(found)
-

@@ -20,7 +20,7 @@ from contracts.access_events import (
 )
 from contracts.authorization import swedish_today
 from contracts.envelope import Envelope, Event
-from contracts.topics import ACCESS_GRANTS, AUDIT, DIRECTORY, PATIENT_MEMBERSHIP, Topic
+from contracts.topics import ACCESS_GRANTS, AGREEMENTS, AUDIT, DIRECTORY, PATIENT_MEMBERSHIP, Topic
 from efrikort.infra.stack import InfraEndpoints
 from runtime.settings import DEV_PATIENT_KEY_SECRET
 from tests.integration.access.conftest import CENTRAL_SUPPORT, CENTRAL_UNIT, SAMPLE_DIRECTORY, RunningAccess
@@ -60,8 +60,10 @@ async def ask(access: RunningAccess, **question: Any) -> dict[str, Any]:
 async def test_importing_the_sample_directory_publishes_grants_and_importing_it_again_changes_nothing(
     infra: InfraEndpoints, access: RunningAccess
 ) -> None:
-    # What earlier tests of the session put on the directory feed is applied first, not between imports.
+    # What earlier tests of the session put on the directory and agreement feeds is applied first, not
+    # between imports (an agreement event taken in between publishes a grant on the second import).
     await caught_up(infra.kafka_bootstrap_servers, f"{access.name}-directory", DIRECTORY.name)
+    await caught_up(infra.kafka_bootstrap_servers, f"{access.name}-agreements", AGREEMENTS.name)
     async with reading(infra.kafka_bootstrap_servers, ACCESS_GRANTS.name) as grants:
         first = await import_sample(access)
         await grants.wait_for(lambda r: r.key == b"employee/SE2321000016-E001/SE2321000016-U001"

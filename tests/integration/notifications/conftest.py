@@ -20,8 +20,10 @@ import asyncpg
 import httpx
 import pytest
 
+from contracts.access_events import AccessRole
 from contracts.envelope import Envelope, Event
 from contracts.topics import Topic
+from efrikort.grants import employee, unit
 from efrikort.infra.stack import InfraEndpoints
 from notifications.app import build
 from notifications.settings import NotificationSettings
@@ -30,11 +32,22 @@ from runtime.service import Runtime, create_app
 from runtime.settings import DEV_PATIENT_KEY_SECRET, ServiceSettings
 from tests.kafka_clients import eventually, plain_producer
 from tests.notice_receivers import HttpReceiver, MailDrop, http_receiver, smtp_server
-from tests.submissions import new_patient
+from tests.submissions import grant, new_patient
 
 WEBHOOK_SECRET = "test-webhook-secret"
 MAX_ATTEMPTS = 4
 CLOSE_TO_CEILING_KRONOR = 300
+
+# Units and people of these tests alone: the well-known example unit's grants are changed by other tests
+# on the session's shared grants topic.
+CENTRAL_SUPPORT_UNIT = "SE2321000016-U9N1"
+OPERATOR_ID = "SE2321000016-OP01"
+OPERATOR = {"X-HSA-ID": OPERATOR_ID}
+"""Central support (`EFK;Superanvändare`): the one role that may see and resend notices."""
+CLERK_UNIT = "SE2321000016-U9N2"
+CLERK_ID = "SE2321000016-E9N2"
+CLERK = {"X-HSA-ID": CLERK_ID}
+"""A user (`EFK;Användare`) at a unit: may set a patient's contact details, not work the notices."""
 
 
 @dataclass
@@ -139,6 +152,10 @@ async def notifications(
                 return (await http.get("/ready")).status_code == 200
 
             assert await eventually(ready, timeout=60, interval=0.2), (await http.get("/ready")).json()
+            await grant(infra.kafka_bootstrap_servers, infra.database_url, [
+                unit(CENTRAL_SUPPORT_UNIT), employee(OPERATOR_ID, CENTRAL_SUPPORT_UNIT, role=AccessRole.SUPERUSER),
+                unit(CLERK_UNIT), employee(CLERK_ID, CLERK_UNIT),
+            ], readers=(name,))
             yield NotificationsUnderTest(name, http, db, infra.kafka_bootstrap_servers, mail[0], receiver, letters)
     finally:
         await db.execute(f"DROP OWNED BY efrikort_{name} CASCADE")

@@ -88,7 +88,7 @@ async def test_an_invalid_field_is_a_problem_naming_it(
                                             json={"channel": "pigeon"})
     assert response.status_code == 422
     problem = response.json()
-    assert problem["field"] == "channel" and problem["status"] == 422 and problem["type"].endswith("/validation")
+    assert problem["field"] == "channel" and problem["status"] == 422 and problem["type"].endswith("/invalid_value")
 
 
 async def test_a_caller_without_identity_is_refused(notifications: NotificationsUnderTest, patient: Patient) -> None:

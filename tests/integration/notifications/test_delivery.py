@@ -28,6 +28,7 @@ from tests.integration.notifications.conftest import (
     FREE_CARD_FROM,
     FREE_CARD_TO,
     MAX_ATTEMPTS,
+    OPERATOR,
     WEBHOOK_SECRET,
     NotificationsUnderTest,
     Patient,
@@ -135,7 +136,7 @@ async def test_a_notice_fails_after_its_attempts_is_listed_for_operators_and_can
     assert await metric(notifications.http, "efrikort_notices_failed_total",
                         kind="free_card_issued", channel="webhook") == failed_before + 1
 
-    operator = {"X-HSA-ID": "SE2321000016-OP01"}
+    operator = OPERATOR
     listed = (await notifications.http.get("/v1/notices", params={"state": "failed", "limit": 1000},
                                            headers=operator)).json()
     [mine] = [n for n in listed if n["id"] == failed["id"]]

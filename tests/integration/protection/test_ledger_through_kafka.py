@@ -4,10 +4,8 @@ events out, the ledger in its own schema, the HTTP API on top."""
 from __future__ import annotations
 
 import json
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from datetime import UTC, date, datetime
+from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any
 
 import asyncpg
@@ -15,87 +13,15 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from contracts.envelope import Envelope, Event
-from contracts.events import FeeDeleted, FeeRegistered
-from contracts.identity import IdentityNumber
-from contracts.integration import FeeSource
-from contracts.topics import FEE_OUTCOMES, FEES, FREE_CARDS, OVERCHARGES
-from efrikort.infra.paths import var_dir
+from contracts.events import FeeRegistered
+from contracts.topics import FEE_OUTCOMES, FREE_CARDS, OVERCHARGES
 from efrikort.infra.stack import InfraEndpoints
 from efrikort.services import ServiceProcess
-from runtime.outbox import envelope_headers
-from runtime.patient_key import patient_key
-from runtime.settings import DEV_PATIENT_KEY_SECRET
-from tests.infra_fixtures import free_ports
-from tests.kafka_clients import TopicReader, eventually, plain_producer, reading
+from tests.integration.protection.conftest import UNIT_A, UNIT_B, UNIT_C, Patient
+from tests.kafka_clients import TopicReader, eventually, reading
 from tests.submissions import new_patient
 
 pytestmark = pytest.mark.integration
-
-UNIT_A, UNIT_B, UNIT_C = "SE2321000016-UA", "SE2321000016-UB", "SE2321000099-UC"
-DESK = {"X-HSA-ID": "SE2321000016-E001"}
-
-
-@pytest.fixture(scope="module")
-def protection(infra: InfraEndpoints) -> Iterator[ServiceProcess]:
-    env = {**infra.as_env(), "EFRIKORT_OUTBOX_POLL_INTERVAL_S": "0.1", "EFRIKORT_TRUST_IDENTITY_HEADER": "true"}
-    log = var_dir() / "test" / "logs" / time.strftime("%Y%m%d-%H%M%S") / "protection-integration.log"
-    process = ServiceProcess("protection", free_ports(1)[0], env, log)
-    process.start()
-    try:
-        process.wait_ready(timeout=120)
-        yield process
-    finally:
-        process.stop()
-
-
-@pytest.fixture
-async def producer(infra: InfraEndpoints) -> AsyncIterator[AIOKafkaProducer]:
-    async with plain_producer(infra.kafka_bootstrap_servers) as p:
-        yield p
-
-
-@pytest.fixture
-async def http(protection: ServiceProcess) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=protection.url, timeout=10, headers=DESK) as client:
-        yield client
-
-
-class Patient:
-    """One patient's fees, published as registration would."""
-
-    def __init__(self, producer: AIOKafkaProducer) -> None:
-        self.identity = new_patient()
-        self.number = IdentityNumber.parse(self.identity)
-        self.key = patient_key(self.number.digits, DEV_PATIENT_KEY_SECRET)
-        self.producer = producer
-        self.fees: dict[str, FeeRegistered] = {}
-
-    async def publish(self, event: Event) -> None:
-        envelope = Envelope.wrap(event, producer="registration", correlation_id=str(uuid.uuid4()))
-        await self.producer.send_and_wait(
-            FEES.name, envelope.model_dump_json().encode(), key=self.key.encode(),
-            headers=[(k, v.encode()) for k, v in envelope_headers(envelope).items()],
-        )
-
-    async def register(self, name: str, visit: date, amount: int, unit: str = UNIT_A, paid: int | None = None,
-                       fee_type: str = "doctor_visit") -> FeeRegistered:
-        fee = FeeRegistered(
-            fee_id=uuid.uuid4(), version=1, submission_id=str(uuid.uuid4()), system_id="SE2321000016-SYS1",
-            patient_key=self.key, birth_date=self.number.birth_date, visit_date=visit, care_unit=unit,
-            registered_by="SE2321000016-E001", fee_type=fee_type, fee_amount=amount, paid_amount=paid,
-            source=FeeSource.RECEIPT if fee_type.startswith("receipt") else FeeSource.VISIT,
-            receipt_issuer="Region Annan" if fee_type.startswith("receipt") else None,
-            registered_at=datetime.now(UTC),
-        )
-        self.fees[name] = fee
-        await self.publish(fee)
-        return fee
-
-    async def delete(self, name: str) -> None:
-        fee = self.fees[name]
-        await self.publish(FeeDeleted(fee_id=fee.fee_id, version=2, patient_key=self.key, care_unit=fee.care_unit,
-                                      deleted_by="SE2321000016-E009", deleted_at=datetime.now(UTC)))
 
 
 def outcome_of(outcomes: TopicReader, fee: FeeRegistered) -> dict[str, Any]:

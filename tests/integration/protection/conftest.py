@@ -1,0 +1,109 @@
+"""Protection in a process of its own against the session's Kafka and PostgreSQL, with the development
+identity header switched on, and the desk that calls it granted on the access-grants topic."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, date, datetime
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from contracts.envelope import Envelope, Event
+from contracts.events import FeeDeleted, FeeRegistered
+from contracts.identity import IdentityNumber
+from contracts.integration import FeeSource
+from contracts.topics import FEES
+from efrikort.grants import employee, unit
+from efrikort.infra.paths import var_dir
+from efrikort.infra.stack import InfraEndpoints
+from efrikort.services import ServiceProcess
+from runtime.outbox import envelope_headers
+from runtime.patient_key import patient_key
+from runtime.settings import DEV_PATIENT_KEY_SECRET
+from tests.infra_fixtures import free_ports
+from tests.kafka_clients import plain_producer
+from tests.submissions import grant, new_patient
+
+# Units and people of these tests alone: the well-known example unit's grants are changed by other tests
+# on the session's shared grants topic.
+UNIT_A, UNIT_B, UNIT_C = "SE2321000016-UA", "SE2321000016-UB", "SE2321000099-UC"
+"""A and B belong to the desk's provider; C to another provider in the same region."""
+OTHER_PROVIDER = "SE2321000099-A9"
+DESK_ID = "SE2321000016-E9P1"
+DESK = {"X-HSA-ID": DESK_ID}
+"""A user (`EFK;Användare`) at unit A, so of the same provider as unit B."""
+
+
+@pytest.fixture(scope="package")
+def protection(infra: InfraEndpoints) -> Iterator[ServiceProcess]:
+    env = {**infra.as_env(), "EFRIKORT_OUTBOX_POLL_INTERVAL_S": "0.1", "EFRIKORT_TRUST_IDENTITY_HEADER": "true"}
+    log = var_dir() / "test" / "logs" / time.strftime("%Y%m%d-%H%M%S") / "protection-integration.log"
+    process = ServiceProcess("protection", free_ports(1)[0], env, log)
+    process.start()
+    try:
+        process.wait_ready(timeout=120)
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="package")
+async def granted(protection: ServiceProcess, infra: InfraEndpoints) -> ServiceProcess:
+    """Protection, once its read model holds the units of these tests and the desk's grant."""
+    await grant(infra.kafka_bootstrap_servers, infra.database_url, [
+        unit(UNIT_A), unit(UNIT_B), unit(UNIT_C, provider=OTHER_PROVIDER), employee(DESK_ID, UNIT_A),
+    ], readers=("protection",))
+    return protection
+
+
+@pytest.fixture
+async def producer(infra: InfraEndpoints) -> AsyncIterator[AIOKafkaProducer]:
+    async with plain_producer(infra.kafka_bootstrap_servers) as p:
+        yield p
+
+
+@pytest.fixture
+async def http(granted: ServiceProcess) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=granted.url, timeout=10, headers=DESK) as client:
+        yield client
+
+
+class Patient:
+    """One patient's fees, published as registration would."""
+
+    def __init__(self, producer: AIOKafkaProducer) -> None:
+        self.identity = new_patient()
+        self.number = IdentityNumber.parse(self.identity)
+        self.key = patient_key(self.number.digits, DEV_PATIENT_KEY_SECRET)
+        self.producer = producer
+        self.fees: dict[str, FeeRegistered] = {}
+
+    async def publish(self, event: Event) -> None:
+        envelope = Envelope.wrap(event, producer="registration", correlation_id=str(uuid.uuid4()))
+        await self.producer.send_and_wait(
+            FEES.name, envelope.model_dump_json().encode(), key=self.key.encode(),
+            headers=[(k, v.encode()) for k, v in envelope_headers(envelope).items()],
+        )
+
+    async def register(self, name: str, visit: date, amount: int, unit: str = UNIT_A, paid: int | None = None,
+                       fee_type: str = "doctor_visit") -> FeeRegistered:
+        fee = FeeRegistered(
+            fee_id=uuid.uuid4(), version=1, submission_id=str(uuid.uuid4()), system_id="SE2321000016-SYS1",
+            patient_key=self.key, birth_date=self.number.birth_date, visit_date=visit, care_unit=unit,
+            registered_by="SE2321000016-E001", fee_type=fee_type, fee_amount=amount, paid_amount=paid,
+            source=FeeSource.RECEIPT if fee_type.startswith("receipt") else FeeSource.VISIT,
+            receipt_issuer="Region Annan" if fee_type.startswith("receipt") else None,
+            registered_at=datetime.now(UTC),
+        )
+        self.fees[name] = fee
+        await self.publish(fee)
+        return fee
+
+    async def delete(self, name: str) -> None:
+        fee = self.fees[name]
+        await self.publish(FeeDeleted(fee_id=fee.fee_id, version=2, patient_key=self.key, care_unit=fee.care_unit,
+                                      deleted_by="SE2321000016-E009", deleted_at=datetime.now(UTC)))
