@@ -191,7 +191,10 @@ async def run_http_latency(url: str, requests: int, rate: float, patients: int, 
     statuses: dict[int, int] = {}
     headers = {"X-HSA-ID": EXAMPLE_EMPLOYEE, "X-System-ID": BENCH_SYSTEM}
     async with httpx.AsyncClient(base_url=url, timeout=30,
-                                 limits=httpx.Limits(max_connections=200, max_keepalive_connections=200)) as http:
+                                 limits=httpx.Limits(max_connections=200, max_keepalive_connections=200,
+                                                     # below uvicorn's 5 s, so no request goes out on a
+                                                     # connection the server is closing
+                                                     keepalive_expiry=2.0)) as http:
 
         async def one(document: dict[str, object]) -> None:
             started = time.perf_counter()

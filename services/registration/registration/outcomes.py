@@ -40,16 +40,19 @@ class OutcomeWaiters:
             future: asyncio.Future[bytes] = loop.create_future()
             self._waiting.setdefault(submission_id, []).append(future)
             try:
+                # The outcome of a fee registered a moment ago is not stored yet: wait for this process's
+                # consumer first, and look in the database (for another replica's) only after a while,
+                # which spares each request a second pooled connection at once.
+                with contextlib.suppress(TimeoutError):
+                    left = max(0.0, min(deadline - loop.time(), LOOK_IN_DATABASE_EVERY_S))
+                    outcome = await asyncio.wait_for(asyncio.shield(future), left)
+                    if is_answer(outcome):
+                        return outcome
                 stored = await look_up()
                 if stored is not None and is_answer(stored):
                     return stored
-                left = deadline - loop.time()
-                if left <= 0:
+                if deadline - loop.time() <= 0:
                     return None
-                with contextlib.suppress(TimeoutError):
-                    outcome = await asyncio.wait_for(asyncio.shield(future), min(left, LOOK_IN_DATABASE_EVERY_S))
-                    if is_answer(outcome):
-                        return outcome
             finally:
                 waiting = self._waiting.get(submission_id)
                 if waiting is not None and future in waiting:
