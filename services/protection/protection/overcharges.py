@@ -85,9 +85,14 @@ def reconcile(fees: list[Fee], ledger: Ledger, recorded: list[Overcharge]) -> li
             if fee.paid_amount is not None and fee.paid_amount > due:
                 changes.append(OverchargeFound(uuid.uuid4(), fee, due, fee.paid_amount - due))
             continue
-        refunded = sum(o.amount for o in records if o.state is OverchargeState.REFUNDED)
+        refunded = 0
+        open_one: Overcharge | None = None
+        for record in records:  # one pass: this loop runs for every fee on every recomputation
+            if record.state is OverchargeState.REFUNDED:
+                refunded += record.amount
+            elif open_one is None and record.state is OverchargeState.OPEN:
+                open_one = record
         outstanding = max(0, owed(fee, due) - refunded)
-        open_one = next((o for o in records if o.state is OverchargeState.OPEN), None)
         if open_one is not None:
             if outstanding != open_one.amount:
                 changes.append(OverchargeChanged(open_one, due, outstanding))
