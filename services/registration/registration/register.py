@@ -159,7 +159,7 @@ async def _claim_and_register(
                 Code.SUBMISSION_CONFLICT, "submission_id", "this submission id was used before for a different fee")])
         elif key in won and key not in registering:
             registering.add(key)
-            new_versions.append((index, _first_version(accepted, owner.fee_id, key_secret, now)))
+            new_versions.append((index, _first_version(accepted, owner.fee_id, claims[key].patient_key, now)))
         else:
             resent[index] = owner
 
@@ -197,14 +197,14 @@ async def _pass_on_again(items: Sequence[Incoming], unanswered: dict[int, uuid.U
             await items[index].tx.emit(FEES, version.patient_key, version.event())
 
 
-def _first_version(accepted: Accepted, fee_id: uuid.UUID, key_secret: str, now: datetime) -> FeeVersion:
+def _first_version(accepted: Accepted, fee_id: uuid.UUID, key: str, now: datetime) -> FeeVersion:
     submission = accepted.submission
     return FeeVersion(
         fee_id=fee_id,
         version=1,
         submission_id=submission.submission_id,
         system_id=submission.system_id,
-        patient_key=patient_key(accepted.patient.digits, key_secret),
+        patient_key=key,
         birth_date=accepted.patient.birth_date,
         visit_date=submission.visit_date,
         care_unit=submission.care_unit,
