@@ -77,6 +77,32 @@ class SystemGrant(Event):
     changed_at: datetime
 
 
+# The grants topic's keys: the access service publishes under them, and every read model looks
+# grants up by them, so they are part of the topic's contract.
+
+def unit_key(care_unit: str) -> str:
+    return f"unit/{care_unit}"
+
+
+def employee_key(employee: str, care_unit: str) -> str:
+    return f"employee/{employee}/{care_unit}"
+
+
+def system_key(system_id: str) -> str:
+    return f"system/{system_id}"
+
+
+def grant_key(grant: Event) -> str:
+    """The key a grant is published under on the grants topic."""
+    if isinstance(grant, CareUnitGrant):
+        return unit_key(grant.care_unit)
+    if isinstance(grant, EmployeeGrant):
+        return employee_key(grant.employee, grant.care_unit)
+    if isinstance(grant, SystemGrant):
+        return system_key(grant.system_id)
+    raise TypeError(f"not a grant: {type(grant).__name__}")
+
+
 class AuditEntry(Event):
     """One read or change of a patient's data (loggning enligt patientdatalagen). Key: the patient key.
 

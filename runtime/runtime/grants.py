@@ -28,9 +28,17 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TEXT
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contracts.access_events import CareUnitGrant, EmployeeGrant, SystemGrant
+from contracts.access_events import (
+    CareUnitGrant,
+    EmployeeGrant,
+    SystemGrant,
+    employee_key,
+    grant_key,
+    system_key,
+    unit_key,
+)
 from contracts.authorization import Action, Decision, Denial, decide, swedish_today
-from contracts.envelope import Envelope, Event
+from contracts.envelope import Envelope
 from contracts.topics import ACCESS_GRANTS
 from runtime.consumers import Consumer, Delivery, InvalidMessage
 from runtime.identity import Caller
@@ -44,31 +52,6 @@ TABLE = "access_grants"
 
 ActingUnit = Annotated[str | None, Header(alias="X-Care-Unit", description="The unit the caller acts for.")]
 """The unit an HTTP caller acts for; when left out, any unit where they hold a grant that allows the action."""
-
-
-# --- keys: as the access service publishes them --------------------------------------------------
-
-def unit_key(care_unit: str) -> str:
-    return f"unit/{care_unit}"
-
-
-def employee_key(employee: str, care_unit: str) -> str:
-    return f"employee/{employee}/{care_unit}"
-
-
-def system_key(system_id: str) -> str:
-    return f"system/{system_id}"
-
-
-def key_of(grant: Event) -> str:
-    """The key a grant is published under on the grants topic."""
-    if isinstance(grant, CareUnitGrant):
-        return unit_key(grant.care_unit)
-    if isinstance(grant, EmployeeGrant):
-        return employee_key(grant.employee, grant.care_unit)
-    if isinstance(grant, SystemGrant):
-        return system_key(grant.system_id)
-    raise TypeError(f"not a grant: {type(grant).__name__}")
 
 
 def keys_for(care_unit: str, employee: str, system_id: str | None) -> list[str]:
@@ -272,7 +255,7 @@ async def on_access_grants(deliveries: Sequence[Delivery], tx: Transaction) -> N
     for delivery in deliveries:
         if delivery.value:
             grant = _grant(delivery)
-            latest[key_of(grant)] = grant
+            latest[grant_key(grant)] = grant
         elif delivery.key:
             latest[delivery.key.decode("utf-8", "replace")] = None
     await remove_grants(tx.conn, [key for key, grant in latest.items() if grant is None])

@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
 
-from contracts.access_events import AccessRole, CareUnitGrant, EmployeeGrant, SystemGrant
+from contracts.access_events import AccessRole, CareUnitGrant, EmployeeGrant, SystemGrant, grant_key
 from contracts.envelope import Envelope
 from contracts.topics import ACCESS_GRANTS
-from runtime.grants import Grant, key_of
+from runtime.grants import Grant
 from runtime.outbox import event_message
 
 EXAMPLE_REGION = "SE2321000016-REGION"
@@ -23,11 +23,6 @@ EXAMPLE_PROVIDER = "SE2321000016-A1B2"
 EXAMPLE_SYSTEM = "SE2321000016-SYS1"
 EXAMPLE_UNIT = "SE2321000016-U001"
 EXAMPLE_EMPLOYEE = "SE2321000016-E001"
-
-
-def grant_key(grant: Grant) -> str:
-    """The key the access service publishes the grant under, as every reader keys it."""
-    return key_of(grant)
 
 
 def unit(care_unit: str, *, provider: str = EXAMPLE_PROVIDER, region: str = EXAMPLE_REGION,

@@ -13,7 +13,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Generic, TypeVar
 
-from contracts.access_events import AccessRole, CareUnitGrant, CommissionPurpose, EmployeeGrant, SystemGrant
+from contracts.access_events import (
+    AccessRole,
+    CareUnitGrant,
+    CommissionPurpose,
+    EmployeeGrant,
+    SystemGrant,
+    employee_key,
+    system_key,
+    unit_key,
+)
 from contracts.envelope import Event
 
 GrantT = TypeVar("GrantT", bound=Event)
@@ -75,18 +84,6 @@ class Computed(Generic[GrantT]):
     key: str
     grant: GrantT
     recheck_on: date | None
-
-
-def unit_key(care_unit: str) -> str:
-    return f"unit/{care_unit}"
-
-
-def employee_key(employee: str, care_unit: str) -> str:
-    return f"employee/{employee}/{care_unit}"
-
-
-def system_key(system_id: str) -> str:
-    return f"system/{system_id}"
 
 
 def _next_change(days: Iterable[date | None], today: date) -> date | None:

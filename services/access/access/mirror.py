@@ -19,10 +19,8 @@ from access.grants import (
     IntegratedSystem,
     comparable,
     employee_grant,
-    employee_key,
     system_grant,
     unit_grant,
-    unit_key,
 )
 from contracts.access_events import (
     AccessRoleChanged,
@@ -36,6 +34,8 @@ from contracts.access_events import (
     EmployeeGrant,
     IntegratedSystemChanged,
     SystemGrant,
+    employee_key,
+    unit_key,
 )
 from contracts.authorization import swedish_today
 from contracts.envelope import Event

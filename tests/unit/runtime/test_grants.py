@@ -3,17 +3,17 @@ fee at a unit, who may do what over HTTP, and why not."""
 
 from datetime import date, datetime
 
-from contracts.access_events import AccessRole
+from contracts.access_events import AccessRole, grant_key
 from contracts.authorization import Action, Denial
 from efrikort.grants import employee, system, unit
-from runtime.grants import Grant, Grants, key_of, refused
+from runtime.grants import Grant, Grants, refused
 from runtime.identity import Caller
 
 TODAY = date(2026, 3, 10)
 
 
 def grants(*given: Grant) -> Grants:
-    return Grants({key_of(g): g for g in given})
+    return Grants({grant_key(g): g for g in given})
 
 
 def register(found: Grants, *, through: str | None = "SYS") -> str | None:
