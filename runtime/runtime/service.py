@@ -82,7 +82,8 @@ class Runtime:
             graceful_timeout=10.0,
             logger=logging.getLogger("faststream"),
         )
-        self.relay = OutboxRelay(self.engine, self.broker, settings.outbox_batch_size, settings.outbox_poll_interval_s)
+        self.relay = OutboxRelay(self.engine, settings.kafka_bootstrap_servers, settings.outbox_batch_size,
+                                 settings.outbox_poll_interval_s, client_id=f"efrikort-{settings.service_name}-relay")
         self.uow = UnitOfWork(self.engine, self.relay, producer=settings.service_name)
         self.processor = MessageProcessor(self.broker, self.uow, settings)
         self._subscribers: list[Any] = []

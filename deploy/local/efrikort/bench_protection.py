@@ -12,7 +12,6 @@ import random
 import statistics
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 from aiokafka import ConsumerRecord
@@ -69,22 +68,22 @@ async def run_protection_bench(bootstrap: str, events: int, patients: int, rate:
         people.append((patient_key(parsed.digits, DEV_PATIENT_KEY_SECRET), parsed.birth_date))
     first_visit = date.today() - timedelta(days=300)
 
-    def outgoing() -> Iterator[Outgoing]:
-        while True:
-            key, born = rng.choice(people)
-            fee = FeeRegistered(
-                fee_id=uuid.uuid4(), version=1, submission_id=str(uuid.uuid4()), system_id="SE2321000016-BENCH",
-                patient_key=key, birth_date=born, visit_date=first_visit + timedelta(days=rng.randrange(300)),
-                care_unit="SE2321000016-U001", registered_by="SE2321000016-E001", fee_type="doctor_visit",
-                fee_amount=rng.choice((100, 200, 300, 400)), paid_amount=None, source=FeeSource.VISIT,
-                registered_at=datetime.now(UTC),
-            )
-            envelope = Envelope.wrap(fee, producer="bench", correlation_id=fee.submission_id)
-            yield Outgoing(FEES.name, key.encode(), envelope.model_dump_json().encode(),
-                           tracking_id=fee.submission_id.encode(),
-                           headers=[(k, v.encode()) for k, v in envelope_headers(envelope).items()])
+    outgoing = []
+    for _ in range(events):
+        key, born = rng.choice(people)
+        fee = FeeRegistered(
+            fee_id=uuid.uuid4(), version=1, submission_id=str(uuid.uuid4()), system_id="SE2321000016-BENCH",
+            patient_key=key, birth_date=born, visit_date=first_visit + timedelta(days=rng.randrange(300)),
+            care_unit="SE2321000016-U001", registered_by="SE2321000016-E001", fee_type="doctor_visit",
+            fee_amount=rng.choice((100, 200, 300, 400)), paid_amount=None, source=FeeSource.VISIT,
+            registered_at=datetime.now(UTC),
+        )
+        envelope = Envelope.wrap(fee, producer="bench", correlation_id=fee.submission_id)
+        outgoing.append(Outgoing(FEES.name, key.encode(), envelope.model_dump_json().encode(),
+                                 tracking_id=fee.submission_id.encode(),
+                                 headers=[(k, v.encode()) for k, v in envelope_headers(envelope).items()]))
 
     def outcome_of(record: ConsumerRecord[bytes, bytes]) -> bytes | None:
         return record.key
 
-    return await send_and_collect(bootstrap, FEE_OUTCOMES.name, outgoing(), events, outcome_of, rate)
+    return await send_and_collect(bootstrap, FEE_OUTCOMES.name, outgoing, outcome_of, rate)
