@@ -24,10 +24,10 @@ from typing import Any, TypeVar
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError
 
 from contracts.envelope import Envelope, Event, envelope_for
 from contracts.topics import Topic
+from runtime.database import is_connection_lost
 from runtime.inbox import first_deliveries, first_delivery
 from runtime.logs import correlation_id
 from runtime.metrics import DEAD_LETTERS, DUPLICATES, HANDLING_SECONDS, MESSAGES_CONSUMED
@@ -179,8 +179,8 @@ class MessageProcessor:
         async with self._uow.begin(correlation_id="batch") as tx:
             try:
                 fresh_ids = await first_deliveries(tx.conn, consumer.group, [d.message_id for d in deliveries])
-            except DBAPIError as error:
-                if error.connection_invalidated:
+            except Exception as error:
+                if is_connection_lost(error):
                     raise ConnectionLost() from error
                 raise
             fresh: list[Delivery] = []
@@ -196,8 +196,8 @@ class MessageProcessor:
             if fresh:
                 try:
                     await consumer.handle(fresh, tx)
-                except DBAPIError as error:
-                    if error.connection_invalidated:
+                except Exception as error:
+                    if is_connection_lost(error):
                         raise ConnectionLost() from error
                     raise
         return results

@@ -12,6 +12,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from runtime.settings import ServiceSettings, async_driver_url
@@ -103,3 +104,11 @@ async def driver_connection(conn: AsyncConnection) -> asyncpg.Connection:
     if not driver.is_in_transaction():
         await conn.execute(text("SELECT 1"))
     return driver
+
+
+def is_connection_lost(error: BaseException) -> bool:
+    """The database connection broke (as SQLAlchemy or, for statements run through the driver,
+    asyncpg reports it): nothing was committed, and the work can be done again elsewhere."""
+    if isinstance(error, DBAPIError):
+        return error.connection_invalidated
+    return isinstance(error, asyncpg.PostgresConnectionError | asyncpg.InterfaceError | ConnectionError)

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from runtime.database import driver_connection
+
 _RECORD = text(
     "INSERT INTO inbox (consumer, message_id) VALUES (:consumer, :message_id) "
     "ON CONFLICT DO NOTHING RETURNING 1"
@@ -23,13 +25,13 @@ async def first_delivery(conn: AsyncConnection, consumer: str, message_id: str) 
     return result.scalar() is not None
 
 
-_RECORD_MANY = text(
-    "INSERT INTO inbox (consumer, message_id) SELECT :consumer, unnest(CAST(:message_ids AS text[])) "
+_RECORD_MANY = (
+    "INSERT INTO inbox (consumer, message_id) SELECT $1, unnest($2::text[]) "
     "ON CONFLICT DO NOTHING RETURNING message_id"
 )
 
 
 async def first_deliveries(conn: AsyncConnection, consumer: str, message_ids: Sequence[str]) -> set[str]:
     """Record a batch of messages in one statement; returns the ids seen for the first time."""
-    result = await conn.execute(_RECORD_MANY, {"consumer": consumer, "message_ids": list(message_ids)})
-    return set(result.scalars())
+    driver = await driver_connection(conn)
+    return {row[0] for row in await driver.fetch(_RECORD_MANY, consumer, list(message_ids))}

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, TEXT
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from registration.fees import FeeVersion
+from runtime.database import driver_connection
 
 SubmissionKey = tuple[str, str]
 """(system_id, submission_id): the idempotency key."""
@@ -44,10 +45,9 @@ class Claim:
 
 # --- submissions and fee versions -------------------------------------------------------------
 
-_CLAIM = text(
+_CLAIM = (
     "INSERT INTO submissions (system_id, submission_id, fingerprint, fee_id, patient_key) "
-    "SELECT * FROM unnest(CAST(:system_ids AS text[]), CAST(:submission_ids AS text[]), "
-    "CAST(:fingerprints AS text[]), CAST(:fee_ids AS uuid[]), CAST(:patient_keys AS text[])) "
+    "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::text[]) "
     "ON CONFLICT DO NOTHING RETURNING system_id, submission_id"
 )
 _KNOWN = text(
@@ -60,9 +60,15 @@ _VERSION_COLUMNS = (
     "registered_by", "fee_type", "fee_amount", "paid_amount", "source", "receipt_issuer", "registered_at",
     "change", "changed_by", "changed_at", "reason", "deleted",
 )
-_ADD_VERSION = text(
+_VERSION_TYPES = (
+    "uuid", "int", "text", "text", "text", "date", "date", "text", "text", "text", "int", "int", "text", "text",
+    "timestamptz", "text", "text", "timestamptz", "text", "bool",
+)
+# One statement with a column array each, through the driver: the batch's versions in one round
+# trip, without SQLAlchemy building a parameter dictionary per version.
+_ADD_VERSIONS = (
     f"INSERT INTO fee_versions ({', '.join(_VERSION_COLUMNS)}) "
-    f"VALUES ({', '.join(':' + c for c in _VERSION_COLUMNS)})"
+    f"SELECT * FROM unnest({', '.join(f'${n}::{t}[]' for n, t in enumerate(_VERSION_TYPES, start=1))})"
 )
 _VERSIONS = text("SELECT * FROM fee_versions WHERE fee_id = :fee_id ORDER BY version")
 _LATEST = text("SELECT * FROM fee_versions WHERE fee_id = :fee_id ORDER BY version DESC LIMIT 1")
@@ -78,12 +84,12 @@ async def claim_submissions(conn: AsyncConnection, claims: Sequence[Claim]) -> s
     if not claims:
         return set()
     ordered = sorted(claims, key=lambda c: c.key)
-    result = await conn.execute(_CLAIM, {
-        "system_ids": [c.system_id for c in ordered], "submission_ids": [c.submission_id for c in ordered],
-        "fingerprints": [c.fingerprint for c in ordered], "fee_ids": [c.fee_id for c in ordered],
-        "patient_keys": [c.patient_key for c in ordered],
-    })
-    return {(row.system_id, row.submission_id) for row in result}
+    driver = await driver_connection(conn)
+    rows = await driver.fetch(
+        _CLAIM, [c.system_id for c in ordered], [c.submission_id for c in ordered],
+        [c.fingerprint for c in ordered], [c.fee_id for c in ordered], [c.patient_key for c in ordered],
+    )
+    return {(row[0], row[1]) for row in rows}
 
 
 async def known_submissions(
@@ -98,8 +104,11 @@ async def known_submissions(
 
 
 async def add_versions(conn: AsyncConnection, versions: Sequence[FeeVersion]) -> None:
-    if versions:
-        await conn.execute(_ADD_VERSION, [v.as_row() for v in versions])
+    if not versions:
+        return
+    rows = [v.as_row() for v in versions]
+    driver = await driver_connection(conn)
+    await driver.execute(_ADD_VERSIONS, *([row[column] for row in rows] for column in _VERSION_COLUMNS))
 
 
 async def versions(conn: AsyncConnection, fee_id: UUID) -> list[FeeVersion]:
