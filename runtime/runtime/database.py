@@ -108,7 +108,10 @@ async def driver_connection(conn: AsyncConnection) -> asyncpg.Connection:
 
 def is_connection_lost(error: BaseException) -> bool:
     """The database connection broke (as SQLAlchemy or, for statements run through the driver,
-    asyncpg reports it): nothing was committed, and the work can be done again elsewhere."""
+    asyncpg reports it): nothing was committed, and the work can be done again elsewhere.
+
+    Only the database's own connection errors: a handler's ConnectionError (a web hook that did
+    not answer, say) is a failure of that handler, retried as any other."""
     if isinstance(error, DBAPIError):
         return error.connection_invalidated
-    return isinstance(error, asyncpg.PostgresConnectionError | asyncpg.InterfaceError | ConnectionError)
+    return isinstance(error, asyncpg.PostgresConnectionError)
