@@ -22,6 +22,7 @@ from efrikort.infra.stack import InfraEndpoints
 from runtime import database, logs, outbox
 from runtime.consumers import InvalidMessage
 from runtime.outbox import OutboxRelay
+from runtime.partitioner import default_partitioner
 from runtime.settings import ServiceSettings
 from tests.infra_fixtures import free_ports
 from tests.integration.runtime.harness import (
@@ -175,6 +176,34 @@ async def test_events_of_one_key_arrive_in_the_order_they_were_written(
         await out.drain(0.5)
     # All fifty, each once, in order, though they left in batches of seven.
     assert [p["seq"] for p in payloads(out.seen, sent.key)] == list(range(count))
+    assert await service.outbox_size() == 0
+
+
+async def test_events_of_many_keys_leave_in_batches_on_the_partition_kafkas_own_client_would_choose(
+    http: httpx.AsyncClient, service: TinyService, infra: InfraEndpoints
+) -> None:
+    keys, per_key = 20, 10
+
+    async def emits_for_many_keys(attempt: Attempt) -> None:
+        for seq in range(per_key):
+            for k in range(keys):
+                await attempt.tx.emit(attempt.output, f"{attempt.message_id}-{k}",
+                                      Noted(message_id=attempt.message_id, seq=seq, attempt=attempt.number))
+
+    sent = await service.send(emits_for_many_keys)
+
+    wanted = {f"{sent.message_id}-{k}".encode() for k in range(keys)}
+    async with reading(infra.kafka_bootstrap_servers, service.output.name) as out:
+        await out.wait_for(lambda r: r.key in wanted, count=keys * per_key)
+        await out.drain(0.5)
+    partitions = list(range(service.output.partitions))
+    for key in wanted:
+        mine = [r for r in out.seen if r.key == key]
+        # Each key's events once, in the order written, though they left in record batches of
+        # several keys, and each on the partition the Java client's partitioner gives the key.
+        assert [json.loads(r.value)["payload"]["seq"] for r in mine] == list(range(per_key))
+        assert {r.partition for r in mine} == {default_partitioner(key, partitions, partitions)}
+    assert len({r.partition for r in out.seen if r.key in wanted}) > 1
     assert await service.outbox_size() == 0
 
 
