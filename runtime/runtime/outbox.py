@@ -37,8 +37,8 @@ _INSERT = ("INSERT INTO outbox (topic, key, value, headers) "
            "SELECT topic, key, value, headers FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::jsonb[]) "
            "WITH ORDINALITY AS m(topic, key, value, headers, position) ORDER BY position")
 # Read and deleted through the driver: SQLAlchemy's row handling cost as much as the statements.
-_BATCH = "SELECT id, topic, key, value, headers::text AS headers, headers->>'event_type' AS event_type " \
-         "FROM outbox ORDER BY id LIMIT $1"
+_BATCH = ("SELECT id, topic, key, value, headers::text AS headers, headers->>'event_type' AS event_type "
+          "FROM outbox ORDER BY id LIMIT $1")
 _DELETE = "DELETE FROM outbox WHERE id = ANY($1::bigint[])"
 _BACKLOG = text("SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox")
 # Only one relay per service publishes at a time, so events of one key leave in the order written
@@ -207,14 +207,15 @@ class OutboxRelay:
             if topic not in partitions:
                 partitions[topic] = sorted(await producer.partitions_for(topic))
             partition = default_partitioner(key, partitions[topic], partitions[topic])
-            headers = [(name, value.encode()) for name, value in json.loads(row["headers"]).items()]
+            record = {"timestamp": None, "key": key, "value": row["value"],
+                      "headers": [(name, value.encode()) for name, value in json.loads(row["headers"]).items()]}
             batch = open_batches.get((topic, partition))
-            if batch is None or batch.append(timestamp=None, key=key, value=row["value"], headers=headers) is None:
-                if batch is not None:
-                    sent.append(await producer.send_batch(batch, topic, partition=partition))
-                batch = producer.create_batch()
-                batch.append(timestamp=None, key=key, value=row["value"], headers=headers)  # a first record always fits
-                open_batches[(topic, partition)] = batch
+            if batch is not None and batch.append(**record) is not None:
+                continue
+            if batch is not None:  # full: it goes now, and the partition's next batch begins
+                sent.append(await producer.send_batch(batch, topic, partition=partition))
+            batch = open_batches[(topic, partition)] = producer.create_batch()
+            batch.append(**record)  # the first record of a batch always fits
         for (topic, partition), batch in open_batches.items():
             sent.append(await producer.send_batch(batch, topic, partition=partition))
         await asyncio.gather(*sent)
