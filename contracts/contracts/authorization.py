@@ -29,6 +29,9 @@ class Action(StrEnum):
     """Who looked at a patient's data: central support, on the patient's request."""
     MANAGE_ACCESS = "access.manage"
     """Agreements, integrated systems and directory imports."""
+    CHANGE_CONTACT_DETAILS = "contact.change"
+    """Set how and where a patient is told: the desk that registers fees, and the region's staff.
+    Reading them is `READ_PROTECTION`, as looking up the patient's status is."""
     MANAGE_NOTICES = "notice.manage"
     """See the notices to patients that failed, and send them again: central support's work."""
 
@@ -50,11 +53,11 @@ _ROLE_ACTIONS: dict[AccessRole, frozenset[Action]] = {
     AccessRole.LIMITED_USER: frozenset({Action.READ_PROTECTION}),
     AccessRole.USER: frozenset({
         Action.READ_PROTECTION, Action.REGISTER_FEE, Action.CORRECT_FEE, Action.DELETE_FEE,
-        Action.MARK_OVERCHARGE_REFUNDED,
+        Action.MARK_OVERCHARGE_REFUNDED, Action.CHANGE_CONTACT_DETAILS,
     }),
     AccessRole.ADMINISTRATOR: frozenset({
         Action.READ_PROTECTION, Action.REGISTER_FEE, Action.CORRECT_FEE, Action.DELETE_FEE,
-        Action.MARK_OVERCHARGE_REFUNDED, Action.CHANGE_FREE_CARD,
+        Action.MARK_OVERCHARGE_REFUNDED, Action.CHANGE_FREE_CARD, Action.CHANGE_CONTACT_DETAILS,
     }),
     AccessRole.SUPERUSER: frozenset(Action),
 }

@@ -75,9 +75,10 @@ def router(runtime: Runtime) -> APIRouter:
 
     @api.put("/v1/patients/{patient_id}/contact", tags=["contact details"], response_model=ContactDetailsOut)
     async def put_contact(
-        patient_id: PatientId, details: ContactDetailsIn, caller: CurrentCaller, request: Request
+        patient_id: PatientId, details: ContactDetailsIn, caller: CurrentCaller, request: Request,
+        acting_unit: ActingUnit = None,
     ) -> ContactDetailsOut:
-        """Set how and where the patient is told. Audited."""
+        """Set how and where the patient is told (`contact.change`: `EFK;Användare` and up). Audited."""
         webhook_url = str(details.webhook_url) if details.webhook_url else None
         if missing := missing_for_channel(details.channel, details.email, webhook_url, details.postal_address):
             raise Problem(422, "missing_field", "A field is missing",
@@ -89,6 +90,7 @@ def router(runtime: Runtime) -> APIRouter:
             postal_address=details.postal_address, changed_at=datetime.now(UTC), changed_by=caller.hsa_id,
         )
         async with runtime.uow.begin(_correlation_id(request)) as tx:
+            await require(tx.conn, caller, Action.CHANGE_CONTACT_DETAILS, acting_unit=acting_unit)
             await store.save_contact(tx.conn, event)
             await tx.emit(PATIENT_CONTACTS, key, event)
             await record_access(tx, patient_key=key, actor=caller.hsa_id, system_id=caller.system_id,
@@ -96,10 +98,12 @@ def router(runtime: Runtime) -> APIRouter:
         return _out(event)
 
     @api.get("/v1/patients/{patient_id}/contact", tags=["contact details"], response_model=ContactDetailsOut)
-    async def get_contact(patient_id: PatientId, caller: CurrentCaller, request: Request) -> ContactDetailsOut:
-        """How and where the patient is told. Audited."""
+    async def get_contact(patient_id: PatientId, caller: CurrentCaller, request: Request,
+                          acting_unit: ActingUnit = None) -> ContactDetailsOut:
+        """How and where the patient is told (`protection.read`: any e-frikort role). Audited."""
         key = patient(patient_id)
         async with runtime.uow.begin(_correlation_id(request)) as tx:
+            await require(tx.conn, caller, Action.READ_PROTECTION, acting_unit=acting_unit)
             details = await store.contact_details(tx.conn, key)
             await record_access(tx, patient_key=key, actor=caller.hsa_id, system_id=caller.system_id,
                                 action="contact_details.read", subject="notifications/contact")

@@ -48,6 +48,9 @@ CLERK_UNIT = "SE2321000016-U9N2"
 CLERK_ID = "SE2321000016-E9N2"
 CLERK = {"X-HSA-ID": CLERK_ID}
 """A user (`EFK;Användare`) at a unit: may set a patient's contact details, not work the notices."""
+LOOKER_ID = "SE2321000016-E9N3"
+LOOKER = {"X-HSA-ID": LOOKER_ID}
+"""A limited user (`EFK;BegränsadAnvändare`) at the clerk's unit: may look contact details up, not change them."""
 
 
 @dataclass
@@ -71,7 +74,7 @@ class NotificationsUnderTest:
 
     async def set_contact(self, patient: Patient, **details: Any) -> httpx.Response:
         response = await self.http.put(
-            f"/v1/patients/{patient.identity_number}/contact", json=details, headers={"X-HSA-ID": "SE2321000016-E001"}
+            f"/v1/patients/{patient.identity_number}/contact", json=details, headers=CLERK
         )
         assert response.status_code == 200, response.text
         return response
@@ -155,6 +158,7 @@ async def notifications(
             await grant(infra.kafka_bootstrap_servers, infra.database_url, [
                 unit(CENTRAL_SUPPORT_UNIT), employee(OPERATOR_ID, CENTRAL_SUPPORT_UNIT, role=AccessRole.SUPERUSER),
                 unit(CLERK_UNIT), employee(CLERK_ID, CLERK_UNIT),
+                employee(LOOKER_ID, CLERK_UNIT, role=AccessRole.LIMITED_USER),
             ], readers=(name,))
             yield NotificationsUnderTest(name, http, db, infra.kafka_bootstrap_servers, mail[0], receiver, letters)
     finally:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from contracts.notice_events import NoticeChannel, PatientContactDetails
 from contracts.topics import AUDIT, PATIENT_CONTACTS
-from tests.integration.notifications.conftest import NotificationsUnderTest, Patient
+from tests.integration.notifications.conftest import CLERK, CLERK_ID, LOOKER, NotificationsUnderTest, Patient
 from tests.kafka_clients import eventually, reading
-
-CLERK = {"X-HSA-ID": "SE2321000016-E001"}
 
 
 async def test_contact_details_are_kept_by_patient_key_and_every_change_and_read_is_audited(
@@ -23,14 +23,14 @@ async def test_contact_details_are_kept_by_patient_key_and_every_change_and_read
         got = await notifications.http.get(f"/v1/patients/{patient.identity_number}/contact", headers=CLERK)
         assert got.status_code == 200
         assert got.json()["email"] == "asa@example.se" and got.json()["language"] == "en"
-        assert got.json()["changed_by"] == "SE2321000016-E001"
+        assert got.json()["changed_by"] == CLERK_ID
 
         entries = await audit.wait_for(lambda r: r.key == patient.key.encode(), count=2)
         [published] = await contacts.wait_for(lambda r: r.key == patient.key.encode())
 
     actions = sorted(json.loads(r.value)["payload"]["action"] for r in entries)
     assert actions == ["contact_details.changed", "contact_details.read"]
-    assert {json.loads(r.value)["payload"]["actor"] for r in entries} == {"SE2321000016-E001"}
+    assert {json.loads(r.value)["payload"]["actor"] for r in entries} == {CLERK_ID}
     assert json.loads(published.value)["payload"]["channel"] == "email"
     stored = await notifications.db.fetch(f"SELECT * FROM {notifications.name}.patient_contacts "
                                           "WHERE patient_key = $1", patient.key)
@@ -104,3 +104,31 @@ async def test_a_patient_without_contact_details_is_a_404_problem(
     response = await notifications.http.get(f"/v1/patients/{patient.identity_number}/contact", headers=CLERK)
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_limited_user_may_look_contact_details_up_but_not_change_them(
+    notifications: NotificationsUnderTest, patient: Patient
+) -> None:
+    await notifications.set_contact(patient, channel="letter", postal_address=["Box 1"])
+
+    looked_up = await notifications.http.get(f"/v1/patients/{patient.identity_number}/contact", headers=LOOKER)
+    changed = await notifications.http.put(f"/v1/patients/{patient.identity_number}/contact", headers=LOOKER,
+                                           json={"channel": "letter", "postal_address": ["Box 2"]})
+
+    assert looked_up.status_code == 200 and looked_up.json()["postal_address"] == ["Box 1"]
+    assert changed.status_code == 403
+    assert changed.json()["code"] == "role_not_permitted"
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT"])
+async def test_someone_without_a_commission_may_neither_look_up_nor_change_contact_details(
+    notifications: NotificationsUnderTest, patient: Patient, method: str
+) -> None:
+    response = await notifications.http.request(
+        method, f"/v1/patients/{patient.identity_number}/contact", headers={"X-HSA-ID": "SE2321000016-NOBODY"},
+        json={"channel": "letter", "postal_address": ["Box 1"]} if method == "PUT" else None,
+    )
+
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "no_commission"

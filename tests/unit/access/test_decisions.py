@@ -44,6 +44,7 @@ TABLE: dict[tuple[AccessRole, Action], tuple[str, str, str]] = {
     (L, Action.PATIENT_EXIT): (NOT_ROLE, NOT_ROLE, NOT_ROLE),
     (L, Action.READ_AUDIT_TRAIL): (NOT_ROLE, NOT_ROLE, NOT_ROLE),
     (L, Action.MANAGE_ACCESS): (NOT_ROLE, NOT_ROLE, NOT_ROLE),
+    (L, Action.CHANGE_CONTACT_DETAILS): (NOT_ROLE, NOT_ROLE, NOT_ROLE),
     (L, Action.MANAGE_NOTICES): (NOT_ROLE, NOT_ROLE, NOT_ROLE),
     # Användare: register, correct and delete the own provider's fees.
     (U, Action.READ_PROTECTION): (YES, NOT_PROV, NOT_REG),
@@ -55,6 +56,7 @@ TABLE: dict[tuple[AccessRole, Action], tuple[str, str, str]] = {
     (U, Action.PATIENT_EXIT): (NOT_ROLE, NOT_ROLE, NOT_ROLE),
     (U, Action.READ_AUDIT_TRAIL): (NOT_ROLE, NOT_ROLE, NOT_ROLE),
     (U, Action.MANAGE_ACCESS): (NOT_ROLE, NOT_ROLE, NOT_ROLE),
+    (U, Action.CHANGE_CONTACT_DETAILS): (YES, NOT_PROV, NOT_REG),
     (U, Action.MANAGE_NOTICES): (NOT_ROLE, NOT_ROLE, NOT_ROLE),
     # Administratör: any fee and any free card in the region, but not patient exit.
     (A, Action.READ_PROTECTION): (YES, YES, NOT_REG),
@@ -66,6 +68,7 @@ TABLE: dict[tuple[AccessRole, Action], tuple[str, str, str]] = {
     (A, Action.PATIENT_EXIT): (NOT_ROLE, NOT_ROLE, NOT_ROLE),
     (A, Action.READ_AUDIT_TRAIL): (NOT_ROLE, NOT_ROLE, NOT_ROLE),
     (A, Action.MANAGE_ACCESS): (NOT_ROLE, NOT_ROLE, NOT_ROLE),
+    (A, Action.CHANGE_CONTACT_DETAILS): (YES, YES, NOT_REG),
     (A, Action.MANAGE_NOTICES): (NOT_ROLE, NOT_ROLE, NOT_ROLE),
     # Superanvändare: everything in the region: patient exit and re-entry, the audit trail, agreements and systems.
     (S, Action.READ_PROTECTION): (YES, YES, NOT_REG),
@@ -77,6 +80,7 @@ TABLE: dict[tuple[AccessRole, Action], tuple[str, str, str]] = {
     (S, Action.PATIENT_EXIT): (YES, YES, NOT_REG),
     (S, Action.READ_AUDIT_TRAIL): (YES, YES, NOT_REG),
     (S, Action.MANAGE_ACCESS): (YES, YES, NOT_REG),
+    (S, Action.CHANGE_CONTACT_DETAILS): (YES, YES, NOT_REG),
     (S, Action.MANAGE_NOTICES): (YES, YES, NOT_REG),
 }
 
