@@ -119,6 +119,9 @@ class Consumer:
     group: str
     handler: Handler | None = None
     batch_handler: BatchHandler | None = None
+    ready_once_read: bool = False
+    """The service is not ready until its group has taken in what the topic held when the service
+    started: a read model it decides with (the grants), so as not to refuse callers it has not heard of yet."""
 
     def __post_init__(self) -> None:
         if (self.handler is None) == (self.batch_handler is None):

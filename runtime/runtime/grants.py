@@ -277,4 +277,5 @@ def _grant(delivery: Delivery) -> Grant:
 def grants_consumer(service_name: str) -> Consumer:
     """The service's subscription to the grants topic, in a group of its own: every instance of the
     service shares the one table, so the group's members together take in every partition once."""
-    return Consumer(ACCESS_GRANTS, group=f"{service_name}-access-grants", batch_handler=on_access_grants)
+    return Consumer(ACCESS_GRANTS, group=f"{service_name}-access-grants", batch_handler=on_access_grants,
+                    ready_once_read=True)

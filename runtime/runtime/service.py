@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from aiokafka import ConsumerRecord
+from aiokafka import ConsumerRecord, TopicPartition
 from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from faststream import AckPolicy
@@ -87,6 +87,9 @@ class Runtime:
         self.uow = UnitOfWork(self.engine, self.relay, producer=settings.service_name)
         self.processor = MessageProcessor(self.broker, self.uow, settings)
         self._subscribers: list[Any] = []
+        self._consumers: list[Consumer] = []
+        self._to_read: list[tuple[Consumer, Any]] = []
+        self._read_up_to: dict[str, dict[TopicPartition, int]] = {}
 
     def subscribe(self, consumer: Consumer) -> None:
         async def raw_body(message: StreamMessage[Any]) -> bytes:
@@ -118,10 +121,36 @@ class Runtime:
             await self.processor.process_batch(consumer, [Delivery.from_record(r) for r in records])
 
         self._subscribers.append(subscriber)
+        self._consumers.append(consumer)
+        if consumer.ready_once_read:
+            self._to_read.append((consumer, subscriber))
+
+    @property
+    def has_read_models(self) -> bool:
+        return any(consumer.ready_once_read for consumer in self._consumers)
 
     def assigned(self) -> bool:
         """Every consumer has joined its group and holds partitions."""
         return all(sub.consumer is not None and sub.consumer.assignment() for sub in self._subscribers)
+
+    async def read_what_was_there(self) -> bool:
+        """Every `ready_once_read` consumer's group has committed up to where its topic ended when
+        first asked (about when the service started). Once true it stays so."""
+        for consumer, subscriber in list(self._to_read):
+            client = subscriber.consumer
+            if client is None:
+                return False
+            if consumer.group not in self._read_up_to:
+                partitions = [TopicPartition(consumer.topic.name, p)
+                              for p in sorted(client.partitions_for_topic(consumer.topic.name) or ())]
+                if not partitions:
+                    return False
+                self._read_up_to[consumer.group] = await client.end_offsets(partitions)
+            for tp, end in self._read_up_to[consumer.group].items():
+                if end > 0 and (await client.committed(tp) or 0) < end:
+                    return False
+            self._to_read.remove((consumer, subscriber))
+        return True
 
     async def stop_consumers(self) -> None:
         """Leave the consumer groups; what was not committed is redelivered to the next member."""
@@ -209,6 +238,8 @@ def create_app(service: Service, runtime: Runtime) -> FastAPI:
             "kafka": await runtime.broker.ping(timeout=2.0),
             "consumers": runtime.assigned(),
         }
+        if runtime.has_read_models:
+            checks["read_models"] = checks["consumers"] and await runtime.read_what_was_there()
         status = 200 if all(checks.values()) else 503
         return JSONResponse({"ready": status == 200, "checks": checks}, status_code=status)
 
