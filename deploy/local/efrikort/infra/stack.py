@@ -169,6 +169,17 @@ class LocalInfra:
         leave it running with no pid file to find it by.
         """
         self.down()
+        # A server counts as external when its variable is set (KAFKA_BOOTSTRAP_SERVERS,
+        # DATABASE_URL), and down() leaves it alone; if the local one runs all the same, its files
+        # must stay too.
+        running = [name for name, server in (("Kafka", self.kafka), ("PostgreSQL", self.postgres))
+                   if server.is_running()]
+        if running:
+            raise RuntimeError(
+                f"not wiping {self.data_dir}: the local {' and '.join(running)} under it still running, "
+                f"left alone because {KAFKA_BOOTSTRAP_SERVERS_ENV} or {DATABASE_URL_ENV} is set; "
+                "unset them and run it again"
+            )
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def status(self) -> dict[str, bool | str]:
