@@ -87,7 +87,8 @@ class Runtime:
         self.uow = UnitOfWork(self.engine, self.relay, producer=settings.service_name)
         self.processor = MessageProcessor(self.broker, self.uow, settings)
         self._subscribers: list[Any] = []
-        self._consumers: list[Consumer] = []
+        self.has_read_models = False
+        """Some consumer is `ready_once_read`: readiness then checks `read_what_was_there` too."""
         self._to_read: list[tuple[Consumer, Any]] = []
         self._read_up_to: dict[str, dict[TopicPartition, int]] = {}
 
@@ -121,13 +122,9 @@ class Runtime:
             await self.processor.process_batch(consumer, [Delivery.from_record(r) for r in records])
 
         self._subscribers.append(subscriber)
-        self._consumers.append(consumer)
         if consumer.ready_once_read:
+            self.has_read_models = True
             self._to_read.append((consumer, subscriber))
-
-    @property
-    def has_read_models(self) -> bool:
-        return any(consumer.ready_once_read for consumer in self._consumers)
 
     def assigned(self) -> bool:
         """Every consumer has joined its group and holds partitions."""
