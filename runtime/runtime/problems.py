@@ -52,28 +52,15 @@ class Problem(Exception):
         self.headers = dict(headers or {})
 
     def response(self) -> JSONResponse:
-        return problem_response(self.status, self.code, self.title, self.detail, self.field, reasons=self.reasons,
-                                headers=self.headers)
-
-
-def problem_response(
-    status: int,
-    code: str,
-    title: str,
-    detail: str = "",
-    field: str | None = None,
-    *,
-    reasons: Sequence[Reason] = (),
-    headers: Mapping[str, str] | None = None,
-) -> JSONResponse:
-    body: dict[str, Any] = {
-        "type": TYPE_BASE + code, "title": title, "status": status, "detail": detail or title, "code": code,
-    }
-    if field is not None:
-        body["field"] = field
-    if reasons:
-        body["reasons"] = [r.model_dump(mode="json") for r in reasons]
-    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=dict(headers or {}))
+        body: dict[str, Any] = {
+            "type": TYPE_BASE + self.code, "title": self.title, "status": self.status,
+            "detail": self.detail or self.title, "code": self.code,
+        }
+        if self.field is not None:
+            body["field"] = self.field
+        if self.reasons:
+            body["reasons"] = [r.model_dump(mode="json") for r in self.reasons]
+        return JSONResponse(body, status_code=self.status, media_type=MEDIA_TYPE, headers=self.headers)
 
 
 def from_reasons(status: int, title: str, reasons: Sequence[Reason], whole: str = "request") -> JSONResponse:
@@ -131,8 +118,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         status = error.status_code
-        return problem_response(status, _CODES.get(status, "error"), _TITLES.get(status, "Error"), str(error.detail),
-                                headers=error.headers)
+        return Problem(status, _CODES.get(status, "error"), _TITLES.get(status, "Error"), str(error.detail),
+                       headers=error.headers).response()
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -26,7 +26,7 @@ from registration.register import Incoming, Registered, register_submissions, to
 from runtime.audit import record_access
 from runtime.grants import ActingUnit, authorize, refused
 from runtime.identity import Caller, CurrentCaller
-from runtime.problems import Reason, problem_response, problem_responses
+from runtime.problems import Problem, Reason, problem_responses
 from runtime.problems import from_reasons as _from_reasons
 from runtime.transaction import Transaction, UnitOfWork
 
@@ -205,7 +205,7 @@ def fee_routes(uow: UnitOfWork, key_secret: str, waiters: OutcomeWaiters, reply_
             fee = await store.latest_version(tx.conn, fee_id) if fee_id is not None else None
             if fee is None:
                 if found is None:
-                    return problem_response(404, "unknown_submission", "Not found", "no outcome for this submission")
+                    return Problem(404, "unknown_submission", "Not found", "no outcome for this submission").response()
                 # A rejection: it names nobody's data.
                 return Response(found.outcome, media_type="application/json")
             decision = await authorize_on_fee(tx.conn, caller, Action.READ_PROTECTION, fee, acting_unit)
@@ -225,7 +225,7 @@ def fee_routes(uow: UnitOfWork, key_secret: str, waiters: OutcomeWaiters, reply_
         async with uow.begin(correlation_id=str(uuid.uuid4())) as tx:
             versions = await store.versions(tx.conn, fee_id)
             if not versions:
-                return problem_response(404, "unknown_fee", "Not found", "no such fee")
+                return Problem(404, "unknown_fee", "Not found", "no such fee").response()
             current = versions[-1]
             decision = await authorize_on_fee(tx.conn, caller, Action.READ_PROTECTION, current, acting_unit)
             if not decision.allowed:
@@ -285,7 +285,7 @@ def fee_routes(uow: UnitOfWork, key_secret: str, waiters: OutcomeWaiters, reply_
         if_match: str | None,
     ) -> Response | None:
         if current is None:
-            return problem_response(404, "unknown_fee", "Not found", "no such fee")
+            return Problem(404, "unknown_fee", "Not found", "no such fee").response()
         decision = await authorize_on_fee(conn, caller, action, current, acting_unit)
         if not decision.allowed:
             return _denied(decision)

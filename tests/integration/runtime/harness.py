@@ -70,10 +70,30 @@ def upgrade() -> None:
 '''
 
 
-def write_migrations(directory: Path) -> Path:
+GRANTS_VERSION = '''"""The access grants read model, as a service that decides with them has it.
+
+Revision ID: 0002
+"""
+
+from runtime.grants import create_grants_table
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    create_grants_table()
+'''
+
+
+def write_migrations(directory: Path, *, with_grants: bool = False) -> Path:
     (directory / "versions").mkdir(parents=True)
     (directory / "env.py").write_text(ENV_PY)
     (directory / "versions" / "0001_effects.py").write_text(FIRST_VERSION)
+    if with_grants:
+        (directory / "versions" / "0002_grants.py").write_text(GRANTS_VERSION)
     return directory
 
 

@@ -28,24 +28,6 @@ pytestmark = pytest.mark.integration
 
 GRANTS_BEFORE_START = 3000
 
-GRANTS_VERSION = '''"""The access grants read model.
-
-Revision ID: 0002
-"""
-
-from runtime.grants import create_grants_table
-
-revision = "0002"
-down_revision = "0001"
-branch_labels = None
-depends_on = None
-
-
-def upgrade() -> None:
-    create_grants_table()
-'''
-
-
 async def publish_many(bootstrap: str, count: int) -> list[str]:
     """Grants for `count` units no other test knows, published as the access service does; their keys."""
     tag = uuid.uuid4().hex[:6].upper()
@@ -70,8 +52,7 @@ async def test_a_service_is_not_ready_until_it_has_read_the_grants_published_bef
 ) -> None:
     keys = await publish_many(infra.kafka_bootstrap_servers, GRANTS_BEFORE_START)
     name = unique_service_name()
-    migrations = write_migrations(tmp_path / "migrations")
-    (migrations / "versions" / "0002_grants.py").write_text(GRANTS_VERSION)
+    migrations = write_migrations(tmp_path / "migrations", with_grants=True)
     settings = settings_for(name, infra)
     runtime = Runtime(settings)
     app = create_app(Service(name=name, migrations=migrations, consumers=[grants_consumer(name)],
