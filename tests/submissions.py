@@ -44,8 +44,13 @@ DECIDING_SERVICES = ("registration", "protection", "notifications")
 """The services that keep a read model of the grants and decide with it."""
 
 
-async def grant(bootstrap: str, database_url: str, grants: Sequence[Grant], timeout: float = 30,
-                readers: Sequence[str] = ("registration",)) -> None:
+async def grant(
+    bootstrap: str,
+    database_url: str,
+    grants: Sequence[Grant],
+    timeout: float = 30,
+    readers: Sequence[str] = ("registration",),
+) -> None:
     """Publish grants on the access-grants topic as the access service would, and wait until the read
     model of each of `readers` (a service's schema) holds each of them, so that what a test sends next
     is decided with them."""
@@ -54,9 +59,11 @@ async def grant(bootstrap: str, database_url: str, grants: Sequence[Grant], time
     conn = await asyncpg.connect(database_url)
     try:
         for schema in readers:
+
             async def held(schema: str = schema) -> bool:
-                rows = await conn.fetch(f'SELECT key, changed_at FROM "{schema}".access_grants WHERE key = ANY($1)',
-                                        list(wanted))
+                rows = await conn.fetch(
+                    f'SELECT key, changed_at FROM "{schema}".access_grants WHERE key = ANY($1)', list(wanted)
+                )
                 have = {row["key"]: row["changed_at"] for row in rows}
                 return all(key in have and have[key] >= changed for key, changed in wanted.items())
 
@@ -65,8 +72,7 @@ async def grant(bootstrap: str, database_url: str, grants: Sequence[Grant], time
         await conn.close()
 
 
-async def grant_example_actors(bootstrap: str, database_url: str,
-                               readers: Sequence[str] = DECIDING_SERVICES) -> None:
+async def grant_example_actors(bootstrap: str, database_url: str, readers: Sequence[str] = DECIDING_SERVICES) -> None:
     """The system, unit and employee `submission()` names may register fees, and look up what came of them."""
     await grant(bootstrap, database_url, example_grants(), readers=readers)
 

@@ -80,6 +80,7 @@ class SystemGrant(Event):
 # The grants topic's keys: the access service publishes under them, and every read model looks
 # grants up by them, so they are part of the topic's contract.
 
+
 def unit_key(care_unit: str) -> str:
     return f"unit/{care_unit}"
 
@@ -241,6 +242,10 @@ class IntegratedSystemChanged(Event):
 GRANT_EVENTS: tuple[type[Event], ...] = (CareUnitGrant, EmployeeGrant, SystemGrant)
 PATIENT_MEMBERSHIP_EVENTS: tuple[type[Event], ...] = (PatientExited, PatientReentered)
 DIRECTORY_EVENTS: tuple[type[Event], ...] = (
-    CareProviderChanged, CareUnitChanged, EmployeeChanged, CommissionChanged, AccessRoleChanged,
+    CareProviderChanged,
+    CareUnitChanged,
+    EmployeeChanged,
+    CommissionChanged,
+    AccessRoleChanged,
 )
 AGREEMENT_EVENTS: tuple[type[Event], ...] = (AgreementSigned, AgreementTerminated, IntegratedSystemChanged)

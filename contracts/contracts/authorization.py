@@ -51,14 +51,27 @@ class Denial(StrEnum):
 
 _ROLE_ACTIONS: dict[AccessRole, frozenset[Action]] = {
     AccessRole.LIMITED_USER: frozenset({Action.READ_PROTECTION}),
-    AccessRole.USER: frozenset({
-        Action.READ_PROTECTION, Action.REGISTER_FEE, Action.CORRECT_FEE, Action.DELETE_FEE,
-        Action.MARK_OVERCHARGE_REFUNDED, Action.CHANGE_CONTACT_DETAILS,
-    }),
-    AccessRole.ADMINISTRATOR: frozenset({
-        Action.READ_PROTECTION, Action.REGISTER_FEE, Action.CORRECT_FEE, Action.DELETE_FEE,
-        Action.MARK_OVERCHARGE_REFUNDED, Action.CHANGE_FREE_CARD, Action.CHANGE_CONTACT_DETAILS,
-    }),
+    AccessRole.USER: frozenset(
+        {
+            Action.READ_PROTECTION,
+            Action.REGISTER_FEE,
+            Action.CORRECT_FEE,
+            Action.DELETE_FEE,
+            Action.MARK_OVERCHARGE_REFUNDED,
+            Action.CHANGE_CONTACT_DETAILS,
+        }
+    ),
+    AccessRole.ADMINISTRATOR: frozenset(
+        {
+            Action.READ_PROTECTION,
+            Action.REGISTER_FEE,
+            Action.CORRECT_FEE,
+            Action.DELETE_FEE,
+            Action.MARK_OVERCHARGE_REFUNDED,
+            Action.CHANGE_FREE_CARD,
+            Action.CHANGE_CONTACT_DETAILS,
+        }
+    ),
     AccessRole.SUPERUSER: frozenset(Action),
 }
 
@@ -104,21 +117,25 @@ def decide(
     if acting_unit is None or not acting_unit.active:
         return Decision.deny(Denial.UNKNOWN_CARE_UNIT, "the care unit is not known to e-frikort", "care_unit")
     if not acting_unit.agreement_signed:
-        return Decision.deny(Denial.NO_AGREEMENT, "the unit's care provider has no signed e-frikort agreement",
-                             "care_unit")
+        return Decision.deny(
+            Denial.NO_AGREEMENT, "the unit's care provider has no signed e-frikort agreement", "care_unit"
+        )
     if through_system and (
         system is None or not system.certified or system.suspended or acting_unit.region not in system.approved_regions
     ):
-        return Decision.deny(Denial.SYSTEM_NOT_APPROVED,
-                             "the integrated system is not approved for the unit's region", "system_id")
+        return Decision.deny(
+            Denial.SYSTEM_NOT_APPROVED, "the integrated system is not approved for the unit's region", "system_id"
+        )
     if employee is None or not employee.commission_active or _ended(employee, today or swedish_today()):
-        return Decision.deny(Denial.NO_COMMISSION, "the employee holds no active commission at the unit",
-                             "registered_by")
+        return Decision.deny(
+            Denial.NO_COMMISSION, "the employee holds no active commission at the unit", "registered_by"
+        )
     if employee.role is None:
         return Decision.deny(Denial.NO_ROLE, "the employee has no e-frikort role at the unit", "registered_by")
     if action not in _ROLE_ACTIONS[employee.role]:
-        return Decision.deny(Denial.ROLE_NOT_PERMITTED, f"the role {employee.role.value} may not do {action.value}",
-                             "registered_by")
+        return Decision.deny(
+            Denial.ROLE_NOT_PERMITTED, f"the role {employee.role.value} may not do {action.value}", "registered_by"
+        )
     target = target_unit or acting_unit
     if target.region != acting_unit.region:
         return Decision.deny(Denial.OTHER_REGION, "the fee belongs to another region", "care_unit")

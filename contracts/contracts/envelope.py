@@ -43,8 +43,9 @@ class Envelope(BaseModel, Generic[EventT]):
     def _names_its_payload(self) -> Envelope[EventT]:
         expected = (type(self.payload).event_type, type(self.payload).schema_version)
         if (self.event_type, self.schema_version) != expected:
-            raise ValueError(f"envelope says {self.event_type} v{self.schema_version}, payload is {expected[0]} "
-                             f"v{expected[1]}")
+            raise ValueError(
+                f"envelope says {self.event_type} v{self.schema_version}, payload is {expected[0]} v{expected[1]}"
+            )
         return self
 
     @classmethod

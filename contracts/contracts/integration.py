@@ -42,23 +42,25 @@ class FeeSubmission(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    submission_id: StrictStr = Field(min_length=1, max_length=100,
-                                     description="Chosen by the sender; re-sending it is harmless.")
+    submission_id: StrictStr = Field(
+        min_length=1, max_length=100, description="Chosen by the sender; re-sending it is harmless."
+    )
     system_id: StrictStr = Field(min_length=1, max_length=64, description="HSA-ID of the integrated system.")
     patient_id: StrictStr = Field(
         max_length=20, description="Personnummer or samordningsnummer, YYYYMMDD-NNNN or YYYYMMDDNNNN."
     )
     visit_date: IsoDate = Field(description="YYYY-MM-DD, in Swedish time.")
     care_unit: StrictStr = Field(min_length=1, max_length=64, description="HSA-ID of the care unit (vårdenhet).")
-    registered_by: StrictStr = Field(min_length=1, max_length=64,
-                                     description="HSA-ID of the employee (medarbetare) who registered it.")
+    registered_by: StrictStr = Field(
+        min_length=1, max_length=64, description="HSA-ID of the employee (medarbetare) who registered it."
+    )
     fee_type: StrictStr = Field(min_length=1, max_length=64)
     fee_amount: StrictInt = Field(description="Tariff fee in whole kronor.")
-    paid_amount: StrictInt | None = Field(default=None,
-                                          description="What the patient paid; absent: pays what is due.")
+    paid_amount: StrictInt | None = Field(default=None, description="What the patient paid; absent: pays what is due.")
     source: FeeSource = FeeSource.VISIT
-    receipt_issuer: StrictStr | None = Field(default=None, max_length=200,
-                                             description="Who issued the receipt, when source is receipt.")
+    receipt_issuer: StrictStr | None = Field(
+        default=None, max_length=200, description="Who issued the receipt, when source is receipt."
+    )
 
 
 class OutcomeStatus(StrEnum):

@@ -137,5 +137,8 @@ class PatientStatusChanged(Event):
 
 FREE_CARD_EVENTS: tuple[type[Event], ...] = (FreeCardIssued, FreeCardMoved, FreeCardRevoked)
 OVERCHARGE_EVENTS: tuple[type[Event], ...] = (
-    OverchargeFound, OverchargeChanged, OverchargeRefunded, UnderchargeRecorded,
+    OverchargeFound,
+    OverchargeChanged,
+    OverchargeRefunded,
+    UnderchargeRecorded,
 )

@@ -78,4 +78,3 @@ class NoticeFailed(Event):
 
 
 NOTICE_EVENTS: tuple[type[Event], ...] = (NoticeDelivered, NoticeFailed)
-

@@ -23,7 +23,17 @@ async def record_access(
     care_unit: str | None = None,
     subject: str | None = None,
 ) -> None:
-    await tx.emit(AUDIT, patient_key, AuditEntry(
-        patient_key=patient_key, actor=actor, system_id=system_id, care_unit=care_unit, action=action,
-        service=tx.producer, subject=subject, occurred_at=datetime.now(UTC),
-    ))
+    await tx.emit(
+        AUDIT,
+        patient_key,
+        AuditEntry(
+            patient_key=patient_key,
+            actor=actor,
+            system_id=system_id,
+            care_unit=care_unit,
+            action=action,
+            service=tx.producer,
+            subject=subject,
+            occurred_at=datetime.now(UTC),
+        ),
+    )

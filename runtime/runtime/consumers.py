@@ -81,7 +81,6 @@ class Delivery:
         except ValidationError as error:
             raise InvalidMessage(describe_validation_error(error)) from None
 
-
     def event(self, *payload_types: type[Event]) -> Envelope[Any]:
         """The enveloped event on a topic that carries several types, chosen by its `event_type`."""
         try:
@@ -163,8 +162,11 @@ class MessageProcessor:
         except ConnectionLost:
             raise
         except Exception as error:
-            log.info("batch of %d failed as a whole (%s); handling it one message at a time",
-                     len(deliveries), type(error).__name__)
+            log.info(
+                "batch of %d failed as a whole (%s); handling it one message at a time",
+                len(deliveries),
+                type(error).__name__,
+            )
             results = await self._one_at_a_time(consumer, deliveries)
         # Committed: only now do the effects count, and only after this returns is the offset committed.
         per_message = (time.perf_counter() - started) / max(1, len(deliveries))
@@ -176,9 +178,11 @@ class MessageProcessor:
             MESSAGES_CONSUMED.labels(consumer.topic.name, result).inc(count)
             if result == "duplicate":
                 DUPLICATES.labels(consumer.topic.name).inc(count)
-        if (self._settings.fault_kill_after_effect
-                and self._settings.fault_kill_topic in (None, consumer.topic.name)
-                and any(result == "handled" for _, result in results)):
+        if (
+            self._settings.fault_kill_after_effect
+            and self._settings.fault_kill_topic in (None, consumer.topic.name)
+            and any(result == "handled" for _, result in results)
+        ):
             log.warning("fault injection: killing the process before the offset is committed")
             os.kill(os.getpid(), signal.SIGKILL)
 
@@ -270,7 +274,10 @@ class MessageProcessor:
             "dlq_failed_at": datetime.now(UTC).isoformat(),
         }
         await self._broker.publish(
-            delivery.value, consumer.topic.dead_letter.name, key=delivery.key, headers=headers,
+            delivery.value,
+            consumer.topic.dead_letter.name,
+            key=delivery.key,
+            headers=headers,
             correlation_id=delivery.correlation_id,
         )
         DEAD_LETTERS.labels(delivery.topic).inc()

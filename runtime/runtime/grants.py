@@ -64,6 +64,7 @@ def keys_for(care_unit: str, employee: str, system_id: str | None) -> list[str]:
 
 # --- the questions: plain Python -----------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Grants:
     """The grants one or more decisions need, by key."""
@@ -122,23 +123,37 @@ class Grants:
         their units allows it."""
         # Their own units first: when none allows it, the refusal then says why at a unit they work for
         # (the same one each time: sorted, not in the order the rows happen to come back).
-        units = [acting_unit] if acting_unit else list(dict.fromkeys(
-            [*sorted(self.units_of(caller.hsa_id)), *([target_unit] if target_unit else [])]))
+        units = (
+            [acting_unit]
+            if acting_unit
+            else list(dict.fromkeys([*sorted(self.units_of(caller.hsa_id)), *([target_unit] if target_unit else [])]))
+        )
         if not units:
             return Decision.deny(Denial.NO_COMMISSION, "the caller holds no commission at any unit known to e-frikort")
-        decisions = [self.decide(action, acting_unit=unit, employee=caller.hsa_id, target_unit=target_unit,
-                                 system_id=caller.system_id, today=today) for unit in units]
+        decisions = [
+            self.decide(
+                action,
+                acting_unit=unit,
+                employee=caller.hsa_id,
+                target_unit=target_unit,
+                system_id=caller.system_id,
+                today=today,
+            )
+            for unit in units
+        ]
         return next((d for d in decisions if d.allowed), decisions[0])
 
 
 def refused(decision: Decision) -> Problem:
     """403, naming the denial as the problem's code, so a caller can tell what is missing."""
     assert decision.denial is not None, "an allowed decision is not refused"
-    return refusal(403, "Not allowed", [Reason(code=decision.denial.value, field=decision.field,
-                                               message=decision.message)])
+    return refusal(
+        403, "Not allowed", [Reason(code=decision.denial.value, field=decision.field, message=decision.message)]
+    )
 
 
 # --- the table -----------------------------------------------------------------------------------
+
 
 def create_grants_table() -> None:
     """The grants read model, created by a service's own migration in its own schema: the compacted
@@ -153,16 +168,17 @@ def create_grants_table() -> None:
 
 
 _UPSERT_GRANTS = text(
-    f"INSERT INTO {TABLE} (key, event_type, \"grant\", changed_at) "
+    f'INSERT INTO {TABLE} (key, event_type, "grant", changed_at) '
     "SELECT * FROM unnest(CAST(:keys AS text[]), CAST(:types AS text[]), CAST(CAST(:grants AS text[]) AS jsonb[]), "
     "CAST(:changed AS timestamptz[])) "
-    "ON CONFLICT (key) DO UPDATE SET event_type = excluded.event_type, \"grant\" = excluded.\"grant\", "
+    'ON CONFLICT (key) DO UPDATE SET event_type = excluded.event_type, "grant" = excluded."grant", '
     f"changed_at = excluded.changed_at WHERE {TABLE}.changed_at <= excluded.changed_at"
 )
 _REMOVE_GRANTS = text(f"DELETE FROM {TABLE} WHERE key = ANY(:keys)").bindparams(bindparam("keys", type_=ARRAY(TEXT)))
-_GRANT_COLUMNS = "key, event_type, CAST(\"grant\" AS text) AS \"grant\""
+_GRANT_COLUMNS = 'key, event_type, CAST("grant" AS text) AS "grant"'
 _GRANTS = text(f"SELECT {_GRANT_COLUMNS} FROM {TABLE} WHERE key = ANY(:keys)").bindparams(
-    bindparam("keys", type_=ARRAY(TEXT)))
+    bindparam("keys", type_=ARRAY(TEXT))
+)
 _EMPLOYEE_GRANTS = text(
     f"SELECT {_GRANT_COLUMNS} FROM {TABLE} WHERE key LIKE :prefix ESCAPE '\\' "
     f"OR key IN (SELECT 'unit/' || (\"grant\" ->> 'care_unit') FROM {TABLE} WHERE key LIKE :prefix ESCAPE '\\')"
@@ -178,11 +194,15 @@ async def upsert_grants(conn: AsyncConnection, grants: Sequence[tuple[str, Grant
     if not latest:
         return
     keys = sorted(latest)
-    await conn.execute(_UPSERT_GRANTS, {
-        "keys": keys, "types": [latest[k].event_type for k in keys],
-        "grants": [latest[k].model_dump_json() for k in keys],
-        "changed": [latest[k].changed_at for k in keys],
-    })
+    await conn.execute(
+        _UPSERT_GRANTS,
+        {
+            "keys": keys,
+            "types": [latest[k].event_type for k in keys],
+            "grants": [latest[k].model_dump_json() for k in keys],
+            "changed": [latest[k].changed_at for k in keys],
+        },
+    )
 
 
 async def remove_grants(conn: AsyncConnection, keys: Sequence[str]) -> None:
@@ -229,8 +249,9 @@ async def authorize(
     if caller.system_id:
         extra.append(system_key(caller.system_id))
     held = await grants_of_employee(conn, caller.hsa_id, extra)
-    return held.decide_for_caller(action, caller, today=today or swedish_today(), acting_unit=acting_unit,
-                                  target_unit=target_unit)
+    return held.decide_for_caller(
+        action, caller, today=today or swedish_today(), acting_unit=acting_unit, target_unit=target_unit
+    )
 
 
 async def require(
@@ -248,6 +269,7 @@ async def require(
 
 
 # --- the consumer --------------------------------------------------------------------------------
+
 
 async def on_access_grants(deliveries: Sequence[Delivery], tx: Transaction) -> None:
     """The grants read model: the latest grant per key; a tombstone removes the key."""
@@ -277,5 +299,6 @@ def _grant(delivery: Delivery) -> Grant:
 def grants_consumer(service_name: str) -> Consumer:
     """The service's subscription to the grants topic, in a group of its own: every instance of the
     service shares the one table, so the group's members together take in every partition once."""
-    return Consumer(ACCESS_GRANTS, group=f"{service_name}-access-grants", batch_handler=on_access_grants,
-                    ready_once_read=True)
+    return Consumer(
+        ACCESS_GRANTS, group=f"{service_name}-access-grants", batch_handler=on_access_grants, ready_once_read=True
+    )

@@ -14,8 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from runtime.database import driver_connection
 
 _RECORD = text(
-    "INSERT INTO inbox (consumer, message_id) VALUES (:consumer, :message_id) "
-    "ON CONFLICT DO NOTHING RETURNING 1"
+    "INSERT INTO inbox (consumer, message_id) VALUES (:consumer, :message_id) ON CONFLICT DO NOTHING RETURNING 1"
 )
 
 
@@ -26,8 +25,7 @@ async def first_delivery(conn: AsyncConnection, consumer: str, message_id: str) 
 
 
 _RECORD_MANY = (
-    "INSERT INTO inbox (consumer, message_id) SELECT $1, unnest($2::text[]) "
-    "ON CONFLICT DO NOTHING RETURNING message_id"
+    "INSERT INTO inbox (consumer, message_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING message_id"
 )
 
 

@@ -43,8 +43,9 @@ async def remove_patient(conn: AsyncConnection, patient_key: str) -> dict[str, i
     removed: dict[str, int] = {}
     for table in await patient_tables(conn):
         quoted = '"' + table.replace('"', '""') + '"'
-        result = await conn.execute(text(f"DELETE FROM {quoted} WHERE {PATIENT_KEY_COLUMN} = :key"),
-                                    {"key": patient_key})
+        result = await conn.execute(
+            text(f"DELETE FROM {quoted} WHERE {PATIENT_KEY_COLUMN} = :key"), {"key": patient_key}
+        )
         removed[table] = result.rowcount
     return removed
 

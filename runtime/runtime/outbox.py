@@ -33,12 +33,16 @@ from runtime.partitioner import default_partitioner
 log = logging.getLogger(__name__)
 
 # The rows get their ids in the order given: the relay publishes in id order.
-_INSERT = ("INSERT INTO outbox (topic, key, value, headers) "
-           "SELECT topic, key, value, headers FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::jsonb[]) "
-           "WITH ORDINALITY AS m(topic, key, value, headers, position) ORDER BY position")
+_INSERT = (
+    "INSERT INTO outbox (topic, key, value, headers) "
+    "SELECT topic, key, value, headers FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::jsonb[]) "
+    "WITH ORDINALITY AS m(topic, key, value, headers, position) ORDER BY position"
+)
 # Read and deleted through the driver: SQLAlchemy's row handling cost as much as the statements.
-_BATCH = ("SELECT id, topic, key, value, headers::text AS headers, headers->>'event_type' AS event_type "
-          "FROM outbox ORDER BY id LIMIT $1")
+_BATCH = (
+    "SELECT id, topic, key, value, headers::text AS headers, headers->>'event_type' AS event_type "
+    "FROM outbox ORDER BY id LIMIT $1"
+)
 _DELETE = "DELETE FROM outbox WHERE id = ANY($1::bigint[])"
 _BACKLOG = text("SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox")
 # Only one relay per service publishes at a time, so events of one key leave in the order written
@@ -64,7 +68,10 @@ async def put_many(conn: AsyncConnection, messages: Sequence[OutboxMessage]) -> 
     """Write messages to the outbox inside the caller's transaction, in one statement, in order."""
     driver = await driver_connection(conn)
     await driver.execute(
-        _INSERT, [m.topic for m in messages], [m.key for m in messages], [m.value for m in messages],
+        _INSERT,
+        [m.topic for m in messages],
+        [m.key for m in messages],
+        [m.value for m in messages],
         [json.dumps(dict(m.headers)) for m in messages],
     )
 
@@ -118,7 +125,11 @@ class OutboxRelay:
     """
 
     def __init__(
-        self, engine: AsyncEngine, bootstrap_servers: str, batch_size: int, poll_interval_s: float,
+        self,
+        engine: AsyncEngine,
+        bootstrap_servers: str,
+        batch_size: int,
+        poll_interval_s: float,
         client_id: str = "efrikort-relay",
     ) -> None:
         self._engine = engine
@@ -207,8 +218,12 @@ class OutboxRelay:
             if topic not in partitions:
                 partitions[topic] = sorted(await producer.partitions_for(topic))
             partition = default_partitioner(key, partitions[topic], partitions[topic])
-            record = {"timestamp": None, "key": key, "value": row["value"],
-                      "headers": [(name, value.encode()) for name, value in json.loads(row["headers"]).items()]}
+            record = {
+                "timestamp": None,
+                "key": key,
+                "value": row["value"],
+                "headers": [(name, value.encode()) for name, value in json.loads(row["headers"]).items()],
+            }
             batch = open_batches.get((topic, partition))
             if batch is not None and batch.append(**record) is not None:
                 continue
@@ -226,8 +241,12 @@ class OutboxRelay:
         if self._producer is None:
             # Made here, not in __init__: aiokafka binds a producer to the running event loop.
             producer = AIOKafkaProducer(
-                bootstrap_servers=self._bootstrap_servers, client_id=self._client_id, acks="all",
-                enable_idempotence=True, linger_ms=2, max_batch_size=RELAY_MAX_BATCH_BYTES,
+                bootstrap_servers=self._bootstrap_servers,
+                client_id=self._client_id,
+                acks="all",
+                enable_idempotence=True,
+                linger_ms=2,
+                max_batch_size=RELAY_MAX_BATCH_BYTES,
                 max_request_size=2 * RELAY_MAX_BATCH_BYTES,
             )
             try:

@@ -53,8 +53,11 @@ class Problem(Exception):
 
     def response(self) -> JSONResponse:
         body: dict[str, Any] = {
-            "type": TYPE_BASE + self.code, "title": self.title, "status": self.status,
-            "detail": self.detail or self.title, "code": self.code,
+            "type": TYPE_BASE + self.code,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail or self.title,
+            "code": self.code,
         }
         if self.field is not None:
             body["field"] = self.field
@@ -77,11 +80,28 @@ def refusal(status: int, title: str, reasons: Sequence[Reason], whole: str = "re
     return Problem(status, first.code, title, detail, first.field, reasons=reasons)
 
 
-_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-          409: "conflict", 412: "precondition_failed", 413: "too_large", 422: "invalid_request"}
-_TITLES = {400: "Bad request", 401: "Not authenticated", 403: "Forbidden", 404: "Not found",
-           405: "Method not allowed", 409: "Conflict", 412: "Precondition failed", 413: "Too large",
-           422: "The request is not valid"}
+_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "too_large",
+    422: "invalid_request",
+}
+_TITLES = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    412: "Precondition failed",
+    413: "Too large",
+    422: "The request is not valid",
+}
 _PLACES = ("body", "query", "path", "header")
 """Where a value came from: not part of the field's name."""
 
@@ -118,8 +138,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         status = error.status_code
-        return Problem(status, _CODES.get(status, "error"), _TITLES.get(status, "Error"), str(error.detail),
-                       headers=error.headers).response()
+        return Problem(
+            status, _CODES.get(status, "error"), _TITLES.get(status, "Error"), str(error.detail), headers=error.headers
+        ).response()
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:

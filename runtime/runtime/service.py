@@ -82,8 +82,13 @@ class Runtime:
             graceful_timeout=10.0,
             logger=logging.getLogger("faststream"),
         )
-        self.relay = OutboxRelay(self.engine, settings.kafka_bootstrap_servers, settings.outbox_batch_size,
-                                 settings.outbox_poll_interval_s, client_id=f"efrikort-{settings.service_name}-relay")
+        self.relay = OutboxRelay(
+            self.engine,
+            settings.kafka_bootstrap_servers,
+            settings.outbox_batch_size,
+            settings.outbox_poll_interval_s,
+            client_id=f"efrikort-{settings.service_name}-relay",
+        )
         self.uow = UnitOfWork(self.engine, self.relay, producer=settings.service_name)
         self.processor = MessageProcessor(self.broker, self.uow, settings)
         self._subscribers: list[Any] = []
@@ -138,8 +143,10 @@ class Runtime:
             if client is None:
                 return False
             if consumer.group not in self._read_up_to:
-                partitions = [TopicPartition(consumer.topic.name, p)
-                              for p in sorted(client.partitions_for_topic(consumer.topic.name) or ())]
+                partitions = [
+                    TopicPartition(consumer.topic.name, p)
+                    for p in sorted(client.partitions_for_topic(consumer.topic.name) or ())
+                ]
                 if not partitions:
                     return False
                 self._read_up_to[consumer.group] = await client.end_offsets(partitions)

@@ -51,12 +51,15 @@ class ServiceSettings(BaseSettings):
     )
 
     tls_certificate: str | None = Field(
-        default=None, description="PEM file of the server's certificate (chain). Set: HTTP is served over TLS.")
+        default=None, description="PEM file of the server's certificate (chain). Set: HTTP is served over TLS."
+    )
     tls_private_key: str | None = Field(default=None, description="PEM file of the server certificate's key.")
     tls_client_ca: str | None = Field(
-        default=None, description="PEM bundle of the CAs whose client certificates are trusted (SITHS).")
+        default=None, description="PEM bundle of the CAs whose client certificates are trusted (SITHS)."
+    )
     tls_require_client_certificate: bool = Field(
-        default=True, description="Refuse a TLS connection without a client certificate from a trusted CA.")
+        default=True, description="Refuse a TLS connection without a client certificate from a trusted CA."
+    )
 
     patient_key_secret: SecretStr = SecretStr(DEV_PATIENT_KEY_SECRET)
 
@@ -135,5 +138,5 @@ def async_driver_url(url: str) -> str:
     """SQLAlchemy wants the driver named in the scheme; operators write plain postgresql:// URLs."""
     for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+asyncpg://" + url[len(prefix):]
+            return "postgresql+asyncpg://" + url[len(prefix) :]
     raise ValueError(f"DATABASE_URL must be a postgresql:// URL, got scheme {url.split(':', 1)[0]!r}")

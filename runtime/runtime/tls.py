@@ -62,6 +62,12 @@ def server_config(app: ASGIApp, settings: ServiceSettings) -> uvicorn.Config:
         }
     return uvicorn.Config(
         # No access log: request paths carry identity numbers (/v1/patients/{patient_id}/...).
-        app, host=settings.http_host, port=settings.http_port, log_config=None, lifespan="on", access_log=False,
-        timeout_graceful_shutdown=15, **options,
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        lifespan="on",
+        access_log=False,
+        timeout_graceful_shutdown=15,
+        **options,
     )

@@ -22,7 +22,8 @@ async def ensure_topics(bootstrap_servers: str, topics: Iterable[Topic], replica
         existing = set(await admin.list_topics())
         missing = [
             NewTopic(name, t.partitions, replication_factor, topic_configs=t.config)
-            for name, t in wanted.items() if name not in existing
+            for name, t in wanted.items()
+            if name not in existing
         ]
         if missing:
             response = await admin.create_topics(missing)

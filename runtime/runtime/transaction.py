@@ -52,11 +52,19 @@ class Transaction:
 
     async def send(self, topic: Topic, key: str, value: bytes, headers: Mapping[str, str] | None = None) -> None:
         """Publish a message without envelope (the integration contract's own format) on commit."""
-        self._pending.append(OutboxMessage(
-            topic.name, outbox.encode_key(key), value,
-            {"correlation_id": self.correlation_id, "producer": self.producer, "content-type": "application/json",
-             **(headers or {})},
-        ))
+        self._pending.append(
+            OutboxMessage(
+                topic.name,
+                outbox.encode_key(key),
+                value,
+                {
+                    "correlation_id": self.correlation_id,
+                    "producer": self.producer,
+                    "content-type": "application/json",
+                    **(headers or {}),
+                },
+            )
+        )
         self.emitted += 1
 
     @property

@@ -26,9 +26,11 @@ NOTICE_WEBHOOK_SECRET = "e2e-webhook-secret"
 @pytest.fixture(scope="session")
 def service_env(infra: InfraEndpoints) -> dict[str, str]:
     return {
-        **infra.as_env(), "EFRIKORT_OUTBOX_POLL_INTERVAL_S": "0.1",
+        **infra.as_env(),
+        "EFRIKORT_OUTBOX_POLL_INTERVAL_S": "0.1",
         # The HTTP tests say who calls in the development header; the reply wait is long enough for a busy machine.
-        "EFRIKORT_TRUST_IDENTITY_HEADER": "true", "EFRIKORT_REGISTRATION_REPLY_TIMEOUT_S": "10",
+        "EFRIKORT_TRUST_IDENTITY_HEADER": "true",
+        "EFRIKORT_REGISTRATION_REPLY_TIMEOUT_S": "10",
         "EFRIKORT_NOTIFICATIONS_WEBHOOK_SECRET": NOTICE_WEBHOOK_SECRET,
         "EFRIKORT_NOTIFICATIONS_LETTER_FOLDER": str(var_dir() / "test" / "letters"),
         "EFRIKORT_NOTIFICATIONS_POLL_INTERVAL_S": "0.2",
@@ -37,9 +39,7 @@ def service_env(infra: InfraEndpoints) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-async def services(
-    running_services: dict[str, ServiceProcess], infra: InfraEndpoints
-) -> dict[str, ServiceProcess]:
+async def services(running_services: dict[str, ServiceProcess], infra: InfraEndpoints) -> dict[str, ServiceProcess]:
     """Every service running, and the example actors of `tests.submissions` allowed to register fees."""
     await grant_example_actors(infra.kafka_bootstrap_servers, infra.database_url)
     return running_services
@@ -58,8 +58,13 @@ def running_services(service_env: dict[str, str]) -> Iterator[dict[str, ServiceP
         for process in processes.values():
             process.wait_ready(timeout=120)
         # As `efrikort up` does: the sample directory, so that the example actors are authorized.
-        subprocess.run([sys.executable, "-m", "access.importer", str(repo_root() / SAMPLE_DIRECTORY)],
-                       env={**os.environ, **service_env}, check=True, timeout=120, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "access.importer", str(repo_root() / SAMPLE_DIRECTORY)],
+            env={**os.environ, **service_env},
+            check=True,
+            timeout=120,
+            stdout=subprocess.DEVNULL,
+        )
         yield processes
     finally:
         for process in processes.values():

@@ -17,8 +17,13 @@ DROP = object()
 
 def valid_fee(directory: Directory, **overrides: Any) -> dict[str, Any]:
     """A fee the test directory's user at its unit may register, for a fresh patient."""
-    fee = submission(system_id=directory.system, care_unit=directory.unit, registered_by=directory.user,
-                     patient_id=new_patient(), visit_date=(date.today() - timedelta(days=3)).isoformat())
+    fee = submission(
+        system_id=directory.system,
+        care_unit=directory.unit,
+        registered_by=directory.user,
+        patient_id=new_patient(),
+        visit_date=(date.today() - timedelta(days=3)).isoformat(),
+    )
     fee.update(overrides)
     return {name: value for name, value in fee.items() if value is not DROP}
 
@@ -28,9 +33,11 @@ def as_caller(hsa_id: str, system_id: str | None = None) -> dict[str, str]:
     return {"X-HSA-ID": hsa_id, **({"X-System-ID": system_id} if system_id else {})}
 
 
-async def post_fee(http: httpx.AsyncClient, fee: dict[str, Any] | bytes, caller: str | None = None,
-                   system_id: str | None = None) -> httpx.Response:
+async def post_fee(
+    http: httpx.AsyncClient, fee: dict[str, Any] | bytes, caller: str | None = None, system_id: str | None = None
+) -> httpx.Response:
     body = fee if isinstance(fee, bytes) else json.dumps(fee).encode()
     who = caller or (fee["registered_by"] if isinstance(fee, dict) else "SE2321000016-NOBODY")
-    return await http.post("/v1/fees", content=body, headers={"Content-Type": "application/json",
-                                                               **as_caller(who, system_id)})
+    return await http.post(
+        "/v1/fees", content=body, headers={"Content-Type": "application/json", **as_caller(who, system_id)}
+    )

@@ -42,7 +42,8 @@ async def rows_about(db: asyncpg.Connection, key: str, identity_number: str) -> 
     schemas = list(SERVICE_PORTS)
     for table in await db.fetch(
         "SELECT table_schema, table_name FROM information_schema.columns WHERE column_name = 'patient_key' "
-        "AND table_schema = ANY($1::text[])", schemas,
+        "AND table_schema = ANY($1::text[])",
+        schemas,
     ):
         name = f'"{table["table_schema"]}"."{table["table_name"]}"'
         if count := await db.fetchval(f"SELECT count(*) FROM {name} WHERE patient_key = $1", key):
@@ -56,7 +57,8 @@ async def rows_about(db: asyncpg.Connection, key: str, identity_number: str) -> 
         name = f'"{column["table_schema"]}"."{column["table_name"]}"'
         value = f'"{column["column_name"]}"::text'
         if count := await db.fetchval(
-            f"SELECT count(*) FROM {name} WHERE {value} LIKE $1 OR {value} LIKE $2", f"%{identity_number}%",
+            f"SELECT count(*) FROM {name} WHERE {value} LIKE $1 OR {value} LIKE $2",
+            f"%{identity_number}%",
             f"%{digits}%",
         ):
             found[f"{name}.{column['column_name']}"] = count
@@ -69,11 +71,14 @@ async def test_after_a_patients_exit_no_row_about_the_patient_remains_in_any_sch
     patient = new_patient()
     key = patient_key(patient.replace("-", ""), DEV_PATIENT_KEY_SECRET)
     fees = [submission(patient_id=patient, visit_date=f"2025-0{month}-10", fee_amount=400) for month in (4, 5, 6, 7)]
-    async with reading(infra.kafka_bootstrap_servers, FEE_OUTCOMES.name) as outcomes, \
-            plain_producer(infra.kafka_bootstrap_servers) as producer:
+    async with (
+        reading(infra.kafka_bootstrap_servers, FEE_OUTCOMES.name) as outcomes,
+        plain_producer(infra.kafka_bootstrap_servers) as producer,
+    ):
         for fee in fees:
-            await producer.send_and_wait(FEE_SUBMISSIONS.name, json.dumps(fee).encode(),
-                                         key=fee["submission_id"].encode())
+            await producer.send_and_wait(
+                FEE_SUBMISSIONS.name, json.dumps(fee).encode(), key=fee["submission_id"].encode()
+            )
         for fee in fees:
             await outcomes.wait_for(lambda r, fee=fee: r.key == fee["submission_id"].encode(), timeout=30)
 
@@ -89,8 +94,9 @@ async def test_after_a_patients_exit_no_row_about_the_patient_remains_in_any_sch
         before = after
     assert before, "the fees left no row about the patient: the test would prove nothing"
 
-    status, _ = post(f"{services['access'].url}/v1/patients/{patient}/exit", {"care_unit": CENTRAL_UNIT},
-                     CENTRAL_SUPPORT)
+    status, _ = post(
+        f"{services['access'].url}/v1/patients/{patient}/exit", {"care_unit": CENTRAL_UNIT}, CENTRAL_SUPPORT
+    )
     assert status == 202
 
     async def emptied() -> bool:
@@ -102,8 +108,12 @@ async def test_after_a_patients_exit_no_row_about_the_patient_remains_in_any_sch
 async def publish(infra: InfraEndpoints, topic: Topic, key: str, payload: Event) -> float:
     envelope = Envelope.wrap(payload, producer="hsa-feed", correlation_id=str(uuid.uuid4()))
     async with plain_producer(infra.kafka_bootstrap_servers) as producer:
-        await producer.send_and_wait(topic.name, envelope.model_dump_json().encode(), key=key.encode(),
-                                     headers=[("event_id", str(envelope.event_id).encode())])
+        await producer.send_and_wait(
+            topic.name,
+            envelope.model_dump_json().encode(),
+            key=key.encode(),
+            headers=[("event_id", str(envelope.event_id).encode())],
+        )
     return time.monotonic()
 
 
@@ -112,8 +122,9 @@ async def registration_holds(database_url: str, key: str, *, commission_active: 
     what the test sends next is decided with it."""
     conn = await asyncpg.connect(database_url)
     try:
+
         async def held() -> bool:
-            grant = await conn.fetchval("SELECT \"grant\" FROM registration.access_grants WHERE key = $1", key)
+            grant = await conn.fetchval('SELECT "grant" FROM registration.access_grants WHERE key = $1', key)
             if grant is None:
                 return False
             grant = json.loads(grant) if isinstance(grant, str) else grant
@@ -128,21 +139,30 @@ async def test_a_commission_ended_in_the_directory_feed_rejects_the_employees_ne
     infra: InfraEndpoints, services: dict[str, ServiceProcess]
 ) -> None:
     employee, unit = f"SE2321000016-T{uuid.uuid4().hex[:8]}", "SE2321000016-U001"
-    commission = CommissionChanged(commission_id=f"C-{employee}", employee=employee, care_unit=unit,
-                                   purpose="Vård och behandling", valid_from=date(2020, 1, 1))
-    async with reading(infra.kafka_bootstrap_servers, FEE_OUTCOMES.name) as outcomes, \
-            plain_producer(infra.kafka_bootstrap_servers) as producer:
+    commission = CommissionChanged(
+        commission_id=f"C-{employee}",
+        employee=employee,
+        care_unit=unit,
+        purpose="Vård och behandling",
+        valid_from=date(2020, 1, 1),
+    )
+    async with (
+        reading(infra.kafka_bootstrap_servers, FEE_OUTCOMES.name) as outcomes,
+        plain_producer(infra.kafka_bootstrap_servers) as producer,
+    ):
         await publish(infra, DIRECTORY, employee, EmployeeChanged(employee=employee, name="Test"))
         await publish(infra, DIRECTORY, employee, commission)
-        await publish(infra, DIRECTORY, employee, AccessRoleChanged(employee=employee, care_unit=unit,
-                                                                    role=AccessRole.USER))
+        await publish(
+            infra, DIRECTORY, employee, AccessRoleChanged(employee=employee, care_unit=unit, role=AccessRole.USER)
+        )
         await registration_holds(infra.database_url, f"employee/{employee}/{unit}", commission_active=True)
 
         async def submit() -> tuple[float, dict[str, Any]]:
             probe = submission(patient_id=new_patient(), registered_by=employee, care_unit=unit)
             sent = time.monotonic()
-            await producer.send_and_wait(FEE_SUBMISSIONS.name, json.dumps(probe).encode(),
-                                         key=probe["submission_id"].encode())
+            await producer.send_and_wait(
+                FEE_SUBMISSIONS.name, json.dumps(probe).encode(), key=probe["submission_id"].encode()
+            )
             await outcomes.wait_for(lambda r: r.key == probe["submission_id"].encode(), timeout=30)
             [outcome] = outcomes.with_key(probe["submission_id"])
             return sent, outcome

@@ -27,8 +27,9 @@ async def test_the_submission_bench_times_every_submission_until_registration_pa
 ) -> None:
     await grant_bench_actors(infra.kafka_bootstrap_servers)
 
-    result = await run_bench(infra.kafka_bootstrap_servers, submissions=30, patients=10, rate=50, seed=7,
-                             stage="registration")
+    result = await run_bench(
+        infra.kafka_bootstrap_servers, submissions=30, patients=10, rate=50, seed=7, stage="registration"
+    )
 
     assert len(result.latencies_ms) == 30
     assert result.seconds >= 30 / 50 * 0.9  # paced at the rate asked for

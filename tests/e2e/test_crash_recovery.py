@@ -38,15 +38,18 @@ async def test_sigkill_between_effect_and_offset_commit_leaves_exactly_one_effec
     await asyncio.to_thread(registration.stop)
     # Only the submission's effect: registration also takes in grants and outcomes, which must not kill it first.
     faulty_env = {**service_env, "EFRIKORT_FAULT_KILL_AFTER_EFFECT": "true", "EFRIKORT_FAULT_KILL_TOPIC": SUBMISSIONS}
-    doomed = ServiceProcess("registration", registration.port, faulty_env,
-                            registration.log_path.with_name("registration-killed.log"))
+    doomed = ServiceProcess(
+        "registration", registration.port, faulty_env, registration.log_path.with_name("registration-killed.log")
+    )
     doomed.start()
     await asyncio.to_thread(doomed.wait_ready, 120)
 
     fee = submission(patient_id=new_patient())
     key = fee["submission_id"].encode()
-    async with reading(infra.kafka_bootstrap_servers, OUTCOMES) as outcomes, \
-            plain_producer(infra.kafka_bootstrap_servers) as producer:
+    async with (
+        reading(infra.kafka_bootstrap_servers, OUTCOMES) as outcomes,
+        plain_producer(infra.kafka_bootstrap_servers) as producer,
+    ):
         await producer.send_and_wait(SUBMISSIONS, json.dumps(fee).encode(), key=key)
         assert await asyncio.to_thread(doomed.wait_exit, 30) == -signal.SIGKILL
 
@@ -63,7 +66,11 @@ async def test_sigkill_between_effect_and_offset_commit_leaves_exactly_one_effec
 
     assert duplicates_seen(restarted, SUBMISSIONS) >= 1, "the message was not delivered again after the kill"
     assert await db.fetchval(count, fee["submission_id"]) == 1
-    assert await db.fetchval("SELECT count(*) FROM registration.submissions WHERE submission_id = $1",
-                             fee["submission_id"]) == 1
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM registration.submissions WHERE submission_id = $1", fee["submission_id"]
+        )
+        == 1
+    )
     assert await db.fetchval("SELECT count(*) FROM protection.fees WHERE submission_id = $1", fee["submission_id"]) == 1
     assert len(outcomes.with_key(fee["submission_id"])) == 1

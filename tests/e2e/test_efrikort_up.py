@@ -45,7 +45,10 @@ def test_efrikort_up_reaches_ready_for_every_service_and_ctrl_c_leaves_nothing_r
     }
     cli = subprocess.Popen(
         [sys.executable, "-m", "efrikort.cli", "up", "--http-port-base", str(base)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     output: list[str] = []
     family: set[int] = set()
@@ -69,8 +72,9 @@ def test_efrikort_up_reaches_ready_for_every_service_and_ctrl_c_leaves_nothing_r
         assert f"127.0.0.1:{kafka_port}" in listing and f":{postgres_port}/" in listing
 
         family = {p.pid for p in psutil.Process(cli.pid).children(recursive=True)}
-        family |= {p.pid for p in psutil.process_iter(["cmdline"])
-                   if str(tmp_path) in " ".join(p.info["cmdline"] or [])}
+        family |= {
+            p.pid for p in psutil.process_iter(["cmdline"]) if str(tmp_path) in " ".join(p.info["cmdline"] or [])
+        }
         assert len(family) >= len(SERVICE_PORTS) + 2, "expected the services, Kafka and PostgreSQL as processes"
 
         cli.send_signal(signal.SIGINT)

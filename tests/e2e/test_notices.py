@@ -32,7 +32,8 @@ async def test_fees_that_reach_the_ceiling_lead_to_exactly_one_notice_in_the_pat
     with http_receiver(NOTICE_WEBHOOK_SECRET) as mailbox:
         async with httpx.AsyncClient(base_url=services["notifications"].url) as notifications:
             registered = await notifications.put(
-                f"/v1/patients/{patient}/contact", headers={"X-HSA-ID": "SE2321000016-E001"},
+                f"/v1/patients/{patient}/contact",
+                headers={"X-HSA-ID": "SE2321000016-E001"},
                 json={"channel": "webhook", "webhook_url": mailbox.url(path), "language": "sv"},
             )
             assert registered.status_code == 200, registered.text
@@ -40,13 +41,17 @@ async def test_fees_that_reach_the_ceiling_lead_to_exactly_one_notice_in_the_pat
         first_visit = date(2025, 4, 25)
         fees = [
             # No paid_amount: the desk charges what is due, so the only notice is the free card's.
-            without_paid_amount(submission(patient_id=patient,
-                                           visit_date=(first_visit + timedelta(days=30 * i)).isoformat(),
-                                           fee_amount=300))
+            without_paid_amount(
+                submission(
+                    patient_id=patient, visit_date=(first_visit + timedelta(days=30 * i)).isoformat(), fee_amount=300
+                )
+            )
             for i in range(6)
         ]
-        async with reading(infra.kafka_bootstrap_servers, FEE_OUTCOMES.name) as outcomes, \
-                plain_producer(infra.kafka_bootstrap_servers) as producer:
+        async with (
+            reading(infra.kafka_bootstrap_servers, FEE_OUTCOMES.name) as outcomes,
+            plain_producer(infra.kafka_bootstrap_servers) as producer,
+        ):
             for fee in fees:
                 key = fee["submission_id"].encode()
                 await producer.send_and_wait(FEE_SUBMISSIONS.name, json.dumps(fee).encode(), key=key)

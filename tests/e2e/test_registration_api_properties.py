@@ -26,14 +26,21 @@ def test_no_request_makes_a_server_error(
     base_url = services["registration"].url
     schema = schemathesis.openapi.from_url(f"{base_url}/openapi.json")
     operations = [op for op in (result.ok() for result in schema.get_all_operations()) if op.path.startswith("/v1/")]
-    assert {op.label for op in operations} >= {"POST /v1/fees", "PATCH /v1/fees/{fee_id}",
-                                              "GET /v1/submissions/{submission_id}/outcome"}
+    assert {op.label for op in operations} >= {
+        "POST /v1/fees",
+        "PATCH /v1/fees/{fee_id}",
+        "GET /v1/submissions/{submission_id}/outcome",
+    }
     failures: list[str] = []
     for operation in operations:
 
         @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(max_examples=EXAMPLES_PER_OPERATION_AND_MODE, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION_AND_MODE,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         def no_server_error(case: schemathesis.Case) -> None:
             # As the test directory's user: past authentication, so generated bodies reach the rules.
             response = case.call(base_url=base_url, headers={"X-HSA-ID": directory.user}, timeout=30)

@@ -50,10 +50,13 @@ class Refusal:
 
 
 REFUSALS = {
-    "not JSON": Refusal("malformed_json", None, 400,
-                        raw=lambda fee: f'{{"submission_id": "{fee["submission_id"]}", "fee_amount": 3'.encode()),
-    "too large": Refusal("too_large", None, 413,
-                         raw=lambda fee: json.dumps({**fee, "note": "x" * 20_000}).encode()),
+    "not JSON": Refusal(
+        "malformed_json",
+        None,
+        400,
+        raw=lambda fee: f'{{"submission_id": "{fee["submission_id"]}", "fee_amount": 3'.encode(),
+    ),
+    "too large": Refusal("too_large", None, 413, raw=lambda fee: json.dumps({**fee, "note": "x" * 20_000}).encode()),
     "a field missing": Refusal("missing_field", "care_unit", 422, lambda d: {"care_unit": DROP}),
     "a field unknown": Refusal("unknown_field", "colour", 422, lambda d: {"colour": "blue"}),
     "an amount as text": Refusal("wrong_type", "fee_amount", 422, lambda d: {"fee_amount": "300"}),
@@ -64,30 +67,46 @@ REFUSALS = {
     "no real birth date": Refusal("invalid_patient_id", "patient_id", 422, lambda d: {"patient_id": "19850231-1236"}),
     "a visit in the future": Refusal("future_visit_date", "visit_date", 422, lambda d: {"visit_date": "2099-01-01"}),
     "a negative fee": Refusal("negative_amount", "fee_amount", 422, lambda d: {"fee_amount": -1, "paid_amount": None}),
-    "paid above the fee": Refusal("paid_above_fee", "paid_amount", 422, lambda d: {"fee_amount": 100,
-                                                                                   "paid_amount": 200}),
+    "paid above the fee": Refusal(
+        "paid_above_fee", "paid_amount", 422, lambda d: {"fee_amount": 100, "paid_amount": 200}
+    ),
     "a fee type not in the catalogue": Refusal("unknown_fee_type", "fee_type", 422, lambda d: {"fee_type": "massage"}),
-    "a receipt without issuer": Refusal("missing_receipt_issuer", "receipt_issuer", 422,
-                                        lambda d: {"source": "receipt"}),
+    "a receipt without issuer": Refusal(
+        "missing_receipt_issuer", "receipt_issuer", 422, lambda d: {"source": "receipt"}
+    ),
     "a unit nobody knows": Refusal("unknown_care_unit", "care_unit", 403, lambda d: {"care_unit": d.id("U-NOWHERE")}),
     "a unit that has closed": Refusal("unknown_care_unit", "care_unit", 403, lambda d: {"care_unit": d.closed_unit}),
-    "a provider without agreement": Refusal("no_agreement", "care_unit", 403,
-                                            lambda d: {"care_unit": d.unit_without_agreement}),
-    "a system not approved": Refusal("system_not_approved", "system_id", 403,
-                                     lambda d: {"system_id": d.unapproved_system},
-                                     through=lambda d: d.unapproved_system),
-    "an employee without commission": Refusal("no_commission", "registered_by", 403,
-                                              lambda d: {"registered_by": d.without_commission}),
-    "a commission that has ended": Refusal("no_commission", "registered_by", 403,
-                                           lambda d: {"registered_by": d.commission_ended}),
-    "an employee without role": Refusal("no_role", "registered_by", 403,
-                                        lambda d: {"registered_by": d.without_role}),
-    "a role that may only look": Refusal("role_not_permitted", "registered_by", 403,
-                                         lambda d: {"registered_by": d.limited_user}),
-    "in someone else's name": Refusal("registered_by_not_caller", "registered_by", 403,
-                                      caller=lambda d: d.colleague, channels=("http",)),
-    "naming another system": Refusal("system_not_caller", "system_id", 403, lambda d: {"system_id": d.id("SYS-X")},
-                                     through=lambda d: d.system, channels=("http",)),
+    "a provider without agreement": Refusal(
+        "no_agreement", "care_unit", 403, lambda d: {"care_unit": d.unit_without_agreement}
+    ),
+    "a system not approved": Refusal(
+        "system_not_approved",
+        "system_id",
+        403,
+        lambda d: {"system_id": d.unapproved_system},
+        through=lambda d: d.unapproved_system,
+    ),
+    "an employee without commission": Refusal(
+        "no_commission", "registered_by", 403, lambda d: {"registered_by": d.without_commission}
+    ),
+    "a commission that has ended": Refusal(
+        "no_commission", "registered_by", 403, lambda d: {"registered_by": d.commission_ended}
+    ),
+    "an employee without role": Refusal("no_role", "registered_by", 403, lambda d: {"registered_by": d.without_role}),
+    "a role that may only look": Refusal(
+        "role_not_permitted", "registered_by", 403, lambda d: {"registered_by": d.limited_user}
+    ),
+    "in someone else's name": Refusal(
+        "registered_by_not_caller", "registered_by", 403, caller=lambda d: d.colleague, channels=("http",)
+    ),
+    "naming another system": Refusal(
+        "system_not_caller",
+        "system_id",
+        403,
+        lambda d: {"system_id": d.id("SYS-X")},
+        through=lambda d: d.system,
+        channels=("http",),
+    ),
 }
 
 
@@ -101,11 +120,16 @@ async def test_over_kafka_a_refused_submission_is_answered_with_its_code_and_fie
 ) -> None:
     refusal = REFUSALS[case]
     bad, good = refusal.fee(directory), valid_fee(directory)
-    async with reading(infra.kafka_bootstrap_servers, OUTCOMES) as outcomes, \
-            plain_producer(infra.kafka_bootstrap_servers) as producer:
+    async with (
+        reading(infra.kafka_bootstrap_servers, OUTCOMES) as outcomes,
+        plain_producer(infra.kafka_bootstrap_servers) as producer,
+    ):
         for fee in (bad, good):
-            await producer.send_and_wait(SUBMISSIONS, refusal.body(fee) if fee is bad else json.dumps(fee).encode(),
-                                         key=fee["submission_id"].encode())
+            await producer.send_and_wait(
+                SUBMISSIONS,
+                refusal.body(fee) if fee is bad else json.dumps(fee).encode(),
+                key=fee["submission_id"].encode(),
+            )
         for fee in (bad, good):
             await outcomes.wait_for(lambda r, fee=fee: r.key == fee["submission_id"].encode())
 
@@ -148,13 +172,17 @@ async def test_over_http_the_answer_carries_the_amount_due_and_the_protection_su
     response = await post_fee(registration_http, fee)
     assert response.status_code == 200, response.text
     outcome = response.json()
-    assert (outcome["submission_id"], outcome["status"], outcome["amount_due"]) == (fee["submission_id"], "accepted",
-                                                                                    300)
+    assert (outcome["submission_id"], outcome["status"], outcome["amount_due"]) == (
+        fee["submission_id"],
+        "accepted",
+        300,
+    )
     assert outcome["protection"]["sum"] == 300 and outcome["protection"]["remaining"] == 1150
 
 
-async def test_without_a_trusted_identity_nothing_is_registered(registration_http: httpx.AsyncClient,
-                                                                directory: Directory) -> None:
+async def test_without_a_trusted_identity_nothing_is_registered(
+    registration_http: httpx.AsyncClient, directory: Directory
+) -> None:
     response = await registration_http.post("/v1/fees", json=valid_fee(directory))
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"
@@ -166,8 +194,10 @@ async def test_a_used_submission_id_with_other_content_is_a_conflict_and_the_fir
     first = valid_fee(directory, fee_amount=200, paid_amount=200)
     changed = {**first, "fee_amount": 250}
     after = valid_fee(directory)
-    async with reading(infra.kafka_bootstrap_servers, OUTCOMES) as outcomes, \
-            plain_producer(infra.kafka_bootstrap_servers) as producer:
+    async with (
+        reading(infra.kafka_bootstrap_servers, OUTCOMES) as outcomes,
+        plain_producer(infra.kafka_bootstrap_servers) as producer,
+    ):
         for fee in (first, changed, after):
             await producer.send_and_wait(SUBMISSIONS, json.dumps(fee).encode(), key=fee["submission_id"].encode())
         await outcomes.wait_for(lambda r: r.key == first["submission_id"].encode(), count=2)
@@ -181,14 +211,17 @@ async def test_a_used_submission_id_with_other_content_is_a_conflict_and_the_fir
     over_http = await post_fee(registration_http, {**first, "fee_amount": 260})
     assert over_http.status_code == 409
     assert over_http.json()["code"] == "submission_conflict"
-    rows = await db.fetch("SELECT fee_amount FROM registration.fee_versions WHERE submission_id = $1",
-                          first["submission_id"])
+    rows = await db.fetch(
+        "SELECT fee_amount FROM registration.fee_versions WHERE submission_id = $1", first["submission_id"]
+    )
     assert [row["fee_amount"] for row in rows] == [200]
+
     # The conflict did not replace the fee's outcome: polling still gives the accepted one.
     # (Registration takes the outcome in from Kafka on its own; the test may have read it first.)
     async def answered() -> httpx.Response | None:
-        response = await registration_http.get(f"/v1/submissions/{first['submission_id']}/outcome",
-                                               headers={"X-HSA-ID": directory.user})
+        response = await registration_http.get(
+            f"/v1/submissions/{first['submission_id']}/outcome", headers={"X-HSA-ID": directory.user}
+        )
         return response if response.status_code == 200 else None
 
     polled = await eventually(answered, timeout=15)
@@ -200,8 +233,10 @@ async def test_a_resent_submission_gets_the_same_outcome_and_makes_no_second_fee
 ) -> None:
     fee = valid_fee(directory)
     key = fee["submission_id"].encode()
-    async with reading(infra.kafka_bootstrap_servers, OUTCOMES) as outcomes, \
-            plain_producer(infra.kafka_bootstrap_servers) as producer:
+    async with (
+        reading(infra.kafka_bootstrap_servers, OUTCOMES) as outcomes,
+        plain_producer(infra.kafka_bootstrap_servers) as producer,
+    ):
         await producer.send_and_wait(SUBMISSIONS, json.dumps(fee).encode(), key=key)
         await outcomes.wait_for(lambda r: r.key == key)
         await producer.send_and_wait(SUBMISSIONS, json.dumps(fee).encode(), key=key)
@@ -209,8 +244,12 @@ async def test_a_resent_submission_gets_the_same_outcome_and_makes_no_second_fee
 
     first, again = outcomes.with_key(fee["submission_id"])
     assert first == again and first["status"] == "accepted"
-    assert await db.fetchval("SELECT count(*) FROM registration.fee_versions WHERE submission_id = $1",
-                             fee["submission_id"]) == 1
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM registration.fee_versions WHERE submission_id = $1", fee["submission_id"]
+        )
+        == 1
+    )
 
 
 async def test_fifty_identical_submissions_at_once_over_http_make_exactly_one_fee(
@@ -222,10 +261,13 @@ async def test_fifty_identical_submissions_at_once_over_http_make_exactly_one_fe
     assert {a.status_code for a in answers} == {200}, {a.status_code for a in answers}
     assert len({a.json()["fee_id"] for a in answers}) == 1
     assert len({a.json()["amount_due"] for a in answers}) == 1
-    assert await db.fetchval("SELECT count(*) FROM registration.fee_versions WHERE submission_id = $1",
-                             fee["submission_id"]) == 1
-    assert await db.fetchval("SELECT count(*) FROM protection.fees WHERE submission_id = $1",
-                             fee["submission_id"]) == 1
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM registration.fee_versions WHERE submission_id = $1", fee["submission_id"]
+        )
+        == 1
+    )
+    assert await db.fetchval("SELECT count(*) FROM protection.fees WHERE submission_id = $1", fee["submission_id"]) == 1
 
 
 async def test_fifty_identical_submissions_at_once_over_kafka_make_exactly_one_fee(
@@ -233,15 +275,20 @@ async def test_fifty_identical_submissions_at_once_over_kafka_make_exactly_one_f
 ) -> None:
     fee = valid_fee(directory)
     key = fee["submission_id"].encode()
-    async with reading(infra.kafka_bootstrap_servers, OUTCOMES) as outcomes, \
-            plain_producer(infra.kafka_bootstrap_servers) as producer:
-        await asyncio.gather(*[await producer.send(SUBMISSIONS, json.dumps(fee).encode(), key=key)
-                               for _ in range(50)])
+    async with (
+        reading(infra.kafka_bootstrap_servers, OUTCOMES) as outcomes,
+        plain_producer(infra.kafka_bootstrap_servers) as producer,
+    ):
+        await asyncio.gather(*[await producer.send(SUBMISSIONS, json.dumps(fee).encode(), key=key) for _ in range(50)])
         await outcomes.wait_for(lambda r: r.key == key)
         await outcomes.drain(2)
 
     answers = outcomes.with_key(fee["submission_id"])
     assert {a["status"] for a in answers} == {"accepted"}
     assert len({a["fee_id"] for a in answers}) == 1
-    assert await db.fetchval("SELECT count(*) FROM registration.fee_versions WHERE submission_id = $1",
-                             fee["submission_id"]) == 1
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM registration.fee_versions WHERE submission_id = $1", fee["submission_id"]
+        )
+        == 1
+    )

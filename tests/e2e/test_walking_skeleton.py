@@ -33,8 +33,10 @@ async def test_a_fee_published_with_a_plain_client_gets_its_outcome_within_secon
     infra: InfraEndpoints, services: dict[str, ServiceProcess]
 ) -> None:
     fee = submission(patient_id=new_patient(), visit_date="2025-04-25", fee_amount=300, paid_amount=300)
-    async with reading(infra.kafka_bootstrap_servers, OUTCOMES) as outcomes, \
-            plain_producer(infra.kafka_bootstrap_servers) as producer:
+    async with (
+        reading(infra.kafka_bootstrap_servers, OUTCOMES) as outcomes,
+        plain_producer(infra.kafka_bootstrap_servers) as producer,
+    ):
         sent = time.monotonic()
         await producer.send_and_wait(SUBMISSIONS, json.dumps(fee).encode(), key=fee["submission_id"].encode())
         [record] = await outcomes.wait_for(lambda r: r.key == fee["submission_id"].encode(), timeout=10)
@@ -44,7 +46,11 @@ async def test_a_fee_published_with_a_plain_client_gets_its_outcome_within_secon
     assert outcome["status"] == "accepted"
     assert outcome["amount_due"] == 300
     assert outcome["protection"] == {
-        "period_start": "2025-04-25", "ceiling": 1450, "sum": 300, "remaining": 1150, "free_card": None
+        "period_start": "2025-04-25",
+        "ceiling": 1450,
+        "sum": 300,
+        "remaining": 1150,
+        "free_card": None,
     }
     assert took < 5, f"the outcome took {took:.2f}s"
 
@@ -56,12 +62,17 @@ async def test_reaching_the_ceiling_issues_a_free_card_and_records_exactly_one_n
     first_visit = date(2025, 4, 25)
     # No paid_amount: the desk charges what each outcome says is due, so nothing is overcharged.
     fees = [
-        without_paid_amount(submission(patient_id=patient, fee_amount=300,
-                                       visit_date=(first_visit + timedelta(days=30 * i)).isoformat()))
+        without_paid_amount(
+            submission(
+                patient_id=patient, fee_amount=300, visit_date=(first_visit + timedelta(days=30 * i)).isoformat()
+            )
+        )
         for i in range(6)
     ]
-    async with reading(infra.kafka_bootstrap_servers, OUTCOMES) as outcomes, \
-            plain_producer(infra.kafka_bootstrap_servers) as producer:
+    async with (
+        reading(infra.kafka_bootstrap_servers, OUTCOMES) as outcomes,
+        plain_producer(infra.kafka_bootstrap_servers) as producer,
+    ):
         # One after the other, as at a desk: each outcome says what is due given the fees before it.
         for fee in fees:
             key = fee["submission_id"].encode()
@@ -83,8 +94,10 @@ async def test_reaching_the_ceiling_issues_a_free_card_and_records_exactly_one_n
 async def test_a_message_that_is_not_json_but_names_its_submission_gets_a_rejection(
     infra: InfraEndpoints, services: dict[str, ServiceProcess]
 ) -> None:
-    async with reading(infra.kafka_bootstrap_servers, OUTCOMES) as outcomes, \
-            plain_producer(infra.kafka_bootstrap_servers) as producer:
+    async with (
+        reading(infra.kafka_bootstrap_servers, OUTCOMES) as outcomes,
+        plain_producer(infra.kafka_bootstrap_servers) as producer,
+    ):
         await producer.send_and_wait(SUBMISSIONS, b'{"submission_id": "broken-1", "fee_amount": 3', key=b"broken-1")
         await outcomes.wait_for(lambda r: r.key == b"broken-1")
     [outcome] = outcomes.with_key("broken-1")
@@ -96,9 +109,11 @@ async def test_a_message_without_a_recognisable_submission_goes_to_the_dead_lett
     infra: InfraEndpoints, services: dict[str, ServiceProcess]
 ) -> None:
     valid = submission(patient_id=new_patient())
-    async with reading(infra.kafka_bootstrap_servers, SUBMISSIONS + ".dlq") as dead_letters, \
-            reading(infra.kafka_bootstrap_servers, OUTCOMES) as outcomes, \
-            plain_producer(infra.kafka_bootstrap_servers) as producer:
+    async with (
+        reading(infra.kafka_bootstrap_servers, SUBMISSIONS + ".dlq") as dead_letters,
+        reading(infra.kafka_bootstrap_servers, OUTCOMES) as outcomes,
+        plain_producer(infra.kafka_bootstrap_servers) as producer,
+    ):
         await producer.send_and_wait(SUBMISSIONS, b"\x00\x01 not json at all", key=b"garbage-1")
         await producer.send_and_wait(SUBMISSIONS, json.dumps(valid).encode(), key=valid["submission_id"].encode())
         [dead] = await dead_letters.wait_for(lambda r: r.key == b"garbage-1")
@@ -115,8 +130,10 @@ async def test_json_missing_fields_is_rejected_naming_each_missing_field(
     infra: InfraEndpoints, services: dict[str, ServiceProcess]
 ) -> None:
     partial = {"submission_id": "partial-1", "system_id": "SE2321000016-SYS1", "patient_id": new_patient()}
-    async with reading(infra.kafka_bootstrap_servers, OUTCOMES) as outcomes, \
-            plain_producer(infra.kafka_bootstrap_servers) as producer:
+    async with (
+        reading(infra.kafka_bootstrap_servers, OUTCOMES) as outcomes,
+        plain_producer(infra.kafka_bootstrap_servers) as producer,
+    ):
         await producer.send_and_wait(SUBMISSIONS, json.dumps(partial).encode(), key=b"partial-1")
         await outcomes.wait_for(lambda r: r.key == b"partial-1")
     [outcome] = outcomes.with_key("partial-1")
@@ -130,8 +147,10 @@ async def test_a_header_that_is_not_utf8_does_not_stop_the_consumer(
 ) -> None:
     fee = submission(patient_id=new_patient())
     key = fee["submission_id"].encode()
-    async with reading(infra.kafka_bootstrap_servers, OUTCOMES) as outcomes, \
-            plain_producer(infra.kafka_bootstrap_servers) as producer:
+    async with (
+        reading(infra.kafka_bootstrap_servers, OUTCOMES) as outcomes,
+        plain_producer(infra.kafka_bootstrap_servers) as producer,
+    ):
         await producer.send_and_wait(SUBMISSIONS, json.dumps(fee).encode(), key=key, headers=[("trace", b"\xff\xfe")])
         await outcomes.wait_for(lambda r: r.key == key, timeout=15)
     assert outcomes.with_key(fee["submission_id"])[0]["status"] == "accepted"
@@ -147,8 +166,10 @@ async def test_no_service_log_holds_an_identity_number(
     session (pytest keeps file order), so the logs hold everything they made the services do;
     a rejected submission with a bad number is sent too, since its reasons are logged nowhere."""
     bad = submission(patient_id="19850412-1231", submission_id="bad-number-1")
-    async with reading(infra.kafka_bootstrap_servers, OUTCOMES) as outcomes, \
-            plain_producer(infra.kafka_bootstrap_servers) as producer:
+    async with (
+        reading(infra.kafka_bootstrap_servers, OUTCOMES) as outcomes,
+        plain_producer(infra.kafka_bootstrap_servers) as producer,
+    ):
         await producer.send_and_wait(SUBMISSIONS, json.dumps(bad).encode(), key=b"bad-number-1")
         await outcomes.wait_for(lambda r: r.key == b"bad-number-1")
     assert b"19850412" not in outcomes.seen[-1].value
@@ -158,4 +179,3 @@ async def test_no_service_log_holds_an_identity_number(
     found = {path.name: IDENTITY_NUMBER.findall(path.read_bytes()) for path in logs}
     assert {name: hits for name, hits in found.items() if hits} == {}
     assert all(path.stat().st_size > 0 for path in logs), "a service wrote no log at all: nothing was checked"
-

@@ -71,11 +71,15 @@ class BenchResult:
 
 def bench_submission(rng: random.Random, people: list[str], first_visit: date) -> dict[str, object]:
     return {
-        "submission_id": str(uuid.uuid4()), "system_id": BENCH_SYSTEM,
+        "submission_id": str(uuid.uuid4()),
+        "system_id": BENCH_SYSTEM,
         "patient_id": rng.choice(people),
         "visit_date": (first_visit + timedelta(days=rng.randrange(300))).isoformat(),
-        "care_unit": EXAMPLE_UNIT, "registered_by": EXAMPLE_EMPLOYEE,
-        "fee_type": "doctor_visit", "fee_amount": rng.choice((100, 200, 300, 400)), "source": "visit",
+        "care_unit": EXAMPLE_UNIT,
+        "registered_by": EXAMPLE_EMPLOYEE,
+        "fee_type": "doctor_visit",
+        "fee_amount": rng.choice((100, 200, 300, 400)),
+        "source": "visit",
     }
 
 
@@ -127,14 +131,15 @@ async def send_and_collect(
         began = time.perf_counter()
         pending = []
         for index, message in enumerate(outgoing):
-            pending.append(await producer.send(message.topic, message.value, key=message.key,
-                                               headers=message.headers))
+            pending.append(await producer.send(message.topic, message.value, key=message.key, headers=message.headers))
             if rate:
                 delay = began + (index + 1) / rate - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
-        sent_at = {message.tracking_id: metadata.timestamp
-                   for message, metadata in zip(outgoing, await asyncio.gather(*pending), strict=True)}
+        sent_at = {
+            message.tracking_id: metadata.timestamp
+            for message, metadata in zip(outgoing, await asyncio.gather(*pending), strict=True)
+        }
 
         deadline = time.monotonic() + max(120.0, len(outgoing) / 50)
         await _until_answers_written(consumer, before, len(outgoing), deadline)
@@ -192,8 +197,11 @@ async def run_bench(
     for _ in range(submissions):
         document = bench_submission(rng, people, first_visit)
         key = str(document["submission_id"]).encode()
-        outgoing.append(Outgoing(SUBMISSIONS, key, json.dumps(document).encode(), tracking_id=key,
-                                 headers=[("correlation_id", key)]))
+        outgoing.append(
+            Outgoing(
+                SUBMISSIONS, key, json.dumps(document).encode(), tracking_id=key, headers=[("correlation_id", key)]
+            )
+        )
     return await send_and_collect(bootstrap, STAGES[stage], outgoing, _answer_id(stage), rate)
 
 
@@ -216,8 +224,10 @@ async def run_http_latency(url: str, requests: int, rate: float, patients: int, 
     first_visit = date.today() - timedelta(days=300)
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
-    head = (f"POST /v1/fees HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-            f"X-HSA-ID: {EXAMPLE_EMPLOYEE}\r\nX-System-ID: {BENCH_SYSTEM}\r\n")
+    head = (
+        f"POST /v1/fees HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+        f"X-HSA-ID: {EXAMPLE_EMPLOYEE}\r\nX-System-ID: {BENCH_SYSTEM}\r\n"
+    )
     due: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue()
 
     async def connection() -> None:

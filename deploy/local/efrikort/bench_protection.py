@@ -38,18 +38,26 @@ def recompute_200(repeats: int = 500, seed: int = 1) -> float:
     region = RegionSettings.load()
     fees = [
         # Fee ids as the store hands them over (asyncpg's UUID, whose hash is native code).
-        Fee(pgproto.UUID(str(uuid.UUID(int=rng.getrandbits(128)))),
+        Fee(
+            pgproto.UUID(str(uuid.UUID(int=rng.getrandbits(128)))),
             date(2022, 1, 1) + timedelta(days=rng.randrange(4 * 365)),
             datetime(2022, 1, 1, tzinfo=UTC) + timedelta(minutes=i),
             rng.choice(("doctor_visit", "other_staff_visit", "missed_appointment")),
-            rng.choice((100, 200, 300, 400)), date(1985, 4, 12), "SE2321000016-U001", rng.choice((None, 300)))
+            rng.choice((100, 200, 300, 400)),
+            date(1985, 4, 12),
+            "SE2321000016-U001",
+            rng.choice((None, 300)),
+        )
         for i in range(200)
     ]
     now = datetime.now(UTC)
     # The steady state: every fee assessed before, its charge, cards and overcharges recorded.
     first = recompute(PatientHistory(fees, [], [], {}), region, now)
-    recorded = [Overcharge(c.overcharge_id, c.fee.fee_id, c.fee.care_unit, c.amount, OverchargeState.OPEN)
-                for c in first.overcharge_changes if isinstance(c, OverchargeFound)]
+    recorded = [
+        Overcharge(c.overcharge_id, c.fee.fee_id, c.fee.care_unit, c.amount, OverchargeState.OPEN)
+        for c in first.overcharge_changes
+        if isinstance(c, OverchargeFound)
+    ]
     history = PatientHistory(first.fees, first.cards, recorded, {u.fee.fee_id: u.amount for u in first.undercharges})
     timings = []
     for _ in range(repeats):
@@ -59,8 +67,9 @@ def recompute_200(repeats: int = 500, seed: int = 1) -> float:
     return statistics.median(timings)
 
 
-async def run_protection_bench(bootstrap: str, events: int, patients: int, rate: float | None,
-                               seed: int) -> BenchResult:
+async def run_protection_bench(
+    bootstrap: str, events: int, patients: int, rate: float | None, seed: int
+) -> BenchResult:
     rng = random.Random(seed)
     people = []
     for number in synthetic_patients(patients, seed):
@@ -72,16 +81,31 @@ async def run_protection_bench(bootstrap: str, events: int, patients: int, rate:
     for _ in range(events):
         key, born = rng.choice(people)
         fee = FeeRegistered(
-            fee_id=uuid.uuid4(), version=1, submission_id=str(uuid.uuid4()), system_id="SE2321000016-BENCH",
-            patient_key=key, birth_date=born, visit_date=first_visit + timedelta(days=rng.randrange(300)),
-            care_unit="SE2321000016-U001", registered_by="SE2321000016-E001", fee_type="doctor_visit",
-            fee_amount=rng.choice((100, 200, 300, 400)), paid_amount=None, source=FeeSource.VISIT,
+            fee_id=uuid.uuid4(),
+            version=1,
+            submission_id=str(uuid.uuid4()),
+            system_id="SE2321000016-BENCH",
+            patient_key=key,
+            birth_date=born,
+            visit_date=first_visit + timedelta(days=rng.randrange(300)),
+            care_unit="SE2321000016-U001",
+            registered_by="SE2321000016-E001",
+            fee_type="doctor_visit",
+            fee_amount=rng.choice((100, 200, 300, 400)),
+            paid_amount=None,
+            source=FeeSource.VISIT,
             registered_at=datetime.now(UTC),
         )
         envelope = Envelope.wrap(fee, producer="bench", correlation_id=fee.submission_id)
-        outgoing.append(Outgoing(FEES.name, key.encode(), envelope.model_dump_json().encode(),
-                                 tracking_id=fee.submission_id.encode(),
-                                 headers=[(k, v.encode()) for k, v in envelope_headers(envelope).items()]))
+        outgoing.append(
+            Outgoing(
+                FEES.name,
+                key.encode(),
+                envelope.model_dump_json().encode(),
+                tracking_id=fee.submission_id.encode(),
+                headers=[(k, v.encode()) for k, v in envelope_headers(envelope).items()],
+            )
+        )
 
     def outcome_of(record: ConsumerRecord[bytes, bytes]) -> bytes | None:
         return record.key

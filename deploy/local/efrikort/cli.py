@@ -39,8 +39,11 @@ def cmd_up(args: argparse.Namespace) -> int:
     endpoints = infra.up()
     env = endpoints.as_env()
     logs = var_dir() / "logs"
-    ports = {name: args.http_port_base + i for i, name in enumerate(SERVICE_PORTS, 1)} if args.http_port_base \
+    ports = (
+        {name: args.http_port_base + i for i, name in enumerate(SERVICE_PORTS, 1)}
+        if args.http_port_base
         else SERVICE_PORTS
+    )
     processes = [ServiceProcess(name, ports[name], env, logs / f"{name}.log") for name in SERVICE_PORTS]
 
     def interrupt(signum: int, frame: object) -> None:
@@ -121,6 +124,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     packages = ["contracts", "runtime", "efrikort", *SERVICE_PORTS]
     steps = [
         ["ruff", "check", "."],
+        ["ruff", "format", "--check", "."],
         ["mypy", *(arg for package in packages for arg in ("-p", package))],
         [sys.executable, "-m", "contracts.generate", "--check"],
         [sys.executable, "-m", "pytest", *(args.pytest_args or ["tests"])],
@@ -158,9 +162,11 @@ def _report_runs(results: list[BenchResult], what: str) -> None:
     def median(values: list[float]) -> float:
         return sorted(values)[middle]
 
-    print(f"median of {len(results)} runs ({what}): {median([r.per_second for r in results]):.0f}/s, "
-          f"latency p50 {median([r.percentile(50) for r in results]):.0f} ms, "
-          f"p99 {median([r.percentile(99) for r in results]):.0f} ms")
+    print(
+        f"median of {len(results)} runs ({what}): {median([r.per_second for r in results]):.0f}/s, "
+        f"latency p50 {median([r.percentile(50) for r in results]):.0f} ms, "
+        f"p99 {median([r.percentile(99) for r in results]):.0f} ms"
+    )
 
 
 def _timed_runs(args: argparse.Namespace, run: Callable[[int, int], BenchResult]) -> list[BenchResult]:
@@ -212,10 +218,14 @@ def main(argv: list[str] | None = None) -> int:
     up = commands.add_parser("up", help="bring up Kafka, PostgreSQL and every service; Ctrl-C stops it all")
     up.add_argument("--keep-infra", action="store_true", help="leave Kafka and PostgreSQL running on exit")
     up.add_argument("--timeout", type=float, default=120, help="seconds each service may take to be ready")
-    up.add_argument("--http-port-base", type=int, default=0,
-                    help="serve the services on BASE+1 .. BASE+4 instead of 8081 .. 8084")
-    up.add_argument("--no-sample-directory", action="store_true",
-                    help=f"do not load {SAMPLE_DIRECTORY} into access once it is ready")
+    up.add_argument(
+        "--http-port-base", type=int, default=0, help="serve the services on BASE+1 .. BASE+4 instead of 8081 .. 8084"
+    )
+    up.add_argument(
+        "--no-sample-directory",
+        action="store_true",
+        help=f"do not load {SAMPLE_DIRECTORY} into access once it is ready",
+    )
     up.set_defaults(func=cmd_up)
 
     service = commands.add_parser("service", help="run one service in the foreground")
@@ -246,12 +256,19 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--patients", type=int, default=500)
     bench.add_argument("--rate", type=float, default=None, help="submissions per second (default: as fast as possible)")
     bench.add_argument("--runs", type=int, default=3)
-    bench.add_argument("--stage", choices=["outcome", "registration"], default="outcome",
-                       help="outcome: end to end to the outcome topic; registration: until registration has "
-                       "published FeeRegistered")
-    bench.add_argument("--http", metavar="URL", default=None,
-                       help="instead: POST /v1/fees to registration at URL (e.g. http://127.0.0.1:8081) at --rate "
-                       "(default 100/s) and time each answer")
+    bench.add_argument(
+        "--stage",
+        choices=["outcome", "registration"],
+        default="outcome",
+        help="outcome: end to end to the outcome topic; registration: until registration has published FeeRegistered",
+    )
+    bench.add_argument(
+        "--http",
+        metavar="URL",
+        default=None,
+        help="instead: POST /v1/fees to registration at URL (e.g. http://127.0.0.1:8081) at --rate "
+        "(default 100/s) and time each answer",
+    )
     bench.set_defaults(func=cmd_bench)
 
     bench_protection = commands.add_parser(

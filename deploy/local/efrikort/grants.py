@@ -25,23 +25,53 @@ EXAMPLE_UNIT = "SE2321000016-U001"
 EXAMPLE_EMPLOYEE = "SE2321000016-E001"
 
 
-def unit(care_unit: str, *, provider: str = EXAMPLE_PROVIDER, region: str = EXAMPLE_REGION,
-         agreement: bool = True, active: bool = True) -> CareUnitGrant:
-    return CareUnitGrant(care_unit=care_unit, care_provider=provider, region=region, agreement_signed=agreement,
-                         active=active, changed_at=datetime.now(UTC))
+def unit(
+    care_unit: str,
+    *,
+    provider: str = EXAMPLE_PROVIDER,
+    region: str = EXAMPLE_REGION,
+    agreement: bool = True,
+    active: bool = True,
+) -> CareUnitGrant:
+    return CareUnitGrant(
+        care_unit=care_unit,
+        care_provider=provider,
+        region=region,
+        agreement_signed=agreement,
+        active=active,
+        changed_at=datetime.now(UTC),
+    )
 
 
-def employee(employee_id: str, care_unit: str, *, role: AccessRole | None = AccessRole.USER,
-             commission: bool = True, valid_to: datetime | None = None) -> EmployeeGrant:
-    return EmployeeGrant(employee=employee_id, care_unit=care_unit, commission_active=commission,
-                         commission_valid_to=valid_to.date() if valid_to else None, role=role,
-                         changed_at=datetime.now(UTC))
+def employee(
+    employee_id: str,
+    care_unit: str,
+    *,
+    role: AccessRole | None = AccessRole.USER,
+    commission: bool = True,
+    valid_to: datetime | None = None,
+) -> EmployeeGrant:
+    return EmployeeGrant(
+        employee=employee_id,
+        care_unit=care_unit,
+        commission_active=commission,
+        commission_valid_to=valid_to.date() if valid_to else None,
+        role=role,
+        changed_at=datetime.now(UTC),
+    )
 
 
-def system(system_id: str, *, regions: Sequence[str] = (EXAMPLE_REGION,), certified: bool = True,
-           suspended: bool = False) -> SystemGrant:
-    return SystemGrant(system_id=system_id, name=system_id, certified=certified, suspended=suspended,
-                       approved_regions=list(regions), changed_at=datetime.now(UTC))
+def system(
+    system_id: str, *, regions: Sequence[str] = (EXAMPLE_REGION,), certified: bool = True, suspended: bool = False
+) -> SystemGrant:
+    return SystemGrant(
+        system_id=system_id,
+        name=system_id,
+        certified=certified,
+        suspended=suspended,
+        approved_regions=list(regions),
+        changed_at=datetime.now(UTC),
+    )
 
 
 def example_grants(system_id: str = EXAMPLE_SYSTEM) -> list[Grant]:
@@ -58,7 +88,11 @@ async def publish_grants(bootstrap: str, grants: Sequence[Grant]) -> None:
         for grant in grants:
             envelope = Envelope.wrap(grant, producer="access", correlation_id=str(uuid.uuid4()))
             message = event_message(ACCESS_GRANTS, grant_key(grant), envelope)
-            await producer.send_and_wait(message.topic, message.value, key=message.key,
-                                         headers=[(k, v.encode()) for k, v in message.headers.items()])
+            await producer.send_and_wait(
+                message.topic,
+                message.value,
+                key=message.key,
+                headers=[(k, v.encode()) for k, v in message.headers.items()],
+            )
     finally:
         await producer.stop()

@@ -40,7 +40,10 @@ class ServiceProcess:
         env = {**os.environ, **self.env, "EFRIKORT_HTTP_PORT": str(self.port), "EFRIKORT_HTTP_HOST": self.host}
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", self.name], env=env, stdout=log, stderr=subprocess.STDOUT,
+                [sys.executable, "-m", self.name],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
 
@@ -58,14 +61,16 @@ class ServiceProcess:
         started = time.monotonic()
         while time.monotonic() - started < timeout:
             if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.process.returncode}; see {self.log_path}\n"
-                                   + self.log_tail())
+                raise RuntimeError(
+                    f"{self.name} exited with {self.process.returncode}; see {self.log_path}\n" + self.log_tail()
+                )
             state = self.readiness()
             if state and state.get("ready"):
                 return time.monotonic() - started
             time.sleep(0.2)
-        raise TimeoutError(f"{self.name} not ready after {timeout:.0f}s ({self.readiness()}); see {self.log_path}\n"
-                           + self.log_tail())
+        raise TimeoutError(
+            f"{self.name} not ready after {timeout:.0f}s ({self.readiness()}); see {self.log_path}\n" + self.log_tail()
+        )
 
     def log_tail(self, lines: int = 30) -> str:
         try:

@@ -22,9 +22,11 @@ log = logging.getLogger(__name__)
 
 class AccessSettings(ServiceSettings):
     grant_sweep_interval_s: float = Field(
-        default=60.0, gt=0,
+        default=60.0,
+        gt=0,
         description="How often grants that the calendar changes (a commission ending, an agreement terminated "
-        "on a date) are computed again and republished.")
+        "on a date) are computed again and republished.",
+    )
 
 
 def build(runtime: Runtime) -> Service:

@@ -28,7 +28,10 @@ from contracts.envelope import Event
 GrantT = TypeVar("GrantT", bound=Event)
 
 ROLE_STRENGTH: dict[AccessRole, int] = {
-    AccessRole.LIMITED_USER: 1, AccessRole.USER: 2, AccessRole.ADMINISTRATOR: 3, AccessRole.SUPERUSER: 4,
+    AccessRole.LIMITED_USER: 1,
+    AccessRole.USER: 2,
+    AccessRole.ADMINISTRATOR: 3,
+    AccessRole.SUPERUSER: 4,
 }
 RIGHT_GIVING_PURPOSES = frozenset(purpose.value for purpose in CommissionPurpose)
 
@@ -66,8 +69,11 @@ class Commission:
     valid_to: date | None = None
 
     def gives_rights_on(self, today: date) -> bool:
-        return (self.purpose in RIGHT_GIVING_PURPOSES and self.valid_from <= today
-                and (self.valid_to is None or today <= self.valid_to))
+        return (
+            self.purpose in RIGHT_GIVING_PURPOSES
+            and self.valid_from <= today
+            and (self.valid_to is None or today <= self.valid_to)
+        )
 
 
 @dataclass(frozen=True)
@@ -93,8 +99,11 @@ def _next_change(days: Iterable[date | None], today: date) -> date | None:
 
 def unit_grant(unit: Unit, agreement: Agreement | None, today: date, now: datetime) -> Computed[CareUnitGrant]:
     grant = CareUnitGrant(
-        care_unit=unit.care_unit, care_provider=unit.care_provider, region=unit.region,
-        agreement_signed=agreement is not None and agreement.in_force(today), active=unit.in_directory,
+        care_unit=unit.care_unit,
+        care_provider=unit.care_provider,
+        region=unit.region,
+        agreement_signed=agreement is not None and agreement.in_force(today),
+        active=unit.in_directory,
         changed_at=now,
     )
     recheck = _next_change((agreement.signed_on, agreement.terminated_on), today) if agreement else None
@@ -114,31 +123,45 @@ def employee_grant(
     """An employee's rights at one unit: a commission with a right-giving purpose valid today, and the
     strongest e-frikort role held there. An employee who left the directory holds nothing."""
     valid = [c for c in commissions if c.gives_rights_on(today)] if in_directory else []
-    valid_to = None if any(c.valid_to is None for c in valid) else max((c.valid_to for c in valid if c.valid_to),
-                                                                          default=None)
+    valid_to = (
+        None if any(c.valid_to is None for c in valid) else max((c.valid_to for c in valid if c.valid_to), default=None)
+    )
     held = sorted(roles, key=ROLE_STRENGTH.__getitem__)
     grant = EmployeeGrant(
-        employee=employee, care_unit=care_unit, commission_active=bool(valid), commission_valid_to=valid_to,
-        role=held[-1] if held else None, changed_at=now,
+        employee=employee,
+        care_unit=care_unit,
+        commission_active=bool(valid),
+        commission_valid_to=valid_to,
+        role=held[-1] if held else None,
+        changed_at=now,
     )
-    recheck = _next_change(
-        [c.valid_from for c in commissions]
-        + [c.valid_to + timedelta(days=1) for c in commissions if c.valid_to is not None],
-        today,
-    ) if in_directory else None
+    recheck = (
+        _next_change(
+            [c.valid_from for c in commissions]
+            + [c.valid_to + timedelta(days=1) for c in commissions if c.valid_to is not None],
+            today,
+        )
+        if in_directory
+        else None
+    )
     return Computed(employee_key(employee, care_unit), grant, recheck)
 
 
 def unknown_system_grant(system_id: str, now: datetime) -> Computed[SystemGrant]:
-    grant = SystemGrant(system_id=system_id, name="", certified=False, suspended=False, approved_regions=[],
-                        changed_at=now)
+    grant = SystemGrant(
+        system_id=system_id, name="", certified=False, suspended=False, approved_regions=[], changed_at=now
+    )
     return Computed(system_key(system_id), grant, None)
 
 
 def system_grant(system: IntegratedSystem, now: datetime) -> Computed[SystemGrant]:
     grant = SystemGrant(
-        system_id=system.system_id, name=system.name, certified=system.certified, suspended=system.suspended,
-        approved_regions=sorted(system.approved_regions), changed_at=now,
+        system_id=system.system_id,
+        name=system.name,
+        certified=system.certified,
+        suspended=system.suspended,
+        approved_regions=sorted(system.approved_regions),
+        changed_at=now,
     )
     return Computed(system_key(system.system_id), grant, None)
 

@@ -52,16 +52,23 @@ class Affected:
     systems: set[str] = field(default_factory=set)
 
 
-async def compute(
-    conn: Any, affected: Affected, today: date, now: datetime
-) -> list[Computed[Any]]:
+async def compute(conn: Any, affected: Affected, today: date, now: datetime) -> list[Computed[Any]]:
     computed: list[Computed[Any]] = []
     for unit, agreement in await store.units_with_agreements(conn, affected.units):
         computed.append(unit_grant(unit, agreement, today, now))
     facts = await store.employee_facts(conn, affected.pairs)
     for (employee, care_unit), (in_directory, commissions, roles) in facts.items():
-        computed.append(employee_grant(employee, care_unit, in_directory=in_directory, commissions=commissions,
-                                       roles=roles, today=today, now=now))
+        computed.append(
+            employee_grant(
+                employee,
+                care_unit,
+                in_directory=in_directory,
+                commissions=commissions,
+                roles=roles,
+                today=today,
+                now=now,
+            )
+        )
     for system in (await store.systems(conn, affected.systems)).values():
         computed.append(system_grant(system, now))
     return computed
@@ -112,8 +119,17 @@ async def apply_directory_change(tx: Transaction, change: Event) -> int:
         if change.removed:
             await store.leave_directory(conn, "care_units", [change.care_unit])
         else:
-            await store.save_units(conn, [{"hsa_id": change.care_unit, "name": change.name,
-                                           "care_provider": change.care_provider, "region": change.region}])
+            await store.save_units(
+                conn,
+                [
+                    {
+                        "hsa_id": change.care_unit,
+                        "name": change.name,
+                        "care_provider": change.care_provider,
+                        "region": change.region,
+                    }
+                ],
+            )
         affected.units.add(change.care_unit)
     elif isinstance(change, EmployeeChanged):
         if change.removed:
@@ -132,8 +148,9 @@ async def apply_directory_change(tx: Transaction, change: Event) -> int:
         if change.removed:
             await store.remove_role(conn, change.employee, change.care_unit, change.role)
         else:
-            await store.add_roles(conn, [{"employee": change.employee, "care_unit": change.care_unit,
-                                          "role": change.role.value}])
+            await store.add_roles(
+                conn, [{"employee": change.employee, "care_unit": change.care_unit, "role": change.role.value}]
+            )
         affected.pairs.add((change.employee, change.care_unit))
     else:
         raise TypeError(f"not a directory change: {type(change).__name__}")
@@ -145,15 +162,34 @@ async def apply_agreement_change(tx: Transaction, change: Event) -> int:
     conn = tx.conn
     affected = Affected()
     if isinstance(change, AgreementSigned):
-        await store.save_agreements(conn, [{"care_provider": change.care_provider, "region": change.region,
-                                            "signed_on": change.signed_on, "terminated_on": None}])
+        await store.save_agreements(
+            conn,
+            [
+                {
+                    "care_provider": change.care_provider,
+                    "region": change.region,
+                    "signed_on": change.signed_on,
+                    "terminated_on": None,
+                }
+            ],
+        )
         affected.units.update(await store.units_of_providers(conn, [change.care_provider]))
     elif isinstance(change, AgreementTerminated):
         await store.terminate_agreement(conn, change.care_provider, change.terminated_on)
         affected.units.update(await store.units_of_providers(conn, [change.care_provider]))
     elif isinstance(change, IntegratedSystemChanged):
-        await store.save_systems(conn, [IntegratedSystem(change.system_id, change.name, change.certified,
-                                                         change.suspended, frozenset(change.approved_regions))])
+        await store.save_systems(
+            conn,
+            [
+                IntegratedSystem(
+                    change.system_id,
+                    change.name,
+                    change.certified,
+                    change.suspended,
+                    frozenset(change.approved_regions),
+                )
+            ],
+        )
         affected.systems.add(change.system_id)
     else:
         raise TypeError(f"not an agreement or system change: {type(change).__name__}")
@@ -192,17 +228,25 @@ async def import_export(tx: Transaction, export: DirectoryExport) -> ImportSumma
         await store.remove_commissions_unless_in(conn, [c.commission_id for c in export.commissions])
         await store.remove_roles_unless_in(conn, roles)
     await store.save_agreements(conn, [a.model_dump(mode="python") for a in export.agreements])
-    await store.save_systems(conn, [
-        IntegratedSystem(s.hsa_id, s.name, s.certified, s.suspended, frozenset(s.approved_regions))
-        for s in export.integrated_systems
-    ])
+    await store.save_systems(
+        conn,
+        [
+            IntegratedSystem(s.hsa_id, s.name, s.certified, s.suspended, frozenset(s.approved_regions))
+            for s in export.integrated_systems
+        ],
+    )
     # Everything is looked at again: an export is rare, and a grant that did not change is not published.
     units, pairs, system_ids = await store.every_subject(conn)
     published = await republish(tx, Affected(set(units), pairs, set(system_ids)))
     return ImportSummary(
-        full=export.full, care_providers=len(export.care_providers), care_units=len(export.care_units),
-        employees=len(export.employees), commissions=len(export.commissions), access_roles=len(export.access_roles),
-        agreements=len(export.agreements), integrated_systems=len(export.integrated_systems),
+        full=export.full,
+        care_providers=len(export.care_providers),
+        care_units=len(export.care_units),
+        employees=len(export.employees),
+        commissions=len(export.commissions),
+        access_roles=len(export.access_roles),
+        agreements=len(export.agreements),
+        integrated_systems=len(export.integrated_systems),
         grants_published=published,
     )
 
@@ -219,13 +263,19 @@ class CurrentGrants:
 
 
 async def current_grants(
-    conn: Any, *, employee: str, acting_unit: str, target_unit: str | None, system_id: str | None,
+    conn: Any,
+    *,
+    employee: str,
+    acting_unit: str,
+    target_unit: str | None,
+    system_id: str | None,
     today: date,
 ) -> CurrentGrants:
     """The grants as the mirror gives them now (not as last published), for the decision endpoint."""
     units = {u for u in (acting_unit, target_unit) if u}
-    computed = await compute(conn, Affected(units, {(employee, acting_unit)}, {system_id} if system_id else set()),
-                             today, datetime.now(UTC))
+    computed = await compute(
+        conn, Affected(units, {(employee, acting_unit)}, {system_id} if system_id else set()), today, datetime.now(UTC)
+    )
     by_key: dict[str, Any] = {c.key: c.grant for c in computed}
     return CurrentGrants(
         acting_unit=by_key.get(unit_key(acting_unit)),
@@ -233,5 +283,3 @@ async def current_grants(
         target_unit=by_key.get(unit_key(target_unit)) if target_unit else None,
         system=by_key.get(f"system/{system_id}") if system_id else None,
     )
-
-

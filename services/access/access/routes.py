@@ -90,13 +90,22 @@ class SystemJudgement(ActingFor):
     approved_regions: list[str] = Field(default_factory=list)
 
 
-async def _decision(conn: AsyncConnection, hsa_id: str, action: Action, care_unit: str, target_unit: str | None,
-                    system_id: str | None) -> Decision:
+async def _decision(
+    conn: AsyncConnection, hsa_id: str, action: Action, care_unit: str, target_unit: str | None, system_id: str | None
+) -> Decision:
     today = swedish_today()
-    grants = await mirror.current_grants(conn, employee=hsa_id, acting_unit=care_unit, target_unit=target_unit,
-                                         system_id=system_id, today=today)
-    return decide(action, acting_unit=grants.acting_unit, employee=grants.employee, target_unit=grants.target_unit,
-                  system=grants.system, through_system=system_id is not None, today=today)
+    grants = await mirror.current_grants(
+        conn, employee=hsa_id, acting_unit=care_unit, target_unit=target_unit, system_id=system_id, today=today
+    )
+    return decide(
+        action,
+        acting_unit=grants.acting_unit,
+        employee=grants.employee,
+        target_unit=grants.target_unit,
+        system=grants.system,
+        through_system=system_id is not None,
+        today=today,
+    )
 
 
 async def _authorize(conn: AsyncConnection, caller: Caller, action: Action, care_unit: str) -> None:
@@ -109,8 +118,9 @@ def _patient_key(patient_id: str, secret: str) -> str:
     try:
         return key_of(patient_id, secret)
     except InvalidIdentityNumber as error:
-        raise Problem(422, "invalid_patient_id", "invalid identity number", f"patient_id: {error}",
-                      "patient_id") from None
+        raise Problem(
+            422, "invalid_patient_id", "invalid identity number", f"patient_id: {error}", "patient_id"
+        ) from None
 
 
 def build_router(uow: UnitOfWork, key_secret: str) -> APIRouter:
@@ -121,10 +131,15 @@ def build_router(uow: UnitOfWork, key_secret: str) -> APIRouter:
         """May `hsa_id`, acting for `care_unit` (through `system_id`), do `action` on what belongs to
         `target_unit`? The answer names the reason when it is no. Any authenticated service or person may ask."""
         async with uow.begin(correlation_id="decision") as tx:
-            answer = await _decision(tx.conn, request.hsa_id, request.action, request.care_unit,
-                                     request.target_unit, request.system_id)
-        return DecisionAnswer(allowed=answer.allowed, denial=answer.denial.value if answer.denial else None,
-                              message=answer.message, field=answer.field)
+            answer = await _decision(
+                tx.conn, request.hsa_id, request.action, request.care_unit, request.target_unit, request.system_id
+            )
+        return DecisionAnswer(
+            allowed=answer.allowed,
+            denial=answer.denial.value if answer.denial else None,
+            message=answer.message,
+            field=answer.field,
+        )
 
     @router.post("/audit/trail", response_model=list[TrailEntry])
     async def audit_trail(request: TrailRequest, caller: CurrentCaller) -> list[TrailEntry]:
@@ -134,8 +149,14 @@ def build_router(uow: UnitOfWork, key_secret: str) -> APIRouter:
         async with uow.begin(correlation_id="audit-trail") as tx:
             await _authorize(tx.conn, caller, Action.READ_AUDIT_TRAIL, request.care_unit)
             entries: list[AuditEntry] = await store.audit_trail(tx.conn, key, request.limit)
-            await record_access(tx, patient_key=key, actor=caller.hsa_id, action=Action.READ_AUDIT_TRAIL.value,
-                                system_id=caller.system_id, care_unit=request.care_unit)
+            await record_access(
+                tx,
+                patient_key=key,
+                actor=caller.hsa_id,
+                action=Action.READ_AUDIT_TRAIL.value,
+                system_id=caller.system_id,
+                care_unit=request.care_unit,
+            )
         return [TrailEntry(**e.model_dump(include=set(TrailEntry.model_fields))) for e in entries]
 
     @router.post("/patients/{patient_id}/exit", status_code=202)
@@ -145,8 +166,9 @@ def build_router(uow: UnitOfWork, key_secret: str) -> APIRouter:
         async with uow.begin(correlation_id="patient-exit") as tx:
             await _authorize(tx.conn, caller, Action.PATIENT_EXIT, request.care_unit)
             now = datetime.now(UTC)
-            await tx.emit(PATIENT_MEMBERSHIP, key, PatientExited(patient_key=key, requested_by=caller.hsa_id,
-                                                                 exited_at=now))
+            await tx.emit(
+                PATIENT_MEMBERSHIP, key, PatientExited(patient_key=key, requested_by=caller.hsa_id, exited_at=now)
+            )
         log.info("patient exit requested by %s", caller.hsa_id)
         return {"status": "exit published", "exited_at": now.isoformat()}
 
@@ -157,8 +179,9 @@ def build_router(uow: UnitOfWork, key_secret: str) -> APIRouter:
         async with uow.begin(correlation_id="patient-reentry") as tx:
             await _authorize(tx.conn, caller, Action.PATIENT_EXIT, request.care_unit)
             now = datetime.now(UTC)
-            await tx.emit(PATIENT_MEMBERSHIP, key, PatientReentered(patient_key=key, requested_by=caller.hsa_id,
-                                                                    reentered_at=now))
+            await tx.emit(
+                PATIENT_MEMBERSHIP, key, PatientReentered(patient_key=key, requested_by=caller.hsa_id, reentered_at=now)
+            )
         log.info("patient re-entry requested by %s", caller.hsa_id)
         return {"status": "re-entry published", "reentered_at": now.isoformat()}
 
@@ -167,8 +190,9 @@ def build_router(uow: UnitOfWork, key_secret: str) -> APIRouter:
         """The provider has signed the region's e-frikort agreement."""
         async with uow.begin(correlation_id="agreement") as tx:
             await _authorize(tx.conn, caller, Action.MANAGE_ACCESS, request.care_unit)
-            published = await mirror.apply_agreement_change(tx, AgreementSigned(
-                care_provider=care_provider, region=request.region, signed_on=request.signed_on))
+            published = await mirror.apply_agreement_change(
+                tx, AgreementSigned(care_provider=care_provider, region=request.region, signed_on=request.signed_on)
+            )
         return {"grants_published": published}
 
     @router.post("/agreements/{care_provider}/termination")
@@ -178,8 +202,9 @@ def build_router(uow: UnitOfWork, key_secret: str) -> APIRouter:
             await _authorize(tx.conn, caller, Action.MANAGE_ACCESS, request.care_unit)
             if not await store.terminate_agreement(tx.conn, care_provider, request.terminated_on):
                 raise Problem(404, "no_agreement", "no agreement", f"{care_provider} has not signed", "care_provider")
-            published = await mirror.apply_agreement_change(tx, AgreementTerminated(
-                care_provider=care_provider, terminated_on=request.terminated_on))
+            published = await mirror.apply_agreement_change(
+                tx, AgreementTerminated(care_provider=care_provider, terminated_on=request.terminated_on)
+            )
         return {"grants_published": published}
 
     @router.put("/systems/{system_id}")
@@ -187,14 +212,23 @@ def build_router(uow: UnitOfWork, key_secret: str) -> APIRouter:
         """An integrated system: certified or not, suspended or not, the regions that approved it."""
         async with uow.begin(correlation_id="system") as tx:
             await _authorize(tx.conn, caller, Action.MANAGE_ACCESS, request.care_unit)
-            published = await mirror.apply_agreement_change(tx, IntegratedSystemChanged(
-                system_id=system_id, name=request.name, certified=request.certified, suspended=request.suspended,
-                approved_regions=request.approved_regions))
+            published = await mirror.apply_agreement_change(
+                tx,
+                IntegratedSystemChanged(
+                    system_id=system_id,
+                    name=request.name,
+                    certified=request.certified,
+                    suspended=request.suspended,
+                    approved_regions=request.approved_regions,
+                ),
+            )
         return {"grants_published": published}
 
     @router.post("/directory/imports")
     async def import_directory(
-        http: Request, caller: CurrentCaller, care_unit: Annotated[str, Query(description="The unit acted for.")],
+        http: Request,
+        caller: CurrentCaller,
+        care_unit: Annotated[str, Query(description="The unit acted for.")],
         file: Annotated[bytes, Body(media_type="application/json", description="A directory export file.")] = b"",
     ) -> JSONResponse:
         """Load a directory export (format in `access/directory.py`). A full one ends what it lacks, at once."""

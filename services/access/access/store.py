@@ -118,8 +118,10 @@ async def remove_role(conn: AsyncConnection, employee: str, care_unit: str, role
 async def remove_roles_unless_in(conn: AsyncConnection, rows: Sequence[Row]) -> set[tuple[str, str]]:
     keep = [f"{r['employee']}\x1f{r['care_unit']}\x1f{r['role']}" for r in rows]
     result = await conn.execute(
-        text("DELETE FROM access_roles WHERE employee || chr(31) || care_unit || chr(31) || role "
-             "<> ALL(CAST(:keep AS text[])) RETURNING employee, care_unit"),
+        text(
+            "DELETE FROM access_roles WHERE employee || chr(31) || care_unit || chr(31) || role "
+            "<> ALL(CAST(:keep AS text[])) RETURNING employee, care_unit"
+        ),
         {"keep": keep},
     )
     return {(r.employee, r.care_unit) for r in result}
@@ -130,11 +132,15 @@ async def remove_roles_unless_in(conn: AsyncConnection, rows: Sequence[Row]) -> 
 
 async def save_agreements(conn: AsyncConnection, rows: Sequence[Row]) -> None:
     if rows:
-        await conn.execute(text(
-            "INSERT INTO agreements (care_provider, region, signed_on, terminated_on) "
-            "VALUES (:care_provider, :region, :signed_on, :terminated_on) ON CONFLICT (care_provider) DO UPDATE SET "
-            "region = excluded.region, signed_on = excluded.signed_on, terminated_on = excluded.terminated_on"
-        ), list(rows))
+        await conn.execute(
+            text(
+                "INSERT INTO agreements (care_provider, region, signed_on, terminated_on) "
+                "VALUES (:care_provider, :region, :signed_on, :terminated_on) "
+                "ON CONFLICT (care_provider) DO UPDATE SET "
+                "region = excluded.region, signed_on = excluded.signed_on, terminated_on = excluded.terminated_on"
+            ),
+            list(rows),
+        )
 
 
 async def terminate_agreement(conn: AsyncConnection, care_provider: str, terminated_on: date) -> bool:
@@ -149,18 +155,26 @@ async def terminate_agreement(conn: AsyncConnection, care_provider: str, termina
 async def save_systems(conn: AsyncConnection, systems: Sequence[IntegratedSystem]) -> None:
     if not systems:
         return
-    await conn.execute(text(
-        "INSERT INTO integrated_systems (system_id, name, certified, suspended) "
-        "VALUES (:system_id, :name, :certified, :suspended) ON CONFLICT (system_id) DO UPDATE SET "
-        "name = excluded.name, certified = excluded.certified, suspended = excluded.suspended"
-    ), [{"system_id": s.system_id, "name": s.name, "certified": s.certified, "suspended": s.suspended}
-        for s in systems])
-    await conn.execute(text("DELETE FROM system_approvals WHERE system_id = ANY(CAST(:ids AS text[]))"),
-                       {"ids": [s.system_id for s in systems]})
+    await conn.execute(
+        text(
+            "INSERT INTO integrated_systems (system_id, name, certified, suspended) "
+            "VALUES (:system_id, :name, :certified, :suspended) ON CONFLICT (system_id) DO UPDATE SET "
+            "name = excluded.name, certified = excluded.certified, suspended = excluded.suspended"
+        ),
+        [
+            {"system_id": s.system_id, "name": s.name, "certified": s.certified, "suspended": s.suspended}
+            for s in systems
+        ],
+    )
+    await conn.execute(
+        text("DELETE FROM system_approvals WHERE system_id = ANY(CAST(:ids AS text[]))"),
+        {"ids": [s.system_id for s in systems]},
+    )
     approvals = [{"system_id": s.system_id, "region": r} for s in systems for r in s.approved_regions]
     if approvals:
-        await conn.execute(text("INSERT INTO system_approvals (system_id, region) VALUES (:system_id, :region)"),
-                           approvals)
+        await conn.execute(
+            text("INSERT INTO system_approvals (system_id, region) VALUES (:system_id, :region)"), approvals
+        )
 
 
 # --- the facts grants are computed from ---------------------------------------------------------------
@@ -169,15 +183,20 @@ async def save_systems(conn: AsyncConnection, systems: Sequence[IntegratedSystem
 async def units_with_agreements(
     conn: AsyncConnection, care_units: Iterable[str]
 ) -> list[tuple[Unit, Agreement | None]]:
-    result = await conn.execute(text(
-        "SELECT u.hsa_id, u.care_provider, u.region, u.in_directory AND coalesce(p.in_directory, false) AS active, "
-        "a.region AS agreement_region, a.signed_on, a.terminated_on FROM care_units u "
-        "LEFT JOIN care_providers p ON p.hsa_id = u.care_provider "
-        "LEFT JOIN agreements a ON a.care_provider = u.care_provider WHERE u.hsa_id = ANY(CAST(:ids AS text[]))"
-    ), {"ids": list(care_units)})
+    result = await conn.execute(
+        text(
+            "SELECT u.hsa_id, u.care_provider, u.region, u.in_directory AND coalesce(p.in_directory, false) AS active, "
+            "a.region AS agreement_region, a.signed_on, a.terminated_on FROM care_units u "
+            "LEFT JOIN care_providers p ON p.hsa_id = u.care_provider "
+            "LEFT JOIN agreements a ON a.care_provider = u.care_provider WHERE u.hsa_id = ANY(CAST(:ids AS text[]))"
+        ),
+        {"ids": list(care_units)},
+    )
     return [
-        (Unit(r.hsa_id, r.care_provider, r.region, r.active),
-         Agreement(r.care_provider, r.agreement_region, r.signed_on, r.terminated_on) if r.signed_on else None)
+        (
+            Unit(r.hsa_id, r.care_provider, r.region, r.active),
+            Agreement(r.care_provider, r.agreement_region, r.signed_on, r.terminated_on) if r.signed_on else None,
+        )
         for r in result
     ]
 
@@ -196,21 +215,30 @@ async def employee_facts(
     """For each (employee, unit): whether the employee is in the directory, the commissions there, the roles."""
     wanted = sorted(set(pairs))
     employees = sorted({e for e, _ in wanted})
-    present = set((await conn.execute(
-        text("SELECT hsa_id FROM employees WHERE in_directory AND hsa_id = ANY(CAST(:ids AS text[]))"),
-        {"ids": employees},
-    )).scalars())
+    present = set(
+        (
+            await conn.execute(
+                text("SELECT hsa_id FROM employees WHERE in_directory AND hsa_id = ANY(CAST(:ids AS text[]))"),
+                {"ids": employees},
+            )
+        ).scalars()
+    )
     commissions: dict[tuple[str, str], list[Commission]] = defaultdict(list)
-    for r in await conn.execute(text(
-        "SELECT commission_id, employee, care_unit, purpose, valid_from, valid_to FROM commissions "
-        "WHERE employee = ANY(CAST(:ids AS text[]))"
-    ), {"ids": employees}):
+    for r in await conn.execute(
+        text(
+            "SELECT commission_id, employee, care_unit, purpose, valid_from, valid_to FROM commissions "
+            "WHERE employee = ANY(CAST(:ids AS text[]))"
+        ),
+        {"ids": employees},
+    ):
         commissions[(r.employee, r.care_unit)].append(
-            Commission(r.commission_id, r.employee, r.care_unit, r.purpose, r.valid_from, r.valid_to))
+            Commission(r.commission_id, r.employee, r.care_unit, r.purpose, r.valid_from, r.valid_to)
+        )
     roles: dict[tuple[str, str], list[AccessRole]] = defaultdict(list)
-    for r in await conn.execute(text(
-        "SELECT employee, care_unit, role FROM access_roles WHERE employee = ANY(CAST(:ids AS text[]))"
-    ), {"ids": employees}):
+    for r in await conn.execute(
+        text("SELECT employee, care_unit, role FROM access_roles WHERE employee = ANY(CAST(:ids AS text[]))"),
+        {"ids": employees},
+    ):
         roles[(r.employee, r.care_unit)].append(AccessRole(r.role))
     return {pair: (pair[0] in present, commissions[pair], roles[pair]) for pair in wanted}
 
@@ -218,33 +246,46 @@ async def employee_facts(
 async def pairs_of_employees(conn: AsyncConnection, employees: Iterable[str]) -> set[tuple[str, str]]:
     """Every unit an employee has, or had when its grant was last published, a commission or role at."""
     ids = list(employees)
-    result = await conn.execute(text(
-        "SELECT employee, care_unit FROM commissions WHERE employee = ANY(CAST(:ids AS text[])) UNION "
-        "SELECT employee, care_unit FROM access_roles WHERE employee = ANY(CAST(:ids AS text[])) UNION "
-        "SELECT grant_->>'employee', grant_->>'care_unit' FROM (SELECT content AS grant_ FROM published_grants "
-        "WHERE key LIKE 'employee/%') g WHERE grant_->>'employee' = ANY(CAST(:ids AS text[]))"
-    ), {"ids": ids})
+    result = await conn.execute(
+        text(
+            "SELECT employee, care_unit FROM commissions WHERE employee = ANY(CAST(:ids AS text[])) UNION "
+            "SELECT employee, care_unit FROM access_roles WHERE employee = ANY(CAST(:ids AS text[])) UNION "
+            "SELECT grant_->>'employee', grant_->>'care_unit' FROM (SELECT content AS grant_ FROM published_grants "
+            "WHERE key LIKE 'employee/%') g WHERE grant_->>'employee' = ANY(CAST(:ids AS text[]))"
+        ),
+        {"ids": ids},
+    )
     return {(r[0], r[1]) for r in result}
 
 
 async def systems(conn: AsyncConnection, system_ids: Iterable[str]) -> dict[str, IntegratedSystem]:
-    result = await conn.execute(text(
-        "SELECT s.system_id, s.name, s.certified, s.suspended, "
-        "coalesce(array_agg(a.region) FILTER (WHERE a.region IS NOT NULL), '{}') AS regions "
-        "FROM integrated_systems s LEFT JOIN system_approvals a ON a.system_id = s.system_id "
-        "WHERE s.system_id = ANY(CAST(:ids AS text[])) GROUP BY s.system_id"
-    ), {"ids": list(system_ids)})
-    return {r.system_id: IntegratedSystem(r.system_id, r.name, r.certified, r.suspended, frozenset(r.regions))
-            for r in result}
+    result = await conn.execute(
+        text(
+            "SELECT s.system_id, s.name, s.certified, s.suspended, "
+            "coalesce(array_agg(a.region) FILTER (WHERE a.region IS NOT NULL), '{}') AS regions "
+            "FROM integrated_systems s LEFT JOIN system_approvals a ON a.system_id = s.system_id "
+            "WHERE s.system_id = ANY(CAST(:ids AS text[])) GROUP BY s.system_id"
+        ),
+        {"ids": list(system_ids)},
+    )
+    return {
+        r.system_id: IntegratedSystem(r.system_id, r.name, r.certified, r.suspended, frozenset(r.regions))
+        for r in result
+    }
 
 
 async def every_subject(conn: AsyncConnection) -> tuple[list[str], set[tuple[str, str]], list[str]]:
     """Every unit, (employee, unit) pair and system there is or was a grant for."""
     units = list((await conn.execute(text("SELECT hsa_id FROM care_units"))).scalars())
-    pairs = {(r[0], r[1]) for r in await conn.execute(text(
-        "SELECT employee, care_unit FROM commissions UNION SELECT employee, care_unit FROM access_roles UNION "
-        "SELECT content->>'employee', content->>'care_unit' FROM published_grants WHERE key LIKE 'employee/%'"
-    ))}
+    pairs = {
+        (r[0], r[1])
+        for r in await conn.execute(
+            text(
+                "SELECT employee, care_unit FROM commissions UNION SELECT employee, care_unit FROM access_roles UNION "
+                "SELECT content->>'employee', content->>'care_unit' FROM published_grants WHERE key LIKE 'employee/%'"
+            )
+        )
+    }
     system_ids = list((await conn.execute(text("SELECT system_id FROM integrated_systems"))).scalars())
     return units, pairs, system_ids
 
@@ -261,17 +302,22 @@ async def published(conn: AsyncConnection, keys: Iterable[str]) -> dict[str, dic
 
 async def save_published(conn: AsyncConnection, rows: Sequence[tuple[str, dict[str, Any], date | None]]) -> None:
     if rows:
-        await conn.execute(text(
-            "INSERT INTO published_grants (key, content, recheck_on) "
-            "VALUES (:key, CAST(:content AS jsonb), :recheck_on) "
-            'ON CONFLICT (key) DO UPDATE SET content = excluded.content, recheck_on = excluded.recheck_on'
-        ), [{"key": key, "content": json.dumps(grant), "recheck_on": recheck} for key, grant, recheck in rows])
+        await conn.execute(
+            text(
+                "INSERT INTO published_grants (key, content, recheck_on) "
+                "VALUES (:key, CAST(:content AS jsonb), :recheck_on) "
+                "ON CONFLICT (key) DO UPDATE SET content = excluded.content, recheck_on = excluded.recheck_on"
+            ),
+            [{"key": key, "content": json.dumps(grant), "recheck_on": recheck} for key, grant, recheck in rows],
+        )
 
 
 async def set_recheck(conn: AsyncConnection, rows: Sequence[tuple[str, date | None]]) -> None:
     if rows:
-        await conn.execute(text("UPDATE published_grants SET recheck_on = :recheck_on WHERE key = :key"),
-                           [{"key": key, "recheck_on": recheck} for key, recheck in rows])
+        await conn.execute(
+            text("UPDATE published_grants SET recheck_on = :recheck_on WHERE key = :key"),
+            [{"key": key, "recheck_on": recheck} for key, recheck in rows],
+        )
 
 
 async def keys_due(conn: AsyncConnection, today: date) -> list[str]:
@@ -286,16 +332,22 @@ async def keys_due(conn: AsyncConnection, today: date) -> list[str]:
 async def add_audit_entries(conn: AsyncConnection, entries: Sequence[tuple[str, AuditEntry]]) -> None:
     """Entries by their event id; one delivered twice is kept once."""
     if entries:
-        await conn.execute(text(
-            "INSERT INTO audit_entries (event_id, patient_key, actor, system_id, care_unit, action, service, subject, "
-            "occurred_at) VALUES (CAST(:event_id AS uuid), :patient_key, :actor, :system_id, :care_unit, :action, "
-            ":service, :subject, :occurred_at) ON CONFLICT DO NOTHING"
-        ), [{"event_id": event_id, **entry.model_dump(mode="python")} for event_id, entry in entries])
+        await conn.execute(
+            text(
+                "INSERT INTO audit_entries (event_id, patient_key, actor, system_id, care_unit, action, service, "
+                "subject, occurred_at) VALUES (CAST(:event_id AS uuid), :patient_key, :actor, :system_id, :care_unit, "
+                ":action, :service, :subject, :occurred_at) ON CONFLICT DO NOTHING"
+            ),
+            [{"event_id": event_id, **entry.model_dump(mode="python")} for event_id, entry in entries],
+        )
 
 
 async def audit_trail(conn: AsyncConnection, patient_key: str, limit: int) -> list[AuditEntry]:
-    result = await conn.execute(text(
-        "SELECT patient_key, actor, system_id, care_unit, action, service, subject, occurred_at FROM audit_entries "
-        "WHERE patient_key = :key ORDER BY occurred_at DESC LIMIT :limit"
-    ), {"key": patient_key, "limit": limit})
+    result = await conn.execute(
+        text(
+            "SELECT patient_key, actor, system_id, care_unit, action, service, subject, occurred_at FROM audit_entries "
+            "WHERE patient_key = :key ORDER BY occurred_at DESC LIMIT :limit"
+        ),
+        {"key": patient_key, "limit": limit},
+    )
     return [AuditEntry.model_validate(dict(r)) for r in result.mappings()]

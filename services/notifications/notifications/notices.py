@@ -40,30 +40,61 @@ class Notice:
 
 
 def free_card_issued(event_id: str, event: FreeCardIssued) -> Notice:
-    return Notice(event.patient_key, NoticeKind.FREE_CARD_ISSUED, event_id, {
-        "number": event.number, "valid_from": event.valid_from, "valid_to": event.valid_to, "ceiling": event.ceiling,
-    })
+    return Notice(
+        event.patient_key,
+        NoticeKind.FREE_CARD_ISSUED,
+        event_id,
+        {
+            "number": event.number,
+            "valid_from": event.valid_from,
+            "valid_to": event.valid_to,
+            "ceiling": event.ceiling,
+        },
+    )
 
 
 def free_card_moved(event_id: str, event: FreeCardMoved) -> Notice:
-    return Notice(event.patient_key, NoticeKind.FREE_CARD_MOVED, event_id, {
-        "number": event.number, "valid_from": event.valid_from, "valid_to": event.valid_to,
-        "previous_valid_from": event.previous_valid_from, "previous_valid_to": event.previous_valid_to,
-    })
+    return Notice(
+        event.patient_key,
+        NoticeKind.FREE_CARD_MOVED,
+        event_id,
+        {
+            "number": event.number,
+            "valid_from": event.valid_from,
+            "valid_to": event.valid_to,
+            "previous_valid_from": event.previous_valid_from,
+            "previous_valid_to": event.previous_valid_to,
+        },
+    )
 
 
 def free_card_revoked(event_id: str, event: FreeCardRevoked) -> Notice:
-    return Notice(event.patient_key, NoticeKind.FREE_CARD_REVOKED, event_id, {
-        "number": event.number, "valid_from": event.valid_from, "valid_to": event.valid_to,
-    })
+    return Notice(
+        event.patient_key,
+        NoticeKind.FREE_CARD_REVOKED,
+        event_id,
+        {
+            "number": event.number,
+            "valid_from": event.valid_from,
+            "valid_to": event.valid_to,
+        },
+    )
 
 
 def overcharge_found(event_id: str, event: OverchargeFound) -> Notice:
     """The unit that charged the fee owes the refund, so it is the one the patient contacts."""
-    return Notice(event.patient_key, NoticeKind.OVERCHARGE_FOUND, event_id, {
-        "care_unit": event.care_unit, "amount": event.amount, "visit_date": event.visit_date,
-        "paid_amount": event.paid_amount, "amount_due": event.amount_due,
-    })
+    return Notice(
+        event.patient_key,
+        NoticeKind.OVERCHARGE_FOUND,
+        event_id,
+        {
+            "care_unit": event.care_unit,
+            "amount": event.amount,
+            "visit_date": event.visit_date,
+            "paid_amount": event.paid_amount,
+            "amount_due": event.amount_due,
+        },
+    )
 
 
 def close_to_ceiling(event: PatientStatusChanged, threshold_kronor: int | None, today: date) -> Notice | None:
@@ -79,9 +110,17 @@ def close_to_ceiling(event: PatientStatusChanged, threshold_kronor: int | None, 
     if not 0 < event.remaining <= threshold_kronor:
         return None
     cause = f"close_to_ceiling/{event.period_start.isoformat()}"
-    return Notice(event.patient_key, NoticeKind.CLOSE_TO_CEILING, cause, {
-        "remaining": event.remaining, "ceiling": event.ceiling, "sum": event.sum, "period_start": event.period_start,
-    })
+    return Notice(
+        event.patient_key,
+        NoticeKind.CLOSE_TO_CEILING,
+        cause,
+        {
+            "remaining": event.remaining,
+            "ceiling": event.ceiling,
+            "sum": event.sum,
+            "period_start": event.period_start,
+        },
+    )
 
 
 def _one_year_after(day: date) -> date:

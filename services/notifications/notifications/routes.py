@@ -39,8 +39,9 @@ class ContactDetailsIn(BaseModel):
     name: str | None = Field(default=None, max_length=200)
     email: str | None = Field(default=None, max_length=254, pattern=EMAIL_PATTERN)
     webhook_url: AnyHttpUrl | None = None
-    postal_address: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list,
-                                                                                       max_length=6)
+    postal_address: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=6
+    )
 
 
 class ContactDetailsOut(BaseModel):
@@ -70,46 +71,78 @@ def router(runtime: Runtime) -> APIRouter:
         try:
             return key_of(patient_id, secret)
         except InvalidIdentityNumber as error:
-            raise Problem(422, "invalid_patient_id", "Invalid identity number", f"patient_id: {error}",
-                          field="patient_id") from None
+            raise Problem(
+                422, "invalid_patient_id", "Invalid identity number", f"patient_id: {error}", field="patient_id"
+            ) from None
 
     @api.put("/v1/patients/{patient_id}/contact", tags=["contact details"], response_model=ContactDetailsOut)
     async def put_contact(
-        patient_id: PatientId, details: ContactDetailsIn, caller: CurrentCaller, request: Request,
+        patient_id: PatientId,
+        details: ContactDetailsIn,
+        caller: CurrentCaller,
+        request: Request,
         acting_unit: ActingUnit = None,
     ) -> ContactDetailsOut:
         """Set how and where the patient is told (`contact.change`: `EFK;Användare` and up). Audited."""
         webhook_url = str(details.webhook_url) if details.webhook_url else None
         if missing := missing_for_channel(details.channel, details.email, webhook_url, details.postal_address):
-            raise Problem(422, "missing_field", "A field is missing",
-                          f"{missing}: required when the channel is {details.channel.value}", field=missing)
+            raise Problem(
+                422,
+                "missing_field",
+                "A field is missing",
+                f"{missing}: required when the channel is {details.channel.value}",
+                field=missing,
+            )
         key = patient(patient_id)
         event = PatientContactDetails(
-            patient_key=key, channel=details.channel, language=details.language, name=details.name,
-            email=details.email, webhook_url=webhook_url,
-            postal_address=details.postal_address, changed_at=datetime.now(UTC), changed_by=caller.hsa_id,
+            patient_key=key,
+            channel=details.channel,
+            language=details.language,
+            name=details.name,
+            email=details.email,
+            webhook_url=webhook_url,
+            postal_address=details.postal_address,
+            changed_at=datetime.now(UTC),
+            changed_by=caller.hsa_id,
         )
         async with runtime.uow.begin(_correlation_id(request)) as tx:
             await require(tx.conn, caller, Action.CHANGE_CONTACT_DETAILS, acting_unit=acting_unit)
             await store.save_contact(tx.conn, event)
             await tx.emit(PATIENT_CONTACTS, key, event)
-            await record_access(tx, patient_key=key, actor=caller.hsa_id, system_id=caller.system_id,
-                                action="contact_details.changed", subject="notifications/contact")
+            await record_access(
+                tx,
+                patient_key=key,
+                actor=caller.hsa_id,
+                system_id=caller.system_id,
+                action="contact_details.changed",
+                subject="notifications/contact",
+            )
         return _out(event)
 
     @api.get("/v1/patients/{patient_id}/contact", tags=["contact details"], response_model=ContactDetailsOut)
-    async def get_contact(patient_id: PatientId, caller: CurrentCaller, request: Request,
-                          acting_unit: ActingUnit = None) -> ContactDetailsOut:
+    async def get_contact(
+        patient_id: PatientId, caller: CurrentCaller, request: Request, acting_unit: ActingUnit = None
+    ) -> ContactDetailsOut:
         """How and where the patient is told (`protection.read`: any e-frikort role). Audited."""
         key = patient(patient_id)
         async with runtime.uow.begin(_correlation_id(request)) as tx:
             await require(tx.conn, caller, Action.READ_PROTECTION, acting_unit=acting_unit)
             details = await store.contact_details(tx.conn, key)
-            await record_access(tx, patient_key=key, actor=caller.hsa_id, system_id=caller.system_id,
-                                action="contact_details.read", subject="notifications/contact")
+            await record_access(
+                tx,
+                patient_key=key,
+                actor=caller.hsa_id,
+                system_id=caller.system_id,
+                action="contact_details.read",
+                subject="notifications/contact",
+            )
         if details is None:
-            raise Problem(404, "no_contact_details", "No contact details",
-                          "the patient has no contact details: notices go by letter")
+            raise Problem(
+                404,
+                "no_contact_details",
+                "No contact details",
+                "the patient has no contact details: notices go by letter",
+            )
         return _out(details)
 
     @api.get("/v1/notices", tags=["operations"])
@@ -126,8 +159,9 @@ def router(runtime: Runtime) -> APIRouter:
             return await store.notices_in_state(conn, state, limit)
 
     @api.post("/v1/notices/{notice_id}/resend", tags=["operations"], status_code=202)
-    async def resend(notice_id: int, caller: CurrentCaller, request: Request,
-                     acting_unit: ActingUnit = None) -> dict[str, Any]:
+    async def resend(
+        notice_id: int, caller: CurrentCaller, request: Request, acting_unit: ActingUnit = None
+    ) -> dict[str, Any]:
         """Send a failed notice again, with a fresh set of attempts (to the patient's details as they are now).
         Central support (`EFK;Superanvändare`) only."""
         async with runtime.uow.begin(_correlation_id(request)) as tx:
@@ -139,8 +173,12 @@ def router(runtime: Runtime) -> APIRouter:
             return again
         if existing is None:
             raise Problem(404, "unknown_notice", "No such notice", f"no notice {notice_id}", field="notice_id")
-        raise Problem(409, "notice_not_failed", "Notice not failed",
-                      f"notice {notice_id} is {existing['state']}: only a failed notice is sent again",
-                      field="notice_id")
+        raise Problem(
+            409,
+            "notice_not_failed",
+            "Notice not failed",
+            f"notice {notice_id} is {existing['state']}: only a failed notice is sent again",
+            field="notice_id",
+        )
 
     return api

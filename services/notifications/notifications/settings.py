@@ -43,7 +43,8 @@ class NotificationSettings(BaseSettings):
     )
     backoff_max_s: float = Field(default=6 * 3600.0, gt=0)
     lease_s: float = Field(
-        default=300.0, gt=0,
+        default=300.0,
+        gt=0,
         description="How long a claimed notice is left to its sender before another may try (after a crash).",
     )
     poll_interval_s: float = Field(default=1.0, gt=0)
@@ -54,6 +55,7 @@ class NotificationSettings(BaseSettings):
     region_phone: str = "0771-00 00 00"
     region_web: str = "https://www.1177.se/"
     close_to_ceiling_kronor: int | None = Field(
-        default=None, gt=0,
+        default=None,
+        gt=0,
         description="Tell the patient once per period when no more than this is left to the ceiling; off when unset.",
     )

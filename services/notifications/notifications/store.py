@@ -35,11 +35,15 @@ _CONTACT = text(
 
 async def save_contact(conn: AsyncConnection, details: PatientContactDetails) -> bool:
     """Keep the details unless newer ones are already stored. True when they were kept."""
-    result = await conn.execute(_UPSERT_CONTACT, {
-        **details.model_dump(mode="python", exclude={"postal_address", "channel", "language"}),
-        "channel": details.channel.value, "language": details.language.value,
-        "postal_address": json.dumps(details.postal_address),
-    })
+    result = await conn.execute(
+        _UPSERT_CONTACT,
+        {
+            **details.model_dump(mode="python", exclude={"postal_address", "channel", "language"}),
+            "channel": details.channel.value,
+            "language": details.language.value,
+            "postal_address": json.dumps(details.postal_address),
+        },
+    )
     return result.rowcount == 1
 
 
@@ -52,8 +56,12 @@ def as_contact(details: PatientContactDetails | None) -> ContactDetails | None:
     if details is None:
         return None
     return ContactDetails(
-        channel=details.channel, language=details.language, name=details.name, email=details.email,
-        webhook_url=details.webhook_url, postal_address=tuple(details.postal_address),
+        channel=details.channel,
+        language=details.language,
+        name=details.name,
+        email=details.email,
+        webhook_url=details.webhook_url,
+        postal_address=tuple(details.postal_address),
     )
 
 
@@ -77,11 +85,20 @@ async def add_notice(
 ) -> int | None:
     """At most one notice per patient, cause and channel, even if the inbox were bypassed. Its id, or None
     when it was there already."""
-    result = await conn.execute(_ADD_NOTICE, {
-        "cause": notice.cause, "patient_key": notice.patient_key, "kind": notice.kind.value,
-        "channel": channel.value, "language": language.value, "subject": texts.subject, "body": texts.text,
-        "html": texts.html, "facts": json.dumps(notice.facts, default=_json_default, sort_keys=True),
-    })
+    result = await conn.execute(
+        _ADD_NOTICE,
+        {
+            "cause": notice.cause,
+            "patient_key": notice.patient_key,
+            "kind": notice.kind.value,
+            "channel": channel.value,
+            "language": language.value,
+            "subject": texts.subject,
+            "body": texts.text,
+            "html": texts.html,
+            "facts": json.dumps(notice.facts, default=_json_default, sort_keys=True),
+        },
+    )
     return result.scalar_one_or_none()
 
 
@@ -124,15 +141,28 @@ async def claim_due(conn: AsyncConnection, limit: int, lease_s: float) -> list[C
         contact = None
         if row["preferred_channel"] is not None:
             contact = ContactDetails(
-                channel=NoticeChannel(row["preferred_channel"]), language=NoticeLanguage(row["preferred_language"]),
-                name=row["name"], email=row["email"], webhook_url=row["webhook_url"],
+                channel=NoticeChannel(row["preferred_channel"]),
+                language=NoticeLanguage(row["preferred_language"]),
+                name=row["name"],
+                email=row["email"],
+                webhook_url=row["webhook_url"],
                 postal_address=tuple(row["postal_address"] or ()),
             )
-        claimed.append(ClaimedNotice(
-            id=row["id"], patient_key=row["patient_key"], kind=row["kind"], cause=row["cause"],
-            channel=NoticeChannel(row["channel"]), language=row["language"], subject=row["subject"],
-            body=row["body"], html=row["html"], attempts=row["attempts"], contact=contact,
-        ))
+        claimed.append(
+            ClaimedNotice(
+                id=row["id"],
+                patient_key=row["patient_key"],
+                kind=row["kind"],
+                cause=row["cause"],
+                channel=NoticeChannel(row["channel"]),
+                language=row["language"],
+                subject=row["subject"],
+                body=row["body"],
+                html=row["html"],
+                attempts=row["attempts"],
+                contact=contact,
+            )
+        )
     return claimed
 
 

@@ -60,8 +60,14 @@ class DeliveryWorker:
 
     async def _deliver(self, uow: UnitOfWork, notice: store.ClaimedNotice) -> None:
         outgoing = Outgoing(
-            notice_id=notice.id, patient_key=notice.patient_key, kind=notice.kind, language=notice.language,
-            subject=notice.subject, text=notice.body, html=notice.html, contact=notice.contact,
+            notice_id=notice.id,
+            patient_key=notice.patient_key,
+            kind=notice.kind,
+            language=notice.language,
+            subject=notice.subject,
+            text=notice.body,
+            html=notice.html,
+            contact=notice.contact,
         )
         extra = {"notice_id": notice.id, "channel": notice.channel.value, "attempt": notice.attempts}
         failure: DeliveryFailed | None = None
@@ -71,18 +77,28 @@ class DeliveryWorker:
             failure = error
         except Exception as error:
             # A fault of this code or a library: worth retrying, and worth a stack trace.
-            log.exception("notice %d: unexpected error from the %s channel", notice.id, notice.channel.value,
-                          extra=extra)
+            log.exception(
+                "notice %d: unexpected error from the %s channel", notice.id, notice.channel.value, extra=extra
+            )
             failure = DeliveryFailed(f"{notice.channel.value}: {type(error).__name__}")
         now = datetime.now(UTC)
         async with uow.begin(correlation_id=f"notice-{notice.id}", causation_id=notice.cause) as tx:
             if failure is None:
                 if await store.mark_sent(tx.conn, notice.id, notice.attempts):
                     NOTICES_SENT.labels(notice.kind, notice.channel.value).inc()
-                    await tx.emit(NOTICES, notice.patient_key, NoticeDelivered(
-                        notice_id=notice.id, patient_key=notice.patient_key, kind=notice.kind,
-                        channel=notice.channel, caused_by=notice.cause, attempts=notice.attempts, delivered_at=now,
-                    ))
+                    await tx.emit(
+                        NOTICES,
+                        notice.patient_key,
+                        NoticeDelivered(
+                            notice_id=notice.id,
+                            patient_key=notice.patient_key,
+                            kind=notice.kind,
+                            channel=notice.channel,
+                            caused_by=notice.cause,
+                            attempts=notice.attempts,
+                            delivered_at=now,
+                        ),
+                    )
                     log.info("notice %d delivered by %s", notice.id, notice.channel.value, extra=extra)
                 return
             NOTICE_ATTEMPTS_FAILED.labels(notice.channel.value).inc()
@@ -91,15 +107,35 @@ class DeliveryWorker:
             if state == NoticeState.FAILED:
                 if await store.mark_failed(tx.conn, notice.id, notice.attempts, reason):
                     NOTICES_FAILED.labels(notice.kind, notice.channel.value).inc()
-                    await tx.emit(NOTICES, notice.patient_key, NoticeFailed(
-                        notice_id=notice.id, patient_key=notice.patient_key, kind=notice.kind,
-                        channel=notice.channel, caused_by=notice.cause, attempts=notice.attempts, error=reason,
-                        failed_at=now,
-                    ))
-                    log.warning("notice %d failed for good after %d attempts: %s", notice.id, notice.attempts,
-                                reason, extra=extra)
+                    await tx.emit(
+                        NOTICES,
+                        notice.patient_key,
+                        NoticeFailed(
+                            notice_id=notice.id,
+                            patient_key=notice.patient_key,
+                            kind=notice.kind,
+                            channel=notice.channel,
+                            caused_by=notice.cause,
+                            attempts=notice.attempts,
+                            error=reason,
+                            failed_at=now,
+                        ),
+                    )
+                    log.warning(
+                        "notice %d failed for good after %d attempts: %s",
+                        notice.id,
+                        notice.attempts,
+                        reason,
+                        extra=extra,
+                    )
                 return
             assert next_attempt_at is not None
             await store.mark_retry(tx.conn, notice.id, notice.attempts, next_attempt_at, reason)
-            log.info("notice %d attempt %d failed (%s); next try at %s", notice.id, notice.attempts, reason,
-                     next_attempt_at.isoformat(), extra=extra)
+            log.info(
+                "notice %d attempt %d failed (%s); next try at %s",
+                notice.id,
+                notice.attempts,
+                reason,
+                next_attempt_at.isoformat(),
+                extra=extra,
+            )

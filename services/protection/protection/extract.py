@@ -40,8 +40,14 @@ def extract(fees: list[Fee], ledger: Ledger, status: Status, today: date) -> Ext
     start = status.standing.period_start
     lines = [
         ExtractLine(
-            fee.fee_id, fee.visit_date, fee.care_unit, fee.fee_type, FEE_TYPES[fee.fee_type].name_sv, fee.fee_amount,
-            ledger.assessments[fee.fee_id].amount_due, ledger.assessments[fee.fee_id].counted,
+            fee.fee_id,
+            fee.visit_date,
+            fee.care_unit,
+            fee.fee_type,
+            FEE_TYPES[fee.fee_type].name_sv,
+            fee.fee_amount,
+            ledger.assessments[fee.fee_id].amount_due,
+            ledger.assessments[fee.fee_id].counted,
             ledger.assessments[fee.fee_id].basis,
         )
         for fee in sorted(fees, key=replay_order)

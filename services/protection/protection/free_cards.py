@@ -32,8 +32,11 @@ class IssuedCard:
         return self.valid_from <= card.valid_to and card.valid_from <= self.valid_to
 
     def same_dates(self, card: FreeCard) -> bool:
-        return (self.period_start, self.valid_from, self.valid_to) == (card.period_start, card.valid_from,
-                                                                     card.valid_to)
+        return (self.period_start, self.valid_from, self.valid_to) == (
+            card.period_start,
+            card.valid_from,
+            card.valid_to,
+        )
 
 
 @dataclass(frozen=True)
@@ -79,8 +82,9 @@ def reconcile(issued: list[IssuedCard], cards: list[FreeCard]) -> list[CardChang
     return changes
 
 
-def status_of(card: FreeCard | IssuedCard, issued_at: datetime, today: date, now: datetime,
-              preliminary_window_hours: int) -> FreeCardStatus:
+def status_of(
+    card: FreeCard | IssuedCard, issued_at: datetime, today: date, now: datetime, preliminary_window_hours: int
+) -> FreeCardStatus:
     """`preliminary` while still editable (the region's window after it was reached), then `final`,
     and `expired` once its last day has passed."""
     if today > card.valid_to:

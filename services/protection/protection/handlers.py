@@ -57,4 +57,3 @@ def on_fee_events(region: RegionSettings) -> BatchHandler:
         await store.write(tx.conn, writes)
 
     return handle
-

@@ -120,4 +120,3 @@ def undercharges(fees: list[Fee], ledger: Ledger, recorded: dict[UUID, int]) -> 
         if short != recorded.get(fee.fee_id, 0):
             found.append(UnderchargeRecorded(fee, assessment.amount_due, short))
     return found
-

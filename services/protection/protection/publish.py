@@ -63,61 +63,150 @@ def ledger_changes(
     for change in result.card_changes:
         if isinstance(change, CardIssued):
             card = change.card
-            writes.cards_added.append({"number": change.number, "patient_key": patient_key, **_dates(card),
-                                       "ceiling": card.ceiling, "issued_at": now})
-            events.append((FREE_CARDS, FreeCardIssued(
-                patient_key=patient_key, number=change.number, valid_from=card.valid_from, valid_to=card.valid_to,
-                status=_card_status(card, now, today, now, result.region), period_start=card.period_start,
-                ceiling=card.ceiling,
-            )))
+            writes.cards_added.append(
+                {
+                    "number": change.number,
+                    "patient_key": patient_key,
+                    **_dates(card),
+                    "ceiling": card.ceiling,
+                    "issued_at": now,
+                }
+            )
+            events.append(
+                (
+                    FREE_CARDS,
+                    FreeCardIssued(
+                        patient_key=patient_key,
+                        number=change.number,
+                        valid_from=card.valid_from,
+                        valid_to=card.valid_to,
+                        status=_card_status(card, now, today, now, result.region),
+                        period_start=card.period_start,
+                        ceiling=card.ceiling,
+                    ),
+                )
+            )
         elif isinstance(change, CardMoved):
             card, before = change.card, change.before
             writes.cards_moved.append({"number": before.number, **_dates(card), "ceiling": card.ceiling})
-            events.append((FREE_CARDS, FreeCardMoved(
-                patient_key=patient_key, number=before.number, valid_from=card.valid_from, valid_to=card.valid_to,
-                previous_valid_from=before.valid_from, previous_valid_to=before.valid_to,
-                status=_card_status(card, before.issued_at, today, now, result.region), period_start=card.period_start,
-                ceiling=card.ceiling,
-            )))
+            events.append(
+                (
+                    FREE_CARDS,
+                    FreeCardMoved(
+                        patient_key=patient_key,
+                        number=before.number,
+                        valid_from=card.valid_from,
+                        valid_to=card.valid_to,
+                        previous_valid_from=before.valid_from,
+                        previous_valid_to=before.valid_to,
+                        status=_card_status(card, before.issued_at, today, now, result.region),
+                        period_start=card.period_start,
+                        ceiling=card.ceiling,
+                    ),
+                )
+            )
         else:
             before = change.before
             writes.cards_revoked.append({"number": before.number, "at": now})
-            events.append((FREE_CARDS, FreeCardRevoked(
-                patient_key=patient_key, number=before.number, valid_from=before.valid_from,
-                valid_to=before.valid_to, period_start=before.period_start,
-            )))
+            events.append(
+                (
+                    FREE_CARDS,
+                    FreeCardRevoked(
+                        patient_key=patient_key,
+                        number=before.number,
+                        valid_from=before.valid_from,
+                        valid_to=before.valid_to,
+                        period_start=before.period_start,
+                    ),
+                )
+            )
 
     for found in result.overcharge_changes:
         if isinstance(found, overcharges.OverchargeFound):
             fee = found.fee
-            row = {"overcharge_id": found.overcharge_id, "patient_key": patient_key, "fee_id": fee.fee_id,
-                   "care_unit": fee.care_unit, "visit_date": fee.visit_date, "fee_type": fee.fee_type,
-                   "paid_amount": fee.paid_amount or 0, "amount_due": found.amount_due, "amount": found.amount,
-                   "at": now}
+            row = {
+                "overcharge_id": found.overcharge_id,
+                "patient_key": patient_key,
+                "fee_id": fee.fee_id,
+                "care_unit": fee.care_unit,
+                "visit_date": fee.visit_date,
+                "fee_type": fee.fee_type,
+                "paid_amount": fee.paid_amount or 0,
+                "amount_due": found.amount_due,
+                "amount": found.amount,
+                "at": now,
+            }
             writes.overcharges_found.append(row)
-            events.append((OVERCHARGES, OverchargeFound(
-                overcharge_id=found.overcharge_id, patient_key=patient_key, fee_id=fee.fee_id,
-                care_unit=fee.care_unit, visit_date=fee.visit_date, fee_type=fee.fee_type,
-                paid_amount=fee.paid_amount or 0, amount_due=found.amount_due, amount=found.amount, found_at=now,
-            )))
+            events.append(
+                (
+                    OVERCHARGES,
+                    OverchargeFound(
+                        overcharge_id=found.overcharge_id,
+                        patient_key=patient_key,
+                        fee_id=fee.fee_id,
+                        care_unit=fee.care_unit,
+                        visit_date=fee.visit_date,
+                        fee_type=fee.fee_type,
+                        paid_amount=fee.paid_amount or 0,
+                        amount_due=found.amount_due,
+                        amount=found.amount,
+                        found_at=now,
+                    ),
+                )
+            )
         else:
             open_one = found.before
             state = OverchargeState.OPEN if found.amount > 0 else OverchargeState.CLOSED
-            writes.overcharges_changed.append({"overcharge_id": open_one.overcharge_id, "amount_due": found.amount_due,
-                                               "amount": found.amount, "state": state.value, "at": now})
-            events.append((OVERCHARGES, OverchargeChanged(
-                overcharge_id=open_one.overcharge_id, patient_key=patient_key, fee_id=open_one.fee_id,
-                care_unit=open_one.care_unit, amount_due=found.amount_due, amount=found.amount, changed_at=now,
-            )))
+            writes.overcharges_changed.append(
+                {
+                    "overcharge_id": open_one.overcharge_id,
+                    "amount_due": found.amount_due,
+                    "amount": found.amount,
+                    "state": state.value,
+                    "at": now,
+                }
+            )
+            events.append(
+                (
+                    OVERCHARGES,
+                    OverchargeChanged(
+                        overcharge_id=open_one.overcharge_id,
+                        patient_key=patient_key,
+                        fee_id=open_one.fee_id,
+                        care_unit=open_one.care_unit,
+                        amount_due=found.amount_due,
+                        amount=found.amount,
+                        changed_at=now,
+                    ),
+                )
+            )
 
     for short in result.undercharges:
         fee = short.fee
-        writes.undercharges.append({"fee_id": fee.fee_id, "patient_key": patient_key, "care_unit": fee.care_unit,
-                                    "amount": short.amount, "at": now})
-        events.append((OVERCHARGES, UnderchargeRecorded(
-            patient_key=patient_key, fee_id=fee.fee_id, care_unit=fee.care_unit, visit_date=fee.visit_date,
-            paid_amount=fee.paid_amount or 0, amount_due=short.amount_due, amount=short.amount, recorded_at=now,
-        )))
+        writes.undercharges.append(
+            {
+                "fee_id": fee.fee_id,
+                "patient_key": patient_key,
+                "care_unit": fee.care_unit,
+                "amount": short.amount,
+                "at": now,
+            }
+        )
+        events.append(
+            (
+                OVERCHARGES,
+                UnderchargeRecorded(
+                    patient_key=patient_key,
+                    fee_id=fee.fee_id,
+                    care_unit=fee.care_unit,
+                    visit_date=fee.visit_date,
+                    paid_amount=fee.paid_amount or 0,
+                    amount_due=short.amount_due,
+                    amount=short.amount,
+                    recorded_at=now,
+                ),
+            )
+        )
 
     current = patient_status(patient_key, status, today)
     document = current.model_dump(mode="json", exclude={"as_of"})
@@ -130,14 +219,25 @@ def ledger_changes(
 def patient_status(patient_key: str, status: Status, today: date) -> PatientStatusChanged:
     standing = status.standing
     return PatientStatusChanged(
-        patient_key=patient_key, as_of=today, status=status.status, period_start=standing.period_start,
-        ceiling=standing.ceiling, sum=standing.sum, remaining=standing.remaining, free_card=status.free_card_summary(),
+        patient_key=patient_key,
+        as_of=today,
+        status=status.status,
+        period_start=standing.period_start,
+        ceiling=standing.ceiling,
+        sum=standing.sum,
+        remaining=standing.remaining,
+        free_card=status.free_card_summary(),
     )
 
 
 def summary(standing: Standing, card: FreeCardSummary | None) -> ProtectionSummary:
-    return ProtectionSummary(period_start=standing.period_start, ceiling=standing.ceiling, sum=standing.sum,
-                             remaining=standing.remaining, free_card=card)
+    return ProtectionSummary(
+        period_start=standing.period_start,
+        ceiling=standing.ceiling,
+        sum=standing.sum,
+        remaining=standing.remaining,
+        free_card=card,
+    )
 
 
 def outcome(event: FeeRegistered, result: Recomputation, region: RegionSettings, now: datetime) -> FeeOutcome:
@@ -155,8 +255,9 @@ def outcome(event: FeeRegistered, result: Recomputation, region: RegionSettings,
     )
 
 
-def _card_status(card: FreeCard, issued_at: datetime, today: date, now: datetime,
-                 region: RegionSettings) -> FreeCardStatus:
+def _card_status(
+    card: FreeCard, issued_at: datetime, today: date, now: datetime, region: RegionSettings
+) -> FreeCardStatus:
     # The preliminary window is the one in force on the day the ceiling was reached.
     return free_cards.status_of(card, issued_at, today, now, region.on(card.valid_from).preliminary_window_hours)
 

@@ -55,8 +55,9 @@ class Status:
         card = self.standing.free_card
         if card is None or self.card_number is None or self.card_status is None:
             return None
-        return FreeCardSummary(number=self.card_number, valid_from=card.valid_from, valid_to=card.valid_to,
-                               status=self.card_status)
+        return FreeCardSummary(
+            number=self.card_number, valid_from=card.valid_from, valid_to=card.valid_to, status=self.card_status
+        )
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,10 @@ def recompute(history: PatientHistory, region: RegionSettings, now: datetime) ->
     fees = history.fees
     if any(fee.paid_amount is None for fee in fees):
         charged = {fee.fee_id: ledger.assessments[fee.fee_id].amount_due for fee in fees if fee.paid_amount is None}
-        fees = [dataclasses.replace(fee, paid_amount=charged[fee.fee_id]) if fee.paid_amount is None else fee
-                for fee in fees]
+        fees = [
+            dataclasses.replace(fee, paid_amount=charged[fee.fee_id]) if fee.paid_amount is None else fee
+            for fee in fees
+        ]
     card_changes = free_cards.reconcile(history.issued_cards, ledger.free_cards)
     return Recomputation(
         ledger=ledger,

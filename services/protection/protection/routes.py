@@ -31,10 +31,15 @@ from runtime.patient_key import patient_key
 from runtime.problems import Problem, problem_responses
 from runtime.transaction import Transaction, UnitOfWork
 
-PROBLEMS = problem_responses({
-    401: "No trusted identity", 403: "Not allowed: the code says what is missing (`role_not_permitted`, ...)",
-    404: "No such overcharge", 409: "The overcharge is not open", 422: "Not valid: the field is named",
-})
+PROBLEMS = problem_responses(
+    {
+        401: "No trusted identity",
+        403: "Not allowed: the code says what is missing (`role_not_permitted`, ...)",
+        404: "No such overcharge",
+        409: "The overcharge is not open",
+        422: "Not valid: the field is named",
+    }
+)
 
 
 class ProtectionStatus(BaseModel):
@@ -86,8 +91,9 @@ def router(uow: UnitOfWork, region: RegionSettings, patient_key_secret: str) -> 
         try:
             number = IdentityNumber.parse(patient_id)
         except InvalidIdentityNumber as error:
-            raise Problem(422, "invalid_patient_id", "Invalid identity number", f"patient_id: {error}",
-                          field="patient_id") from None
+            raise Problem(
+                422, "invalid_patient_id", "Invalid identity number", f"patient_id: {error}", field="patient_id"
+            ) from None
         return patient_key(number.digits, patient_key_secret)
 
     async def status_of(tx: Transaction, key: str, day: date) -> tuple[Status, Any]:
@@ -98,9 +104,9 @@ def router(uow: UnitOfWork, region: RegionSettings, patient_key_secret: str) -> 
 
     @api.get("/patients/{patient_id}/protection", response_model=ProtectionStatus)
     async def protection_status(
-        patient_id: str, caller: CurrentCaller,
-        on: Annotated[date | None, Query(alias="date", description="The day asked about; today when left out.")]
-        = None,
+        patient_id: str,
+        caller: CurrentCaller,
+        on: Annotated[date | None, Query(alias="date", description="The day asked about; today when left out.")] = None,
         acting_unit: ActingUnit = None,
     ) -> ProtectionStatus:
         """Does the patient have a free card, how much is left to the ceiling (on a date, default today).
@@ -110,14 +116,27 @@ def router(uow: UnitOfWork, region: RegionSettings, patient_key_secret: str) -> 
             await require(tx.conn, caller, Action.READ_PROTECTION, acting_unit=acting_unit)
             day = on or today_in_sweden(datetime.now(UTC))
             status, _ = await status_of(tx, key, day)
-            await record_access(tx, patient_key=key, actor=caller.hsa_id, system_id=caller.system_id,
-                                care_unit=acting_unit, action="protection.read")
+            await record_access(
+                tx,
+                patient_key=key,
+                actor=caller.hsa_id,
+                system_id=caller.system_id,
+                care_unit=acting_unit,
+                action="protection.read",
+            )
         return protection_status_out(status, day)
 
-    @api.get("/patients/{patient_id}/extract", response_model=ExtractOut,
-             responses={200: {"content": {"application/pdf": {}}}})
-    async def patient_extract(patient_id: str, caller: CurrentCaller,
-                              accept: Annotated[str | None, Header()] = None, acting_unit: ActingUnit = None) -> Any:
+    @api.get(
+        "/patients/{patient_id}/extract",
+        response_model=ExtractOut,
+        responses={200: {"content": {"application/pdf": {}}}},
+    )
+    async def patient_extract(
+        patient_id: str,
+        caller: CurrentCaller,
+        accept: Annotated[str | None, Header()] = None,
+        acting_unit: ActingUnit = None,
+    ) -> Any:
         """The fees of the current period, as JSON or (with `Accept: application/pdf`) as a PDF.
         Any e-frikort role may ask."""
         key = key_of(patient_id)
@@ -125,54 +144,102 @@ def router(uow: UnitOfWork, region: RegionSettings, patient_key_secret: str) -> 
         async with uow.begin(correlation_id=str(uuid4())) as tx:
             await require(tx.conn, caller, Action.READ_PROTECTION, acting_unit=acting_unit)
             status, result = await status_of(tx, key, today)
-            await record_access(tx, patient_key=key, actor=caller.hsa_id, system_id=caller.system_id,
-                                care_unit=acting_unit, action="extract.read")
+            await record_access(
+                tx,
+                patient_key=key,
+                actor=caller.hsa_id,
+                system_id=caller.system_id,
+                care_unit=acting_unit,
+                action="extract.read",
+            )
         document = extract(result.fees, result.ledger, status, today)
         if accept and "application/pdf" in accept:
-            return Response(extract_pdf(document, region.region), media_type="application/pdf",
-                            headers={"Content-Disposition": 'inline; filename="sammanstallning.pdf"'})
+            return Response(
+                extract_pdf(document, region.region),
+                media_type="application/pdf",
+                headers={"Content-Disposition": 'inline; filename="sammanstallning.pdf"'},
+            )
         return ExtractOut(
             protection=protection_status_out(status, today),
-            fees=[ExtractLineOut(visit_date=line.visit_date, care_unit=line.care_unit, fee_type=line.fee_type,
-                                 fee_type_name=line.fee_type_name, fee_amount=line.fee_amount,
-                                 amount_due=line.amount_due, counted=line.counted, basis=line.basis.value)
-                  for line in document.lines],
+            fees=[
+                ExtractLineOut(
+                    visit_date=line.visit_date,
+                    care_unit=line.care_unit,
+                    fee_type=line.fee_type,
+                    fee_type_name=line.fee_type_name,
+                    fee_amount=line.fee_amount,
+                    amount_due=line.amount_due,
+                    counted=line.counted,
+                    basis=line.basis.value,
+                )
+                for line in document.lines
+            ],
         )
 
     @api.get("/care-units/{care_unit}/overcharges", response_model=list[OverchargeOut])
-    async def open_overcharges(care_unit: str, caller: CurrentCaller,
-                               acting_unit: ActingUnit = None) -> list[OverchargeOut]:
+    async def open_overcharges(
+        care_unit: str, caller: CurrentCaller, acting_unit: ActingUnit = None
+    ) -> list[OverchargeOut]:
         """Overcharges this unit owes patients and has not yet marked refunded: the work list of those who
         may mark them refunded (a user of the unit's provider, the region's administrators, central support)."""
         async with uow.engine.connect() as conn:
             await require(conn, caller, Action.MARK_OVERCHARGE_REFUNDED, acting_unit=acting_unit, target_unit=care_unit)
             rows = await store.open_overcharges(conn, care_unit)
-        return [OverchargeOut(**{k: v for k, v in vars(row).items() if k in OverchargeOut.model_fields})
-                for row in rows]
+        return [
+            OverchargeOut(**{k: v for k, v in vars(row).items() if k in OverchargeOut.model_fields}) for row in rows
+        ]
 
     @api.post("/overcharges/{overcharge_id}/refunded", response_model=OverchargeOut)
-    async def mark_refunded(overcharge_id: UUID, caller: CurrentCaller,
-                            acting_unit: ActingUnit = None) -> OverchargeOut:
+    async def mark_refunded(
+        overcharge_id: UUID, caller: CurrentCaller, acting_unit: ActingUnit = None
+    ) -> OverchargeOut:
         """The unit has paid the patient back (återbetalt): the overcharge is closed. A user of the unit's
         provider, the region's administrators or central support may say so."""
         async with uow.begin(correlation_id=str(uuid4())) as tx:
             row = await store.overcharge_for_update(tx.conn, overcharge_id)
             if row is None:
-                raise Problem(404, "unknown_overcharge", "No such overcharge",
-                              f"overcharge_id: {overcharge_id} is not known", field="overcharge_id")
-            await require(tx.conn, caller, Action.MARK_OVERCHARGE_REFUNDED, acting_unit=acting_unit,
-                          target_unit=row.care_unit)
+                raise Problem(
+                    404,
+                    "unknown_overcharge",
+                    "No such overcharge",
+                    f"overcharge_id: {overcharge_id} is not known",
+                    field="overcharge_id",
+                )
+            await require(
+                tx.conn, caller, Action.MARK_OVERCHARGE_REFUNDED, acting_unit=acting_unit, target_unit=row.care_unit
+            )
             if row.state != "open":
-                raise Problem(409, "overcharge_not_open", "Overcharge not open",
-                              f"overcharge_id: the overcharge is {row.state}", field="overcharge_id")
+                raise Problem(
+                    409,
+                    "overcharge_not_open",
+                    "Overcharge not open",
+                    f"overcharge_id: the overcharge is {row.state}",
+                    field="overcharge_id",
+                )
             now = datetime.now(UTC)
             await store.mark_refunded(tx.conn, overcharge_id, caller.hsa_id, now)
-            await tx.emit(OVERCHARGES, row.patient_key, OverchargeRefunded(
-                overcharge_id=overcharge_id, patient_key=row.patient_key, fee_id=row.fee_id,
-                care_unit=row.care_unit, amount=row.amount, refunded_by=caller.hsa_id, refunded_at=now,
-            ))
-            await record_access(tx, patient_key=row.patient_key, actor=caller.hsa_id, system_id=caller.system_id,
-                                action="overcharge.refunded", care_unit=row.care_unit, subject=str(overcharge_id))
+            await tx.emit(
+                OVERCHARGES,
+                row.patient_key,
+                OverchargeRefunded(
+                    overcharge_id=overcharge_id,
+                    patient_key=row.patient_key,
+                    fee_id=row.fee_id,
+                    care_unit=row.care_unit,
+                    amount=row.amount,
+                    refunded_by=caller.hsa_id,
+                    refunded_at=now,
+                ),
+            )
+            await record_access(
+                tx,
+                patient_key=row.patient_key,
+                actor=caller.hsa_id,
+                system_id=caller.system_id,
+                action="overcharge.refunded",
+                care_unit=row.care_unit,
+                subject=str(overcharge_id),
+            )
         return OverchargeOut(**{k: v for k, v in vars(row).items() if k in OverchargeOut.model_fields})
 
     return api
@@ -180,6 +247,12 @@ def router(uow: UnitOfWork, region: RegionSettings, patient_key_secret: str) -> 
 
 def protection_status_out(status: Status, day: date) -> ProtectionStatus:
     standing = status.standing
-    return ProtectionStatus(as_of=day, status=status.status, period_start=standing.period_start,
-                            ceiling=standing.ceiling, sum=standing.sum, remaining=standing.remaining,
-                            free_card=status.free_card_summary())
+    return ProtectionStatus(
+        as_of=day,
+        status=status.status,
+        period_start=standing.period_start,
+        ceiling=standing.ceiling,
+        sum=standing.sum,
+        remaining=standing.remaining,
+        free_card=status.free_card_summary(),
+    )

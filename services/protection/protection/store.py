@@ -102,10 +102,19 @@ async def record_fee_versions(conn: AsyncConnection, events: Sequence[FeeEvent])
     the versions arrived in (a deletion seen before its registration leaves the fee deleted)."""
     if not events:
         return
-    await conn.execute(_ADD_VERSION, [
-        {"fee_id": e.fee_id, "version": e.version, "patient_key": e.patient_key, "event_type": e.event_type,
-         "event": e.model_dump_json()} for e in events
-    ])
+    await conn.execute(
+        _ADD_VERSION,
+        [
+            {
+                "fee_id": e.fee_id,
+                "version": e.version,
+                "patient_key": e.patient_key,
+                "event_type": e.event_type,
+                "event": e.model_dump_json(),
+            }
+            for e in events
+        ],
+    )
     latest = await conn.execute(_LATEST_VERSIONS, {"fee_ids": list({e.fee_id for e in events})})
     upserts: list[dict[str, Any]] = []
     deletions: list[dict[str, Any]] = []
@@ -115,9 +124,26 @@ async def record_fee_versions(conn: AsyncConnection, events: Sequence[FeeEvent])
             continue
         model = FeeRegistered if row.event_type == FeeRegistered.event_type else FeeCorrected
         fee = model.model_validate(row.event)
-        upserts.append({name: getattr(fee, name) for name in (
-            "fee_id", "version", "patient_key", "submission_id", "care_unit", "birth_date", "visit_date",
-            "registered_at", "fee_type", "fee_amount", "paid_amount", "source", "receipt_issuer")})
+        upserts.append(
+            {
+                name: getattr(fee, name)
+                for name in (
+                    "fee_id",
+                    "version",
+                    "patient_key",
+                    "submission_id",
+                    "care_unit",
+                    "birth_date",
+                    "visit_date",
+                    "registered_at",
+                    "fee_type",
+                    "fee_amount",
+                    "paid_amount",
+                    "source",
+                    "receipt_issuer",
+                )
+            }
+        )
     if upserts:
         await conn.execute(_UPSERT_FEE, upserts)
     if deletions:
@@ -128,8 +154,9 @@ async def histories(conn: AsyncConnection, patient_keys: Sequence[str]) -> dict[
     db = await driver_connection(conn)
     keys = list(patient_keys)
     fees: dict[str, list[Fee]] = {k: [] for k in keys}
-    for fee_id, key, visit_date, registered_at, fee_type, fee_amount, birth_date, care_unit, paid in \
-            await db.fetch(_FEES, keys):
+    for fee_id, key, visit_date, registered_at, fee_type, fee_amount, birth_date, care_unit, paid in await db.fetch(
+        _FEES, keys
+    ):
         fees[key].append(Fee(fee_id, visit_date, registered_at, fee_type, fee_amount, birth_date, care_unit, paid))
     cards: dict[str, list[IssuedCard]] = {k: [] for k in keys}
     for number, key, period_start, valid_from, valid_to, ceiling, issued_at in await db.fetch(_CARDS, keys):
@@ -205,6 +232,5 @@ async def overcharge_for_update(conn: AsyncConnection, overcharge_id: UUID) -> O
 
 
 async def mark_refunded(conn: AsyncConnection, overcharge_id: UUID, refunded_by: str, at: datetime) -> bool:
-    result = await conn.execute(_MARK_REFUNDED, {"overcharge_id": overcharge_id, "refunded_by": refunded_by,
-                                                 "at": at})
+    result = await conn.execute(_MARK_REFUNDED, {"overcharge_id": overcharge_id, "refunded_by": refunded_by, "at": at})
     return bool(result.rowcount)

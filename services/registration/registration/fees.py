@@ -36,8 +36,12 @@ class Correction:
     def changes_anything(self, fee: FeeVersion) -> bool:
         return any(
             value is not None and value != getattr(fee, name)
-            for name, value in (("fee_amount", self.fee_amount), ("paid_amount", self.paid_amount),
-                                ("visit_date", self.visit_date), ("fee_type", self.fee_type))
+            for name, value in (
+                ("fee_amount", self.fee_amount),
+                ("paid_amount", self.paid_amount),
+                ("visit_date", self.visit_date),
+                ("fee_type", self.fee_type),
+            )
         )
 
 
@@ -91,21 +95,41 @@ class FeeVersion:
             paid_amount=self.paid_amount if correction.paid_amount is None else correction.paid_amount,
             visit_date=correction.visit_date or self.visit_date,
             fee_type=correction.fee_type or self.fee_type,
-            change=Change.CORRECTED, changed_by=by, changed_at=at, reason=correction.reason,
+            change=Change.CORRECTED,
+            changed_by=by,
+            changed_at=at,
+            reason=correction.reason,
         )
 
     def deletion(self, by: str, at: datetime, reason: str | None) -> FeeVersion:
         """The next version: the same fee, marked deleted."""
-        return dataclasses.replace(self, version=self.version + 1, change=Change.DELETED, changed_by=by,
-                                   changed_at=at, reason=reason, deleted=True)
+        return dataclasses.replace(
+            self,
+            version=self.version + 1,
+            change=Change.DELETED,
+            changed_by=by,
+            changed_at=at,
+            reason=reason,
+            deleted=True,
+        )
 
     def _fee_fields(self) -> dict[str, Any]:
         return {
-            "fee_id": self.fee_id, "version": self.version, "submission_id": self.submission_id,
-            "system_id": self.system_id, "patient_key": self.patient_key, "birth_date": self.birth_date,
-            "visit_date": self.visit_date, "care_unit": self.care_unit, "registered_by": self.registered_by,
-            "fee_type": self.fee_type, "fee_amount": self.fee_amount, "paid_amount": self.paid_amount,
-            "source": self.source, "receipt_issuer": self.receipt_issuer, "registered_at": self.registered_at,
+            "fee_id": self.fee_id,
+            "version": self.version,
+            "submission_id": self.submission_id,
+            "system_id": self.system_id,
+            "patient_key": self.patient_key,
+            "birth_date": self.birth_date,
+            "visit_date": self.visit_date,
+            "care_unit": self.care_unit,
+            "registered_by": self.registered_by,
+            "fee_type": self.fee_type,
+            "fee_amount": self.fee_amount,
+            "paid_amount": self.paid_amount,
+            "source": self.source,
+            "receipt_issuer": self.receipt_issuer,
+            "registered_at": self.registered_at,
         }
 
     def event(self) -> FeeRegistered | FeeCorrected | FeeDeleted:
@@ -114,8 +138,15 @@ class FeeVersion:
             return FeeRegistered(**self._fee_fields())
         assert self.changed_by is not None and self.changed_at is not None
         if self.change is Change.CORRECTED:
-            return FeeCorrected(**self._fee_fields(), corrected_by=self.changed_by, corrected_at=self.changed_at,
-                                reason=self.reason)
-        return FeeDeleted(fee_id=self.fee_id, version=self.version, patient_key=self.patient_key,
-                          care_unit=self.care_unit, deleted_by=self.changed_by, deleted_at=self.changed_at,
-                          reason=self.reason)
+            return FeeCorrected(
+                **self._fee_fields(), corrected_by=self.changed_by, corrected_at=self.changed_at, reason=self.reason
+            )
+        return FeeDeleted(
+            fee_id=self.fee_id,
+            version=self.version,
+            patient_key=self.patient_key,
+            care_unit=self.care_unit,
+            deleted_by=self.changed_by,
+            deleted_at=self.changed_at,
+            reason=self.reason,
+        )

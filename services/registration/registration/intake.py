@@ -99,13 +99,17 @@ def check_submission(raw: bytes, today: date) -> Accepted | Rejected:
     `today` is the current date in Swedish time: a visit may not lie after it.
     """
     if len(raw) > MAX_SUBMISSION_BYTES:
-        return Rejected(_recognisable_submission_id(raw),
-                        [_reason(Code.TOO_LARGE, None, f"a submission may be at most {MAX_SUBMISSION_BYTES} bytes")])
+        return Rejected(
+            _recognisable_submission_id(raw),
+            [_reason(Code.TOO_LARGE, None, f"a submission may be at most {MAX_SUBMISSION_BYTES} bytes")],
+        )
     try:
         document = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        return Rejected(_recognisable_submission_id(raw),
-                        [_reason(Code.MALFORMED_JSON, None, f"not JSON in UTF-8: {error.__class__.__name__}")])
+        return Rejected(
+            _recognisable_submission_id(raw),
+            [_reason(Code.MALFORMED_JSON, None, f"not JSON in UTF-8: {error.__class__.__name__}")],
+        )
     if not isinstance(document, dict):
         return Rejected(None, [_reason(Code.MALFORMED_JSON, None, "a submission must be a JSON object")])
     submission_id = document.get("submission_id")
@@ -127,8 +131,11 @@ def _check_content(submission: FeeSubmission, today: date) -> Accepted | Rejecte
     except InvalidIdentityNumber as error:
         reasons.append(_reason(Code.INVALID_PATIENT_ID, "patient_id", f"identity number {error}"))
     reasons += check_fee_values(
-        visit_date=submission.visit_date, fee_type=submission.fee_type, fee_amount=submission.fee_amount,
-        paid_amount=submission.paid_amount, today=today,
+        visit_date=submission.visit_date,
+        fee_type=submission.fee_type,
+        fee_amount=submission.fee_amount,
+        paid_amount=submission.paid_amount,
+        today=today,
     )
     if submission.source is FeeSource.RECEIPT and not submission.receipt_issuer:
         reasons.append(_reason(Code.MISSING_RECEIPT_ISSUER, "receipt_issuer", "a receipt must name who issued it"))

@@ -98,39 +98,64 @@ def _refuse_other_caller(item: Incoming, accepted: Accepted) -> Rejected | None:
     if item.caller is None:
         return None
     if submission.registered_by != item.caller.hsa_id:
-        return Rejected(submission.submission_id, [reason(
-            Code.REGISTERED_BY_NOT_CALLER, "registered_by", "a fee is registered in the caller's own name only")])
+        return Rejected(
+            submission.submission_id,
+            [
+                reason(
+                    Code.REGISTERED_BY_NOT_CALLER, "registered_by", "a fee is registered in the caller's own name only"
+                )
+            ],
+        )
     if item.caller.system_id is not None and submission.system_id != item.caller.system_id:
-        return Rejected(submission.submission_id, [reason(
-            Code.SYSTEM_NOT_CALLER, "system_id", "the submission must name the system it is sent through")])
+        return Rejected(
+            submission.submission_id,
+            [reason(Code.SYSTEM_NOT_CALLER, "system_id", "the submission must name the system it is sent through")],
+        )
     return None
 
 
 async def _authorize(
-    items: Sequence[Incoming], checked: dict[int, Accepted], conn: AsyncConnection, today: date,
+    items: Sequence[Incoming],
+    checked: dict[int, Accepted],
+    conn: AsyncConnection,
+    today: date,
     results: list[Result | None],
 ) -> dict[int, Accepted]:
-    keys = [key for index, accepted in checked.items() for key in access_grants.keys_for(
-        accepted.submission.care_unit, accepted.submission.registered_by,
-        items[index].through_system(accepted.submission))]
+    keys = [
+        key
+        for index, accepted in checked.items()
+        for key in access_grants.keys_for(
+            accepted.submission.care_unit,
+            accepted.submission.registered_by,
+            items[index].through_system(accepted.submission),
+        )
+    ]
     grants = await access_grants.grants(conn, keys)
     authorized = {}
     for index, accepted in checked.items():
         submission = accepted.submission
-        decision = grants.decide(Action.REGISTER_FEE, acting_unit=submission.care_unit,
-                                 employee=submission.registered_by, system_id=items[index].through_system(submission),
-                                 today=today)
+        decision = grants.decide(
+            Action.REGISTER_FEE,
+            acting_unit=submission.care_unit,
+            employee=submission.registered_by,
+            system_id=items[index].through_system(submission),
+            today=today,
+        )
         if decision.allowed:
             authorized[index] = accepted
         else:
             assert decision.denial is not None
-            results[index] = Rejected(submission.submission_id,
-                                      [reason(decision.denial, decision.field, decision.message)])
+            results[index] = Rejected(
+                submission.submission_id, [reason(decision.denial, decision.field, decision.message)]
+            )
     return authorized
 
 
 async def _claim_and_register(
-    items: Sequence[Incoming], authorized: dict[int, Accepted], conn: AsyncConnection, key_secret: str,
+    items: Sequence[Incoming],
+    authorized: dict[int, Accepted],
+    conn: AsyncConnection,
+    key_secret: str,
     results: list[Result | None],
 ) -> None:
     # The first of each idempotency key in the list claims it; the rest are re-sends of it or conflicts.
@@ -139,12 +164,17 @@ async def _claim_and_register(
         submission = accepted.submission
         key = (submission.system_id, submission.submission_id)
         if key not in claims:
-            claims[key] = store.Claim(*key, fingerprint=accepted.fingerprint, fee_id=uuid.uuid4(),
-                                      patient_key=patient_key(accepted.patient.digits, key_secret))
+            claims[key] = store.Claim(
+                *key,
+                fingerprint=accepted.fingerprint,
+                fee_id=uuid.uuid4(),
+                patient_key=patient_key(accepted.patient.digits, key_secret),
+            )
     won = await store.claim_submissions(conn, list(claims.values()))
     earlier = await store.known_submissions(conn, [key for key in claims if key not in won])
-    owners = {key: store.KnownSubmission(claim.fee_id, claim.fingerprint) for key, claim in claims.items()
-              if key in won} | earlier
+    owners = {
+        key: store.KnownSubmission(claim.fee_id, claim.fingerprint) for key, claim in claims.items() if key in won
+    } | earlier
 
     now = datetime.now(UTC)
     new_versions: list[tuple[int, FeeVersion]] = []
@@ -155,8 +185,16 @@ async def _claim_and_register(
         key = (submission.system_id, submission.submission_id)
         owner = owners[key]
         if owner.fingerprint != accepted.fingerprint:
-            results[index] = Rejected(submission.submission_id, [reason(
-                Code.SUBMISSION_CONFLICT, "submission_id", "this submission id was used before for a different fee")])
+            results[index] = Rejected(
+                submission.submission_id,
+                [
+                    reason(
+                        Code.SUBMISSION_CONFLICT,
+                        "submission_id",
+                        "this submission id was used before for a different fee",
+                    )
+                ],
+            )
         elif key in won and key not in registering:
             registering.add(key)
             new_versions.append((index, _first_version(accepted, owner.fee_id, claims[key].patient_key, now)))
@@ -167,8 +205,15 @@ async def _claim_and_register(
     for index, version in new_versions:
         tx = items[index].tx
         await tx.emit(FEES, version.patient_key, version.event())
-        await record_access(tx, patient_key=version.patient_key, actor=version.registered_by, action="fee.registered",
-                            system_id=version.system_id, care_unit=version.care_unit, subject=str(version.fee_id))
+        await record_access(
+            tx,
+            patient_key=version.patient_key,
+            actor=version.registered_by,
+            action="fee.registered",
+            system_id=version.system_id,
+            care_unit=version.care_unit,
+            subject=str(version.fee_id),
+        )
         results[index] = Registered(version.submission_id, version.fee_id, version.patient_key, resent=False)
 
     stored = await store.outcomes(conn, [authorized[index].submission.submission_id for index in resent])

@@ -31,17 +31,27 @@ from runtime.problems import from_reasons as _from_reasons
 from runtime.transaction import Transaction, UnitOfWork
 
 _STATUS_OF_CODE = {
-    Code.MALFORMED_JSON.value: 400, Code.TOO_LARGE.value: 413, Code.SUBMISSION_CONFLICT.value: 409,
-    Code.REGISTERED_BY_NOT_CALLER.value: 403, Code.SYSTEM_NOT_CALLER.value: 403,
+    Code.MALFORMED_JSON.value: 400,
+    Code.TOO_LARGE.value: 413,
+    Code.SUBMISSION_CONFLICT.value: 409,
+    Code.REGISTERED_BY_NOT_CALLER.value: 403,
+    Code.SYSTEM_NOT_CALLER.value: 403,
     **dict.fromkeys(AUTHORIZATION_CODES, 403),
 }
 
 
-PROBLEM_RESPONSES = problem_responses({
-    400: "Not JSON", 401: "No trusted identity", 403: "Not allowed: the code says what is missing",
-    404: "No such fee or submission", 409: "Conflict", 412: "The fee has changed since the version given",
-    413: "Too large", 422: "Not valid: every reason with its code and field",
-})
+PROBLEM_RESPONSES = problem_responses(
+    {
+        400: "Not JSON",
+        401: "No trusted identity",
+        403: "Not allowed: the code says what is missing",
+        404: "No such fee or submission",
+        409: "Conflict",
+        412: "The fee has changed since the version given",
+        413: "Too large",
+        422: "Not valid: every reason with its code and field",
+    }
+)
 
 
 def from_reasons(status: int, title: str, reasons: Sequence[Reason]) -> JSONResponse:
@@ -106,16 +116,35 @@ class CorrectionRequest(BaseModel):
 def _view(versions: list[FeeVersion]) -> FeeView:
     current = versions[-1]
     return FeeView(
-        fee_id=current.fee_id, version=current.version, deleted=current.deleted,
-        submission_id=current.submission_id, system_id=current.system_id, care_unit=current.care_unit,
-        registered_by=current.registered_by, registered_at=current.registered_at, visit_date=current.visit_date,
-        fee_type=current.fee_type, fee_amount=current.fee_amount, paid_amount=current.paid_amount,
-        source=current.source, receipt_issuer=current.receipt_issuer,
-        versions=[FeeVersionView(
-            version=v.version, change=v.change.value, changed_by=v.changed_by or v.registered_by,
-            changed_at=v.changed_at or v.registered_at, reason=v.reason, deleted=v.deleted, visit_date=v.visit_date,
-            fee_type=v.fee_type, fee_amount=v.fee_amount, paid_amount=v.paid_amount,
-        ) for v in versions],
+        fee_id=current.fee_id,
+        version=current.version,
+        deleted=current.deleted,
+        submission_id=current.submission_id,
+        system_id=current.system_id,
+        care_unit=current.care_unit,
+        registered_by=current.registered_by,
+        registered_at=current.registered_at,
+        visit_date=current.visit_date,
+        fee_type=current.fee_type,
+        fee_amount=current.fee_amount,
+        paid_amount=current.paid_amount,
+        source=current.source,
+        receipt_issuer=current.receipt_issuer,
+        versions=[
+            FeeVersionView(
+                version=v.version,
+                change=v.change.value,
+                changed_by=v.changed_by or v.registered_by,
+                changed_at=v.changed_at or v.registered_at,
+                reason=v.reason,
+                deleted=v.deleted,
+                visit_date=v.visit_date,
+                fee_type=v.fee_type,
+                fee_amount=v.fee_amount,
+                paid_amount=v.paid_amount,
+            )
+            for v in versions
+        ],
     )
 
 
@@ -140,8 +169,9 @@ async def authorize_on_fee(
 ) -> Decision:
     """May the caller do `action` on the fee? The unit they act for is the one they name, else any unit
     where they hold a grant that allows it."""
-    return await authorize(conn, caller, action, acting_unit=acting_unit, target_unit=fee.care_unit,
-                           today=today_in_sweden())
+    return await authorize(
+        conn, caller, action, acting_unit=acting_unit, target_unit=fee.care_unit, today=today_in_sweden()
+    )
 
 
 def fee_routes(uow: UnitOfWork, key_secret: str, waiters: OutcomeWaiters, reply_timeout_s: float) -> APIRouter:
@@ -157,9 +187,16 @@ def fee_routes(uow: UnitOfWork, key_secret: str, waiters: OutcomeWaiters, reply_
         summary="Register a fee and answer with what the patient pays",
         response_model=FeeOutcome,
         responses={202: {"model": Pending, "description": "Registered; not assessed yet: poll the Location"}},
-        openapi_extra={"requestBody": {"required": True, "content": {
-            "application/json": {"schema": FeeSubmission.model_json_schema(ref_template="#/components/schemas/{model}")}
-        }}},
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": FeeSubmission.model_json_schema(ref_template="#/components/schemas/{model}")
+                    }
+                },
+            }
+        },
     )
     async def register_fee(request: Request, caller: CurrentCaller) -> Response:
         """The integration contract's submission, registered in the caller's name. Answers with the outcome
@@ -185,7 +222,8 @@ def fee_routes(uow: UnitOfWork, key_secret: str, waiters: OutcomeWaiters, reply_
             return parsed.status is OutcomeStatus.ACCEPTED and parsed.fee_id == fee_id
 
         outcome = registered.earlier_outcome or await waiters.wait(
-            registered.submission_id, reply_timeout_s, lambda: stored_outcome(registered.submission_id), answers)
+            registered.submission_id, reply_timeout_s, lambda: stored_outcome(registered.submission_id), answers
+        )
         if outcome is not None:
             return Response(outcome, media_type="application/json")
         url = f"/v1/submissions/{registered.submission_id}/outcome"
@@ -211,9 +249,15 @@ def fee_routes(uow: UnitOfWork, key_secret: str, waiters: OutcomeWaiters, reply_
             decision = await authorize_on_fee(tx.conn, caller, Action.READ_PROTECTION, fee, acting_unit)
             if not decision.allowed and caller.hsa_id != fee.registered_by:
                 return _denied(decision)
-            await record_access(tx, patient_key=fee.patient_key, actor=caller.hsa_id, action="fee.outcome.read",
-                                system_id=caller.system_id, care_unit=acting_unit or fee.care_unit,
-                                subject=str(fee.fee_id))
+            await record_access(
+                tx,
+                patient_key=fee.patient_key,
+                actor=caller.hsa_id,
+                action="fee.outcome.read",
+                system_id=caller.system_id,
+                care_unit=acting_unit or fee.care_unit,
+                subject=str(fee.fee_id),
+            )
         if found is None or found.status != OutcomeStatus.ACCEPTED.value:
             url = f"/v1/submissions/{submission_id}/outcome"
             pending = Pending(submission_id=submission_id, fee_id=str(fee.fee_id), outcome_url=url)
@@ -230,14 +274,23 @@ def fee_routes(uow: UnitOfWork, key_secret: str, waiters: OutcomeWaiters, reply_
             decision = await authorize_on_fee(tx.conn, caller, Action.READ_PROTECTION, current, acting_unit)
             if not decision.allowed:
                 return _denied(decision)
-            await record_access(tx, patient_key=current.patient_key, actor=caller.hsa_id, action="fee.read",
-                                system_id=caller.system_id, care_unit=acting_unit or current.care_unit,
-                                subject=str(fee_id))
+            await record_access(
+                tx,
+                patient_key=current.patient_key,
+                actor=caller.hsa_id,
+                action="fee.read",
+                system_id=caller.system_id,
+                care_unit=acting_unit or current.care_unit,
+                subject=str(fee_id),
+            )
         return _fee_response(versions)
 
     @router.patch("/fees/{fee_id}", summary="Correct a fee (rättelse): a new version", response_model=FeeView)
     async def correct_fee(
-        fee_id: uuid.UUID, correction: CorrectionRequest, caller: CurrentCaller, acting_unit: ActingUnit = None,
+        fee_id: uuid.UUID,
+        correction: CorrectionRequest,
+        caller: CurrentCaller,
+        acting_unit: ActingUnit = None,
         if_match: Annotated[str | None, Header(description="The version corrected, as its ETag says.")] = None,
     ) -> Response:
         async with uow.begin(correlation_id=str(uuid.uuid4())) as tx:
@@ -246,26 +299,42 @@ def fee_routes(uow: UnitOfWork, key_secret: str, waiters: OutcomeWaiters, reply_
             if refusal is not None:
                 return refusal
             assert current is not None
-            change = Correction(fee_amount=correction.fee_amount, paid_amount=correction.paid_amount,
-                                visit_date=correction.visit_date, fee_type=correction.fee_type,
-                                reason=correction.reason)
+            change = Correction(
+                fee_amount=correction.fee_amount,
+                paid_amount=correction.paid_amount,
+                visit_date=correction.visit_date,
+                fee_type=correction.fee_type,
+                reason=correction.reason,
+            )
             if not change.changes_anything(current):
-                return from_reasons(422, "Nothing to correct", [reason(
-                    Code.NOTHING_TO_CHANGE, None, "the correction changes none of the fee's values")])
+                return from_reasons(
+                    422,
+                    "Nothing to correct",
+                    [reason(Code.NOTHING_TO_CHANGE, None, "the correction changes none of the fee's values")],
+                )
             corrected = current.corrected(change, by=caller.hsa_id, at=datetime.now(UTC))
-            reasons = check_fee_values(visit_date=corrected.visit_date, fee_type=corrected.fee_type,
-                                       fee_amount=corrected.fee_amount, paid_amount=corrected.paid_amount,
-                                       today=today_in_sweden())
+            reasons = check_fee_values(
+                visit_date=corrected.visit_date,
+                fee_type=corrected.fee_type,
+                fee_amount=corrected.fee_amount,
+                paid_amount=corrected.paid_amount,
+                today=today_in_sweden(),
+            )
             if reasons:
                 return from_reasons(422, "The correction is not valid", reasons)
             await _record_change(tx, corrected, caller, acting_unit, "fee.corrected")
             versions = await store.versions(tx.conn, fee_id)
         return _fee_response(versions)
 
-    @router.delete("/fees/{fee_id}", summary="Delete a fee (makulering): a last version, the earlier ones kept",
-                   response_model=FeeView)
+    @router.delete(
+        "/fees/{fee_id}",
+        summary="Delete a fee (makulering): a last version, the earlier ones kept",
+        response_model=FeeView,
+    )
     async def delete_fee(
-        fee_id: uuid.UUID, caller: CurrentCaller, acting_unit: ActingUnit = None,
+        fee_id: uuid.UUID,
+        caller: CurrentCaller,
+        acting_unit: ActingUnit = None,
         if_match: Annotated[str | None, Header(description="The version deleted, as its ETag says.")] = None,
         why: Annotated[str | None, Query(alias="reason", max_length=500)] = None,
     ) -> Response:
@@ -275,13 +344,22 @@ def fee_routes(uow: UnitOfWork, key_secret: str, waiters: OutcomeWaiters, reply_
             if refusal is not None:
                 return refusal
             assert current is not None
-            await _record_change(tx, current.deletion(by=caller.hsa_id, at=datetime.now(UTC), reason=why),
-                                 caller, acting_unit, "fee.deleted")
+            await _record_change(
+                tx,
+                current.deletion(by=caller.hsa_id, at=datetime.now(UTC), reason=why),
+                caller,
+                acting_unit,
+                "fee.deleted",
+            )
             versions = await store.versions(tx.conn, fee_id)
         return _fee_response(versions)
 
     async def _refuse_change(
-        conn: AsyncConnection, caller: Caller, action: Action, current: FeeVersion | None, acting_unit: str | None,
+        conn: AsyncConnection,
+        caller: Caller,
+        action: Action,
+        current: FeeVersion | None,
+        acting_unit: str | None,
         if_match: str | None,
     ) -> Response | None:
         if current is None:
@@ -293,8 +371,11 @@ def fee_routes(uow: UnitOfWork, key_secret: str, waiters: OutcomeWaiters, reply_
             return from_reasons(409, "The fee is deleted", [reason(Code.FEE_DELETED, None, "the fee is deleted")])
         expected = _expected_version(if_match)
         if expected is not None and expected != current.version:
-            return from_reasons(412, "The fee has changed", [reason(
-                Code.VERSION_MISMATCH, None, f"the fee is at version {current.version}, not {if_match}")])
+            return from_reasons(
+                412,
+                "The fee has changed",
+                [reason(Code.VERSION_MISMATCH, None, f"the fee is at version {current.version}, not {if_match}")],
+            )
         return None
 
     async def _record_change(
@@ -302,8 +383,14 @@ def fee_routes(uow: UnitOfWork, key_secret: str, waiters: OutcomeWaiters, reply_
     ) -> None:
         await store.add_versions(tx.conn, [version])
         await tx.emit(FEES, version.patient_key, version.event())
-        await record_access(tx, patient_key=version.patient_key, actor=caller.hsa_id, action=action,
-                            system_id=caller.system_id, care_unit=acting_unit or version.care_unit,
-                            subject=str(version.fee_id))
+        await record_access(
+            tx,
+            patient_key=version.patient_key,
+            actor=caller.hsa_id,
+            action=action,
+            system_id=caller.system_id,
+            care_unit=acting_unit or version.care_unit,
+            subject=str(version.fee_id),
+        )
 
     return router

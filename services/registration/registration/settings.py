@@ -9,7 +9,9 @@ from runtime.settings import ServiceSettings
 
 class RegistrationSettings(ServiceSettings):
     registration_reply_timeout_s: float = Field(
-        default=2.0, ge=0, le=30,
+        default=2.0,
+        ge=0,
+        le=30,
         description="How long POST /v1/fees waits for protection's assessment before it answers 202 with a "
         "URL to poll (EFRIKORT_REGISTRATION_REPLY_TIMEOUT_S).",
     )

@@ -56,13 +56,48 @@ _KNOWN = text(
     "USING (system_id, submission_id)"
 )
 _VERSION_COLUMNS = (
-    "fee_id", "version", "submission_id", "system_id", "patient_key", "birth_date", "visit_date", "care_unit",
-    "registered_by", "fee_type", "fee_amount", "paid_amount", "source", "receipt_issuer", "registered_at",
-    "change", "changed_by", "changed_at", "reason", "deleted",
+    "fee_id",
+    "version",
+    "submission_id",
+    "system_id",
+    "patient_key",
+    "birth_date",
+    "visit_date",
+    "care_unit",
+    "registered_by",
+    "fee_type",
+    "fee_amount",
+    "paid_amount",
+    "source",
+    "receipt_issuer",
+    "registered_at",
+    "change",
+    "changed_by",
+    "changed_at",
+    "reason",
+    "deleted",
 )
 _VERSION_TYPES = (
-    "uuid", "int", "text", "text", "text", "date", "date", "text", "text", "text", "int", "int", "text", "text",
-    "timestamptz", "text", "text", "timestamptz", "text", "bool",
+    "uuid",
+    "int",
+    "text",
+    "text",
+    "text",
+    "date",
+    "date",
+    "text",
+    "text",
+    "text",
+    "int",
+    "int",
+    "text",
+    "text",
+    "timestamptz",
+    "text",
+    "text",
+    "timestamptz",
+    "text",
+    "bool",
 )
 # One statement with a column array each, through the driver: the batch's versions in one round
 # trip, without SQLAlchemy building a parameter dictionary per version.
@@ -86,8 +121,12 @@ async def claim_submissions(conn: AsyncConnection, claims: Sequence[Claim]) -> s
     ordered = sorted(claims, key=lambda c: c.key)
     driver = await driver_connection(conn)
     rows = await driver.fetch(
-        _CLAIM, [c.system_id for c in ordered], [c.submission_id for c in ordered],
-        [c.fingerprint for c in ordered], [c.fee_id for c in ordered], [c.patient_key for c in ordered],
+        _CLAIM,
+        [c.system_id for c in ordered],
+        [c.submission_id for c in ordered],
+        [c.fingerprint for c in ordered],
+        [c.fee_id for c in ordered],
+        [c.patient_key for c in ordered],
     )
     return {(row[0], row[1]) for row in rows}
 
@@ -98,8 +137,9 @@ async def known_submissions(
     wanted = sorted(set(keys))
     if not wanted:
         return {}
-    result = await conn.execute(_KNOWN, {"system_ids": [k[0] for k in wanted],
-                                         "submission_ids": [k[1] for k in wanted]})
+    result = await conn.execute(
+        _KNOWN, {"system_ids": [k[0] for k in wanted], "submission_ids": [k[1] for k in wanted]}
+    )
     return {(row.system_id, row.submission_id): KnownSubmission(row.fee_id, row.fingerprint) for row in result}
 
 
@@ -173,10 +213,14 @@ async def store_outcomes(conn: AsyncConnection, outcomes: Sequence[StoredOutcome
     if not outcomes:
         return
     ordered = sorted(outcomes, key=lambda o: o.submission_id)
-    await conn.execute(_STORE_OUTCOMES, {
-        "submission_ids": [o.submission_id for o in ordered], "statuses": [o.status for o in ordered],
-        "outcomes": [o.outcome for o in ordered],
-    })
+    await conn.execute(
+        _STORE_OUTCOMES,
+        {
+            "submission_ids": [o.submission_id for o in ordered],
+            "statuses": [o.status for o in ordered],
+            "outcomes": [o.outcome for o in ordered],
+        },
+    )
 
 
 async def outcomes(conn: AsyncConnection, submission_ids: Iterable[str]) -> dict[str, StoredOutcome]:

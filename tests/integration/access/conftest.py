@@ -38,9 +38,14 @@ class RunningAccess:
 async def access(infra: InfraEndpoints) -> AsyncIterator[RunningAccess]:
     name = f"access_it_{uuid.uuid4().hex[:10]}"
     settings = AccessSettings(
-        service_name=name, kafka_bootstrap_servers=infra.kafka_bootstrap_servers, database_url=infra.database_url,
-        service_database_url=None, trust_identity_header=True, outbox_poll_interval_s=0.05,
-        consumer_retry_backoff_s=0.01, grant_sweep_interval_s=3600,
+        service_name=name,
+        kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
+        database_url=infra.database_url,
+        service_database_url=None,
+        trust_identity_header=True,
+        outbox_poll_interval_s=0.05,
+        consumer_retry_backoff_s=0.01,
+        grant_sweep_interval_s=3600,
     )
     runtime = Runtime(settings)
     app = create_app(build(runtime), runtime)

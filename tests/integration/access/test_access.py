@@ -34,8 +34,12 @@ async def publish(infra: InfraEndpoints, topic: Topic, key: str, payload: Event)
     """As the HSA feed or another service would: an enveloped event with its id in the headers."""
     envelope = Envelope.wrap(payload, producer="test-feed", correlation_id=str(uuid.uuid4()))
     async with plain_producer(infra.kafka_bootstrap_servers) as producer:
-        await producer.send_and_wait(topic.name, envelope.model_dump_json().encode(), key=key.encode(),
-                                     headers=[("event_id", str(envelope.event_id).encode())])
+        await producer.send_and_wait(
+            topic.name,
+            envelope.model_dump_json().encode(),
+            key=key.encode(),
+            headers=[("event_id", str(envelope.event_id).encode())],
+        )
 
 
 async def import_sample(access: RunningAccess, raw: bytes | None = None) -> mirror.ImportSummary:
@@ -47,8 +51,11 @@ async def import_sample(access: RunningAccess, raw: bytes | None = None) -> mirr
 
 def grants_from(reader: TopicReader, access: RunningAccess, key: str) -> list[dict[str, Any]]:
     """The grants this access instance published under `key`, oldest first."""
-    return [json.loads(r.value)["payload"] for r in reader.seen
-            if r.key == key.encode() and dict(r.headers).get("producer") == access.name.encode()]
+    return [
+        json.loads(r.value)["payload"]
+        for r in reader.seen
+        if r.key == key.encode() and dict(r.headers).get("producer") == access.name.encode()
+    ]
 
 
 async def ask(access: RunningAccess, **question: Any) -> dict[str, Any]:
@@ -66,14 +73,21 @@ async def test_importing_the_sample_directory_publishes_grants_and_importing_it_
     await caught_up(infra.kafka_bootstrap_servers, f"{access.name}-agreements", AGREEMENTS.name)
     async with reading(infra.kafka_bootstrap_servers, ACCESS_GRANTS.name) as grants:
         first = await import_sample(access)
-        await grants.wait_for(lambda r: r.key == b"employee/SE2321000016-E001/SE2321000016-U001"
-                              and dict(r.headers).get("producer") == access.name.encode())
+        await grants.wait_for(
+            lambda r: (
+                r.key == b"employee/SE2321000016-E001/SE2321000016-U001"
+                and dict(r.headers).get("producer") == access.name.encode()
+            )
+        )
         await grants.drain(0.5)
         before_again = len(grants.seen)
         again = await import_sample(access)
         await grants.drain(1.0)
-    republished = [(r.key, json.loads(r.value)["payload"]) for r in grants.seen[before_again:]
-                   if dict(r.headers).get("producer") == access.name.encode()]
+    republished = [
+        (r.key, json.loads(r.value)["payload"])
+        for r in grants.seen[before_again:]
+        if dict(r.headers).get("producer") == access.name.encode()
+    ]
 
     assert first.grants_published > 0
     assert again.grants_published == 0, f"published again: {republished}"
@@ -81,7 +95,11 @@ async def test_importing_the_sample_directory_publishes_grants_and_importing_it_
     assert (employee["commission_active"], employee["role"]) == (True, "EFK;Användare")
     [unit] = grants_from(grants, access, "unit/SE2321000016-U001")
     assert (unit["care_provider"], unit["region"], unit["agreement_signed"], unit["active"]) == (
-        "SE2321000016-P001", "Region Exempel", True, True)
+        "SE2321000016-P001",
+        "Region Exempel",
+        True,
+        True,
+    )
     [system] = grants_from(grants, access, "system/SE2321000016-SYS1")
     assert system["approved_regions"] == ["Region Exempel"] and system["certified"] and not system["suspended"]
 
@@ -95,12 +113,18 @@ async def test_the_decision_endpoint_answers_with_the_reason_when_it_is_no(acces
         ({"hsa_id": "SE2321000016-E006", "care_unit": "SE2321000016-U002"}, "no_role"),
         ({"hsa_id": "SE2321000016-E007", "care_unit": "SE2321000016-U002"}, "no_commission"),
         ({"hsa_id": "SE2321000016-E001", "care_unit": "SE2321000016-U004"}, "no_agreement"),
-        ({"hsa_id": "SE2321000016-E001", "care_unit": "SE2321000016-U001", "system_id": "SE2321000016-SYS2"},
-         "system_not_approved"),
-        ({"hsa_id": "SE2321000016-E001", "care_unit": "SE2321000016-U001", "target_unit": "SE2321000016-U003"},
-         "other_provider"),
-        ({"hsa_id": "SE2321000016-E003", "care_unit": "SE2321000016-U900", "target_unit": "SE2321000016-U005"},
-         "other_region"),
+        (
+            {"hsa_id": "SE2321000016-E001", "care_unit": "SE2321000016-U001", "system_id": "SE2321000016-SYS2"},
+            "system_not_approved",
+        ),
+        (
+            {"hsa_id": "SE2321000016-E001", "care_unit": "SE2321000016-U001", "target_unit": "SE2321000016-U003"},
+            "other_provider",
+        ),
+        (
+            {"hsa_id": "SE2321000016-E003", "care_unit": "SE2321000016-U900", "target_unit": "SE2321000016-U005"},
+            "other_region",
+        ),
         ({"hsa_id": "SE2321000016-E999", "care_unit": "SE2321000016-U001"}, "no_commission"),
         ({"hsa_id": "SE2321000016-E001", "care_unit": "SE2321000016-U777"}, "unknown_care_unit"),
     ]
@@ -112,8 +136,10 @@ async def test_the_decision_endpoint_answers_with_the_reason_when_it_is_no(acces
 
 
 async def test_without_a_trusted_identity_a_decision_is_refused_as_a_problem(access: RunningAccess) -> None:
-    response = await access.http.post("/v1/decisions", json={
-        "hsa_id": "SE2321000016-E001", "action": "fee.register", "care_unit": "SE2321000016-U001"})
+    response = await access.http.post(
+        "/v1/decisions",
+        json={"hsa_id": "SE2321000016-E001", "action": "fee.register", "care_unit": "SE2321000016-U001"},
+    )
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["status"] == 401
@@ -131,7 +157,8 @@ async def test_a_full_import_without_a_commission_takes_its_rights_at_once(acces
     assert summary.grants_published == 1
     assert (await ask(access, **question))["denial"] == "no_commission"
     [published] = await access.rows(
-        "SELECT content FROM {schema}.published_grants WHERE key = 'employee/SE2321000016-E005/SE2321000016-U003'")
+        "SELECT content FROM {schema}.published_grants WHERE key = 'employee/SE2321000016-E005/SE2321000016-U003'"
+    )
     assert json.loads(published["content"])["commission_active"] is False
     await import_sample(access)
     assert (await ask(access, **question))["allowed"]
@@ -142,38 +169,65 @@ async def test_a_commission_ended_on_the_directory_feed_is_republished_as_inacti
 ) -> None:
     await import_sample(access)
     employee, unit = f"SE2321000016-T{uuid.uuid4().hex[:8]}", "SE2321000016-U001"
-    commission = CommissionChanged(commission_id=f"C-{employee}", employee=employee, care_unit=unit,
-                                   purpose="Vård och behandling", valid_from=date(2020, 1, 1))
+    commission = CommissionChanged(
+        commission_id=f"C-{employee}",
+        employee=employee,
+        care_unit=unit,
+        purpose="Vård och behandling",
+        valid_from=date(2020, 1, 1),
+    )
     key = f"employee/{employee}/{unit}".encode()
     mine = access.name.encode()
     async with reading(infra.kafka_bootstrap_servers, ACCESS_GRANTS.name) as grants:
         await publish(infra, DIRECTORY, employee, EmployeeChanged(employee=employee, name="Test"))
         await publish(infra, DIRECTORY, employee, commission)
-        await publish(infra, DIRECTORY, employee, AccessRoleChanged(employee=employee, care_unit=unit,
-                                                                    role=AccessRole.USER))
-        await grants.wait_for(lambda r: r.key == key and dict(r.headers).get("producer") == mine
-                              and json.loads(r.value)["payload"]["role"] == "EFK;Användare", timeout=20)
+        await publish(
+            infra, DIRECTORY, employee, AccessRoleChanged(employee=employee, care_unit=unit, role=AccessRole.USER)
+        )
+        await grants.wait_for(
+            lambda r: (
+                r.key == key
+                and dict(r.headers).get("producer") == mine
+                and json.loads(r.value)["payload"]["role"] == "EFK;Användare"
+            ),
+            timeout=20,
+        )
         await publish(infra, DIRECTORY, employee, commission.model_copy(update={"removed": True}))
-        await grants.wait_for(lambda r: r.key == key and dict(r.headers).get("producer") == mine
-                              and not json.loads(r.value)["payload"]["commission_active"], timeout=20)
+        await grants.wait_for(
+            lambda r: (
+                r.key == key
+                and dict(r.headers).get("producer") == mine
+                and not json.loads(r.value)["payload"]["commission_active"]
+            ),
+            timeout=20,
+        )
 
     answer = await ask(access, hsa_id=employee, care_unit=unit, action="fee.register")
     assert answer["denial"] == "no_commission"
 
 
 async def test_a_commission_that_runs_out_loses_its_rights_the_next_day_without_any_new_fact(
-    access: RunningAccess
+    access: RunningAccess,
 ) -> None:
     await import_sample(access)
     today = swedish_today()
     employee, unit = f"SE2321000016-T{uuid.uuid4().hex[:8]}", "SE2321000016-U001"
     async with access.runtime.uow.begin(correlation_id="test") as tx:
         await mirror.apply_directory_change(tx, EmployeeChanged(employee=employee))
-        await mirror.apply_directory_change(tx, AccessRoleChanged(employee=employee, care_unit=unit,
-                                                                  role=AccessRole.USER))
-        await mirror.apply_directory_change(tx, CommissionChanged(
-            commission_id=f"C-{employee}", employee=employee, care_unit=unit, purpose="Administration",
-            valid_from=today - timedelta(days=30), valid_to=today))
+        await mirror.apply_directory_change(
+            tx, AccessRoleChanged(employee=employee, care_unit=unit, role=AccessRole.USER)
+        )
+        await mirror.apply_directory_change(
+            tx,
+            CommissionChanged(
+                commission_id=f"C-{employee}",
+                employee=employee,
+                care_unit=unit,
+                purpose="Administration",
+                valid_from=today - timedelta(days=30),
+                valid_to=today,
+            ),
+        )
     key = f"employee/{employee}/{unit}"
 
     async with access.runtime.uow.begin(correlation_id="test") as tx:
@@ -187,14 +241,20 @@ async def test_a_commission_that_runs_out_loses_its_rights_the_next_day_without_
 async def test_terminating_an_agreement_stops_the_providers_units(access: RunningAccess) -> None:
     await import_sample(access)
     question = {"hsa_id": "SE2321000016-E005", "care_unit": "SE2321000016-U003", "action": "fee.register"}
-    terminate = await access.http.post("/v1/agreements/SE2321000016-P002/termination", headers=CENTRAL_SUPPORT,
-                                       json={"care_unit": CENTRAL_UNIT, "terminated_on": swedish_today().isoformat()})
+    terminate = await access.http.post(
+        "/v1/agreements/SE2321000016-P002/termination",
+        headers=CENTRAL_SUPPORT,
+        json={"care_unit": CENTRAL_UNIT, "terminated_on": swedish_today().isoformat()},
+    )
     assert terminate.status_code == 200, terminate.text
     assert terminate.json()["grants_published"] == 1
     assert (await ask(access, **question))["denial"] == "no_agreement"
 
-    refused = await access.http.post("/v1/agreements/SE2321000016-P002/signing", headers=USER, json={
-        "care_unit": "SE2321000016-U001", "region": "Region Exempel", "signed_on": "2025-01-01"})
+    refused = await access.http.post(
+        "/v1/agreements/SE2321000016-P002/signing",
+        headers=USER,
+        json={"care_unit": "SE2321000016-U001", "region": "Region Exempel", "signed_on": "2025-01-01"},
+    )
     assert refused.status_code == 403
     assert refused.json()["type"].endswith("role_not_permitted")
     await import_sample(access)
@@ -203,11 +263,23 @@ async def test_terminating_an_agreement_stops_the_providers_units(access: Runnin
 
 async def test_suspending_a_system_is_published_and_refuses_what_comes_through_it(access: RunningAccess) -> None:
     await import_sample(access)
-    question = {"hsa_id": "SE2321000016-E001", "care_unit": "SE2321000016-U001", "action": "fee.register",
-                "system_id": "SE2321000016-SYS1"}
-    response = await access.http.put("/v1/systems/SE2321000016-SYS1", headers=CENTRAL_SUPPORT, json={
-        "care_unit": CENTRAL_UNIT, "name": "Journal Exempel", "certified": True, "suspended": True,
-        "approved_regions": ["Region Exempel"]})
+    question = {
+        "hsa_id": "SE2321000016-E001",
+        "care_unit": "SE2321000016-U001",
+        "action": "fee.register",
+        "system_id": "SE2321000016-SYS1",
+    }
+    response = await access.http.put(
+        "/v1/systems/SE2321000016-SYS1",
+        headers=CENTRAL_SUPPORT,
+        json={
+            "care_unit": CENTRAL_UNIT,
+            "name": "Journal Exempel",
+            "certified": True,
+            "suspended": True,
+            "approved_regions": ["Region Exempel"],
+        },
+    )
     assert response.status_code == 200, response.text
     assert (await ask(access, **question))["denial"] == "system_not_approved"
     await import_sample(access)
@@ -218,23 +290,38 @@ async def test_a_directory_file_with_a_mistake_is_refused_naming_the_field(acces
     await import_sample(access)
     export = json.loads(SAMPLE_DIRECTORY.read_bytes())
     export["commissions"][2]["valid_from"] = "2025-13-01"
-    response = await access.http.post("/v1/directory/imports", params={"care_unit": CENTRAL_UNIT},
-                                      headers=CENTRAL_SUPPORT, content=json.dumps(export).encode())
+    response = await access.http.post(
+        "/v1/directory/imports",
+        params={"care_unit": CENTRAL_UNIT},
+        headers=CENTRAL_SUPPORT,
+        content=json.dumps(export).encode(),
+    )
     assert response.status_code == 422
     assert response.json()["field"] == "commissions.2.valid_from"
 
     export = json.loads(SAMPLE_DIRECTORY.read_bytes())
     export["access_roles"][0]["employee"] = "SE2321000016-NOBODY"
-    response = await access.http.post("/v1/directory/imports", params={"care_unit": CENTRAL_UNIT},
-                                      headers=CENTRAL_SUPPORT, content=json.dumps(export).encode())
+    response = await access.http.post(
+        "/v1/directory/imports",
+        params={"care_unit": CENTRAL_UNIT},
+        headers=CENTRAL_SUPPORT,
+        content=json.dumps(export).encode(),
+    )
     assert response.status_code == 422
     assert response.json()["field"] == "access_roles.0.employee"
 
 
 def audit_entry(patient_key: str, actor: str, action: str) -> AuditEntry:
-    return AuditEntry(patient_key=patient_key, actor=actor, system_id="SE2321000016-SYS1",
-                      care_unit="SE2321000016-U001", action=action, service="registration", subject="fee-1",
-                      occurred_at=datetime.now(UTC))
+    return AuditEntry(
+        patient_key=patient_key,
+        actor=actor,
+        system_id="SE2321000016-SYS1",
+        care_unit="SE2321000016-U001",
+        action=action,
+        service="registration",
+        subject="fee-1",
+        occurred_at=datetime.now(UTC),
+    )
 
 
 async def test_central_support_sees_who_looked_at_a_patient_and_then_exit_removes_the_trail(
@@ -252,27 +339,33 @@ async def test_central_support_sees_who_looked_at_a_patient_and_then_exit_remove
         return len(await access.rows("SELECT 1 FROM {schema}.audit_entries WHERE patient_key = $1", key))
 
     assert await eventually(lambda: _at_least(stored, 2), timeout=20)
-    trail = await access.http.post("/v1/audit/trail", headers=CENTRAL_SUPPORT,
-                                   json={"patient_id": patient, "care_unit": CENTRAL_UNIT})
+    trail = await access.http.post(
+        "/v1/audit/trail", headers=CENTRAL_SUPPORT, json={"patient_id": patient, "care_unit": CENTRAL_UNIT}
+    )
     assert trail.status_code == 200, trail.text
     assert {(e["actor"], e["action"]) for e in trail.json()} == {
-        ("SE2321000016-E001", "fee.registered"), ("SE2321000016-E002", "protection.read")}
+        ("SE2321000016-E001", "fee.registered"),
+        ("SE2321000016-E002", "protection.read"),
+    }
 
-    refused = await access.http.post("/v1/audit/trail", headers=USER,
-                                     json={"patient_id": patient, "care_unit": "SE2321000016-U001"})
+    refused = await access.http.post(
+        "/v1/audit/trail", headers=USER, json={"patient_id": patient, "care_unit": "SE2321000016-U001"}
+    )
     assert refused.status_code == 403
     assert refused.json()["type"].endswith("role_not_permitted")
     assert patient not in refused.text
 
     # The trail read is itself logged; wait for that entry, so the exit below has all three to remove.
     assert await eventually(lambda: _at_least(stored, 3), timeout=20)
-    not_allowed = await access.http.post(f"/v1/patients/{patient}/exit", headers=USER,
-                                         json={"care_unit": "SE2321000016-U001"})
+    not_allowed = await access.http.post(
+        f"/v1/patients/{patient}/exit", headers=USER, json={"care_unit": "SE2321000016-U001"}
+    )
     assert not_allowed.status_code == 403
 
     async with reading(infra.kafka_bootstrap_servers, PATIENT_MEMBERSHIP.name) as membership:
-        exit_ = await access.http.post(f"/v1/patients/{patient}/exit", headers=CENTRAL_SUPPORT,
-                                       json={"care_unit": CENTRAL_UNIT})
+        exit_ = await access.http.post(
+            f"/v1/patients/{patient}/exit", headers=CENTRAL_SUPPORT, json={"care_unit": CENTRAL_UNIT}
+        )
         assert exit_.status_code == 202, exit_.text
         [record] = await membership.wait_for(lambda r: r.key == key.encode(), timeout=20)
     event = json.loads(record.value)

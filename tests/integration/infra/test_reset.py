@@ -20,10 +20,14 @@ def test_reset_keeps_the_data_of_a_local_server_it_was_told_to_leave_alone(tmp_p
     local = LocalInfra(data, environ={}, postgres_port=postgres_port)
     local.postgres.start()
     try:
-        told_external = LocalInfra(data, postgres_port=postgres_port, environ={
-            DATABASE_URL_ENV: f"postgresql://postgres@127.0.0.1:{postgres_port}/efrikort",
-            KAFKA_BOOTSTRAP_SERVERS_ENV: "127.0.0.1:1",
-        })
+        told_external = LocalInfra(
+            data,
+            postgres_port=postgres_port,
+            environ={
+                DATABASE_URL_ENV: f"postgresql://postgres@127.0.0.1:{postgres_port}/efrikort",
+                KAFKA_BOOTSTRAP_SERVERS_ENV: "127.0.0.1:1",
+            },
+        )
 
         with pytest.raises(RuntimeError, match="PostgreSQL under it still running"):
             told_external.reset()

@@ -73,29 +73,31 @@ class NotificationsUnderTest:
     letters: Path
 
     async def set_contact(self, patient: Patient, **details: Any) -> httpx.Response:
-        response = await self.http.put(
-            f"/v1/patients/{patient.identity_number}/contact", json=details, headers=CLERK
-        )
+        response = await self.http.put(f"/v1/patients/{patient.identity_number}/contact", json=details, headers=CLERK)
         assert response.status_code == 200, response.text
         return response
 
     async def publish(self, topic: Topic, key: str, event: Event | Envelope[Any]) -> Envelope[Any]:
         """Publish as the producing service would (envelope, event headers); an envelope is sent as it is,
         which is how a test redelivers the same event."""
-        envelope = event if isinstance(event, Envelope) else Envelope.wrap(
-            event, producer="protection", correlation_id=str(uuid.uuid4())
+        envelope = (
+            event
+            if isinstance(event, Envelope)
+            else Envelope.wrap(event, producer="protection", correlation_id=str(uuid.uuid4()))
         )
-        headers = [("event_id", str(envelope.event_id).encode()), ("event_type", envelope.event_type.encode()),
-                   ("correlation_id", envelope.correlation_id.encode())]
+        headers = [
+            ("event_id", str(envelope.event_id).encode()),
+            ("event_type", envelope.event_type.encode()),
+            ("correlation_id", envelope.correlation_id.encode()),
+        ]
         async with plain_producer(self.bootstrap) as producer:
-            await producer.send_and_wait(topic.name, envelope.model_dump_json().encode(), key=key.encode(),
-                                         headers=headers)
+            await producer.send_and_wait(
+                topic.name, envelope.model_dump_json().encode(), key=key.encode(), headers=headers
+            )
         return envelope
 
     async def notices_of(self, patient: Patient) -> list[asyncpg.Record]:
-        return await self.db.fetch(
-            f"SELECT * FROM {self.name}.notices WHERE patient_key = $1 ORDER BY id", patient.key
-        )
+        return await self.db.fetch(f"SELECT * FROM {self.name}.notices WHERE patient_key = $1 ORDER BY id", patient.key)
 
     async def wait_for_notices(self, patient: Patient, state: str, count: int = 1, timeout: float = 30) -> list[Any]:
         async def in_state() -> list[asyncpg.Record]:
@@ -131,16 +133,30 @@ async def notifications(
     name = f"notifications_test_{uuid.uuid4().hex[:10]}"
     letters = tmp_path_factory.mktemp("letters")
     settings = ServiceSettings(
-        service_name=name, kafka_bootstrap_servers=infra.kafka_bootstrap_servers, database_url=infra.database_url,
-        service_database_url=None, trust_identity_header=True, outbox_poll_interval_s=0.05,
+        service_name=name,
+        kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
+        database_url=infra.database_url,
+        service_database_url=None,
+        trust_identity_header=True,
+        outbox_poll_interval_s=0.05,
         consumer_retry_backoff_s=0.01,
     )
     notification_settings = NotificationSettings(
-        smtp_host="127.0.0.1", smtp_port=mail[1], smtp_security="none",
+        smtp_host="127.0.0.1",
+        smtp_port=mail[1],
+        smtp_security="none",
         email_sender="Region Test <frikort@region.test>",
-        webhook_secret=WEBHOOK_SECRET, letter_folder=letters, max_attempts=MAX_ATTEMPTS, backoff_initial_s=0.2,
-        backoff_max_s=1.0, poll_interval_s=0.1, lease_s=30, close_to_ceiling_kronor=CLOSE_TO_CEILING_KRONOR,
-        region_name="Region Testland", region_phone="010-000 00 00", region_web="https://region.test/frikort",
+        webhook_secret=WEBHOOK_SECRET,
+        letter_folder=letters,
+        max_attempts=MAX_ATTEMPTS,
+        backoff_initial_s=0.2,
+        backoff_max_s=1.0,
+        poll_interval_s=0.1,
+        lease_s=30,
+        close_to_ceiling_kronor=CLOSE_TO_CEILING_KRONOR,
+        region_name="Region Testland",
+        region_phone="010-000 00 00",
+        region_web="https://region.test/frikort",
     )
     runtime = Runtime(settings)
     app = create_app(build(runtime, notification_settings), runtime)
@@ -155,11 +171,18 @@ async def notifications(
                 return (await http.get("/ready")).status_code == 200
 
             assert await eventually(ready, timeout=60, interval=0.2), (await http.get("/ready")).json()
-            await grant(infra.kafka_bootstrap_servers, infra.database_url, [
-                unit(CENTRAL_SUPPORT_UNIT), employee(OPERATOR_ID, CENTRAL_SUPPORT_UNIT, role=AccessRole.SUPERUSER),
-                unit(CLERK_UNIT), employee(CLERK_ID, CLERK_UNIT),
-                employee(LOOKER_ID, CLERK_UNIT, role=AccessRole.LIMITED_USER),
-            ], readers=(name,))
+            await grant(
+                infra.kafka_bootstrap_servers,
+                infra.database_url,
+                [
+                    unit(CENTRAL_SUPPORT_UNIT),
+                    employee(OPERATOR_ID, CENTRAL_SUPPORT_UNIT, role=AccessRole.SUPERUSER),
+                    unit(CLERK_UNIT),
+                    employee(CLERK_ID, CLERK_UNIT),
+                    employee(LOOKER_ID, CLERK_UNIT, role=AccessRole.LIMITED_USER),
+                ],
+                readers=(name,),
+            )
             yield NotificationsUnderTest(name, http, db, infra.kafka_bootstrap_servers, mail[0], receiver, letters)
     finally:
         await db.execute(f"DROP OWNED BY efrikort_{name} CASCADE")

@@ -16,10 +16,17 @@ from tests.kafka_clients import eventually, reading
 async def test_contact_details_are_kept_by_patient_key_and_every_change_and_read_is_audited(
     notifications: NotificationsUnderTest, patient: Patient
 ) -> None:
-    async with reading(notifications.bootstrap, AUDIT.name) as audit, \
-            reading(notifications.bootstrap, PATIENT_CONTACTS.name) as contacts:
-        await notifications.set_contact(patient, channel="email", email="asa@example.se", language="en",
-                                        postal_address=["Storgatan 1", "582 22 Linköping"])
+    async with (
+        reading(notifications.bootstrap, AUDIT.name) as audit,
+        reading(notifications.bootstrap, PATIENT_CONTACTS.name) as contacts,
+    ):
+        await notifications.set_contact(
+            patient,
+            channel="email",
+            email="asa@example.se",
+            language="en",
+            postal_address=["Storgatan 1", "582 22 Linköping"],
+        )
         got = await notifications.http.get(f"/v1/patients/{patient.identity_number}/contact", headers=CLERK)
         assert got.status_code == 200
         assert got.json()["email"] == "asa@example.se" and got.json()["language"] == "en"
@@ -32,8 +39,9 @@ async def test_contact_details_are_kept_by_patient_key_and_every_change_and_read
     assert actions == ["contact_details.changed", "contact_details.read"]
     assert {json.loads(r.value)["payload"]["actor"] for r in entries} == {CLERK_ID}
     assert json.loads(published.value)["payload"]["channel"] == "email"
-    stored = await notifications.db.fetch(f"SELECT * FROM {notifications.name}.patient_contacts "
-                                          "WHERE patient_key = $1", patient.key)
+    stored = await notifications.db.fetch(
+        f"SELECT * FROM {notifications.name}.patient_contacts WHERE patient_key = $1", patient.key
+    )
     assert len(stored) == 1
     assert patient.identity_number.replace("-", "") not in str(dict(stored[0]))
 
@@ -42,28 +50,39 @@ async def test_contact_details_published_on_the_topic_are_taken_up_and_an_older_
     notifications: NotificationsUnderTest, patient: Patient
 ) -> None:
     now = datetime.now(UTC)
-    newer = PatientContactDetails(patient_key=patient.key, channel=NoticeChannel.LETTER, postal_address=["Box 1"],
-                                  changed_at=now, changed_by="SE2321000016-SYS9")
-    older = newer.model_copy(update={"channel": NoticeChannel.EMAIL, "email": "old@example.se",
-                                     "changed_at": now - timedelta(days=1)})
+    newer = PatientContactDetails(
+        patient_key=patient.key,
+        channel=NoticeChannel.LETTER,
+        postal_address=["Box 1"],
+        changed_at=now,
+        changed_by="SE2321000016-SYS9",
+    )
+    older = newer.model_copy(
+        update={"channel": NoticeChannel.EMAIL, "email": "old@example.se", "changed_at": now - timedelta(days=1)}
+    )
     await notifications.publish(PATIENT_CONTACTS, patient.key, newer)
     late = await notifications.publish(PATIENT_CONTACTS, patient.key, older)
 
     async def handled() -> bool:
-        return bool(await notifications.db.fetchval(
-            f"SELECT 1 FROM {notifications.name}.inbox WHERE message_id = $1", str(late.event_id)))
+        return bool(
+            await notifications.db.fetchval(
+                f"SELECT 1 FROM {notifications.name}.inbox WHERE message_id = $1", str(late.event_id)
+            )
+        )
 
     assert await eventually(handled, timeout=30), "the older version was never consumed"
-    row = await notifications.db.fetchrow(f"SELECT channel, email FROM {notifications.name}.patient_contacts "
-                                          "WHERE patient_key = $1", patient.key)
+    row = await notifications.db.fetchrow(
+        f"SELECT channel, email FROM {notifications.name}.patient_contacts WHERE patient_key = $1", patient.key
+    )
     assert (row["channel"], row["email"]) == ("letter", None)
 
 
 async def test_a_bad_identity_number_is_a_problem_naming_the_field_and_not_the_number(
     notifications: NotificationsUnderTest,
 ) -> None:
-    response = await notifications.http.put("/v1/patients/19850412-1231/contact", headers=CLERK,
-                                            json={"channel": "letter", "postal_address": ["Box 1"]})
+    response = await notifications.http.put(
+        "/v1/patients/19850412-1231/contact", headers=CLERK, json={"channel": "letter", "postal_address": ["Box 1"]}
+    )
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
     problem = response.json()
@@ -74,18 +93,18 @@ async def test_a_bad_identity_number_is_a_problem_naming_the_field_and_not_the_n
 async def test_a_channel_without_its_address_is_a_problem_naming_the_missing_field(
     notifications: NotificationsUnderTest, patient: Patient
 ) -> None:
-    response = await notifications.http.put(f"/v1/patients/{patient.identity_number}/contact", headers=CLERK,
-                                            json={"channel": "email"})
+    response = await notifications.http.put(
+        f"/v1/patients/{patient.identity_number}/contact", headers=CLERK, json={"channel": "email"}
+    )
     assert response.status_code == 422
     assert response.json()["field"] == "email"
     assert response.json()["detail"] == "email: required when the channel is email"
 
 
-async def test_an_invalid_field_is_a_problem_naming_it(
-    notifications: NotificationsUnderTest, patient: Patient
-) -> None:
-    response = await notifications.http.put(f"/v1/patients/{patient.identity_number}/contact", headers=CLERK,
-                                            json={"channel": "pigeon"})
+async def test_an_invalid_field_is_a_problem_naming_it(notifications: NotificationsUnderTest, patient: Patient) -> None:
+    response = await notifications.http.put(
+        f"/v1/patients/{patient.identity_number}/contact", headers=CLERK, json={"channel": "pigeon"}
+    )
     assert response.status_code == 422
     problem = response.json()
     assert problem["field"] == "channel" and problem["status"] == 422 and problem["type"].endswith("/invalid_value")
@@ -112,8 +131,11 @@ async def test_a_limited_user_may_look_contact_details_up_but_not_change_them(
     await notifications.set_contact(patient, channel="letter", postal_address=["Box 1"])
 
     looked_up = await notifications.http.get(f"/v1/patients/{patient.identity_number}/contact", headers=LOOKER)
-    changed = await notifications.http.put(f"/v1/patients/{patient.identity_number}/contact", headers=LOOKER,
-                                           json={"channel": "letter", "postal_address": ["Box 2"]})
+    changed = await notifications.http.put(
+        f"/v1/patients/{patient.identity_number}/contact",
+        headers=LOOKER,
+        json={"channel": "letter", "postal_address": ["Box 2"]},
+    )
 
     assert looked_up.status_code == 200 and looked_up.json()["postal_address"] == ["Box 1"]
     assert changed.status_code == 403
@@ -125,7 +147,9 @@ async def test_someone_without_a_commission_may_neither_look_up_nor_change_conta
     notifications: NotificationsUnderTest, patient: Patient, method: str
 ) -> None:
     response = await notifications.http.request(
-        method, f"/v1/patients/{patient.identity_number}/contact", headers={"X-HSA-ID": "SE2321000016-NOBODY"},
+        method,
+        f"/v1/patients/{patient.identity_number}/contact",
+        headers={"X-HSA-ID": "SE2321000016-NOBODY"},
         json={"channel": "letter", "postal_address": ["Box 1"]} if method == "PUT" else None,
     )
 

@@ -41,8 +41,13 @@ PERIOD_START = date(2025, 4, 25)
 
 def issued(patient: Patient, number: str = "FK-2025-000777") -> FreeCardIssued:
     return FreeCardIssued(
-        patient_key=patient.key, number=number, valid_from=FREE_CARD_FROM, valid_to=FREE_CARD_TO,
-        status=FreeCardStatus.PRELIMINARY, period_start=PERIOD_START, ceiling=1450,
+        patient_key=patient.key,
+        number=number,
+        valid_from=FREE_CARD_FROM,
+        valid_to=FREE_CARD_TO,
+        status=FreeCardStatus.PRELIMINARY,
+        period_start=PERIOD_START,
+        ceiling=1450,
     )
 
 
@@ -78,8 +83,9 @@ async def test_a_mailbox_that_fails_three_times_and_then_succeeds_gets_exactly_o
     path = f"/inbox/{uuid.uuid4().hex}"
     notifications.receiver.fail_first[path] = 3
     retried_before = await metric(notifications.http, "efrikort_notice_attempts_failed_total", channel="webhook")
-    await notifications.set_contact(patient, channel="webhook", webhook_url=notifications.receiver.url(path),
-                                    language="en")
+    await notifications.set_contact(
+        patient, channel="webhook", webhook_url=notifications.receiver.url(path), language="en"
+    )
     await notifications.publish(FREE_CARDS, patient.key, issued(patient))
 
     [sent] = await notifications.wait_for_notices(patient, "sent")
@@ -124,8 +130,9 @@ async def test_a_notice_fails_after_its_attempts_is_listed_for_operators_and_can
 ) -> None:
     path = f"/inbox/{uuid.uuid4().hex}"
     notifications.receiver.fail_first[path] = 1000
-    failed_before = await metric(notifications.http, "efrikort_notices_failed_total",
-                                 kind="free_card_issued", channel="webhook")
+    failed_before = await metric(
+        notifications.http, "efrikort_notices_failed_total", kind="free_card_issued", channel="webhook"
+    )
     await notifications.set_contact(patient, channel="webhook", webhook_url=notifications.receiver.url(path))
     await notifications.publish(FREE_CARDS, patient.key, issued(patient))
 
@@ -133,12 +140,15 @@ async def test_a_notice_fails_after_its_attempts_is_listed_for_operators_and_can
     assert failed["attempts"] == MAX_ATTEMPTS
     assert failed["last_error"] == "webhook answered HTTP 503"
     assert len(notifications.receiver.at(path)) == MAX_ATTEMPTS
-    assert await metric(notifications.http, "efrikort_notices_failed_total",
-                        kind="free_card_issued", channel="webhook") == failed_before + 1
+    assert (
+        await metric(notifications.http, "efrikort_notices_failed_total", kind="free_card_issued", channel="webhook")
+        == failed_before + 1
+    )
 
     operator = OPERATOR
-    listed = (await notifications.http.get("/v1/notices", params={"state": "failed", "limit": 1000},
-                                           headers=operator)).json()
+    listed = (
+        await notifications.http.get("/v1/notices", params={"state": "failed", "limit": 1000}, headers=operator)
+    ).json()
     [mine] = [n for n in listed if n["id"] == failed["id"]]
     assert mine["kind"] == "free_card_issued" and mine["channel"] == "webhook" and mine["attempts"] == MAX_ATTEMPTS
 
@@ -159,8 +169,9 @@ async def test_a_notice_fails_after_its_attempts_is_listed_for_operators_and_can
 async def test_a_letter_goes_to_the_print_batch_with_the_free_cards_number_and_dates(
     notifications: NotificationsUnderTest, patient: Patient
 ) -> None:
-    await notifications.set_contact(patient, channel="letter", name="Örjan Ådahl",
-                                    postal_address=["Storgatan 1", "582 22 Linköping"])
+    await notifications.set_contact(
+        patient, channel="letter", name="Örjan Ådahl", postal_address=["Storgatan 1", "582 22 Linköping"]
+    )
     await notifications.publish(FREE_CARDS, patient.key, issued(patient, number="FK-2025-004242"))
     [sent] = await notifications.wait_for_notices(patient, "sent")
     [letter] = await asyncio.to_thread(lambda: list(notifications.letters.glob(f"*/efrikort-notice-{sent['id']}.pdf")))
@@ -185,29 +196,68 @@ async def test_a_moved_and_a_revoked_free_card_and_an_overcharge_are_each_told_o
 ) -> None:
     address = f"{uuid.uuid4().hex[:8]}@patient.test"
     await notifications.set_contact(patient, channel="email", email=address)
-    await notifications.publish(FREE_CARDS, patient.key, FreeCardMoved(
-        patient_key=patient.key, number="FK-2025-000777", valid_from=date(2025, 7, 1), valid_to=date(2026, 4, 24),
-        previous_valid_from=FREE_CARD_FROM, previous_valid_to=FREE_CARD_TO, status=FreeCardStatus.PRELIMINARY,
-        period_start=PERIOD_START, ceiling=1450,
-    ))
-    await notifications.publish(OVERCHARGES, patient.key, OverchargeFound(
-        overcharge_id=uuid.uuid4(), patient_key=patient.key, fee_id=uuid.uuid4(), care_unit="SE2321000016-U042",
-        visit_date=date(2025, 7, 15), fee_type="doctor_visit", paid_amount=300, amount_due=0, amount=300,
-        found_at=datetime.now(UTC),
-    ))
+    await notifications.publish(
+        FREE_CARDS,
+        patient.key,
+        FreeCardMoved(
+            patient_key=patient.key,
+            number="FK-2025-000777",
+            valid_from=date(2025, 7, 1),
+            valid_to=date(2026, 4, 24),
+            previous_valid_from=FREE_CARD_FROM,
+            previous_valid_to=FREE_CARD_TO,
+            status=FreeCardStatus.PRELIMINARY,
+            period_start=PERIOD_START,
+            ceiling=1450,
+        ),
+    )
+    await notifications.publish(
+        OVERCHARGES,
+        patient.key,
+        OverchargeFound(
+            overcharge_id=uuid.uuid4(),
+            patient_key=patient.key,
+            fee_id=uuid.uuid4(),
+            care_unit="SE2321000016-U042",
+            visit_date=date(2025, 7, 15),
+            fee_type="doctor_visit",
+            paid_amount=300,
+            amount_due=0,
+            amount=300,
+            found_at=datetime.now(UTC),
+        ),
+    )
     # Not told: the unit marking it refunded.
-    await notifications.publish(OVERCHARGES, patient.key, OverchargeRefunded(
-        overcharge_id=uuid.uuid4(), patient_key=patient.key, fee_id=uuid.uuid4(), care_unit="SE2321000016-U042",
-        amount=300, refunded_by="SE2321000016-E009", refunded_at=datetime.now(UTC),
-    ))
-    await notifications.publish(FREE_CARDS, patient.key, FreeCardRevoked(
-        patient_key=patient.key, number="FK-2025-000777", valid_from=date(2025, 7, 1), valid_to=date(2026, 4, 24),
-        period_start=PERIOD_START,
-    ))
+    await notifications.publish(
+        OVERCHARGES,
+        patient.key,
+        OverchargeRefunded(
+            overcharge_id=uuid.uuid4(),
+            patient_key=patient.key,
+            fee_id=uuid.uuid4(),
+            care_unit="SE2321000016-U042",
+            amount=300,
+            refunded_by="SE2321000016-E009",
+            refunded_at=datetime.now(UTC),
+        ),
+    )
+    await notifications.publish(
+        FREE_CARDS,
+        patient.key,
+        FreeCardRevoked(
+            patient_key=patient.key,
+            number="FK-2025-000777",
+            valid_from=date(2025, 7, 1),
+            valid_to=date(2026, 4, 24),
+            period_start=PERIOD_START,
+        ),
+    )
     await notifications.wait_for_notices(patient, "sent", count=3)
     await asyncio.sleep(2)
-    by_subject = {m["Subject"]: m.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
-                  for m in notifications.mail.to(address)}
+    by_subject = {
+        m["Subject"]: m.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+        for m in notifications.mail.to(address)
+    }
     assert len(notifications.mail.to(address)) == 3
     moved = by_subject["Ditt frikort gäller från ett annat datum"]
     assert "2025-07-01" in moved and "2025-08-23" in moved
@@ -224,10 +274,19 @@ async def test_close_to_the_ceiling_is_told_once_per_period(
     await notifications.set_contact(patient, channel="email", email=address)
     period_start = date.today().replace(day=1)
     for remaining in (CLOSE_TO_CEILING_KRONOR + 50, CLOSE_TO_CEILING_KRONOR - 50, 100):
-        await notifications.publish(PATIENT_STATUS, patient.key, PatientStatusChanged(
-            patient_key=patient.key, as_of=date.today(), status=FreeCardStatus.BELOW_LIMIT, period_start=period_start,
-            ceiling=1450, sum=1450 - remaining, remaining=remaining,
-        ))
+        await notifications.publish(
+            PATIENT_STATUS,
+            patient.key,
+            PatientStatusChanged(
+                patient_key=patient.key,
+                as_of=date.today(),
+                status=FreeCardStatus.BELOW_LIMIT,
+                period_start=period_start,
+                ceiling=1450,
+                sum=1450 - remaining,
+                remaining=remaining,
+            ),
+        )
     [sent] = await notifications.wait_for_notices(patient, "sent")
     await asyncio.sleep(2)
     [message] = notifications.mail.to(address)

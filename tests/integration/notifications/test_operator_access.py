@@ -16,10 +16,14 @@ async def test_central_support_may_list_the_failed_notices(notifications: Notifi
     assert isinstance(response.json(), list)
 
 
-@pytest.mark.parametrize(("caller", "reason"), [
-    (CLERK, "role_not_permitted"),
-    ({"X-HSA-ID": "SE2321000016-NOBODY"}, "no_commission"),
-], ids=["a user at a unit", "someone without any commission"])
+@pytest.mark.parametrize(
+    ("caller", "reason"),
+    [
+        (CLERK, "role_not_permitted"),
+        ({"X-HSA-ID": "SE2321000016-NOBODY"}, "no_commission"),
+    ],
+    ids=["a user at a unit", "someone without any commission"],
+)
 async def test_others_are_refused_with_the_reason(
     notifications: NotificationsUnderTest, caller: dict[str, str], reason: str
 ) -> None:

@@ -54,9 +54,17 @@ def protection(infra: InfraEndpoints) -> Iterator[ServiceProcess]:
 @pytest.fixture(scope="package")
 async def granted(protection: ServiceProcess, infra: InfraEndpoints) -> ServiceProcess:
     """Protection, once its read model holds the units of these tests and the desk's grant."""
-    await grant(infra.kafka_bootstrap_servers, infra.database_url, [
-        unit(UNIT_A), unit(UNIT_B), unit(UNIT_C, provider=OTHER_PROVIDER), employee(DESK_ID, UNIT_A),
-    ], readers=("protection",))
+    await grant(
+        infra.kafka_bootstrap_servers,
+        infra.database_url,
+        [
+            unit(UNIT_A),
+            unit(UNIT_B),
+            unit(UNIT_C, provider=OTHER_PROVIDER),
+            employee(DESK_ID, UNIT_A),
+        ],
+        readers=("protection",),
+    )
     return protection
 
 
@@ -85,16 +93,34 @@ class Patient:
     async def publish(self, event: Event) -> None:
         envelope = Envelope.wrap(event, producer="registration", correlation_id=str(uuid.uuid4()))
         await self.producer.send_and_wait(
-            FEES.name, envelope.model_dump_json().encode(), key=self.key.encode(),
+            FEES.name,
+            envelope.model_dump_json().encode(),
+            key=self.key.encode(),
             headers=[(k, v.encode()) for k, v in envelope_headers(envelope).items()],
         )
 
-    async def register(self, name: str, visit: date, amount: int, unit: str = UNIT_A, paid: int | None = None,
-                       fee_type: str = "doctor_visit") -> FeeRegistered:
+    async def register(
+        self,
+        name: str,
+        visit: date,
+        amount: int,
+        unit: str = UNIT_A,
+        paid: int | None = None,
+        fee_type: str = "doctor_visit",
+    ) -> FeeRegistered:
         fee = FeeRegistered(
-            fee_id=uuid.uuid4(), version=1, submission_id=str(uuid.uuid4()), system_id="SE2321000016-SYS1",
-            patient_key=self.key, birth_date=self.number.birth_date, visit_date=visit, care_unit=unit,
-            registered_by="SE2321000016-E001", fee_type=fee_type, fee_amount=amount, paid_amount=paid,
+            fee_id=uuid.uuid4(),
+            version=1,
+            submission_id=str(uuid.uuid4()),
+            system_id="SE2321000016-SYS1",
+            patient_key=self.key,
+            birth_date=self.number.birth_date,
+            visit_date=visit,
+            care_unit=unit,
+            registered_by="SE2321000016-E001",
+            fee_type=fee_type,
+            fee_amount=amount,
+            paid_amount=paid,
             source=FeeSource.RECEIPT if fee_type.startswith("receipt") else FeeSource.VISIT,
             receipt_issuer="Region Annan" if fee_type.startswith("receipt") else None,
             registered_at=datetime.now(UTC),
@@ -105,5 +131,13 @@ class Patient:
 
     async def delete(self, name: str) -> None:
         fee = self.fees[name]
-        await self.publish(FeeDeleted(fee_id=fee.fee_id, version=2, patient_key=self.key, care_unit=fee.care_unit,
-                                      deleted_by="SE2321000016-E009", deleted_at=datetime.now(UTC)))
+        await self.publish(
+            FeeDeleted(
+                fee_id=fee.fee_id,
+                version=2,
+                patient_key=self.key,
+                care_unit=fee.care_unit,
+                deleted_by="SE2321000016-E009",
+                deleted_at=datetime.now(UTC),
+            )
+        )

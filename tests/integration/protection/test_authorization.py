@@ -41,12 +41,17 @@ def caller(hsa_id: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 async def actors(granted: ServiceProcess, infra: InfraEndpoints) -> None:
-    await grant(infra.kafka_bootstrap_servers, infra.database_url, [
-        employee(LIMITED, UNIT_A, role=AccessRole.LIMITED_USER),
-        employee(WITHOUT_ROLE, UNIT_A, role=None),
-        employee(OTHER_PROVIDERS_USER, UNIT_C),
-        employee(ADMINISTRATOR, UNIT_C, role=AccessRole.ADMINISTRATOR),
-    ], readers=("protection",))
+    await grant(
+        infra.kafka_bootstrap_servers,
+        infra.database_url,
+        [
+            employee(LIMITED, UNIT_A, role=AccessRole.LIMITED_USER),
+            employee(WITHOUT_ROLE, UNIT_A, role=None),
+            employee(OTHER_PROVIDERS_USER, UNIT_C),
+            employee(ADMINISTRATOR, UNIT_C, role=AccessRole.ADMINISTRATOR),
+        ],
+        readers=("protection",),
+    )
 
 
 @pytest.fixture
@@ -81,7 +86,9 @@ async def test_any_role_may_look_up_a_patient_and_others_are_told_what_is_missin
 
 
 async def test_an_overcharge_is_seen_and_marked_refunded_only_by_those_whose_role_and_reach_allow_it(
-    anyone: httpx.AsyncClient, producer: AIOKafkaProducer, infra: InfraEndpoints,
+    anyone: httpx.AsyncClient,
+    producer: AIOKafkaProducer,
+    infra: InfraEndpoints,
 ) -> None:
     patient = Patient(producer)
     async with (
@@ -103,8 +110,11 @@ async def test_an_overcharge_is_seen_and_marked_refunded_only_by_those_whose_rol
         return [o["overcharge_id"] for o in listed.json()]
 
     assert overcharge_id in await open_ids()
-    for who, reason in ((LIMITED, "role_not_permitted"), (OTHER_PROVIDERS_USER, "other_provider"),
-                        (NOBODY, "no_commission")):
+    for who, reason in (
+        (LIMITED, "role_not_permitted"),
+        (OTHER_PROVIDERS_USER, "other_provider"),
+        (NOBODY, "no_commission"),
+    ):
         assert refusal(await anyone.get(listing, headers=caller(who))) == reason, who
         assert refusal(await anyone.post(refund, headers=caller(who))) == reason, who
     assert overcharge_id in await open_ids(), "a refused request changed nothing"

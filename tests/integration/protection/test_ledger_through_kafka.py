@@ -45,12 +45,16 @@ async def test_fees_arriving_out_of_order_end_in_the_ledger_of_their_visit_dates
 
     # Each was assessed on the ledger as it stood on arrival: 500 each, 1 500 paid in all...
     assert [outcome_of(outcomes, patient.fees[n])["amount_due"] for n in ("third", "second", "first")] == [
-        500, 500, 500]
+        500,
+        500,
+        500,
+    ]
     # ...but the ledger is the replay by visit date: the 1 August visit reached the ceiling with 450,
     # so its unit owes the patient 50, and the card starts on 1 August.
     owed = (await http.get(f"/v1/care-units/{UNIT_A}/overcharges")).json()
     assert [(o["fee_id"], o["amount"]) for o in owed if o["fee_id"] == str(patient.fees["third"].fee_id)] == [
-        (str(patient.fees["third"].fee_id), 50)]
+        (str(patient.fees["third"].fee_id), 50)
+    ]
     status = (await http.get(f"/v1/patients/{patient.identity}/protection", params={"date": "2025-08-01"})).json()
     assert status["status"] in ("preliminary", "final")
     assert status["period_start"] == "2025-04-25"
@@ -99,7 +103,10 @@ async def test_a_late_receipt_moves_the_free_card_earlier_and_yields_an_overchar
 
 
 async def test_a_deletion_that_takes_the_sum_below_the_ceiling_revokes_the_free_card(
-    protection: ServiceProcess, producer: AIOKafkaProducer, http: httpx.AsyncClient, infra: InfraEndpoints,
+    protection: ServiceProcess,
+    producer: AIOKafkaProducer,
+    http: httpx.AsyncClient,
+    infra: InfraEndpoints,
 ) -> None:
     patient = Patient(producer)
     async with reading(infra.kafka_bootstrap_servers, FREE_CARDS.name) as cards:
@@ -117,25 +124,34 @@ async def test_a_deletion_that_takes_the_sum_below_the_ceiling_revokes_the_free_
 
 
 async def test_every_fee_version_is_kept_and_the_extract_lists_the_period(
-    protection: ServiceProcess, producer: AIOKafkaProducer, http: httpx.AsyncClient, infra: InfraEndpoints,
+    protection: ServiceProcess,
+    producer: AIOKafkaProducer,
+    http: httpx.AsyncClient,
+    infra: InfraEndpoints,
 ) -> None:
     patient = Patient(producer)
     async with reading(infra.kafka_bootstrap_servers, FEE_OUTCOMES.name) as outcomes:
         kept = await patient.register("kept", date.today().replace(day=1), 300)
         gone = await patient.register("gone", date.today().replace(day=1), 200)
-        await outcomes.wait_for(lambda r: r.key in (kept.submission_id.encode(), gone.submission_id.encode()),
-                                count=2)
+        await outcomes.wait_for(lambda r: r.key in (kept.submission_id.encode(), gone.submission_id.encode()), count=2)
     await patient.delete("gone")
 
     conn = await asyncpg.connect(infra.database_url)
     try:
+
         async def versions() -> list[tuple[str, int]]:
-            rows = await conn.fetch("SELECT event_type, version FROM protection.fee_versions WHERE patient_key = $1 "
-                                    "ORDER BY event_type, version", patient.key)
+            rows = await conn.fetch(
+                "SELECT event_type, version FROM protection.fee_versions WHERE patient_key = $1 "
+                "ORDER BY event_type, version",
+                patient.key,
+            )
             return [(r["event_type"], r["version"]) for r in rows]
 
         assert await eventually(lambda: _all_three(versions)) == [
-            ("FeeDeleted", 2), ("FeeRegistered", 1), ("FeeRegistered", 1)]
+            ("FeeDeleted", 2),
+            ("FeeRegistered", 1),
+            ("FeeRegistered", 1),
+        ]
     finally:
         await conn.close()
 

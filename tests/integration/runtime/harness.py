@@ -183,7 +183,10 @@ class TinyService:
         self.output = Topic(f"efrikort.rt-test-{tag}-out.v1", partitions=3, key="message key", description="events")
         # Never written to: only here to show a produced topic gets its catalogue cleanup policy.
         self.snapshots = Topic(
-            f"efrikort.rt-test-{tag}-snapshots.v1", partitions=2, key="message key", description="compacted",
+            f"efrikort.rt-test-{tag}-snapshots.v1",
+            partitions=2,
+            key="message key",
+            description="compacted",
             cleanup_policy="compact",
         )
         self.migrations = write_migrations(workdir / "migrations")
@@ -248,7 +251,10 @@ class TinyService:
         raw_key = (key or message_id).encode()
         async with plain_producer(self.infra.kafka_bootstrap_servers) as producer:
             metadata = await producer.send_and_wait(
-                self.input.name, value, key=raw_key, partition=partition,
+                self.input.name,
+                value,
+                key=raw_key,
+                partition=partition,
                 headers=[(name, v.encode()) for name, v in (headers or {}).items()],
             )
         return Sent(message_id, raw_key, value, metadata.partition, metadata.offset)

@@ -108,6 +108,7 @@ async def test_events_emitted_by_a_failed_attempt_are_discarded_and_those_of_the
         {"message_id": sent.message_id, "seq": 0, "attempt": 2},
         {"message_id": sent.message_id, "seq": 1, "attempt": 2},
     ]
+
     # And only they are counted, by event type: the counts operators read as business numbers.
     async def counted() -> float:
         return await metric(http, "efrikort_messages_published_total", **published) - before
@@ -187,8 +188,11 @@ async def test_events_of_many_keys_leave_in_batches_on_the_partition_kafkas_own_
     async def emits_for_many_keys(attempt: Attempt) -> None:
         for seq in range(per_key):
             for k in range(keys):
-                await attempt.tx.emit(attempt.output, f"{attempt.message_id}-{k}",
-                                      Noted(message_id=attempt.message_id, seq=seq, attempt=attempt.number))
+                await attempt.tx.emit(
+                    attempt.output,
+                    f"{attempt.message_id}-{k}",
+                    Noted(message_id=attempt.message_id, seq=seq, attempt=attempt.number),
+                )
 
     sent = await service.send(emits_for_many_keys)
 

@@ -28,6 +28,7 @@ pytestmark = pytest.mark.integration
 
 GRANTS_BEFORE_START = 3000
 
+
 async def publish_many(bootstrap: str, count: int) -> list[str]:
     """Grants for `count` units no other test knows, published as the access service does; their keys."""
     tag = uuid.uuid4().hex[:6].upper()
@@ -37,10 +38,17 @@ async def publish_many(bootstrap: str, count: int) -> list[str]:
     try:
         sent = []
         for grant in grants:
-            message = event_message(ACCESS_GRANTS, grant_key(grant), Envelope.wrap(grant, producer="access",
-                                                                                   correlation_id=tag))
-            sent.append(await producer.send(message.topic, message.value, key=message.key,
-                                            headers=[(k, v.encode()) for k, v in message.headers.items()]))
+            message = event_message(
+                ACCESS_GRANTS, grant_key(grant), Envelope.wrap(grant, producer="access", correlation_id=tag)
+            )
+            sent.append(
+                await producer.send(
+                    message.topic,
+                    message.value,
+                    key=message.key,
+                    headers=[(k, v.encode()) for k, v in message.headers.items()],
+                )
+            )
         await asyncio.gather(*sent)
     finally:
         await producer.stop()
@@ -55,8 +63,9 @@ async def test_a_service_is_not_ready_until_it_has_read_the_grants_published_bef
     migrations = write_migrations(tmp_path / "migrations", with_grants=True)
     settings = settings_for(name, infra)
     runtime = Runtime(settings)
-    app = create_app(Service(name=name, migrations=migrations, consumers=[grants_consumer(name)],
-                             obeys_patient_exit=False), runtime)
+    app = create_app(
+        Service(name=name, migrations=migrations, consumers=[grants_consumer(name)], obeys_patient_exit=False), runtime
+    )
     db = await asyncpg.connect(infra.database_url)
     try:
         async with (

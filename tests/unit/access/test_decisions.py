@@ -16,8 +16,14 @@ from contracts.authorization import Action, Decision, Denial, decide
 NOW = datetime(2025, 6, 1, 9, 0, tzinfo=UTC)
 TODAY = date(2025, 6, 1)
 
-ACTING = CareUnitGrant(care_unit="U-OWN", care_provider="P-OWN", region="Region Exempel", agreement_signed=True,
-                       active=True, changed_at=NOW)
+ACTING = CareUnitGrant(
+    care_unit="U-OWN",
+    care_provider="P-OWN",
+    region="Region Exempel",
+    agreement_signed=True,
+    active=True,
+    changed_at=NOW,
+)
 SAME_PROVIDER = ACTING.model_copy(update={"care_unit": "U-OWN-2"})
 OTHER_PROVIDER = ACTING.model_copy(update={"care_unit": "U-OTHER", "care_provider": "P-OTHER"})
 OTHER_REGION = ACTING.model_copy(update={"care_unit": "U-FAR", "care_provider": "P-FAR", "region": "Region Annan"})
@@ -92,8 +98,14 @@ CASES = [
 
 
 def employee(role: AccessRole | None = U, *, active: bool = True, valid_to: date | None = None) -> EmployeeGrant:
-    return EmployeeGrant(employee="E-1", care_unit=ACTING.care_unit, commission_active=active,
-                         commission_valid_to=valid_to, role=role, changed_at=NOW)
+    return EmployeeGrant(
+        employee="E-1",
+        care_unit=ACTING.care_unit,
+        commission_active=active,
+        commission_valid_to=valid_to,
+        role=role,
+        changed_at=NOW,
+    )
 
 
 def answer(decision: Decision) -> str:
@@ -112,11 +124,15 @@ def test_role_action_and_reach(role: AccessRole, action: Action, reach: str, exp
         assert decision.message and decision.field
 
 
-@pytest.mark.parametrize(("acting_unit", "expected"), [
-    (None, Denial.UNKNOWN_CARE_UNIT),
-    (ACTING.model_copy(update={"active": False}), Denial.UNKNOWN_CARE_UNIT),
-    (ACTING.model_copy(update={"agreement_signed": False}), Denial.NO_AGREEMENT),
-], ids=["unknown unit", "unit left the directory", "provider without agreement"])
+@pytest.mark.parametrize(
+    ("acting_unit", "expected"),
+    [
+        (None, Denial.UNKNOWN_CARE_UNIT),
+        (ACTING.model_copy(update={"active": False}), Denial.UNKNOWN_CARE_UNIT),
+        (ACTING.model_copy(update={"agreement_signed": False}), Denial.NO_AGREEMENT),
+    ],
+    ids=["unknown unit", "unit left the directory", "provider without agreement"],
+)
 def test_even_a_superuser_needs_a_known_unit_with_an_agreement(
     acting_unit: CareUnitGrant | None, expected: Denial
 ) -> None:
@@ -125,12 +141,16 @@ def test_even_a_superuser_needs_a_known_unit_with_an_agreement(
     assert decision.field == "care_unit"
 
 
-@pytest.mark.parametrize(("grant", "expected"), [
-    (None, Denial.NO_COMMISSION),
-    (employee(S, active=False), Denial.NO_COMMISSION),
-    (employee(S, valid_to=TODAY - timedelta(days=1)), Denial.NO_COMMISSION),
-    (employee(None), Denial.NO_ROLE),
-], ids=["no grant at all", "commission ended", "commission ran out yesterday", "commission but no role"])
+@pytest.mark.parametrize(
+    ("grant", "expected"),
+    [
+        (None, Denial.NO_COMMISSION),
+        (employee(S, active=False), Denial.NO_COMMISSION),
+        (employee(S, valid_to=TODAY - timedelta(days=1)), Denial.NO_COMMISSION),
+        (employee(None), Denial.NO_ROLE),
+    ],
+    ids=["no grant at all", "commission ended", "commission ran out yesterday", "commission but no role"],
+)
 def test_an_employee_needs_an_active_commission_and_a_role(grant: EmployeeGrant | None, expected: Denial) -> None:
     decision = decide(Action.REGISTER_FEE, acting_unit=ACTING, employee=grant, today=TODAY)
     assert decision.denial == expected
@@ -143,23 +163,34 @@ def test_a_commission_valid_through_today_still_counts() -> None:
 
 
 def system(**changes: object) -> SystemGrant:
-    base = SystemGrant(system_id="SYS-1", name="Journal", certified=True, suspended=False,
-                       approved_regions=["Region Exempel"], changed_at=NOW)
+    base = SystemGrant(
+        system_id="SYS-1",
+        name="Journal",
+        certified=True,
+        suspended=False,
+        approved_regions=["Region Exempel"],
+        changed_at=NOW,
+    )
     return base.model_copy(update=changes)
 
 
-@pytest.mark.parametrize(("grant", "allowed"), [
-    (system(), True),
-    (None, False),
-    (system(certified=False), False),
-    (system(suspended=True), False),
-    (system(approved_regions=["Region Annan"]), False),
-], ids=["approved", "unknown system", "not certified", "suspended", "approved for another region only"])
+@pytest.mark.parametrize(
+    ("grant", "allowed"),
+    [
+        (system(), True),
+        (None, False),
+        (system(certified=False), False),
+        (system(suspended=True), False),
+        (system(approved_regions=["Region Annan"]), False),
+    ],
+    ids=["approved", "unknown system", "not certified", "suspended", "approved for another region only"],
+)
 def test_through_an_integrated_system_it_must_be_approved_for_the_units_region(
     grant: SystemGrant | None, allowed: bool
 ) -> None:
-    decision = decide(Action.REGISTER_FEE, acting_unit=ACTING, employee=employee(U), system=grant,
-                      through_system=True, today=TODAY)
+    decision = decide(
+        Action.REGISTER_FEE, acting_unit=ACTING, employee=employee(U), system=grant, through_system=True, today=TODAY
+    )
     assert decision.allowed is allowed
     if not allowed:
         assert (decision.denial, decision.field) == (Denial.SYSTEM_NOT_APPROVED, "system_id")

@@ -16,26 +16,32 @@ NOW = datetime(2025, 6, 1, tzinfo=UTC)
 TODAY = date(2025, 6, 1)
 
 
-def commission(purpose: str = "Vård och behandling", valid_from: date = date(2020, 1, 1),
-               valid_to: date | None = None) -> Commission:
+def commission(
+    purpose: str = "Vård och behandling", valid_from: date = date(2020, 1, 1), valid_to: date | None = None
+) -> Commission:
     return Commission("C1", "E1", "U1", purpose, valid_from, valid_to)
 
 
 def grant(
     *commissions: Commission, roles: tuple[AccessRole, ...] = (AccessRole.USER,), in_directory: bool = True
 ) -> Computed[EmployeeGrant]:
-    return employee_grant("E1", "U1", in_directory=in_directory, commissions=commissions, roles=roles,
-                          today=TODAY, now=NOW)
+    return employee_grant(
+        "E1", "U1", in_directory=in_directory, commissions=commissions, roles=roles, today=TODAY, now=NOW
+    )
 
 
-@pytest.mark.parametrize(("given", "active"), [
-    (commission(), True),
-    (commission(purpose="Administration"), True),
-    (commission(purpose="Forskning"), False),
-    (commission(valid_to=TODAY), True),
-    (commission(valid_to=date(2025, 5, 31)), False),
-    (commission(valid_from=date(2025, 6, 2)), False),
-], ids=["care", "administration", "another purpose", "last day today", "ended yesterday", "starts tomorrow"])
+@pytest.mark.parametrize(
+    ("given", "active"),
+    [
+        (commission(), True),
+        (commission(purpose="Administration"), True),
+        (commission(purpose="Forskning"), False),
+        (commission(valid_to=TODAY), True),
+        (commission(valid_to=date(2025, 5, 31)), False),
+        (commission(valid_from=date(2025, 6, 2)), False),
+    ],
+    ids=["care", "administration", "another purpose", "last day today", "ended yesterday", "starts tomorrow"],
+)
 def test_a_commission_gives_rights_with_an_accepted_purpose_while_valid(given: Commission, active: bool) -> None:
     assert grant(given).grant.commission_active is active
 
@@ -70,8 +76,10 @@ def test_an_agreement_is_in_force_from_signing_until_its_termination_day() -> No
 
 def test_a_directory_file_is_refused_naming_the_field_that_is_wrong() -> None:
     with pytest.raises(DirectoryFileError) as error:
-        parse_export(b'{"format": "efrikort-directory/1", "care_units": [{"hsa_id": "U1", "care_provider": "P9", '
-                     b'"region": "R"}]}')
+        parse_export(
+            b'{"format": "efrikort-directory/1", "care_units": [{"hsa_id": "U1", "care_provider": "P9", '
+            b'"region": "R"}]}'
+        )
     assert error.value.field == "care_units.0.care_provider"
     with pytest.raises(DirectoryFileError) as error:
         parse_export(b'{"format": "something-else"}')

@@ -19,8 +19,10 @@ SCHEDULE = RetrySchedule(max_attempts=5, initial_delay=timedelta(seconds=30), ma
 
 def test_the_preferred_channel_is_used_when_it_can_be() -> None:
     assert choose_channel(ContactDetails(NoticeChannel.EMAIL, email="a@example.se")) == NoticeChannel.EMAIL
-    assert choose_channel(ContactDetails(NoticeChannel.WEBHOOK, webhook_url="https://inbox.example/")) == \
-        NoticeChannel.WEBHOOK
+    assert (
+        choose_channel(ContactDetails(NoticeChannel.WEBHOOK, webhook_url="https://inbox.example/"))
+        == NoticeChannel.WEBHOOK
+    )
 
 
 def test_a_letter_is_the_fallback() -> None:
@@ -30,8 +32,10 @@ def test_a_letter_is_the_fallback() -> None:
 
 
 def test_a_webhook_without_an_endpoint_of_its_own_goes_to_the_regions_default() -> None:
-    assert choose_channel(ContactDetails(NoticeChannel.WEBHOOK), webhook_default_url="https://mailbox.example/") == \
-        NoticeChannel.WEBHOOK
+    assert (
+        choose_channel(ContactDetails(NoticeChannel.WEBHOOK), webhook_default_url="https://mailbox.example/")
+        == NoticeChannel.WEBHOOK
+    )
 
 
 def test_a_preferred_channel_needs_its_address() -> None:

@@ -19,15 +19,27 @@ TODAY = date(2025, 9, 1)
 
 def issued() -> FreeCardIssued:
     return FreeCardIssued(
-        patient_key="k1", number="FK-2025-000123", valid_from=date(2025, 8, 23), valid_to=date(2026, 4, 24),
-        status=FreeCardStatus.PRELIMINARY, period_start=date(2025, 4, 25), ceiling=1450,
+        patient_key="k1",
+        number="FK-2025-000123",
+        valid_from=date(2025, 8, 23),
+        valid_to=date(2026, 4, 24),
+        status=FreeCardStatus.PRELIMINARY,
+        period_start=date(2025, 4, 25),
+        ceiling=1450,
     )
 
 
 def overcharge() -> OverchargeFound:
     return OverchargeFound(
-        overcharge_id=uuid4(), patient_key="k1", fee_id=uuid4(), care_unit="SE2321000016-U007",
-        visit_date=date(2025, 9, 2), fee_type="doctor_visit", paid_amount=300, amount_due=0, amount=300,
+        overcharge_id=uuid4(),
+        patient_key="k1",
+        fee_id=uuid4(),
+        care_unit="SE2321000016-U007",
+        visit_date=date(2025, 9, 2),
+        fee_type="doctor_visit",
+        paid_amount=300,
+        amount_due=0,
+        amount=300,
         found_at=datetime(2025, 9, 10, tzinfo=UTC),
     )
 
@@ -39,8 +51,14 @@ def status(
     free_card: FreeCardSummary | None = None,
 ) -> PatientStatusChanged:
     return PatientStatusChanged(
-        patient_key="k1", as_of=TODAY, status=status, period_start=period_start, ceiling=1450,
-        sum=1450 - remaining, remaining=remaining, free_card=free_card,
+        patient_key="k1",
+        as_of=TODAY,
+        status=status,
+        period_start=period_start,
+        ceiling=1450,
+        sum=1450 - remaining,
+        remaining=remaining,
+        free_card=free_card,
     )
 
 

@@ -20,14 +20,26 @@ _registration_order = count()
 
 
 def fixed_region(**overrides: object) -> RegionSettings:
-    settings = {"ceiling": 1450, "child_age_limit": 18, "period_mode": "fixed", "preliminary_window_hours": 48,
-                **overrides}
+    settings = {
+        "ceiling": 1450,
+        "child_age_limit": 18,
+        "period_mode": "fixed",
+        "preliminary_window_hours": 48,
+        **overrides,
+    }
     lines = "\n".join(f"{k} = {v!r}".replace("'", '"') for k, v in settings.items())
     return RegionSettings.from_toml(f"format = 1\n[[change]]\neffective_from = 2019-01-01\n{lines}\n")
 
 
-def visit(day: date, amount: int = 300, fee_type: str = "doctor_visit", born: date = ADULT,
-          paid: int | None = None, unit: str = "SE2321000016-U001", fee_id: UUID | None = None) -> Fee:
+def visit(
+    day: date,
+    amount: int = 300,
+    fee_type: str = "doctor_visit",
+    born: date = ADULT,
+    paid: int | None = None,
+    unit: str = "SE2321000016-U001",
+    fee_id: UUID | None = None,
+) -> Fee:
     """A fee registered now, after every fee built before it."""
     registered = datetime(2020, 1, 1, tzinfo=UTC) + timedelta(seconds=next(_registration_order))
     return Fee(fee_id or uuid4(), day, registered, fee_type, amount, born, unit, paid)
@@ -46,8 +58,9 @@ def applied(history: PatientHistory, result: Recomputation) -> PatientHistory:
     recorded = {o.overcharge_id: o for o in history.overcharges}
     for change in result.overcharge_changes:
         if isinstance(change, OverchargeFound):
-            recorded[change.overcharge_id] = Overcharge(change.overcharge_id, change.fee.fee_id, change.fee.care_unit,
-                                                        change.amount, OverchargeState.OPEN)
+            recorded[change.overcharge_id] = Overcharge(
+                change.overcharge_id, change.fee.fee_id, change.fee.care_unit, change.amount, OverchargeState.OPEN
+            )
         else:
             state = OverchargeState.OPEN if change.amount else OverchargeState.CLOSED
             recorded[change.before.overcharge_id] = replace(change.before, amount=change.amount, state=state)
@@ -56,8 +69,10 @@ def applied(history: PatientHistory, result: Recomputation) -> PatientHistory:
 
 
 def refunded(history: PatientHistory, overcharge_id: UUID) -> PatientHistory:
-    overcharges = [replace(o, state=OverchargeState.REFUNDED) if o.overcharge_id == overcharge_id else o
-                   for o in history.overcharges]
+    overcharges = [
+        replace(o, state=OverchargeState.REFUNDED) if o.overcharge_id == overcharge_id else o
+        for o in history.overcharges
+    ]
     return replace(history, overcharges=overcharges)
 
 

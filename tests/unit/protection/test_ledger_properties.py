@@ -25,6 +25,7 @@ NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 # --- the simple model -----------------------------------------------------------------------------
 
+
 def _one_year_after(day: date) -> date:
     if (day.month, day.day) == (2, 29):
         return date(day.year + 1, 3, 1)
@@ -33,6 +34,7 @@ def _one_year_after(day: date) -> date:
 
 def _years_between(born: date, day: date) -> int:
     """Birthdays passed by `day`; 29 February's is 1 March in a year without one."""
+
     def birthday(year: int) -> date:
         return date(year, 3, 1) if (born.month, born.day) == (2, 29) and not _leap(year) else born.replace(year=year)
 
@@ -76,8 +78,17 @@ def simple_model(fees: list[Fee]) -> tuple[dict[UUID, int], list[tuple[date, dat
 
 # --- random histories -------------------------------------------------------------------------------
 
-BIRTH_DATES = st.sampled_from([date(1985, 4, 12), date(1985, 4, 12), date(1985, 4, 12), date(2008, 2, 29),
-                               date(1940, 2, 29), date(1939, 12, 31), date(2007, 6, 1)])
+BIRTH_DATES = st.sampled_from(
+    [
+        date(1985, 4, 12),
+        date(1985, 4, 12),
+        date(1985, 4, 12),
+        date(2008, 2, 29),
+        date(1940, 2, 29),
+        date(1939, 12, 31),
+        date(2007, 6, 1),
+    ]
+)
 
 
 @st.composite
@@ -86,28 +97,50 @@ def fee_histories(draw: st.DrawFn) -> list[Fee]:
     count = draw(st.integers(min_value=1, max_value=30))
     # Dates a year apart, to the day and a day either side, are where period rules are easiest to get wrong.
     anchors = [date(2024, 2, 29), *(date(2023, 1, 1) + timedelta(days=draw(st.integers(0, 900))) for _ in range(3))]
-    near_anniversaries = [a.replace(year=a.year + 1) if (a.month, a.day) != (2, 29) else date(a.year + 1, 3, 1)
-                          for a in anchors]
-    special = [*anchors, *near_anniversaries, *(d - timedelta(days=1) for d in near_anniversaries),
-               *(d + timedelta(days=1) for d in near_anniversaries)]
+    near_anniversaries = [
+        a.replace(year=a.year + 1) if (a.month, a.day) != (2, 29) else date(a.year + 1, 3, 1) for a in anchors
+    ]
+    special = [
+        *anchors,
+        *near_anniversaries,
+        *(d - timedelta(days=1) for d in near_anniversaries),
+        *(d + timedelta(days=1) for d in near_anniversaries),
+    ]
     fees = []
     for index in range(count):
-        fees.append(Fee(
-            fee_id=UUID(int=draw(st.integers(min_value=1, max_value=2**64))),
-            visit_date=draw(st.sampled_from(special) | st.builds(
-                lambda days: date(2023, 1, 1) + timedelta(days=days), st.integers(min_value=0, max_value=1300))),
-            registered_at=datetime(2023, 1, 1, tzinfo=UTC) + timedelta(minutes=index),
-            fee_type=draw(st.sampled_from(["doctor_visit", "doctor_visit", "other_staff_visit",
-                                           "receipt_other_region", "missed_appointment", "certificate"])),
-            fee_amount=draw(st.sampled_from([0, 100, 200, 300, 400, 1000, 1450])),
-            birth_date=born,
-            care_unit=draw(st.sampled_from(["U-A", "U-B"])),
-            paid_amount=draw(st.none() | st.sampled_from([0, 200, 300])),
-        ))
+        fees.append(
+            Fee(
+                fee_id=UUID(int=draw(st.integers(min_value=1, max_value=2**64))),
+                visit_date=draw(
+                    st.sampled_from(special)
+                    | st.builds(
+                        lambda days: date(2023, 1, 1) + timedelta(days=days), st.integers(min_value=0, max_value=1300)
+                    )
+                ),
+                registered_at=datetime(2023, 1, 1, tzinfo=UTC) + timedelta(minutes=index),
+                fee_type=draw(
+                    st.sampled_from(
+                        [
+                            "doctor_visit",
+                            "doctor_visit",
+                            "other_staff_visit",
+                            "receipt_other_region",
+                            "missed_appointment",
+                            "certificate",
+                        ]
+                    )
+                ),
+                fee_amount=draw(st.sampled_from([0, 100, 200, 300, 400, 1000, 1450])),
+                birth_date=born,
+                care_unit=draw(st.sampled_from(["U-A", "U-B"])),
+                paid_amount=draw(st.none() | st.sampled_from([0, 200, 300])),
+            )
+        )
     return list({f.fee_id: f for f in fees}.values())
 
 
 # --- the properties ---------------------------------------------------------------------------------
+
 
 @settings(max_examples=300, deadline=None)
 @given(fee_histories())
@@ -153,8 +186,7 @@ def test_fees_delivered_in_any_order_with_repeats_end_in_the_ledger_of_replaying
         if fee.fee_id in seen:
             # A second delivery of the same version changes nothing.
             again = recompute(state, REGION, NOW)
-            assert (again.card_changes, again.overcharge_changes, again.undercharges, again.charged) == (
-                [], [], [], {})
+            assert (again.card_changes, again.overcharge_changes, again.undercharges, again.charged) == ([], [], [], {})
             continue
         seen.add(fee.fee_id)
         known[fee.fee_id] = fee
@@ -164,7 +196,8 @@ def test_fees_delivered_in_any_order_with_repeats_end_in_the_ledger_of_replaying
     final = recompute(state, REGION, NOW)
     assert final.ledger.assessments == sorted_ledger.assessments
     assert [(c.valid_from, c.valid_to) for c in state.issued_cards] == [
-        (c.valid_from, c.valid_to) for c in sorted_ledger.free_cards]
+        (c.valid_from, c.valid_to) for c in sorted_ledger.free_cards
+    ]
     # Every overcharge still open is exactly what the fee's unit owes now.
     for overcharge in state.overcharges:
         if overcharge.state.value == "open":

@@ -19,18 +19,38 @@ from tests.unit.protection.fees import ADULT, REGION, due, fixed_region, ledger_
 class TestFeesThatCount:
     """Counting (högkostnadsgrundande) fees move the ledger; the others are kept but never do."""
 
-    @pytest.mark.parametrize("fee_type", ["doctor_visit", "other_staff_visit", "home_visit", "digital_visit",
-                                          "ambulance_on_site", "receipt_other_region",
-                                          "receipt_unconnected_provider"])
+    @pytest.mark.parametrize(
+        "fee_type",
+        [
+            "doctor_visit",
+            "other_staff_visit",
+            "home_visit",
+            "digital_visit",
+            "ambulance_on_site",
+            "receipt_other_region",
+            "receipt_unconnected_provider",
+        ],
+    )
     def test_outpatient_visits_and_receipts_count(self, fee_type: str) -> None:
         fee = visit(date(2025, 3, 1), 200, fee_type)
         ledger = ledger_of(fee)
         assert ledger.assessments[fee.fee_id].counted == 200
         assert ledger.periods[0].start == date(2025, 3, 1)
 
-    @pytest.mark.parametrize("fee_type", ["missed_appointment", "certificate", "travel_vaccination",
-                                          "preventive_care", "screening", "inpatient_daily_fee",
-                                          "occupational_health", "private_without_agreement", "record_copy"])
+    @pytest.mark.parametrize(
+        "fee_type",
+        [
+            "missed_appointment",
+            "certificate",
+            "travel_vaccination",
+            "preventive_care",
+            "screening",
+            "inpatient_daily_fee",
+            "occupational_health",
+            "private_without_agreement",
+            "record_copy",
+        ],
+    )
     def test_a_non_counting_fee_is_due_in_full_and_never_moves_the_ledger(self, fee_type: str) -> None:
         fee = visit(date(2025, 3, 1), 400, fee_type)
         ledger = ledger_of(fee)
@@ -93,10 +113,18 @@ class TestFreeOfChargeByAge:
 class TestTheCeiling:
     """0.025 x the price base amount, rounded down to whole 50 kr; configuration with effective dates."""
 
-    @pytest.mark.parametrize(("day", "ceiling"), [
-        (date(2019, 1, 1), 1150), (date(2021, 12, 31), 1150), (date(2022, 1, 1), 1200), (date(2023, 6, 1), 1300),
-        (date(2024, 6, 1), 1400), (date(2025, 6, 1), 1450), (date(2026, 6, 1), 1450),
-    ])
+    @pytest.mark.parametrize(
+        ("day", "ceiling"),
+        [
+            (date(2019, 1, 1), 1150),
+            (date(2021, 12, 31), 1150),
+            (date(2022, 1, 1), 1200),
+            (date(2023, 6, 1), 1300),
+            (date(2024, 6, 1), 1400),
+            (date(2025, 6, 1), 1450),
+            (date(2026, 6, 1), 1450),
+        ],
+    )
     def test_the_ceilings_of_2019_to_2026_are_the_defaults(self, day: date, ceiling: int) -> None:
         assert REGION.ceiling_on(day) == ceiling
 
@@ -158,7 +186,10 @@ class TestRule4TheFreeCard:
         ledger = ledger_of(visit(date(2025, 4, 25), 1000), visit(date(2025, 10, 10), 450))
         [card] = ledger.free_cards
         assert (card.period_start, card.valid_from, card.valid_to) == (
-            date(2025, 4, 25), date(2025, 10, 10), date(2026, 4, 24))
+            date(2025, 4, 25),
+            date(2025, 10, 10),
+            date(2026, 4, 24),
+        )
 
     def test_no_free_card_below_the_ceiling(self) -> None:
         assert ledger_of(visit(date(2025, 4, 25), 1449)).free_cards == []
@@ -220,8 +251,11 @@ class TestRule6FixedPeriods:
     """`fixed`: the period ends on the day before its anniversary; the next counting visit starts from zero."""
 
     def test_the_next_counting_visit_after_the_last_day_starts_a_new_period_from_zero(self) -> None:
-        first, on_last_day, next_period = visit(date(2024, 9, 1), 800), visit(date(2025, 8, 31), 300), visit(
-            date(2025, 9, 1), 800)
+        first, on_last_day, next_period = (
+            visit(date(2024, 9, 1), 800),
+            visit(date(2025, 8, 31), 300),
+            visit(date(2025, 9, 1), 800),
+        )
         ledger = ledger_of(first, on_last_day, next_period, region=fixed_region())
         assert due(ledger, first, on_last_day, next_period) == [800, 300, 800]
         assert [p.start for p in ledger.periods] == [date(2024, 9, 1), date(2025, 9, 1)]
@@ -269,7 +303,7 @@ class TestRegionSettingsFile:
 
     def test_a_change_takes_effect_only_from_its_date(self) -> None:
         region = RegionSettings.from_toml(
-            'format = 1\n[[change]]\neffective_from = 2019-01-01\nceiling = 1150\nchild_age_limit = 18\n'
+            "format = 1\n[[change]]\neffective_from = 2019-01-01\nceiling = 1150\nchild_age_limit = 18\n"
             'period_mode = "rolling"\npreliminary_window_hours = 48\n'
             '[[change]]\neffective_from = 2025-07-01\nchild_age_limit = 20\nperiod_mode = "fixed"\n'
         )
@@ -278,14 +312,17 @@ class TestRegionSettingsFile:
         assert region.on(date(2025, 7, 1)).period_mode is PeriodMode.FIXED
         assert region.on(date(2025, 7, 1)).ceiling == 1150  # what a change leaves out stays as it was
 
-    @pytest.mark.parametrize(("document", "message"), [
-        ("format = 2\n[[change]]\neffective_from = 2019-01-01", "format"),
-        ("format = 1\n[[change]]\neffective_from = 2019-01-01\nceiling = 1150", "the first change must set"),
-        ("format = 1\n[[change]]\neffective_from = 2019-01-01\nceiling = -5", "change 1: ceiling"),
-        ("format = 1\n[[change]]\neffective_from = 'soon'", "change 1: effective_from"),
-        ('format = 1\n[[change]]\neffective_from = 2019-01-01\nperiod_mode = "monthly"', "period_mode"),
-        ("format = 1\n[[change]]\neffective_from = 2019-01-01\nceilling = 5", "unknown setting 'ceilling'"),
-    ])
+    @pytest.mark.parametrize(
+        ("document", "message"),
+        [
+            ("format = 2\n[[change]]\neffective_from = 2019-01-01", "format"),
+            ("format = 1\n[[change]]\neffective_from = 2019-01-01\nceiling = 1150", "the first change must set"),
+            ("format = 1\n[[change]]\neffective_from = 2019-01-01\nceiling = -5", "change 1: ceiling"),
+            ("format = 1\n[[change]]\neffective_from = 'soon'", "change 1: effective_from"),
+            ('format = 1\n[[change]]\neffective_from = 2019-01-01\nperiod_mode = "monthly"', "period_mode"),
+            ("format = 1\n[[change]]\neffective_from = 2019-01-01\nceilling = 5", "unknown setting 'ceilling'"),
+        ],
+    )
     def test_a_wrong_file_is_refused_naming_the_entry_and_field(self, document: str, message: str) -> None:
         with pytest.raises(ValueError, match=message):
             RegionSettings.from_toml(document)
@@ -293,7 +330,7 @@ class TestRegionSettingsFile:
     def test_changes_must_be_in_date_order(self) -> None:
         with pytest.raises(ValueError, match="change 2: effective_from must be after"):
             RegionSettings.from_toml(
-                'format = 1\n[[change]]\neffective_from = 2020-01-01\nceiling = 1150\nchild_age_limit = 18\n'
+                "format = 1\n[[change]]\neffective_from = 2020-01-01\nceiling = 1150\nchild_age_limit = 18\n"
                 'period_mode = "rolling"\npreliminary_window_hours = 48\n[[change]]\neffective_from = 2019-01-01\n'
             )
 

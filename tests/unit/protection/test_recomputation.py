@@ -59,7 +59,11 @@ class TestFreeCardIssuedMovedRevoked:
         assert isinstance(found, OverchargeFound)
         # The 10 October visit was paid 300 and now falls under the free card: unit B owes 300.
         assert (found.fee.care_unit, found.fee.visit_date, found.amount, found.amount_due) == (
-            "U-B", date(2025, 10, 10), 300, 0)
+            "U-B",
+            date(2025, 10, 10),
+            300,
+            0,
+        )
 
     def test_a_deletion_that_takes_the_sum_below_the_ceiling_revokes_the_card(self) -> None:
         fees = [visit(date(2025, 4, 25), 1000), visit(date(2025, 10, 10), 450)]
@@ -146,14 +150,15 @@ class TestFreeCardStatus:
 
     def test_a_window_of_zero_makes_it_final_at_once(self) -> None:
         assert self._status(date(2025, 5, 1), NOW, fixed_region(preliminary_window_hours=0)).status is (
-            FreeCardStatus.FINAL)
+            FreeCardStatus.FINAL
+        )
 
     def test_the_window_is_the_one_in_force_on_the_day_the_ceiling_was_reached(self) -> None:
         # 48 h when the ceiling is reached on 25 April; a change to 0 h from 1 May does not shorten it.
         region = RegionSettings.from_toml(
-            'format = 1\n[[change]]\neffective_from = 2019-01-01\nceiling = 1450\nchild_age_limit = 18\n'
+            "format = 1\n[[change]]\neffective_from = 2019-01-01\nceiling = 1450\nchild_age_limit = 18\n"
             'period_mode = "fixed"\npreliminary_window_hours = 48\n'
-            '[[change]]\neffective_from = 2025-05-01\npreliminary_window_hours = 0\n'
+            "[[change]]\neffective_from = 2025-05-01\npreliminary_window_hours = 0\n"
         )
         assert self._status(date(2025, 5, 1), NOW + timedelta(hours=47), region).status is FreeCardStatus.PRELIMINARY
 

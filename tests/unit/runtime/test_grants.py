@@ -54,10 +54,18 @@ def test_a_person_at_the_web_application_needs_no_system() -> None:
 OTHER_PROVIDER_UNIT = unit("U2", provider="OTHER")
 
 
-def may(found: Grants, action: Action, *, caller: str = "E", acting_unit: str | None = None,
-        target_unit: str | None = None, system_id: str | None = None) -> str | None:
-    decision = found.decide_for_caller(action, Caller(caller, system_id), today=TODAY, acting_unit=acting_unit,
-                                       target_unit=target_unit)
+def may(
+    found: Grants,
+    action: Action,
+    *,
+    caller: str = "E",
+    acting_unit: str | None = None,
+    target_unit: str | None = None,
+    system_id: str | None = None,
+) -> str | None:
+    decision = found.decide_for_caller(
+        action, Caller(caller, system_id), today=TODAY, acting_unit=acting_unit, target_unit=target_unit
+    )
     return None if decision.allowed else decision.denial
 
 
@@ -68,8 +76,12 @@ def test_a_limited_user_may_look_up_a_patient_but_not_mark_an_overcharge_refunde
 
 
 def test_any_of_the_callers_units_that_allows_it_will_do() -> None:
-    found = grants(unit("U"), unit("V"), employee("E", "U", role=AccessRole.LIMITED_USER),
-                   employee("E", "V", role=AccessRole.SUPERUSER))
+    found = grants(
+        unit("U"),
+        unit("V"),
+        employee("E", "U", role=AccessRole.LIMITED_USER),
+        employee("E", "V", role=AccessRole.SUPERUSER),
+    )
     assert may(found, Action.MANAGE_NOTICES) is None
     assert may(found, Action.MANAGE_NOTICES, acting_unit="U") == Denial.ROLE_NOT_PERMITTED
 
@@ -93,7 +105,8 @@ def test_a_caller_through_a_system_needs_it_approved() -> None:
 
 def test_a_refusal_is_a_403_problem_naming_the_denial() -> None:
     decision = grants(unit("U"), employee("E", "U", role=None)).decide_for_caller(
-        Action.READ_PROTECTION, Caller("E"), today=TODAY)
+        Action.READ_PROTECTION, Caller("E"), today=TODAY
+    )
     problem = refused(decision)
     assert (problem.status, problem.code) == (403, "no_role")
     assert [r.code for r in problem.reasons] == ["no_role"]

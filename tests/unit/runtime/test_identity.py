@@ -47,13 +47,28 @@ class CertificateAuthority:
         self.name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
         now = datetime.now(UTC)
         self.certificate = (
-            x509.CertificateBuilder().subject_name(self.name).issuer_name(self.name)
-            .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
+            x509.CertificateBuilder()
+            .subject_name(self.name)
+            .issuer_name(self.name)
+            .public_key(self.key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=1))
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                                         data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                                         crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
             .sign(self.key, hashes.SHA256())
         )
         self.path = folder / f"{name}.pem"
@@ -63,27 +78,36 @@ class CertificateAuthority:
         key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.now(UTC)
         builder = (
-            x509.CertificateBuilder().subject_name(subject).issuer_name(self.name).public_key(key.public_key())
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(self.name)
+            .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=1))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False)
         )
         if server:
             builder = builder.add_extension(
-                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+            )
         certificate = builder.sign(self.key, hashes.SHA256())
         issued = Issued(self.folder / f"{file}.pem", self.folder / f"{file}.key")
         issued.certificate.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-        issued.key.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                 serialization.NoEncryption()))
+        issued.key.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
         return issued
 
 
 def siths_subject(hsa_id: str) -> x509.Name:
     """As on a SITHS card: the person's name, and the HSA-ID in serialNumber."""
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Anna Andersson"),
-                      x509.NameAttribute(NameOID.SERIAL_NUMBER, hsa_id)])
+    return x509.Name(
+        [x509.NameAttribute(NameOID.COMMON_NAME, "Anna Andersson"), x509.NameAttribute(NameOID.SERIAL_NUMBER, hsa_id)]
+    )
 
 
 @dataclass(frozen=True)
@@ -101,8 +125,13 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     trusted = CertificateAuthority("SITHS-test-CA", folder)
     untrusted = CertificateAuthority("Someone-else-CA", folder)
     server = trusted.issue("server", x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]), server=True)
-    return Pki(trusted, untrusted, server, trusted.issue("employee", siths_subject(EMPLOYEE), server=False),
-               untrusted.issue("impostor", siths_subject(EMPLOYEE), server=False))
+    return Pki(
+        trusted,
+        untrusted,
+        server,
+        trusted.issue("employee", siths_subject(EMPLOYEE), server=False),
+        untrusted.issue("impostor", siths_subject(EMPLOYEE), server=False),
+    )
 
 
 def app_for(settings: ServiceSettings) -> FastAPI:
@@ -122,8 +151,11 @@ def app_for(settings: ServiceSettings) -> FastAPI:
 async def serving(pki: Pki) -> AsyncIterator[ServiceSettings]:
     [port] = free_ports(1)
     settings = ServiceSettings(
-        service_name="tls-test", http_port=port, tls_certificate=str(pki.server.certificate),
-        tls_private_key=str(pki.server.key), tls_client_ca=str(pki.trusted.path),
+        service_name="tls-test",
+        http_port=port,
+        tls_certificate=str(pki.server.certificate),
+        tls_private_key=str(pki.server.key),
+        tls_client_ca=str(pki.trusted.path),
     )
     server = uvicorn.Server(server_config(app_for(settings), settings))
     task = asyncio.create_task(server.serve())
@@ -150,8 +182,9 @@ async def test_the_hsa_id_comes_from_the_verified_certificates_subject_serial_nu
     pki: Pki, serving: ServiceSettings
 ) -> None:
     async with client(pki, pki.employee) as http:
-        response = await http.get(f"https://127.0.0.1:{serving.http_port}/whoami",
-                                  headers={"X-HSA-ID": "SE2321000016-SOMEONE-ELSE"})
+        response = await http.get(
+            f"https://127.0.0.1:{serving.http_port}/whoami", headers={"X-HSA-ID": "SE2321000016-SOMEONE-ELSE"}
+        )
     assert response.status_code == 200
     assert response.json() == {"hsa_id": EMPLOYEE}
 
@@ -193,7 +226,8 @@ async def test_the_header_is_trusted_only_in_development_mode_which_warns_at_sta
 
 
 def test_tls_without_trusted_client_cas_is_a_configuration_error(pki: Pki) -> None:
-    settings = ServiceSettings(service_name="tls", tls_certificate=str(pki.server.certificate),
-                               tls_private_key=str(pki.server.key))
+    settings = ServiceSettings(
+        service_name="tls", tls_certificate=str(pki.server.certificate), tls_private_key=str(pki.server.key)
+    )
     with pytest.raises(ValueError, match="EFRIKORT_TLS_CLIENT_CA"):
         server_config(app_for(settings), settings)

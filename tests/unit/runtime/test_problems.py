@@ -25,8 +25,14 @@ def app() -> FastAPI:
 
     @made.get("/several")
     async def several() -> None:
-        raise problems.refusal(422, "Not valid", [Reason(code="negative_amount", field="fee_amount", message="below 0"),
-                                                  Reason(code="nothing_to_change", message="nothing")])
+        raise problems.refusal(
+            422,
+            "Not valid",
+            [
+                Reason(code="negative_amount", field="fee_amount", message="below 0"),
+                Reason(code="nothing_to_change", message="nothing"),
+            ],
+        )
 
     @made.get("/unauthenticated")
     async def unauthenticated() -> None:
@@ -49,8 +55,12 @@ async def test_a_problem_a_route_raises_names_its_code_in_the_type_and_its_field
     assert response.status_code == 403
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json() == {
-        "type": "https://efrikort.example/problems/role_not_permitted", "title": "Not allowed", "status": 403,
-        "detail": "the role may not", "code": "role_not_permitted", "field": "care_unit",
+        "type": "https://efrikort.example/problems/role_not_permitted",
+        "title": "Not allowed",
+        "status": 403,
+        "detail": "the role may not",
+        "code": "role_not_permitted",
+        "field": "care_unit",
     }
 
 
@@ -72,7 +82,9 @@ async def test_an_invalid_body_names_each_field_and_never_the_value() -> None:
     response = await ask("POST", "/body", json={"amount": "19850412-1230"})
     assert response.status_code == 422
     problem = response.json()
-    assert {(r["code"], r["field"]) for r in problem["reasons"]} == {("invalid_value", "amount"),
-                                                                     ("missing_field", "unit")}
+    assert {(r["code"], r["field"]) for r in problem["reasons"]} == {
+        ("invalid_value", "amount"),
+        ("missing_field", "unit"),
+    }
     assert problem["type"].endswith("/" + problem["code"])
     assert "19850412" not in response.text

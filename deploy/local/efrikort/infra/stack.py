@@ -172,8 +172,9 @@ class LocalInfra:
         # A server counts as external when its variable is set (KAFKA_BOOTSTRAP_SERVERS,
         # DATABASE_URL), and down() leaves it alone; if the local one runs all the same, its files
         # must stay too.
-        running = [name for name, server in (("Kafka", self.kafka), ("PostgreSQL", self.postgres))
-                   if server.is_running()]
+        running = [
+            name for name, server in (("Kafka", self.kafka), ("PostgreSQL", self.postgres)) if server.is_running()
+        ]
         if running:
             raise RuntimeError(
                 f"not wiping {self.data_dir}: the local {' and '.join(running)} under it still running, "

@@ -30,15 +30,19 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
 
 def body_of(notice: Outgoing) -> bytes:
     """What the mailbox receives: the notice's texts and the patient's key, never an identity number."""
-    return json.dumps({
-        "notice_id": notice.idempotency_key,
-        "patient_key": notice.patient_key,
-        "kind": notice.kind,
-        "language": notice.language,
-        "subject": notice.subject,
-        "text": notice.text,
-        "html": notice.html,
-    }, ensure_ascii=False, sort_keys=True).encode()
+    return json.dumps(
+        {
+            "notice_id": notice.idempotency_key,
+            "patient_key": notice.patient_key,
+            "kind": notice.kind,
+            "language": notice.language,
+            "subject": notice.subject,
+            "text": notice.text,
+            "html": notice.html,
+        },
+        ensure_ascii=False,
+        sort_keys=True,
+    ).encode()
 
 
 class WebhookChannel:

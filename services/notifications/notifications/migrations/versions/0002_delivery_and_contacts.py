@@ -29,12 +29,15 @@ def upgrade() -> None:
     op.add_column("notices", sa.Column("html", sa.Text, nullable=False, server_default=""))
     op.add_column("notices", sa.Column("facts", postgresql.JSONB, nullable=False, server_default="{}"))
     op.add_column("notices", sa.Column("attempts", sa.Integer, nullable=False, server_default="0"))
-    op.add_column("notices", sa.Column(
-        "next_attempt_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()))
+    op.add_column(
+        "notices",
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    )
     op.add_column("notices", sa.Column("last_error", sa.Text, nullable=True))
     op.add_column("notices", sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True))
-    op.add_column("notices", sa.Column(
-        "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()))
+    op.add_column(
+        "notices", sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now())
+    )
     op.create_unique_constraint("notices_one_per_cause_and_channel", "notices", ["patient_key", "cause", "channel"])
     op.create_index("notices_due", "notices", ["next_attempt_at"], postgresql_where=sa.text("state = 'pending'"))
     op.create_index("notices_failed", "notices", ["updated_at"], postgresql_where=sa.text("state = 'failed'"))

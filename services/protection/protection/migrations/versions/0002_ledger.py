@@ -25,16 +25,24 @@ def upgrade() -> None:
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     )
     op.add_column("fees", sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()))
-    op.add_column("fees", sa.Column("charged_amount", sa.Integer, nullable=True,
-                                    comment="What was due when first assessed, for fees without a paid amount."))
+    op.add_column(
+        "fees",
+        sa.Column(
+            "charged_amount",
+            sa.Integer,
+            nullable=True,
+            comment="What was due when first assessed, for fees without a paid amount.",
+        ),
+    )
     op.add_column("fees", sa.Column("source", sa.Text, nullable=True))
     op.add_column("fees", sa.Column("receipt_issuer", sa.Text, nullable=True))
 
     op.drop_constraint("free_cards_patient_key_period_start_key", "free_cards")
     op.create_index("free_cards_patient_key", "free_cards", ["patient_key"])
     op.add_column("free_cards", sa.Column("ceiling", sa.Integer, nullable=False, server_default="0"))
-    op.add_column("free_cards", sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False,
-                                          server_default=sa.func.now()))
+    op.add_column(
+        "free_cards", sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now())
+    )
     op.add_column("free_cards", sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True))
 
     op.create_table(
@@ -53,8 +61,12 @@ def upgrade() -> None:
         sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("refunded_by", sa.Text, nullable=True),
     )
-    op.create_index("overcharges_open_per_unit", "overcharges", ["care_unit", "found_at"],
-                    postgresql_where=sa.text("state = 'open'"))
+    op.create_index(
+        "overcharges_open_per_unit",
+        "overcharges",
+        ["care_unit", "found_at"],
+        postgresql_where=sa.text("state = 'open'"),
+    )
     op.create_table(
         "undercharges",
         sa.Column("fee_id", sa.Uuid, primary_key=True),
