@@ -11,7 +11,7 @@ import asyncpg
 
 from contracts.access_events import grant_key
 from efrikort.bench import synthetic_patients
-from efrikort.grants import Grant, example_grants, publish_grants
+from efrikort.sample_actors import Grant, example_grants, publish_grants
 from tests.kafka_clients import eventually
 
 # Valid identity numbers (Luhn-checked) that belong to nobody: test numbers in the form of real ones.

@@ -8,11 +8,11 @@ the same everywhere. Plain Python: no Kafka, no SQL.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 from contracts.access_events import AccessRole, CareUnitGrant, EmployeeGrant, SystemGrant
+from contracts.clock import today_in_sweden
 
 
 class Action(StrEnum):
@@ -126,7 +126,7 @@ def decide(
         return Decision.deny(
             Denial.SYSTEM_NOT_APPROVED, "the integrated system is not approved for the unit's region", "system_id"
         )
-    if employee is None or not employee.commission_active or _ended(employee, today or swedish_today()):
+    if employee is None or not employee.commission_active or _ended(employee, today or today_in_sweden()):
         return Decision.deny(
             Denial.NO_COMMISSION, "the employee holds no active commission at the unit", "registered_by"
         )
@@ -142,14 +142,6 @@ def decide(
     if target.care_provider != acting_unit.care_provider and employee.role not in _REGION_WIDE:
         return Decision.deny(Denial.OTHER_PROVIDER, "the fee belongs to another care provider", "care_unit")
     return Decision.allow()
-
-
-SWEDISH_TIME = ZoneInfo("Europe/Stockholm")
-
-
-def swedish_today() -> date:
-    """Dates in e-frikort are calendar dates in Swedish time."""
-    return datetime.now(SWEDISH_TIME).date()
 
 
 def _ended(employee: EmployeeGrant, today: date) -> bool:

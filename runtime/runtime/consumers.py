@@ -81,15 +81,19 @@ class Delivery:
         except ValidationError as error:
             raise InvalidMessage(describe_validation_error(error)) from None
 
-    def event(self, *payload_types: type[Event]) -> Envelope[Any]:
-        """The enveloped event on a topic that carries several types, chosen by its `event_type`."""
-        try:
-            named = json.loads(self.value).get("event_type")
-        except (ValueError, AttributeError):
-            raise InvalidMessage("message: not a JSON object") from None
+    def event(self, *payload_types: type[Event]) -> Event:
+        """The event on a topic that carries several types, chosen by its `event_type` (the header our
+        producers set, else the envelope's field) and validated as that type. Handlers dispatch on it
+        with `match`, the one way every consumer tells event types apart."""
+        named = self.headers.get("event_type")
+        if named is None:
+            try:
+                named = json.loads(self.value).get("event_type")
+            except (ValueError, AttributeError):
+                raise InvalidMessage("message: not a JSON object") from None
         for payload_type in payload_types:
             if payload_type.event_type == named:
-                return self.envelope(payload_type)
+                return self.envelope(payload_type).payload
         expected = ", ".join(t.event_type for t in payload_types)
         raise InvalidMessage(f"event_type: {str(named)[:80]!r} is not one of {expected}")
 

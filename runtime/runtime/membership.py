@@ -51,7 +51,7 @@ async def remove_patient(conn: AsyncConnection, patient_key: str) -> dict[str, i
 
 
 async def on_membership(delivery: Delivery, tx: Transaction) -> None:
-    event = delivery.event(PatientExited, PatientReentered).payload
+    event = delivery.event(PatientExited, PatientReentered)
     if isinstance(event, PatientExited):
         removed = await remove_patient(tx.conn, event.patient_key)
         # Table names and counts only: the key itself stays out of the logs.

@@ -15,7 +15,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import uvicorn
 from aiokafka import ConsumerRecord, TopicPartition
@@ -28,7 +28,7 @@ from faststream.message import StreamMessage
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from contracts.topics import Topic
-from runtime import database, identity, problems
+from runtime import database, http, identity, problems
 from runtime.consumers import Consumer, Delivery, MessageProcessor
 from runtime.logs import configure_logging
 from runtime.membership import membership_consumer
@@ -42,10 +42,12 @@ from runtime.transaction import UnitOfWork
 
 log = logging.getLogger(__name__)
 
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
 MONITOR_INTERVAL_S = 5.0
 BACKGROUND_STOP_TIMEOUT_S = 10.0
 
-BackgroundTask = Callable[["Runtime"], Coroutine[Any, Any, None]]
+BackgroundTask = Callable[["Runtime[Any]"], Coroutine[Any, Any, None]]
 """Work a service does besides consuming and serving HTTP (a delivery worker, say): a coroutine that
 runs until cancelled. It is started once the broker is, and cancelled first on shutdown; it should
 leave nothing half done that a later start cannot pick up."""
@@ -64,12 +66,15 @@ class Service:
     background: Sequence[BackgroundTask] = ()
     obeys_patient_exit: bool = True
     """Subscribe to patient exit and delete the patient's rows (see `runtime.membership`). Every service does."""
+    provides: Sequence[object] = ()
+    """Objects the service's routes ask for by type (`runtime.http.provided`): its region settings, say.
+    Bound here once, as handlers are bound to theirs."""
 
 
-class Runtime:
-    """The shared machinery one service process runs on."""
+class Runtime(Generic[SettingsT]):
+    """The shared machinery one service process runs on, with the service's own settings."""
 
-    def __init__(self, settings: ServiceSettings) -> None:
+    def __init__(self, settings: SettingsT) -> None:
         self.settings = settings
         self.engine = database.create_engine(settings)
         self.broker = KafkaBroker(
@@ -188,7 +193,7 @@ def _with_readable_headers(record: ConsumerRecord[Any, Any]) -> ConsumerRecord[A
     return dataclasses.replace(record, headers=readable)
 
 
-def create_app(service: Service, runtime: Runtime) -> FastAPI:
+def create_app(service: Service, runtime: Runtime[Any]) -> FastAPI:
     settings = runtime.settings
     consumers = [*service.consumers, *([membership_consumer(service.name)] if service.obeys_patient_exit else [])]
     for consumer in consumers:
@@ -227,6 +232,7 @@ def create_app(service: Service, runtime: Runtime) -> FastAPI:
 
     app = FastAPI(title=service.title or f"e-frikort {service.name}", lifespan=lifespan)
     problems.install(app)
+    http.install(app, runtime, service.provides)
     app.state.identify = identity.identify_for(settings.trust_identity_header, settings.serves_tls)
 
     @app.get("/health", tags=["operations"])
@@ -256,7 +262,7 @@ def create_app(service: Service, runtime: Runtime) -> FastAPI:
     return app
 
 
-async def _monitor(runtime: Runtime) -> None:
+async def _monitor(runtime: Runtime[Any]) -> None:
     while True:
         await asyncio.sleep(MONITOR_INTERVAL_S)
         try:
@@ -265,7 +271,7 @@ async def _monitor(runtime: Runtime) -> None:
             log.warning("could not measure lag and backlog", exc_info=True)
 
 
-async def _supervised(task: BackgroundTask, runtime: Runtime) -> None:
+async def _supervised(task: BackgroundTask, runtime: Runtime[Any]) -> None:
     """Run a background task; if it dies, say so loudly and start it again after a pause."""
     while True:
         try:
@@ -285,8 +291,9 @@ async def _stop(tasks: Sequence[asyncio.Task[None]]) -> None:
         await asyncio.wait(tasks, timeout=BACKGROUND_STOP_TIMEOUT_S)
 
 
-def run(build: Callable[[Runtime], Service], settings: ServiceSettings) -> None:
-    """Run one service until SIGTERM or Ctrl-C."""
+def run(build: Callable[[Runtime[SettingsT]], Service], settings: SettingsT) -> None:
+    """Run one service until SIGTERM or Ctrl-C. `build` receives the runtime with the service's own
+    settings type, so it reads its fields without a cast or a fallback."""
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
     runtime = Runtime(settings)
     app = create_app(build(runtime), runtime)

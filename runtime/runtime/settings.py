@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Self
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import AliasChoices, Field, SecretStr
@@ -13,16 +14,22 @@ log = logging.getLogger(__name__)
 DEV_PATIENT_KEY_SECRET = "local-development-only-patient-key-secret"
 
 
+def _common(field: str) -> AliasChoices:
+    """The environment variable of a field every service has: `EFRIKORT_<FIELD>`, whatever the service's prefix."""
+    return AliasChoices(f"EFRIKORT_{field.upper()}")
+
+
 class ServiceSettings(BaseSettings):
-    """Everything a service is configured with. Each field is an environment variable.
+    """What every service is configured with. Each field is an environment variable.
 
     `DATABASE_URL` and `KAFKA_BOOTSTRAP_SERVERS` keep their conventional names; the rest are
-    prefixed `EFRIKORT_`.
+    `EFRIKORT_<FIELD>`. A service's own fields live in its `settings.py`, in a subclass whose
+    `env_prefix` is `EFRIKORT_<SERVICE>_`, so every variable says whose it is.
     """
 
-    model_config = SettingsConfigDict(env_prefix="EFRIKORT_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="EFRIKORT_", extra="ignore", populate_by_name=True)
 
-    service_name: str = "efrikort"
+    service_name: str = Field(default="efrikort", validation_alias=_common("service_name"))
     kafka_bootstrap_servers: str = Field(
         default="127.0.0.1:9092",
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "EFRIKORT_KAFKA_BOOTSTRAP_SERVERS"),
@@ -34,57 +41,87 @@ class ServiceSettings(BaseSettings):
         "unless service_database_url is given.",
     )
     service_database_url: str | None = Field(
+        validation_alias=_common("service_database_url"),
         default=None,
         description="The service's own connection (its role, its schema). When set, nothing is provisioned: "
         "operations created the role and schema beforehand.",
     )
-    database_password: SecretStr = SecretStr("efrikort-local")
-    database_pool_size: int = 10
-    topic_replication_factor: int = Field(default=1, ge=1, description="3 in production.")
+    database_password: SecretStr = Field(
+        default=SecretStr("efrikort-local"), validation_alias=_common("database_password")
+    )
+    database_pool_size: int = Field(default=10, validation_alias=_common("database_pool_size"))
+    topic_replication_factor: int = Field(
+        validation_alias=_common("topic_replication_factor"), default=1, ge=1, description="3 in production."
+    )
 
-    http_host: str = "127.0.0.1"
-    http_port: int = 8080
+    http_host: str = Field(default="127.0.0.1", validation_alias=_common("http_host"))
+    http_port: int = Field(default=8080, validation_alias=_common("http_port"))
     trust_identity_header: bool = Field(
+        validation_alias=_common("trust_identity_header"),
         default=False,
         description="Development only: take the caller's HSA-ID from the X-HSA-ID header instead of a "
         "verified client certificate.",
     )
 
     tls_certificate: str | None = Field(
-        default=None, description="PEM file of the server's certificate (chain). Set: HTTP is served over TLS."
+        validation_alias=_common("tls_certificate"),
+        default=None,
+        description="PEM file of the server's certificate (chain). Set: HTTP is served over TLS.",
     )
-    tls_private_key: str | None = Field(default=None, description="PEM file of the server certificate's key.")
+    tls_private_key: str | None = Field(
+        validation_alias=_common("tls_private_key"),
+        default=None,
+        description="PEM file of the server certificate's key.",
+    )
     tls_client_ca: str | None = Field(
-        default=None, description="PEM bundle of the CAs whose client certificates are trusted (SITHS)."
+        validation_alias=_common("tls_client_ca"),
+        default=None,
+        description="PEM bundle of the CAs whose client certificates are trusted (SITHS).",
     )
     tls_require_client_certificate: bool = Field(
-        default=True, description="Refuse a TLS connection without a client certificate from a trusted CA."
+        validation_alias=_common("tls_require_client_certificate"),
+        default=True,
+        description="Refuse a TLS connection without a client certificate from a trusted CA.",
     )
 
-    patient_key_secret: SecretStr = SecretStr(DEV_PATIENT_KEY_SECRET)
+    patient_key_secret: SecretStr = Field(
+        default=SecretStr(DEV_PATIENT_KEY_SECRET), validation_alias=_common("patient_key_secret")
+    )
 
-    consumer_max_attempts: int = Field(default=3, ge=1, description="Tries before a message goes to the DLQ.")
-    consumer_retry_backoff_s: float = Field(default=0.2, ge=0)
-    consumer_batch_size: int = Field(default=500, ge=1, description="Messages handled in one transaction.")
-    outbox_batch_size: int = Field(default=500, ge=1)
-    outbox_poll_interval_s: float = Field(default=0.25, gt=0)
+    consumer_max_attempts: int = Field(
+        validation_alias=_common("consumer_max_attempts"),
+        default=3,
+        ge=1,
+        description="Tries before a message goes to the DLQ.",
+    )
+    consumer_retry_backoff_s: float = Field(validation_alias=_common("consumer_retry_backoff_s"), default=0.2, ge=0)
+    consumer_batch_size: int = Field(
+        validation_alias=_common("consumer_batch_size"),
+        default=500,
+        ge=1,
+        description="Messages handled in one transaction.",
+    )
+    outbox_batch_size: int = Field(validation_alias=_common("outbox_batch_size"), default=500, ge=1)
+    outbox_poll_interval_s: float = Field(validation_alias=_common("outbox_poll_interval_s"), default=0.25, gt=0)
 
-    log_level: str = "INFO"
-    log_json: bool = True
+    log_level: str = Field(default="INFO", validation_alias=_common("log_level"))
+    log_json: bool = Field(default=True, validation_alias=_common("log_json"))
 
     fault_kill_after_effect: bool = Field(
+        validation_alias=_common("fault_kill_after_effect"),
         default=False,
         description="Fault injection for crash tests: SIGKILL the process once a message's effect is "
         "committed but before its offset is. Never set in production.",
     )
 
     fault_kill_topic: str | None = Field(
+        validation_alias=_common("fault_kill_topic"),
         default=None,
         description="With fault_kill_after_effect: only an effect of a message from this topic kills the process.",
     )
 
     @classmethod
-    def for_service(cls, name: str, http_port: int) -> ServiceSettings:
+    def for_service(cls, name: str, http_port: int) -> Self:
         """Settings of one service: its name fixed, its HTTP port a default the environment may override."""
         settings = cls(service_name=name)
         if "http_port" not in settings.model_fields_set:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from contracts.envelope import Envelope, Event
 from contracts.topics import Topic
 from runtime import outbox
+from runtime.logs import correlation_id as current_correlation_id
 from runtime.outbox import OutboxMessage, OutboxRelay
 
 
@@ -92,7 +94,12 @@ class UnitOfWork:
         self.producer = producer
 
     @asynccontextmanager
-    async def begin(self, correlation_id: str, causation_id: str | None = None) -> AsyncIterator[Transaction]:
+    async def begin(
+        self, correlation_id: str | None = None, causation_id: str | None = None
+    ) -> AsyncIterator[Transaction]:
+        """One transaction. Its events carry `correlation_id`, by default the one of the request or
+        message being handled (`runtime.logs.correlation_id`), else a new one."""
+        correlation_id = correlation_id or current_correlation_id.get() or str(uuid.uuid4())
         async with self.engine.begin() as conn:
             tx = Transaction(conn, self.producer, correlation_id, causation_id)
             yield tx

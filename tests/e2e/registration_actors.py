@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from contracts.access_events import AccessRole
-from efrikort.grants import EXAMPLE_REGION, Grant, employee, system, unit
+from efrikort.sample_actors import EXAMPLE_REGION, Grant, employee, system, unit
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from contracts.identity import with_check_digit
 from contracts.topics import FEES
 from efrikort.example import OUTCOMES, SUBMISSIONS
-from efrikort.grants import EXAMPLE_EMPLOYEE, EXAMPLE_UNIT, example_grants, publish_grants
+from efrikort.sample_actors import EXAMPLE_EMPLOYEE, EXAMPLE_UNIT, example_grants, publish_grants
 from runtime.partitioner import default_partitioner
 
 BENCH_SYSTEM = "SE2321000016-BENCH"

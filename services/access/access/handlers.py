@@ -11,11 +11,11 @@ from runtime.transaction import Transaction
 
 
 async def on_directory_change(delivery: Delivery, tx: Transaction) -> None:
-    await mirror.apply_directory_change(tx, delivery.event(*DIRECTORY_EVENTS).payload)
+    await mirror.apply_directory_change(tx, delivery.event(*DIRECTORY_EVENTS))
 
 
 async def on_agreement_change(delivery: Delivery, tx: Transaction) -> None:
-    await mirror.apply_agreement_change(tx, delivery.event(*AGREEMENT_EVENTS).payload)
+    await mirror.apply_agreement_change(tx, delivery.event(*AGREEMENT_EVENTS))
 
 
 async def on_audit_entries(deliveries: Sequence[Delivery], tx: Transaction) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from access import store
 from access.directory import DirectoryExport
-from access.grants import (
+from access.granting import (
     Computed,
     IntegratedSystem,
     comparable,
@@ -37,7 +37,7 @@ from contracts.access_events import (
     employee_key,
     unit_key,
 )
-from contracts.authorization import swedish_today
+from contracts.clock import today_in_sweden
 from contracts.envelope import Event
 from contracts.topics import ACCESS_GRANTS
 from runtime.transaction import Transaction
@@ -76,7 +76,7 @@ async def compute(conn: Any, affected: Affected, today: date, now: datetime) -> 
 
 async def republish(tx: Transaction, affected: Affected, today: date | None = None) -> int:
     """Compute the affected grants again and publish those that changed. Returns how many were published."""
-    today = today or swedish_today()
+    today = today or today_in_sweden()
     computed = await compute(tx.conn, affected, today, datetime.now(UTC))
     before = await store.published(tx.conn, [c.key for c in computed])
     changed = [c for c in computed if before.get(c.key) != comparable(c.grant)]
@@ -88,7 +88,7 @@ async def republish(tx: Transaction, affected: Affected, today: date | None = No
 
 async def sweep(tx: Transaction, today: date | None = None) -> int:
     """Grants the calendar has changed: a commission that ran out yesterday, an agreement terminated today."""
-    today = today or swedish_today()
+    today = today or today_in_sweden()
     affected = Affected()
     for key in await store.keys_due(tx.conn, today):
         kind, _, rest = key.partition("/")

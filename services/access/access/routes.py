@@ -26,7 +26,8 @@ from contracts.access_events import (
     PatientExited,
     PatientReentered,
 )
-from contracts.authorization import Action, Decision, decide, swedish_today
+from contracts.authorization import Action, Decision, decide
+from contracts.clock import today_in_sweden
 from contracts.topics import PATIENT_MEMBERSHIP
 from runtime.audit import record_access
 from runtime.identity import Caller, CurrentCaller
@@ -93,7 +94,7 @@ class SystemJudgement(ActingFor):
 async def _decision(
     conn: AsyncConnection, hsa_id: str, action: Action, care_unit: str, target_unit: str | None, system_id: str | None
 ) -> Decision:
-    today = swedish_today()
+    today = today_in_sweden()
     grants = await mirror.current_grants(
         conn, employee=hsa_id, acting_unit=care_unit, target_unit=target_unit, system_id=system_id, today=today
     )

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from access.grants import Agreement, Commission, IntegratedSystem, Unit
+from access.granting import Agreement, Commission, IntegratedSystem, Unit
 from contracts.access_events import AccessRole, AuditEntry
 
 Row = dict[str, Any]

@@ -14,8 +14,8 @@ from notifications.channels.webhook import WebhookChannel
 from notifications.handlers import NoticeHandlers
 from notifications.settings import NotificationSettings
 from notifications.worker import DeliveryWorker
+from runtime.access_grants import grants_consumer
 from runtime.consumers import Consumer
-from runtime.grants import grants_consumer
 from runtime.service import Runtime, Service, run
 from runtime.settings import ServiceSettings
 

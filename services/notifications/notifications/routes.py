@@ -19,8 +19,9 @@ from contracts.topics import PATIENT_CONTACTS
 from notifications import store
 from notifications.delivery_rules import NoticeState, missing_for_channel
 from notifications.patients import InvalidIdentityNumber, key_of
+from runtime.access_grants import require
 from runtime.audit import record_access
-from runtime.grants import ActingUnit, require
+from runtime.http import ActingUnit
 from runtime.identity import CurrentCaller
 from runtime.problems import Problem
 from runtime.service import Runtime

@@ -11,8 +11,8 @@ from contracts.topics import AUDIT, FEE_OUTCOMES, FEES, FREE_CARDS, OVERCHARGES,
 from protection.handlers import on_fee_events
 from protection.regions import DEFAULT_FILE, RegionSettings
 from protection.routes import router
+from runtime.access_grants import grants_consumer
 from runtime.consumers import Consumer
-from runtime.grants import grants_consumer
 from runtime.service import Runtime, Service, run
 from runtime.settings import ServiceSettings
 

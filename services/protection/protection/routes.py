@@ -24,8 +24,9 @@ from protection.extract import extract
 from protection.pdf import extract_pdf
 from protection.recompute import Status, recompute, status_on, today_in_sweden
 from protection.regions import RegionSettings
+from runtime.access_grants import require
 from runtime.audit import record_access
-from runtime.grants import ActingUnit, require
+from runtime.http import ActingUnit
 from runtime.identity import CurrentCaller
 from runtime.patient_key import patient_key
 from runtime.problems import Problem, problem_responses

@@ -9,8 +9,8 @@ from registration.handlers import on_fee_outcomes, on_fee_submissions
 from registration.outcomes import OutcomeWaiters
 from registration.routes import fee_routes
 from registration.settings import RegistrationSettings
+from runtime.access_grants import grants_consumer
 from runtime.consumers import Consumer
-from runtime.grants import grants_consumer
 from runtime.service import Runtime, Service, run
 
 NAME = "registration"

@@ -20,7 +20,7 @@ from contracts.topics import FEE_OUTCOMES, FEES
 from registration import store
 from registration.fees import FeeVersion
 from registration.intake import Accepted, Code, Rejected, check_submission, reason
-from runtime import grants as access_grants
+from runtime import access_grants
 from runtime.audit import record_access
 from runtime.identity import Caller
 from runtime.patient_key import patient_key

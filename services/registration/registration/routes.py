@@ -23,8 +23,9 @@ from registration.fees import Correction, FeeVersion
 from registration.intake import AUTHORIZATION_CODES, Code, Rejected, check_fee_values, reason
 from registration.outcomes import OutcomeWaiters
 from registration.register import Incoming, Registered, register_submissions, today_in_sweden
+from runtime.access_grants import authorize, refused
 from runtime.audit import record_access
-from runtime.grants import ActingUnit, authorize, refused
+from runtime.http import ActingUnit
 from runtime.identity import Caller, CurrentCaller
 from runtime.problems import Problem, Reason, problem_responses
 from runtime.problems import from_reasons as _from_reasons

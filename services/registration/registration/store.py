@@ -1,6 +1,6 @@
 """Registration's persistence: submissions seen, every version of every fee, outcomes.
 
-The access grants it decides with are the runtime's shared read model (`runtime.grants`).
+The access grants it decides with are the runtime's shared read model (`runtime.access_grants`).
 
 Statements that serve the submission path take a whole batch at once (arrays or executemany), so a
 poll of hundreds of submissions costs a handful of round trips.

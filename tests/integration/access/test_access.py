@@ -18,7 +18,7 @@ from contracts.access_events import (
     CommissionChanged,
     EmployeeChanged,
 )
-from contracts.authorization import swedish_today
+from contracts.clock import today_in_sweden
 from contracts.envelope import Envelope, Event
 from contracts.topics import ACCESS_GRANTS, AGREEMENTS, AUDIT, DIRECTORY, PATIENT_MEMBERSHIP, Topic
 from efrikort.infra.stack import InfraEndpoints
@@ -210,7 +210,7 @@ async def test_a_commission_that_runs_out_loses_its_rights_the_next_day_without_
     access: RunningAccess,
 ) -> None:
     await import_sample(access)
-    today = swedish_today()
+    today = today_in_sweden()
     employee, unit = f"SE2321000016-T{uuid.uuid4().hex[:8]}", "SE2321000016-U001"
     async with access.runtime.uow.begin(correlation_id="test") as tx:
         await mirror.apply_directory_change(tx, EmployeeChanged(employee=employee))
@@ -244,7 +244,7 @@ async def test_terminating_an_agreement_stops_the_providers_units(access: Runnin
     terminate = await access.http.post(
         "/v1/agreements/SE2321000016-P002/termination",
         headers=CENTRAL_SUPPORT,
-        json={"care_unit": CENTRAL_UNIT, "terminated_on": swedish_today().isoformat()},
+        json={"care_unit": CENTRAL_UNIT, "terminated_on": today_in_sweden().isoformat()},
     )
     assert terminate.status_code == 200, terminate.text
     assert terminate.json()["grants_published"] == 1

@@ -23,8 +23,8 @@ import pytest
 from contracts.access_events import AccessRole
 from contracts.envelope import Envelope, Event
 from contracts.topics import Topic
-from efrikort.grants import employee, unit
 from efrikort.infra.stack import InfraEndpoints
+from efrikort.sample_actors import employee, unit
 from notifications.app import build
 from notifications.settings import NotificationSettings
 from runtime.patient_key import patient_key

@@ -17,9 +17,9 @@ from contracts.events import FeeDeleted, FeeRegistered
 from contracts.identity import IdentityNumber
 from contracts.integration import FeeSource
 from contracts.topics import FEES
-from efrikort.grants import employee, unit
 from efrikort.infra.paths import var_dir
 from efrikort.infra.stack import InfraEndpoints
+from efrikort.sample_actors import employee, unit
 from efrikort.services import ServiceProcess
 from runtime.outbox import envelope_headers
 from runtime.patient_key import patient_key

@@ -14,8 +14,8 @@ from aiokafka import AIOKafkaProducer
 
 from contracts.access_events import AccessRole
 from contracts.topics import FEE_OUTCOMES, OVERCHARGES
-from efrikort.grants import employee
 from efrikort.infra.stack import InfraEndpoints
+from efrikort.sample_actors import employee
 from efrikort.services import ServiceProcess
 from tests.integration.protection.conftest import DESK, UNIT_A, UNIT_C, Patient
 from tests.kafka_clients import reading

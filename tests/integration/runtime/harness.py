@@ -75,7 +75,7 @@ GRANTS_VERSION = '''"""The access grants read model, as a service that decides w
 Revision ID: 0002
 """
 
-from runtime.grants import create_grants_table
+from runtime.access_grants import create_grants_table
 
 revision = "0002"
 down_revision = "0001"

@@ -17,9 +17,9 @@ from aiokafka import AIOKafkaProducer
 from contracts.access_events import grant_key
 from contracts.envelope import Envelope
 from contracts.topics import ACCESS_GRANTS
-from efrikort.grants import unit
 from efrikort.infra.stack import InfraEndpoints
-from runtime.grants import grants_consumer
+from efrikort.sample_actors import unit
+from runtime.access_grants import grants_consumer
 from runtime.outbox import event_message
 from runtime.service import Runtime, Service, create_app
 from tests.integration.runtime.harness import settings_for, unique_service_name, write_migrations

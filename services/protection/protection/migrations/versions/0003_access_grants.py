@@ -3,7 +3,7 @@
 Revision ID: 0003
 """
 
-from runtime.grants import create_grants_table
+from runtime.access_grants import create_grants_table
 
 revision = "0003"
 down_revision = "0002"

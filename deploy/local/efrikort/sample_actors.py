@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaProducer
 from contracts.access_events import AccessRole, CareUnitGrant, EmployeeGrant, SystemGrant, grant_key
 from contracts.envelope import Envelope
 from contracts.topics import ACCESS_GRANTS
-from runtime.grants import Grant
+from runtime.access_grants import Grant
 from runtime.outbox import event_message
 
 EXAMPLE_REGION = "SE2321000016-REGION"

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from access.directory import DirectoryFileError, parse_export
-from access.grants import Agreement, Commission, Computed, Unit, employee_grant, unit_grant
+from access.granting import Agreement, Commission, Computed, Unit, employee_grant, unit_grant
 from contracts.access_events import AccessRole, EmployeeGrant
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)

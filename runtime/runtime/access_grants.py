@@ -19,11 +19,10 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
-from fastapi import Header
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TEXT
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -37,7 +36,8 @@ from contracts.access_events import (
     system_key,
     unit_key,
 )
-from contracts.authorization import Action, Decision, Denial, decide, swedish_today
+from contracts.authorization import Action, Decision, Denial, decide
+from contracts.clock import today_in_sweden
 from contracts.envelope import Envelope
 from contracts.topics import ACCESS_GRANTS
 from runtime.consumers import Consumer, Delivery, InvalidMessage
@@ -49,9 +49,6 @@ Grant = CareUnitGrant | EmployeeGrant | SystemGrant
 GRANT_TYPES: dict[str, type[Grant]] = {kind.event_type: kind for kind in (CareUnitGrant, EmployeeGrant, SystemGrant)}
 
 TABLE = "access_grants"
-
-ActingUnit = Annotated[str | None, Header(alias="X-Care-Unit", description="The unit the caller acts for.")]
-"""The unit an HTTP caller acts for; when left out, any unit where they hold a grant that allows the action."""
 
 
 def keys_for(care_unit: str, employee: str, system_id: str | None) -> list[str]:
@@ -250,7 +247,7 @@ async def authorize(
         extra.append(system_key(caller.system_id))
     held = await grants_of_employee(conn, caller.hsa_id, extra)
     return held.decide_for_caller(
-        action, caller, today=today or swedish_today(), acting_unit=acting_unit, target_unit=target_unit
+        action, caller, today=today or today_in_sweden(), acting_unit=acting_unit, target_unit=target_unit
     )
 
 

@@ -5,8 +5,8 @@ from datetime import date, datetime
 
 from contracts.access_events import AccessRole, grant_key
 from contracts.authorization import Action, Denial
-from efrikort.grants import employee, system, unit
-from runtime.grants import Grant, Grants, refused
+from efrikort.sample_actors import employee, system, unit
+from runtime.access_grants import Grant, Grants, refused
 from runtime.identity import Caller
 
 TODAY = date(2026, 3, 10)
