@@ -148,6 +148,14 @@ def cmd_import_directory(args: argparse.Namespace) -> int:
     return import_directory(Path(args.file))
 
 
+def cmd_topology(args: argparse.Namespace) -> int:
+    """Which service consumes and produces which topic, from the services' own declarations."""
+    from efrikort.topology import markdown_table, topology
+
+    print(markdown_table(topology()))
+    return 0
+
+
 def cmd_send_example_fee(args: argparse.Namespace) -> int:
     from efrikort.example import send_example_fee
 
@@ -243,6 +251,9 @@ def main(argv: list[str] | None = None) -> int:
     directory = commands.add_parser("import-directory", help="load a directory export file into access")
     directory.add_argument("file", help="an efrikort-directory/1 JSON file (see README, Access)")
     directory.set_defaults(func=cmd_import_directory)
+
+    topology = commands.add_parser("topology", help="print which service consumes and produces which topic")
+    topology.set_defaults(func=cmd_topology)
 
     example = commands.add_parser("send-example-fee", help="publish a fee submission and print its outcome")
     example.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
