@@ -9,18 +9,20 @@ that message, so the handler a test relies on is written in the test itself.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import asyncpg
 import httpx
 from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from fastapi import APIRouter, Depends
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 
@@ -28,10 +30,13 @@ from contracts.envelope import Envelope, Event
 from contracts.topics import Topic
 from efrikort.infra.stack import InfraEndpoints
 from runtime.consumers import Consumer, Delivery
+from runtime.http import UnitOfWorkDep, provided
 from runtime.service import Runtime, Service, create_app
 from runtime.settings import ServiceSettings
 from runtime.transaction import Transaction
 from tests.kafka_clients import eventually, plain_producer
+
+log = logging.getLogger(__name__)
 
 # The migration folder is written out per service, as a real service has it in its package.
 ENV_PY = '''"""Alembic environment: the shared one, in this test service's schema."""
@@ -172,6 +177,17 @@ def headers_of(record: ConsumerRecord[bytes, bytes]) -> dict[str, str]:
     return {name: raw.decode() for name, raw in (record.headers or ())}
 
 
+_notes = APIRouter()
+
+
+@_notes.post("/notes/{message_id}")
+async def _note(message_id: str, work: UnitOfWorkDep, output: Annotated[Topic, Depends(provided(Topic))]) -> None:
+    """Emits one event in a transaction of the request's own, and logs a line, as a route of a real service."""
+    log.info("noting %s", message_id)
+    async with work.begin() as tx:
+        await tx.emit(output, message_id, Noted(message_id=message_id, seq=0, attempt=1))
+
+
 class TinyService:
     """The service under test: consumes one topic, produces to two, writes to `effects`."""
 
@@ -206,6 +222,8 @@ class TinyService:
             migrations=self.migrations,
             consumers=[Consumer(self.input, group=self.name, handler=self._handle)],
             produces=[self.output, self.snapshots],
+            router=_notes,
+            provides=[self.output],
         )
 
     async def _handle(self, delivery: Delivery, tx: Transaction) -> None:
