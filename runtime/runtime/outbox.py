@@ -131,9 +131,11 @@ class OutboxRelay:
         batch_size: int,
         poll_interval_s: float,
         client_id: str = "efrikort-relay",
+        client_options: Mapping[str, Any] | None = None,
     ) -> None:
         self._engine = engine
         self._bootstrap_servers = bootstrap_servers
+        self._client_options = dict(client_options or {})
         self._client_id = client_id
         self._producer: AIOKafkaProducer | None = None
         self._batch_size = batch_size
@@ -248,6 +250,7 @@ class OutboxRelay:
                 linger_ms=2,
                 max_batch_size=RELAY_MAX_BATCH_BYTES,
                 max_request_size=2 * RELAY_MAX_BATCH_BYTES,
+                **self._client_options,
             )
             try:
                 await producer.start()

@@ -28,7 +28,7 @@ from faststream.message import StreamMessage
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from contracts.topics import Topic
-from runtime import database, http, identity, problems
+from runtime import database, http, identity, kafka, problems
 from runtime.consumers import Consumer, Delivery, MessageProcessor
 from runtime.logs import configure_logging
 from runtime.membership import membership_consumer
@@ -86,6 +86,7 @@ class Runtime(Generic[SettingsT]):
             partitioner=default_partitioner,
             graceful_timeout=10.0,
             logger=logging.getLogger("faststream"),
+            security=kafka.security(settings),
         )
         self.relay = OutboxRelay(
             self.engine,
@@ -93,6 +94,7 @@ class Runtime(Generic[SettingsT]):
             settings.outbox_batch_size,
             settings.outbox_poll_interval_s,
             client_id=f"efrikort-{settings.service_name}-relay",
+            client_options=kafka.client_options(settings),
         )
         self.uow = UnitOfWork(self.engine, self.relay, producer=settings.service_name)
         self.processor = MessageProcessor(self.broker, self.uow, settings)
@@ -209,6 +211,7 @@ def create_app(service: Service, runtime: Runtime[Any]) -> FastAPI:
             settings.kafka_bootstrap_servers,
             [*consumed, *(t.dead_letter for t in consumed), *service.produces],
             settings.topic_replication_factor,
+            kafka.client_options(settings),
         )
         await runtime.broker.start()
         runtime.relay.start()

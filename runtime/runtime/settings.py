@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Self
+from typing import Literal, Self
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import AliasChoices, Field, SecretStr
@@ -33,6 +33,21 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap_servers: str = Field(
         default="127.0.0.1:9092",
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "EFRIKORT_KAFKA_BOOTSTRAP_SERVERS"),
+    )
+    kafka_security_protocol: Literal["SASL_SSL", "PLAINTEXT"] = Field(
+        default="SASL_SSL",
+        validation_alias=_common("kafka_security_protocol"),
+        description="SASL_SSL: TLS and SCRAM-SHA-512, as every e-frikort broker is run. PLAINTEXT only for a "
+        "broker of one's own that has no listener for anything else.",
+    )
+    kafka_sasl_username: str | None = Field(
+        default=None, validation_alias=_common("kafka_sasl_username"), description="The service's Kafka principal."
+    )
+    kafka_sasl_password: SecretStr | None = Field(default=None, validation_alias=_common("kafka_sasl_password"))
+    kafka_ssl_ca_file: str | None = Field(
+        default=None,
+        validation_alias=_common("kafka_ssl_ca_file"),
+        description="PEM file of the CA the broker's certificate is checked against; the system's CAs when unset.",
     )
     database_url: str = Field(
         default="postgresql://postgres@127.0.0.1:55432/efrikort",

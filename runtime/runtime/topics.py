@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -13,10 +14,17 @@ from contracts.topics import Topic
 log = logging.getLogger(__name__)
 
 
-async def ensure_topics(bootstrap_servers: str, topics: Iterable[Topic], replication_factor: int = 1) -> None:
+async def ensure_topics(
+    bootstrap_servers: str,
+    topics: Iterable[Topic],
+    replication_factor: int = 1,
+    client_options: Mapping[str, Any] | None = None,
+) -> None:
     """Create the topics that do not exist yet; existing ones are left as they are."""
     wanted = {topic.name: topic for topic in topics}
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="efrikort-topic-admin")
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, client_id="efrikort-topic-admin", **(client_options or {})
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())

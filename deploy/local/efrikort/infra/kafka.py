@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import shutil
 import string
 import subprocess
@@ -24,8 +25,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from efrikort.infra import _proc
+from efrikort.infra.credentials import ADMIN_USER, Credential, CredentialStore
 from efrikort.infra.paths import repo_root as _default_repo_root
 from efrikort.infra.paths import var_dir
+from efrikort.infra.pki import BROKER_FILE, ensure_broker_pki
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +199,25 @@ class KafkaServer:
         self.out_file = self.data_dir / "kafka.out"
         self.pid_file = self.data_dir / "kafka.pid"
         self.format_file = self.data_dir / "format.json"
+        self.pki_dir = self.data_dir / "pki"
+        self.credentials = CredentialStore(self.data_dir / "credentials")
+
+    @property
+    def ca_file(self) -> Path:
+        """The CA every client checks the broker's certificate against."""
+        return ensure_broker_pki(self.pki_dir)
+
+    @property
+    def admin(self) -> Credential:
+        """The super user of the admin tooling; made with the cluster (at format)."""
+        credential = self.credentials.get(ADMIN_USER)
+        if credential is None:
+            raise RuntimeError(f"no admin credential under {self.credentials.directory}: run efrikort infra reset")
+        return credential
+
+    def admin_options(self) -> dict[str, object]:
+        """aiokafka keyword arguments for connecting as the admin user."""
+        return client_options(self.admin, str(self.ca_file))
 
     @property
     def bootstrap_servers(self) -> str:
@@ -240,6 +262,7 @@ class KafkaServer:
         lib_dir = resolve_kafka_jars(self.repo_root, self.cache_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.logs_dir.mkdir(exist_ok=True)
+        self._check_made_secured()
         self._write_properties()
         classpath = f"{lib_dir}/*"
         self._format_storage_once(classpath)
@@ -304,7 +327,7 @@ class KafkaServer:
         return proc
 
     def _listeners(self) -> str:
-        return f"PLAINTEXT://{HOST}:{self.port},CONTROLLER://{HOST}:{self.controller_port}"
+        return f"SASL_SSL://{HOST}:{self.port},CONTROLLER://{HOST}:{self.controller_port}"
 
     def _configured_listeners(self) -> str | None:
         """The ``listeners`` of the rendered properties, i.e. what the running broker uses."""
@@ -318,13 +341,30 @@ class KafkaServer:
                 return value.strip()
         return None
 
+    def _check_made_secured(self) -> None:
+        """Data formatted before Kafka was secured has no admin user: say how to start afresh."""
+        if (self.log_dirs / "meta.properties").exists() and self.credentials.get(ADMIN_USER) is None:
+            raise RuntimeError(
+                f"the Kafka data in {self.data_dir} was made before Kafka was secured (no SCRAM admin user); "
+                "run ./efrikort infra reset"
+            )
+
     def _write_properties(self) -> None:
         template = (_kafka_deploy_dir(self.repo_root) / "server.properties.template").read_text()
+        ca_file = self.ca_file
+        admin = self.credentials.get_or_create(ADMIN_USER)
         rendered = string.Template(template).substitute(
             port=self.port,
             controller_port=self.controller_port,
             log_dirs=str(self.log_dirs),
+            ca_pem=str(ca_file),
+            broker_pem=str(self.pki_dir / BROKER_FILE),
+            admin_user=admin.username,
+            admin_password=admin.password,
         )
+        # It holds the admin password (the broker's own login): the owner alone may read it.
+        self.properties_file.touch(mode=0o600)
+        os.chmod(self.properties_file, 0o600)
         self.properties_file.write_text(rendered)
 
     def _format_storage_once(self, classpath: str) -> None:
@@ -356,6 +396,9 @@ class KafkaServer:
             cluster_id,
             "--config",
             str(self.properties_file),
+            # The super user exists from the first moment: every other principal is made through it.
+            "--add-scram",
+            f"SCRAM-SHA-512=[name={self.admin.username},password={self.admin.password}]",
         ]
         result = subprocess.run(
             cmd, cwd=self.data_dir, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL
@@ -386,7 +429,7 @@ class KafkaServer:
             # Plain TCP first: cheap, and spares us aiokafka's connection-error logging while the
             # JVM is still booting.
             if _proc.port_accepts(HOST, self.port) and _proc.run_coroutine_blocking(
-                kafka_answers(self.bootstrap_servers)
+                kafka_answers(self.bootstrap_servers, self.admin_options())
             ):
                 return
             if time.monotonic() >= deadline:
@@ -398,7 +441,22 @@ class KafkaServer:
             time.sleep(0.25)
 
 
-async def kafka_answers(bootstrap_servers: str, timeout_ms: int = 5000) -> bool:
+def client_options(credential: Credential, ca_file: str) -> dict[str, object]:
+    """aiokafka keyword arguments for `credential` over TLS checked against `ca_file`."""
+    from runtime.kafka import tls_context
+
+    return {
+        "security_protocol": "SASL_SSL",
+        "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_plain_username": credential.username,
+        "sasl_plain_password": credential.password,
+        "ssl_context": tls_context(ca_file),
+    }
+
+
+async def kafka_answers(
+    bootstrap_servers: str, options: dict[str, object] | None = None, timeout_ms: int = 5000
+) -> bool:
     """Whether a broker at ``bootstrap_servers`` answers a metadata request listing a broker.
 
     A connection alone is not enough: the KRaft broker opens its port before it has caught up
@@ -408,6 +466,7 @@ async def kafka_answers(bootstrap_servers: str, timeout_ms: int = 5000) -> bool:
         bootstrap_servers=bootstrap_servers,
         request_timeout_ms=timeout_ms,
         client_id="efrikort-infra-probe",
+        **(options or {}),
     )
     try:
         await admin.start()
@@ -420,4 +479,4 @@ async def kafka_answers(bootstrap_servers: str, timeout_ms: int = 5000) -> bool:
             await admin.close()
 
 
-__all__ = ["KAFKA_VERSION", "KafkaServer", "kafka_answers", "resolve_kafka_jars"]
+__all__ = ["KAFKA_VERSION", "KafkaServer", "client_options", "kafka_answers", "resolve_kafka_jars"]
