@@ -31,7 +31,14 @@ import psutil
 import pytest
 
 from efrikort.infra.paths import var_dir
-from efrikort.infra.stack import DATABASE_URL_ENV, KAFKA_BOOTSTRAP_SERVERS_ENV, InfraEndpoints, LocalInfra
+from efrikort.infra.stack import (
+    DATABASE_URL_ENV,
+    KAFKA_BOOTSTRAP_SERVERS_ENV,
+    InfraEndpoints,
+    LocalInfra,
+    external_kafka_endpoints,
+)
+from efrikort.kafka_principals import provision_services_blocking
 
 TESTCONTAINERS_ENV = "EFRIKORT_TESTCONTAINERS"
 KAFKA_IMAGE_ENV = "EFRIKORT_TEST_KAFKA_IMAGE"
@@ -153,7 +160,7 @@ def infra(request: pytest.FixtureRequest) -> Iterator[InfraEndpoints]:
     kafka = os.environ.get(KAFKA_BOOTSTRAP_SERVERS_ENV) or None
     database = os.environ.get(DATABASE_URL_ENV) or None
     if kafka and database:
-        yield InfraEndpoints(kafka_bootstrap_servers=kafka, database_url=database)
+        yield _as_admin(external_kafka_endpoints(kafka, database, os.environ))
         return
 
     with contextlib.ExitStack() as cleanup:
@@ -181,8 +188,18 @@ def infra(request: pytest.FixtureRequest) -> Iterator[InfraEndpoints]:
             # Registered before up(): a half-successful start is torn down too.
             cleanup.callback(local.reset)
             endpoints = local.up()
-            kafka, database = endpoints.kafka_bootstrap_servers, endpoints.database_url
-        yield InfraEndpoints(kafka_bootstrap_servers=kafka, database_url=database)
+            provision_services_blocking(endpoints)
+            yield _as_admin(endpoints)
+            return
+        yield _as_admin(InfraEndpoints(kafka_bootstrap_servers=kafka, database_url=database))
+
+
+def _as_admin(endpoints: InfraEndpoints) -> InfraEndpoints:
+    """The test process's own Kafka clients (and the services tests build in it) connect as the admin
+    user: `EFRIKORT_KAFKA_*` in this process's environment say so. Services started as processes are
+    given their own principals (`InfraEndpoints.service_env`)."""
+    os.environ.update(endpoints.kafka_env(endpoints.kafka_admin))
+    return endpoints
 
 
 @contextlib.contextmanager

@@ -11,10 +11,12 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
+from efrikort.kafka_principals import admin_client_options
+
 
 @asynccontextmanager
 async def plain_producer(bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **admin_client_options())
     await producer.start()
     try:
         yield producer
@@ -31,7 +33,12 @@ class TopicReader:
         self._positions: set[tuple[int, int]] = set()
         # No consumer group: nothing to be evicted from while a test waits, nothing to rebalance.
         self._consumer = AIOKafkaConsumer(
-            topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest", enable_auto_commit=False
+            topic,
+            bootstrap_servers=bootstrap,
+            group_id=None,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            **admin_client_options(),
         )
 
     async def start(self) -> None:
@@ -100,8 +107,8 @@ async def caught_up(bootstrap: str, group: str, topic: str, timeout: float = 30)
     from aiokafka.admin import AIOKafkaAdminClient
     from aiokafka.structs import TopicPartition
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, **admin_client_options())
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **admin_client_options())
     await consumer.start()
     await admin.start()
     try:

@@ -155,7 +155,7 @@ def salted_password(password: str, salt: bytes, iterations: int = SCRAM_ITERATIO
 async def set_scram_password(admin: AIOKafkaAdminClient, name: str, password: str) -> None:
     """Create the SCRAM-SHA-512 user `name`, or give it a new password (the old one stops working)."""
     salt = secrets.token_bytes(32)
-    upsert = (name, SCRAM_SHA_512, SCRAM_ITERATIONS, salt, salted_password(password, salt), {})
+    upsert: tuple[Any, ...] = (name, SCRAM_SHA_512, SCRAM_ITERATIONS, salt, salted_password(password, salt), {})
     await _alter_scram(admin, _AlterUserScramCredentials([], [upsert]), name)
 
 

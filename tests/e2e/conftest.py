@@ -46,10 +46,10 @@ async def services(running_services: dict[str, ServiceProcess], infra: InfraEndp
 
 
 @pytest.fixture(scope="session")
-def running_services(service_env: dict[str, str]) -> Iterator[dict[str, ServiceProcess]]:
+def running_services(service_env: dict[str, str], infra: InfraEndpoints) -> Iterator[dict[str, ServiceProcess]]:
     logs = var_dir() / "test" / "logs" / time.strftime("%Y%m%d-%H%M%S")
     processes = {
-        name: ServiceProcess(name, port, service_env, logs / f"{name}.log")
+        name: ServiceProcess(name, port, {**service_env, **infra.service_env(name)}, logs / f"{name}.log")
         for name, port in zip(SERVICE_PORTS, free_ports(len(SERVICE_PORTS)), strict=True)
     }
     try:

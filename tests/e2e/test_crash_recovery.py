@@ -37,7 +37,8 @@ async def test_sigkill_between_effect_and_offset_commit_leaves_exactly_one_effec
     registration = services["registration"]
     await asyncio.to_thread(registration.stop)
     # Only the submission's effect: registration also takes in grants and outcomes, which must not kill it first.
-    faulty_env = {**service_env, "EFRIKORT_FAULT_KILL_AFTER_EFFECT": "true", "EFRIKORT_FAULT_KILL_TOPIC": SUBMISSIONS}
+    own_env = {**service_env, **infra.service_env("registration")}
+    faulty_env = {**own_env, "EFRIKORT_FAULT_KILL_AFTER_EFFECT": "true", "EFRIKORT_FAULT_KILL_TOPIC": SUBMISSIONS}
     doomed = ServiceProcess(
         "registration", registration.port, faulty_env, registration.log_path.with_name("registration-killed.log")
     )
@@ -57,7 +58,7 @@ async def test_sigkill_between_effect_and_offset_commit_leaves_exactly_one_effec
         count = "SELECT count(*) FROM registration.fee_versions WHERE submission_id = $1"
         assert await db.fetchval(count, fee["submission_id"]) == 1
 
-        restarted = ServiceProcess("registration", registration.port, service_env, registration.log_path)
+        restarted = ServiceProcess("registration", registration.port, own_env, registration.log_path)
         services["registration"] = restarted
         restarted.start()
         await asyncio.to_thread(restarted.wait_ready, 120)

@@ -33,14 +33,16 @@ def _unique_topic(prefix: str) -> str:
     return f"test.{prefix}.{uuid.uuid4().hex[:12]}"
 
 
-async def _admin(bootstrap_servers: str) -> AIOKafkaAdminClient:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000)
+async def _admin(infra: InfraEndpoints) -> AIOKafkaAdminClient:
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=infra.kafka_bootstrap_servers, request_timeout_ms=10_000, **infra.admin_options()
+    )
     await admin.start()
     return admin
 
 
 async def test_kafka_answers_metadata_request(infra: InfraEndpoints) -> None:
-    admin = await _admin(infra.kafka_bootstrap_servers)
+    admin = await _admin(infra)
     try:
         cluster = await admin.describe_cluster()
     finally:
@@ -51,12 +53,14 @@ async def test_kafka_answers_metadata_request(infra: InfraEndpoints) -> None:
 
 async def test_topic_created_explicitly_roundtrips_a_message(infra: InfraEndpoints) -> None:
     topic = _unique_topic("roundtrip")
-    admin = await _admin(infra.kafka_bootstrap_servers)
+    admin = await _admin(infra)
     try:
         response = await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
         assert [error_code for _, error_code, *_ in response.topic_errors] == [0], response
 
-        producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap_servers, acks="all")
+        producer = AIOKafkaProducer(
+            bootstrap_servers=infra.kafka_bootstrap_servers, acks="all", **infra.admin_options()
+        )
         await producer.start()
         try:
             metadata = await producer.send_and_wait(topic, key=b"k1", value="hej åäö".encode())
@@ -72,6 +76,7 @@ async def test_topic_created_explicitly_roundtrips_a_message(infra: InfraEndpoin
             group_id=f"test-{uuid.uuid4().hex[:8]}",
             auto_offset_reset="earliest",
             enable_auto_commit=False,
+            **infra.admin_options(),
         )
         await consumer.start()
         try:
@@ -87,13 +92,15 @@ async def test_topic_created_explicitly_roundtrips_a_message(infra: InfraEndpoin
 
 async def test_topics_are_not_auto_created(infra: InfraEndpoints) -> None:
     topic = _unique_topic("never-created")
-    admin = await _admin(infra.kafka_bootstrap_servers)
+    admin = await _admin(infra)
     try:
         # A metadata request naming the topic is what auto-creates it when that is enabled.
         [described] = await admin.describe_topics([topic])
         assert described["error_code"] == UNKNOWN_TOPIC_OR_PARTITION, described
 
-        producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap_servers, request_timeout_ms=1500)
+        producer = AIOKafkaProducer(
+            bootstrap_servers=infra.kafka_bootstrap_servers, request_timeout_ms=1500, **infra.admin_options()
+        )
         await producer.start()
         try:
             with pytest.raises(KafkaError):

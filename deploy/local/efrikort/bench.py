@@ -29,6 +29,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from contracts.identity import with_check_digit
 from contracts.topics import FEES
 from efrikort.example import OUTCOMES, SUBMISSIONS
+from efrikort.kafka_principals import admin_client_options
 from efrikort.sample_actors import EXAMPLE_EMPLOYEE, EXAMPLE_UNIT, example_grants, publish_grants
 from runtime.partitioner import default_partitioner
 
@@ -117,9 +118,13 @@ async def send_and_collect(
     and reading thousands of answers as they come took a third of a core from the service measured.
     The messages are encoded before the clock starts, for the same reason.
     """
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, **admin_client_options()
+    )
     await consumer.start()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, partitioner=default_partitioner)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, linger_ms=5, partitioner=default_partitioner, **admin_client_options()
+    )
     await producer.start()
     try:
         partitions = [TopicPartition(answers_topic, p) for p in sorted(await producer.partitions_for(answers_topic))]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from efrikort.infra.kafka import resolve_kafka_jars
 from efrikort.infra.paths import repo_root, var_dir
 from efrikort.infra.stack import LocalInfra
+from efrikort.kafka_principals import provision_services_blocking
 from efrikort.services import SERVICE_PORTS, ServiceProcess
 
 if TYPE_CHECKING:
@@ -44,7 +45,11 @@ def cmd_up(args: argparse.Namespace) -> int:
         if args.http_port_base
         else SERVICE_PORTS
     )
-    processes = [ServiceProcess(name, ports[name], env, logs / f"{name}.log") for name in SERVICE_PORTS]
+    print("giving each service its Kafka principal and ACLs ...", flush=True)
+    provision_services_blocking(endpoints)
+    processes = [
+        ServiceProcess(name, ports[name], endpoints.service_env(name), logs / f"{name}.log") for name in SERVICE_PORTS
+    ]
 
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt

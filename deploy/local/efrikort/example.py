@@ -9,6 +9,7 @@ from datetime import date
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from contracts.topics import FEE_OUTCOMES, FEE_SUBMISSIONS
+from efrikort.kafka_principals import admin_client_options
 
 SUBMISSIONS = FEE_SUBMISSIONS.name
 OUTCOMES = FEE_OUTCOMES.name
@@ -32,9 +33,11 @@ def example_submission() -> dict[str, object]:
 async def send_example_fee(bootstrap: str, submission: dict[str, object] | None, timeout_s: float = 30) -> int:
     submission = submission or example_submission()
     submission_id = str(submission["submission_id"])
-    consumer = AIOKafkaConsumer(OUTCOMES, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="latest")
+    consumer = AIOKafkaConsumer(
+        OUTCOMES, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="latest", **admin_client_options()
+    )
     await consumer.start()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **admin_client_options())
     await producer.start()
     try:
         await consumer.seek_to_end()

@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaProducer
 from contracts.access_events import AccessRole, CareUnitGrant, EmployeeGrant, SystemGrant, grant_key
 from contracts.envelope import Envelope
 from contracts.topics import ACCESS_GRANTS
+from efrikort.kafka_principals import admin_client_options
 from runtime.access_grants import Grant
 from runtime.outbox import event_message
 
@@ -82,7 +83,7 @@ def example_grants(system_id: str = EXAMPLE_SYSTEM) -> list[Grant]:
 
 async def publish_grants(bootstrap: str, grants: Sequence[Grant]) -> None:
     """Publish on the compacted grants topic, enveloped and keyed as the access service does."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", **admin_client_options())
     await producer.start()
     try:
         for grant in grants:

@@ -40,7 +40,11 @@ DESK = {"X-HSA-ID": DESK_ID}
 
 @pytest.fixture(scope="package")
 def protection(infra: InfraEndpoints) -> Iterator[ServiceProcess]:
-    env = {**infra.as_env(), "EFRIKORT_OUTBOX_POLL_INTERVAL_S": "0.1", "EFRIKORT_TRUST_IDENTITY_HEADER": "true"}
+    env = {
+        **infra.service_env("protection"),
+        "EFRIKORT_OUTBOX_POLL_INTERVAL_S": "0.1",
+        "EFRIKORT_TRUST_IDENTITY_HEADER": "true",
+    }
     log = var_dir() / "test" / "logs" / time.strftime("%Y%m%d-%H%M%S") / "protection-integration.log"
     process = ServiceProcess("protection", free_ports(1)[0], env, log)
     process.start()

@@ -301,7 +301,7 @@ class TinyService:
 
     async def committed_offsets(self) -> dict[TopicPartition, int]:
         """What the service's consumer group has committed, per partition."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.infra.kafka_bootstrap_servers)
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.infra.kafka_bootstrap_servers, **self.infra.admin_options())
         await admin.start()
         try:
             offsets = await admin.list_consumer_group_offsets(self.name)
@@ -317,7 +317,7 @@ class TinyService:
         await db.execute(f"DROP ROLE IF EXISTS {self.settings.database_role}")
         await db.close()
         self._db = None
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.infra.kafka_bootstrap_servers)
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.infra.kafka_bootstrap_servers, **self.infra.admin_options())
         await admin.start()
         try:
             await admin.delete_topics([topic.name for topic in self.topics])

@@ -267,7 +267,13 @@ async def test_a_relay_that_cannot_reach_kafka_keeps_the_events_until_it_can(
         await OutboxRelay(idle_outbox.engine, unreachable_kafka, batch_size=10, poll_interval_s=0.05).publish_batch()
     assert await idle_outbox.size() == 1
 
-    relay = OutboxRelay(idle_outbox.engine, infra.kafka_bootstrap_servers, batch_size=10, poll_interval_s=0.05)
+    relay = OutboxRelay(
+        idle_outbox.engine,
+        infra.kafka_bootstrap_servers,
+        batch_size=10,
+        poll_interval_s=0.05,
+        client_options=infra.admin_options(),
+    )
     try:
         assert await relay.publish_batch() == 1
     finally:

@@ -18,10 +18,12 @@ from contracts.access_events import grant_key
 from contracts.envelope import Envelope
 from contracts.topics import ACCESS_GRANTS
 from efrikort.infra.stack import InfraEndpoints
+from efrikort.kafka_principals import admin_client_options
 from efrikort.sample_actors import unit
 from runtime.access_grants import grants_consumer
 from runtime.outbox import event_message
 from runtime.service import Runtime, Service, create_app
+from runtime.topics import ensure_topics
 from tests.integration.runtime.harness import settings_for, unique_service_name, write_migrations
 
 pytestmark = pytest.mark.integration
@@ -33,7 +35,9 @@ async def publish_many(bootstrap: str, count: int) -> list[str]:
     """Grants for `count` units no other test knows, published as the access service does; their keys."""
     tag = uuid.uuid4().hex[:6].upper()
     grants = [unit(f"SE2321000016-R{tag}{n:05d}") for n in range(count)]
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    # Run alone, nothing else has made the topic yet.
+    await ensure_topics(bootstrap, [ACCESS_GRANTS], client_options=admin_client_options())
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, **admin_client_options())
     await producer.start()
     try:
         sent = []

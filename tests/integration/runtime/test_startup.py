@@ -52,7 +52,7 @@ async def test_start_up_applies_the_migrations_in_the_service_schema(
 async def test_start_up_creates_consumed_dead_letter_and_produced_topics_as_the_catalogue_says(
     http: httpx.AsyncClient, service: TinyService, infra: InfraEndpoints
 ) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap_servers)
+    admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap_servers, **infra.admin_options())
     await admin.start()
     try:
         described = await admin.describe_topics([t.name for t in service.topics])

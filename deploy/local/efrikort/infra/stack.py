@@ -14,7 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from efrikort.infra.kafka import KafkaServer
+from efrikort.infra.credentials import Credential, CredentialStore
+from efrikort.infra.kafka import KafkaServer, client_options
 from efrikort.infra.paths import repo_root, var_dir
 from efrikort.infra.postgres import PostgresServer
 
@@ -30,17 +31,66 @@ DEFAULT_POSTGRES_PORT = 55432
 
 @dataclass(frozen=True)
 class InfraEndpoints:
-    """How services and tests reach the infrastructure."""
+    """How services and tests reach the infrastructure, and as whom they reach Kafka."""
 
     kafka_bootstrap_servers: str
     database_url: str
+    kafka_ca_file: str | None = None
+    """The CA of the broker's certificate; with `kafka_admin`, Kafka is reached over SASL_SSL."""
+    kafka_admin: Credential | None = None
+    """The admin tooling's super user; None for an unsecured throw-away broker (a test container)."""
+    kafka_credentials: CredentialStore | None = None
+    """Where the local stack keeps each principal's password (None: principals are provisioned elsewhere)."""
 
     def as_env(self) -> dict[str, str]:
-        """The endpoints as the environment variables the services read."""
+        """The endpoints as the environment variables the services read, connecting as the admin user
+        (the project's own tooling and the tests' in-process services)."""
         return {
             KAFKA_BOOTSTRAP_SERVERS_ENV: self.kafka_bootstrap_servers,
             DATABASE_URL_ENV: self.database_url,
+            **self.kafka_env(self.kafka_admin),
         }
+
+    def service_env(self, principal: str) -> dict[str, str]:
+        """`as_env`, but connecting to Kafka as `principal` (a service's own user)."""
+        if self.kafka_credentials is None or self.kafka_admin is None:
+            return self.as_env()
+        return {**self.as_env(), **self.kafka_env(self.kafka_credentials.get_or_create(principal))}
+
+    def kafka_env(self, credential: Credential | None) -> dict[str, str]:
+        """The `EFRIKORT_KAFKA_*` variables for connecting as `credential`."""
+        if credential is None:
+            return {"EFRIKORT_KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"}
+        return {
+            "EFRIKORT_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            "EFRIKORT_KAFKA_SASL_USERNAME": credential.username,
+            "EFRIKORT_KAFKA_SASL_PASSWORD": credential.password,
+            "EFRIKORT_KAFKA_SSL_CA_FILE": self.kafka_ca_file or "",
+        }
+
+    def admin_options(self) -> dict[str, object]:
+        """aiokafka keyword arguments for connecting as the admin user."""
+        if self.kafka_admin is None:
+            return {}
+        return client_options(self.kafka_admin, self.kafka_ca_file or "")
+
+
+def external_kafka_endpoints(bootstrap: str, database_url: str, environ: Mapping[str, str]) -> InfraEndpoints:
+    """A broker of someone else's: reached as the admin user `EFRIKORT_KAFKA_SASL_USERNAME` and
+    `..._PASSWORD` over TLS checked against `EFRIKORT_KAFKA_SSL_CA_FILE`, or unsecured when
+    `EFRIKORT_KAFKA_SECURITY_PROTOCOL=PLAINTEXT`."""
+    if environ.get("EFRIKORT_KAFKA_SECURITY_PROTOCOL") == "PLAINTEXT":
+        return InfraEndpoints(bootstrap, database_url)
+    username, password = environ.get("EFRIKORT_KAFKA_SASL_USERNAME"), environ.get("EFRIKORT_KAFKA_SASL_PASSWORD")
+    if not username or not password:
+        raise ValueError(
+            f"{KAFKA_BOOTSTRAP_SERVERS_ENV} names a broker of your own: set EFRIKORT_KAFKA_SASL_USERNAME and "
+            "EFRIKORT_KAFKA_SASL_PASSWORD (its admin user) and EFRIKORT_KAFKA_SSL_CA_FILE, or "
+            "EFRIKORT_KAFKA_SECURITY_PROTOCOL=PLAINTEXT for an unsecured one"
+        )
+    return InfraEndpoints(
+        bootstrap, database_url, environ.get("EFRIKORT_KAFKA_SSL_CA_FILE"), Credential(username, password)
+    )
 
 
 def _int_env(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -72,6 +122,7 @@ class LocalInfra:
         environ: Mapping[str, str] | None = None,
     ) -> None:
         env = os.environ if environ is None else environ
+        self.environ = env
         base = var_dir()
         self.data_dir = (data_dir or base / "data").resolve()
         self.cache_dir = (cache_dir or base / "cache").resolve()
@@ -95,9 +146,15 @@ class LocalInfra:
 
     @property
     def endpoints(self) -> InfraEndpoints:
+        database_url = self.external_database or self.postgres.url
+        if self.external_kafka:
+            return external_kafka_endpoints(self.external_kafka, database_url, self.environ)
         return InfraEndpoints(
-            kafka_bootstrap_servers=self.external_kafka or self.kafka.bootstrap_servers,
-            database_url=self.external_database or self.postgres.url,
+            kafka_bootstrap_servers=self.kafka.bootstrap_servers,
+            database_url=database_url,
+            kafka_ca_file=str(self.kafka.ca_file),
+            kafka_admin=self.kafka.admin,
+            kafka_credentials=self.kafka.credentials,
         )
 
     def up(self) -> InfraEndpoints:
