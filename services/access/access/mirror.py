@@ -16,8 +16,10 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from access import store
-from access.directory import DirectoryExport
+from access.directory import CommissionEntry, DirectoryExport
 from access.granting import (
+    Agreement,
+    Commission,
     Computed,
     IntegratedSystem,
     comparable,
@@ -25,6 +27,7 @@ from access.granting import (
     system_grant,
     unit_grant,
 )
+from access.store import Listed, ListedUnit, RoleHeld
 from contracts.access_events import (
     AccessRoleChanged,
     AgreementSigned,
@@ -159,7 +162,7 @@ async def _provider_changed(conn: AsyncConnection, change: CareProviderChanged) 
     if change.removed:
         await store.leave_directory(conn, "care_providers", [change.care_provider])
     else:
-        await store.save_providers(conn, [{"hsa_id": change.care_provider, "name": change.name}])
+        await store.save_providers(conn, [Listed(change.care_provider, change.name)])
     return Affected(units=set(await store.units_of_providers(conn, [change.care_provider])))
 
 
@@ -167,13 +170,7 @@ async def _unit_changed(conn: AsyncConnection, change: CareUnitChanged) -> Affec
     if change.removed:
         await store.leave_directory(conn, "care_units", [change.care_unit])
     else:
-        unit = {
-            "hsa_id": change.care_unit,
-            "name": change.name,
-            "care_provider": change.care_provider,
-            "region": change.region,
-        }
-        await store.save_units(conn, [unit])
+        await store.save_units(conn, [ListedUnit(change.care_unit, change.name, change.care_provider, change.region)])
     return Affected(units={change.care_unit})
 
 
@@ -181,7 +178,7 @@ async def _employee_changed(conn: AsyncConnection, change: EmployeeChanged) -> A
     if change.removed:
         await store.leave_directory(conn, "employees", [change.employee])
     else:
-        await store.save_employees(conn, [{"hsa_id": change.employee, "name": change.name}])
+        await store.save_employees(conn, [Listed(change.employee, change.name)])
     return Affected(pairs=await store.pairs_of_employees(conn, [change.employee]))
 
 
@@ -190,17 +187,26 @@ async def _commission_changed(conn: AsyncConnection, change: CommissionChanged) 
     if change.removed:
         before = await store.remove_commissions(conn, [change.commission_id])
     else:
-        before = await store.save_commissions(conn, [change.model_dump(mode="python", exclude={"removed"})])
+        before = await store.save_commissions(conn, [_commission(change)])
     return Affected(pairs={*before, (change.employee, change.care_unit)})
+
+
+def _commission(commission: CommissionChanged | CommissionEntry) -> Commission:
+    return Commission(
+        commission.commission_id,
+        commission.employee,
+        commission.care_unit,
+        commission.purpose,
+        commission.valid_from,
+        commission.valid_to,
+    )
 
 
 async def _role_changed(conn: AsyncConnection, change: AccessRoleChanged) -> Affected:
     if change.removed:
         await store.remove_role(conn, change.employee, change.care_unit, change.role)
     else:
-        await store.add_roles(
-            conn, [{"employee": change.employee, "care_unit": change.care_unit, "role": change.role.value}]
-        )
+        await store.add_roles(conn, [RoleHeld(change.employee, change.care_unit, change.role)])
     return Affected(pairs={(change.employee, change.care_unit)})
 
 
@@ -209,13 +215,7 @@ async def apply_agreement_change(tx: Transaction, change: Event) -> int:
     conn = tx.conn
     match change:
         case AgreementSigned() as signed:
-            agreement = {
-                "care_provider": signed.care_provider,
-                "region": signed.region,
-                "signed_on": signed.signed_on,
-                "terminated_on": None,
-            }
-            await store.save_agreements(conn, [agreement])
+            await store.save_agreements(conn, [Agreement(signed.care_provider, signed.region, signed.signed_on)])
             affected = Affected(units=set(await store.units_of_providers(conn, [signed.care_provider])))
         case AgreementTerminated() as terminated:
             await store.terminate_agreement(conn, terminated.care_provider, terminated.terminated_on)
@@ -250,11 +250,11 @@ class ImportSummary:
 async def import_export(tx: Transaction, export: DirectoryExport) -> ImportSummary:
     """Apply a directory export. A full one also ends whatever is missing from it, at once."""
     conn = tx.conn
-    await store.save_providers(conn, [p.model_dump() for p in export.care_providers])
-    await store.save_units(conn, [u.model_dump() for u in export.care_units])
-    await store.save_employees(conn, [e.model_dump() for e in export.employees])
-    await store.save_commissions(conn, [c.model_dump(mode="python") for c in export.commissions])
-    roles = [{"employee": r.employee, "care_unit": r.care_unit, "role": r.role.value} for r in export.access_roles]
+    await store.save_providers(conn, [Listed(p.hsa_id, p.name) for p in export.care_providers])
+    await store.save_units(conn, [ListedUnit(u.hsa_id, u.name, u.care_provider, u.region) for u in export.care_units])
+    await store.save_employees(conn, [Listed(e.hsa_id, e.name) for e in export.employees])
+    await store.save_commissions(conn, [_commission(c) for c in export.commissions])
+    roles = [RoleHeld(r.employee, r.care_unit, r.role) for r in export.access_roles]
     await store.add_roles(conn, roles)
     if export.full:
         await store.leave_directory_unless_in(conn, "care_providers", [p.hsa_id for p in export.care_providers])
@@ -262,7 +262,8 @@ async def import_export(tx: Transaction, export: DirectoryExport) -> ImportSumma
         await store.leave_directory_unless_in(conn, "employees", [e.hsa_id for e in export.employees])
         await store.remove_commissions_unless_in(conn, [c.commission_id for c in export.commissions])
         await store.remove_roles_unless_in(conn, roles)
-    await store.save_agreements(conn, [a.model_dump(mode="python") for a in export.agreements])
+    agreements = [Agreement(a.care_provider, a.region, a.signed_on, a.terminated_on) for a in export.agreements]
+    await store.save_agreements(conn, agreements)
     await store.save_systems(
         conn,
         [
