@@ -46,11 +46,12 @@ def fee_event_of(delivery: Delivery) -> FeeEvent:
     match delivery.event(FeeRegistered, FeeCorrected, FeeDeleted):
         case FeeRegistered() | FeeCorrected() | FeeDeleted() as event:
             return event
-        case other:
+        case other:  # not reached: `event` returns one of the types asked for
             raise InvalidMessage(f"event_type: {other.event_type} is not a fee event")
 
 
 async def publish_changes(tx: Transaction, cause: Delivery, changes: PatientChanges) -> None:
+    """The events telling what changed for the patient, caused by the patient's last delivery."""
     patient_tx = tx.caused_by(cause.correlation_id, cause.message_id)
     for topic, event in ledger_changes.events_of(changes):
         await patient_tx.emit(topic, changes.patient_key, event)
