@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from efrikort.infra.kafka import resolve_kafka_jars
 from efrikort.infra.paths import repo_root, var_dir
@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     return int(args.func(args) or 0)
 
 
-Commands = argparse._SubParsersAction[argparse.ArgumentParser]
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 """What `add_subparsers` returns: argparse names it only privately."""
 
 
