@@ -248,74 +248,85 @@ def asyncapi(message_schemas: Mapping[str, JsonObject] | None = None) -> JsonObj
     messages: JsonObject = {"DeadLetter": DEAD_LETTER_MESSAGE}
     channels: JsonObject = {}
     operations: JsonObject = {}
-
     for topic in CATALOGUE:
-        cid = channel_id(topic)
-        channels[cid] = {
-            "address": topic.name,
-            "title": topic.name,
-            "description": topic.description,
-            "messages": {name: {"$ref": f"#/components/messages/{name}"} for name in topic.messages},
-            "bindings": {"kafka": _kafka_channel_binding(topic)},
-        }
-        for name in topic.messages:
-            messages[name] = _message_component(name, payload_names[name])
-            message_ref = f"#/channels/{cid}/messages/{name}"
-            operations[f"publish{name}"] = _operation("send", cid, message_ref, f"Publish {name} to {topic.name}.")
-            operations[f"consume{name}"] = _operation("receive", cid, message_ref, f"Consume {name} from {topic.name}.")
-
-        dead_letter = topic.dead_letter
-        dlq_id = channel_id(dead_letter)
-        channels[dlq_id] = {
-            "address": dead_letter.name,
-            "title": dead_letter.name,
-            "description": f"{dead_letter.description} Messages keep their key: {topic.key}.",
-            "messages": {"DeadLetter": {"$ref": "#/components/messages/DeadLetter"}},
-            "bindings": {"kafka": _kafka_channel_binding(dead_letter)},
-        }
-        dlq_ref = f"#/channels/{dlq_id}/messages/DeadLetter"
-        operations[f"publish{_capitalised(dlq_id)}"] = _operation(
-            "send", dlq_id, dlq_ref, f"Dead-letter a message from {topic.name} that could not be processed."
-        )
-        operations[f"consume{_capitalised(dlq_id)}"] = _operation(
-            "receive", dlq_id, dlq_ref, f"Inspect or replay dead letters of {topic.name}."
-        )
-
+        _add_topic(topic, payload_names, channels, operations, messages)
+        _add_dead_letter_topic(topic, channels, operations)
     return {
         "asyncapi": "3.0.0",
-        "info": {
-            "title": "e-frikort",
-            "version": importlib.metadata.version("efrikort-contracts"),
-            "description": (
-                "Messages of e-frikort, the digital high-cost protection for outpatient care. Integrated "
-                "journal and cash systems publish FeeSubmission as bare JSON and read FeeOutcome; internal "
-                "events travel in an envelope (event_id, event_type, schema_version, occurred_at, producer, "
-                "correlation_id, causation_id, payload). Generated from the pydantic models in contracts/."
-            ),
-        },
+        "info": INFO | {"version": importlib.metadata.version("efrikort-contracts")},
         "defaultContentType": "application/json",
-        "servers": {
-            "local": {
-                "host": "127.0.0.1:9092",
-                "protocol": "kafka",
-                "description": "Single-node KRaft broker for local runs and tests.",
-            },
-            "production": {
-                "host": "{bootstrap}",
-                "protocol": "kafka",
-                "description": "The production cluster (replication factor 3, min.insync.replicas=2).",
-                "variables": {
-                    "bootstrap": {
-                        "default": "kafka.invalid:9092",
-                        "description": "Bootstrap server of the production cluster, set per deployment.",
-                    }
-                },
-            },
-        },
+        "servers": SERVERS,
         "channels": channels,
         "operations": operations,
         "components": {"schemas": schema_components, "messages": messages},
     }
+
+
+INFO: JsonObject = {
+    "title": "e-frikort",
+    "description": (
+        "Messages of e-frikort, the digital high-cost protection for outpatient care. Integrated "
+        "journal and cash systems publish FeeSubmission as bare JSON and read FeeOutcome; internal "
+        "events travel in an envelope (event_id, event_type, schema_version, occurred_at, producer, "
+        "correlation_id, causation_id, payload). Generated from the pydantic models in contracts/."
+    ),
+}
+SERVERS: JsonObject = {
+    "local": {
+        "host": "127.0.0.1:9092",
+        "protocol": "kafka",
+        "description": "Single-node KRaft broker for local runs and tests.",
+    },
+    "production": {
+        "host": "{bootstrap}",
+        "protocol": "kafka",
+        "description": "The production cluster (replication factor 3, min.insync.replicas=2).",
+        "variables": {
+            "bootstrap": {
+                "default": "kafka.invalid:9092",
+                "description": "Bootstrap server of the production cluster, set per deployment.",
+            }
+        },
+    },
+}
+
+
+def _add_topic(
+    topic: Topic, payload_names: Mapping[str, str], channels: JsonObject, operations: JsonObject, messages: JsonObject
+) -> None:
+    """The topic's channel, its messages and the operations on it, into the document's sections."""
+    cid = channel_id(topic)
+    channels[cid] = {
+        "address": topic.name,
+        "title": topic.name,
+        "description": topic.description,
+        "messages": {name: {"$ref": f"#/components/messages/{name}"} for name in topic.messages},
+        "bindings": {"kafka": _kafka_channel_binding(topic)},
+    }
+    for name in topic.messages:
+        messages[name] = _message_component(name, payload_names[name])
+        message_ref = f"#/channels/{cid}/messages/{name}"
+        operations[f"publish{name}"] = _operation("send", cid, message_ref, f"Publish {name} to {topic.name}.")
+        operations[f"consume{name}"] = _operation("receive", cid, message_ref, f"Consume {name} from {topic.name}.")
+
+
+def _add_dead_letter_topic(topic: Topic, channels: JsonObject, operations: JsonObject) -> None:
+    dead_letter = topic.dead_letter
+    dlq_id = channel_id(dead_letter)
+    channels[dlq_id] = {
+        "address": dead_letter.name,
+        "title": dead_letter.name,
+        "description": f"{dead_letter.description} Messages keep their key: {topic.key}.",
+        "messages": {"DeadLetter": {"$ref": "#/components/messages/DeadLetter"}},
+        "bindings": {"kafka": _kafka_channel_binding(dead_letter)},
+    }
+    dlq_ref = f"#/channels/{dlq_id}/messages/DeadLetter"
+    operations[f"publish{_capitalised(dlq_id)}"] = _operation(
+        "send", dlq_id, dlq_ref, f"Dead-letter a message from {topic.name} that could not be processed."
+    )
+    operations[f"consume{_capitalised(dlq_id)}"] = _operation(
+        "receive", dlq_id, dlq_ref, f"Inspect or replay dead letters of {topic.name}."
+    )
 
 
 # --- files ---------------------------------------------------------------------------------------

@@ -53,17 +53,18 @@ ActingUnit = Annotated[str | None, Header(alias="X-Care-Unit", description="The 
 """The unit an HTTP caller acts for; when left out, any unit where they hold a grant that allows the action."""
 
 
-def _runtime(request: Request) -> Runtime[Any]:
+def runtime_of(request: Request) -> Runtime[Any]:
+    """The runtime the service runs on (for the runtime's own routes)."""
     runtime: Runtime[Any] = request.app.state.runtime
     return runtime
 
 
 def unit_of_work(request: Request) -> UnitOfWork:
-    return _runtime(request).uow
+    return runtime_of(request).uow
 
 
 def service_settings(request: Request) -> ServiceSettings:
-    return _runtime(request).settings
+    return runtime_of(request).settings
 
 
 UnitOfWorkDep = Annotated[UnitOfWork, Depends(unit_of_work)]

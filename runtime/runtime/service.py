@@ -11,15 +11,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import uvicorn
 from aiokafka import ConsumerRecord, TopicPartition
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, Depends, FastAPI, Response
 from fastapi.responses import JSONResponse
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -196,73 +197,88 @@ def _with_readable_headers(record: ConsumerRecord[Any, Any]) -> ConsumerRecord[A
 
 
 def create_app(service: Service, runtime: Runtime[Any]) -> FastAPI:
-    settings = runtime.settings
+    """The service's ASGI application: its consumers subscribed, its routes and the operations routes."""
     consumers = [*service.consumers, *([membership_consumer(service.name)] if service.obeys_patient_exit else [])]
     for consumer in consumers:
         runtime.subscribe(consumer)
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        settings.warn_about_development_defaults()
-        await database.provision(settings)
-        await database.migrate(runtime.engine, service.migrations, settings.database_schema)
-        consumed = [c.topic for c in consumers]
-        await ensure_topics(
-            settings.kafka_bootstrap_servers,
-            [*consumed, *(t.dead_letter for t in consumed), *service.produces],
-            settings.topic_replication_factor,
-            kafka.client_options(settings),
-        )
-        await runtime.broker.start()
-        runtime.relay.start()
-        monitor = asyncio.create_task(_monitor(runtime), name="monitor")
-        background = [
-            asyncio.create_task(_supervised(task, runtime), name=getattr(task, "__name__", "background"))
-            for task in service.background
-        ]
-        log.info("%s started; HTTP on %s:%d", service.name, settings.http_host, settings.http_port)
-        try:
-            yield
-        finally:
-            monitor.cancel()
-            await _stop(background)
-            # Stop taking messages first: what a handler had not committed is redelivered later.
-            await runtime.stop_consumers()
-            await runtime.relay.stop()
-            await runtime.broker.stop()
-            await runtime.engine.dispose()
-            log.info("%s stopped", service.name)
-
-    app = FastAPI(title=service.title or f"e-frikort {service.name}", lifespan=lifespan)
+    app = FastAPI(
+        title=service.title or f"e-frikort {service.name}",
+        lifespan=functools.partial(_lifespan, service=service, runtime=runtime, consumers=consumers),
+    )
     problems.install(app)
     http.install(app, runtime, service.provides)
-    app.state.identify = identity.identify_for(settings.trust_identity_header, settings.serves_tls)
-
-    @app.get("/health", tags=["operations"])
-    async def health() -> dict[str, str]:
-        """The process is alive."""
-        return {"status": "ok"}
-
-    @app.get("/ready", tags=["operations"])
-    async def ready() -> JSONResponse:
-        """Kafka and PostgreSQL reachable, and every consumer assigned its partitions."""
-        checks = {
-            "postgresql": await database.is_reachable(runtime.engine),
-            "kafka": await runtime.broker.ping(timeout=2.0),
-            "consumers": runtime.assigned(),
-        }
-        if runtime.has_read_models:
-            checks["read_models"] = checks["consumers"] and await runtime.read_what_was_there()
-        status = 200 if all(checks.values()) else 503
-        return JSONResponse({"ready": status == 200, "checks": checks}, status_code=status)
-
-    @app.get("/metrics", tags=["operations"])
-    async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
+    app.state.identify = identity.identify_for(runtime.settings.trust_identity_header, runtime.settings.serves_tls)
+    app.include_router(operations)
     if service.router is not None:
         app.include_router(service.router)
     return app
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(
+    app: FastAPI, *, service: Service, runtime: Runtime[Any], consumers: Sequence[Consumer]
+) -> AsyncIterator[None]:
+    """Start: schema, migrations, topics, consumers, relay, background work. Stop: the reverse, taking
+    no more messages first (what a handler had not committed is redelivered later)."""
+    settings = runtime.settings
+    settings.warn_about_development_defaults()
+    await database.provision(settings)
+    await database.migrate(runtime.engine, service.migrations, settings.database_schema)
+    consumed = [c.topic for c in consumers]
+    await ensure_topics(
+        settings.kafka_bootstrap_servers,
+        [*consumed, *(t.dead_letter for t in consumed), *service.produces],
+        settings.topic_replication_factor,
+        kafka.client_options(settings),
+    )
+    await runtime.broker.start()
+    runtime.relay.start()
+    monitor = asyncio.create_task(_monitor(runtime), name="monitor")
+    background = [
+        asyncio.create_task(_supervised(task, runtime), name=getattr(task, "__name__", "background"))
+        for task in service.background
+    ]
+    log.info("%s started; HTTP on %s:%d", service.name, settings.http_host, settings.http_port)
+    try:
+        yield
+    finally:
+        monitor.cancel()
+        await _stop(background)
+        await runtime.stop_consumers()
+        await runtime.relay.stop()
+        await runtime.broker.stop()
+        await runtime.engine.dispose()
+        log.info("%s stopped", service.name)
+
+
+operations = APIRouter(tags=["operations"])
+"""What every service answers for its operators: alive, ready, metrics."""
+RuntimeDep = Annotated["Runtime[Any]", Depends(http.runtime_of)]
+
+
+@operations.get("/health")
+async def health() -> dict[str, str]:
+    """The process is alive."""
+    return {"status": "ok"}
+
+
+@operations.get("/ready")
+async def ready(runtime: RuntimeDep) -> JSONResponse:
+    """Kafka and PostgreSQL reachable, and every consumer assigned its partitions."""
+    checks = {
+        "postgresql": await database.is_reachable(runtime.engine),
+        "kafka": await runtime.broker.ping(timeout=2.0),
+        "consumers": runtime.assigned(),
+    }
+    if runtime.has_read_models:
+        checks["read_models"] = checks["consumers"] and await runtime.read_what_was_there()
+    status = 200 if all(checks.values()) else 503
+    return JSONResponse({"ready": status == 200, "checks": checks}, status_code=status)
+
+
+@operations.get("/metrics")
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
 async def _monitor(runtime: Runtime[Any]) -> None:

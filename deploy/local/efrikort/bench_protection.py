@@ -24,8 +24,7 @@ from contracts.integration import FeeSource
 from contracts.topics import FEE_OUTCOMES, FEES
 from efrikort.bench import BenchResult, Outgoing, send_and_collect, synthetic_patients
 from protection.ledger import Fee
-from protection.overcharges import Overcharge, OverchargeFound, OverchargeState
-from protection.recompute import PatientHistory, recompute
+from protection.recompute import PatientHistory, history_after, recompute
 from protection.regions import RegionSettings
 from runtime.outbox import envelope_headers
 from runtime.patient_key import patient_key
@@ -52,13 +51,8 @@ def recompute_200(repeats: int = 500, seed: int = 1) -> float:
     ]
     now = datetime.now(UTC)
     # The steady state: every fee assessed before, its charge, cards and overcharges recorded.
-    first = recompute(PatientHistory(fees, [], [], {}), region, now)
-    recorded = [
-        Overcharge(c.overcharge_id, c.fee.fee_id, c.fee.care_unit, c.amount, OverchargeState.OPEN)
-        for c in first.overcharge_changes
-        if isinstance(c, OverchargeFound)
-    ]
-    history = PatientHistory(first.fees, first.cards, recorded, {u.fee.fee_id: u.amount for u in first.undercharges})
+    first = PatientHistory(fees, [], [], {})
+    history = history_after(first, recompute(first, region, now))
     timings = []
     for _ in range(repeats):
         started = time.perf_counter()

@@ -12,11 +12,11 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from efrikort.infra.kafka import resolve_kafka_jars
 from efrikort.infra.paths import repo_root, var_dir
-from efrikort.infra.stack import LocalInfra
+from efrikort.infra.stack import InfraEndpoints, LocalInfra
 from efrikort.kafka_principals import provision_services_blocking
 from efrikort.services import SERVICE_PORTS, ServiceProcess
 
@@ -50,54 +50,74 @@ def cmd_up(args: argparse.Namespace) -> int:
     processes = [
         ServiceProcess(name, ports[name], endpoints.service_env(name), logs / f"{name}.log") for name in SERVICE_PORTS
     ]
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    # SIGTERM stops the stack the same way Ctrl-C does, at whatever point it arrives; SIGINT is set
-    # explicitly because a shell starting us in the background would have it ignored.
-    signal.signal(signal.SIGTERM, interrupt)
-    signal.signal(signal.SIGINT, interrupt)
+    _stop_on_sigterm()
     code = 0
     try:
-        for process in processes:
-            process.start()
-        for process in processes:
-            process.wait_ready(timeout=args.timeout)
+        _start_services(processes, args.timeout)
         if not args.no_sample_directory:
             print(f"loading the sample directory {SAMPLE_DIRECTORY} into access ...", flush=True)
             if import_directory(repo_root() / SAMPLE_DIRECTORY, env) != 0:
                 raise RuntimeError("the sample directory could not be imported")
-        elapsed = time.monotonic() - started
-        print(f"\ne-frikort is up ({elapsed:.1f}s). Press Ctrl-C to stop everything.\n")
-        print(f"  {'Kafka':<15} {endpoints.kafka_bootstrap_servers}")
-        print(f"  {'PostgreSQL':<15} {endpoints.database_url}")
-        for process in processes:
-            print(f"  {process.name:<15} {process.url}  (/ready, /metrics, /docs)  log: {process.log_path}")
-        print("\n  send a fee:     ./efrikort send-example-fee")
-        sys.stdout.flush()
-        while not (exited := [p for p in processes if p.process is not None and p.process.poll() is not None]):
-            time.sleep(0.5)
-        for process in exited:
-            print(f"{process.name} exited with {process.process.returncode}; see {process.log_path}")  # type: ignore[union-attr]
-        code = 1
+        _print_where_to_look(endpoints, processes, time.monotonic() - started)
+        code = _watch(processes)
     except KeyboardInterrupt:
         pass
     except (RuntimeError, TimeoutError) as error:
         print(f"e-frikort did not come up: {error}", file=sys.stderr)
         code = 1
     finally:
-        # A second Ctrl-C must not cut the clean-up short and leave processes behind.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        print("\nstopping services ...", flush=True)
-        for process in processes:
-            process.stop()
-        if not args.keep_infra:
-            print("stopping Kafka and PostgreSQL ...", flush=True)
-            infra.down()
-        print("stopped", flush=True)
+        _stop_everything(processes, infra, keep_infra=args.keep_infra)
     return code
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM stops the stack the same way Ctrl-C does, at whatever point it arrives; SIGINT is set
+    explicitly because a shell starting us in the background would have it ignored."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
+
+
+def _start_services(processes: list[ServiceProcess], timeout: float) -> None:
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.wait_ready(timeout=timeout)
+
+
+def _print_where_to_look(endpoints: InfraEndpoints, processes: list[ServiceProcess], elapsed: float) -> None:
+    print(f"\ne-frikort is up ({elapsed:.1f}s). Press Ctrl-C to stop everything.\n")
+    print(f"  {'Kafka':<15} {endpoints.kafka_bootstrap_servers}")
+    print(f"  {'PostgreSQL':<15} {endpoints.database_url}")
+    for process in processes:
+        print(f"  {process.name:<15} {process.url}  (/ready, /metrics, /docs)  log: {process.log_path}")
+    print("\n  send a fee:     ./efrikort send-example-fee")
+    sys.stdout.flush()
+
+
+def _watch(processes: list[ServiceProcess]) -> int:
+    """Until a service exits (then 1) or Ctrl-C."""
+    while not (exited := [p for p in processes if p.process is not None and p.process.poll() is not None]):
+        time.sleep(0.5)
+    for process in exited:
+        print(f"{process.name} exited with {process.process.returncode}; see {process.log_path}")  # type: ignore[union-attr]
+    return 1
+
+
+def _stop_everything(processes: list[ServiceProcess], infra: LocalInfra, *, keep_infra: bool) -> None:
+    # A second Ctrl-C must not cut the clean-up short and leave processes behind.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    print("\nstopping services ...", flush=True)
+    for process in processes:
+        process.stop()
+    if not keep_infra:
+        print("stopping Kafka and PostgreSQL ...", flush=True)
+        infra.down()
+    print("stopped", flush=True)
 
 
 def cmd_service(args: argparse.Namespace) -> int:
@@ -227,7 +247,17 @@ def cmd_bench_protection(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="efrikort", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_running_commands(commands)
+    _add_bench_commands(commands)
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
 
+
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+"""What `add_subparsers` returns: argparse names it only privately."""
+
+
+def _add_running_commands(commands: Commands) -> None:
     up = commands.add_parser("up", help="bring up Kafka, PostgreSQL and every service; Ctrl-C stops it all")
     up.add_argument("--keep-infra", action="store_true", help="leave Kafka and PostgreSQL running on exit")
     up.add_argument("--timeout", type=float, default=120, help="seconds each service may take to be ready")
@@ -265,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     example.add_argument("--file", help="a submission JSON file instead of the built-in example")
     example.set_defaults(func=cmd_send_example_fee)
 
+
+def _add_bench_commands(commands: Commands) -> None:
     bench = commands.add_parser("bench", help="load benchmark on a running stack: submissions in, outcomes out")
     bench.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
     bench.add_argument("--submissions", dest="count", type=int, default=2000)
@@ -297,9 +329,6 @@ def main(argv: list[str] | None = None) -> int:
     bench_protection.add_argument("--rate", type=float, default=None, help="events per second (default: flat out)")
     bench_protection.add_argument("--runs", type=int, default=3)
     bench_protection.set_defaults(func=cmd_bench_protection)
-
-    args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
 
 
 if __name__ == "__main__":

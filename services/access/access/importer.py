@@ -11,22 +11,25 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import uuid
 from pathlib import Path
 
-from access.app import build, settings
+from access.app import HTTP_PORT, NAME, build
 from access.directory import DirectoryExport, DirectoryFileError, parse_export
 from access.mirror import ImportSummary, import_export
+from access.settings import AccessSettings
 from runtime import database
 from runtime.service import Runtime
 
 
-async def import_export_file(export: DirectoryExport, source: str) -> ImportSummary:
-    runtime = Runtime(settings())
+async def import_export_file(export: DirectoryExport) -> ImportSummary:
+    runtime = Runtime(AccessSettings.for_service(NAME, http_port=HTTP_PORT))
     try:
         service = build(runtime)
         await database.provision(runtime.settings)
         await database.migrate(runtime.engine, service.migrations, runtime.settings.database_schema)
-        async with runtime.uow.begin(correlation_id=f"directory-import:{source}") as tx:
+        # One import is one piece of work: its grants share a fresh correlation id.
+        async with runtime.uow.begin(correlation_id=str(uuid.uuid4())) as tx:
             return await import_export(tx, export)
     finally:
         await runtime.engine.dispose()
@@ -39,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         path = Path(args[0])
-        summary = asyncio.run(import_export_file(parse_export(path.read_bytes()), path.name))
+        summary = asyncio.run(import_export_file(parse_export(path.read_bytes())))
     except DirectoryFileError as error:
         print(f"{args[0]}: not imported: {error}", file=sys.stderr)
         return 1

@@ -6,7 +6,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -14,7 +14,53 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from access.granting import Agreement, Commission, IntegratedSystem, Unit
 from contracts.access_events import AccessRole, AuditEntry
 
-Row = dict[str, Any]
+
+class Listed(NamedTuple):
+    """A care provider or an employee as the directory lists it."""
+
+    hsa_id: str
+    name: str
+
+
+class ListedUnit(NamedTuple):
+    """A care unit as the directory lists it."""
+
+    hsa_id: str
+    name: str
+    care_provider: str
+    region: str
+
+
+class RoleHeld(NamedTuple):
+    """An e-frikort role an employee holds at a unit."""
+
+    employee: str
+    care_unit: str
+    role: AccessRole
+
+    def as_row(self) -> dict[str, str]:
+        return {"employee": self.employee, "care_unit": self.care_unit, "role": self.role.value}
+
+
+def _commission_row(commission: Commission) -> dict[str, Any]:
+    return {
+        "commission_id": commission.commission_id,
+        "employee": commission.employee,
+        "care_unit": commission.care_unit,
+        "purpose": commission.purpose,
+        "valid_from": commission.valid_from,
+        "valid_to": commission.valid_to,
+    }
+
+
+def _agreement_row(agreement: Agreement) -> dict[str, Any]:
+    return {
+        "care_provider": agreement.care_provider,
+        "region": agreement.region,
+        "signed_on": agreement.signed_on,
+        "terminated_on": agreement.terminated_on,
+    }
+
 
 # --- the mirror ------------------------------------------------------------------------------------
 
@@ -52,19 +98,19 @@ _NOT_IN = {
 }
 
 
-async def save_providers(conn: AsyncConnection, rows: Sequence[Row]) -> None:
-    if rows:
-        await conn.execute(_UPSERT_PROVIDER, list(rows))
+async def save_providers(conn: AsyncConnection, providers: Sequence[Listed]) -> None:
+    if providers:
+        await conn.execute(_UPSERT_PROVIDER, [p._asdict() for p in providers])
 
 
-async def save_units(conn: AsyncConnection, rows: Sequence[Row]) -> None:
-    if rows:
-        await conn.execute(_UPSERT_UNIT, list(rows))
+async def save_units(conn: AsyncConnection, units: Sequence[ListedUnit]) -> None:
+    if units:
+        await conn.execute(_UPSERT_UNIT, [u._asdict() for u in units])
 
 
-async def save_employees(conn: AsyncConnection, rows: Sequence[Row]) -> None:
-    if rows:
-        await conn.execute(_UPSERT_EMPLOYEE, list(rows))
+async def save_employees(conn: AsyncConnection, employees: Sequence[Listed]) -> None:
+    if employees:
+        await conn.execute(_UPSERT_EMPLOYEE, [e._asdict() for e in employees])
 
 
 async def leave_directory(conn: AsyncConnection, table: str, hsa_ids: Sequence[str]) -> None:
@@ -77,13 +123,13 @@ async def leave_directory_unless_in(conn: AsyncConnection, table: str, hsa_ids: 
     await conn.execute(_NOT_IN[table], {"ids": list(hsa_ids)})
 
 
-async def save_commissions(conn: AsyncConnection, rows: Sequence[Row]) -> set[tuple[str, str]]:
+async def save_commissions(conn: AsyncConnection, commissions: Sequence[Commission]) -> set[tuple[str, str]]:
     """Returns the (employee, unit) pairs a commission was at before, since a commission may move."""
-    if not rows:
+    if not commissions:
         return set()
-    before = await conn.execute(_OLD_COMMISSION, {"ids": [r["commission_id"] for r in rows]})
+    before = await conn.execute(_OLD_COMMISSION, {"ids": [c.commission_id for c in commissions]})
     pairs = {(r.employee, r.care_unit) for r in before}
-    await conn.execute(_UPSERT_COMMISSION, list(rows))
+    await conn.execute(_UPSERT_COMMISSION, [_commission_row(c) for c in commissions])
     return pairs
 
 
@@ -103,9 +149,9 @@ async def remove_commissions_unless_in(conn: AsyncConnection, commission_ids: Se
     return {(r.employee, r.care_unit) for r in result}
 
 
-async def add_roles(conn: AsyncConnection, rows: Sequence[Row]) -> None:
-    if rows:
-        await conn.execute(_ADD_ROLE, list(rows))
+async def add_roles(conn: AsyncConnection, roles: Sequence[RoleHeld]) -> None:
+    if roles:
+        await conn.execute(_ADD_ROLE, [r.as_row() for r in roles])
 
 
 async def remove_role(conn: AsyncConnection, employee: str, care_unit: str, role: AccessRole) -> None:
@@ -115,8 +161,8 @@ async def remove_role(conn: AsyncConnection, employee: str, care_unit: str, role
     )
 
 
-async def remove_roles_unless_in(conn: AsyncConnection, rows: Sequence[Row]) -> set[tuple[str, str]]:
-    keep = [f"{r['employee']}\x1f{r['care_unit']}\x1f{r['role']}" for r in rows]
+async def remove_roles_unless_in(conn: AsyncConnection, roles: Sequence[RoleHeld]) -> set[tuple[str, str]]:
+    keep = [f"{r.employee}\x1f{r.care_unit}\x1f{r.role.value}" for r in roles]
     result = await conn.execute(
         text(
             "DELETE FROM access_roles WHERE employee || chr(31) || care_unit || chr(31) || role "
@@ -130,8 +176,8 @@ async def remove_roles_unless_in(conn: AsyncConnection, rows: Sequence[Row]) -> 
 # --- agreements and systems -------------------------------------------------------------------------
 
 
-async def save_agreements(conn: AsyncConnection, rows: Sequence[Row]) -> None:
-    if rows:
+async def save_agreements(conn: AsyncConnection, agreements: Sequence[Agreement]) -> None:
+    if agreements:
         await conn.execute(
             text(
                 "INSERT INTO agreements (care_provider, region, signed_on, terminated_on) "
@@ -139,7 +185,7 @@ async def save_agreements(conn: AsyncConnection, rows: Sequence[Row]) -> None:
                 "ON CONFLICT (care_provider) DO UPDATE SET "
                 "region = excluded.region, signed_on = excluded.signed_on, terminated_on = excluded.terminated_on"
             ),
-            list(rows),
+            [_agreement_row(a) for a in agreements],
         )
 
 

@@ -6,25 +6,22 @@ grants, whether the caller may (central support only), and answer 403 naming the
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
+from contracts import clock
 from contracts.authorization import Action
 from contracts.notice_events import NoticeChannel, NoticeLanguage, PatientContactDetails
 from contracts.topics import PATIENT_CONTACTS
 from notifications import store
 from notifications.delivery_rules import NoticeState, missing_for_channel
-from notifications.patients import InvalidIdentityNumber, key_of
 from runtime.access_grants import require
 from runtime.audit import record_access
-from runtime.http import ActingUnit
-from runtime.identity import CurrentCaller
+from runtime.http import ActingUnit, CurrentCaller, SettingsDep, UnitOfWorkDep, patient_key_of
 from runtime.problems import Problem
-from runtime.service import Runtime
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 PatientId = Annotated[str, Path(description="The patient's identity number, YYYYMMDDNNNN or YYYYMMDD-NNNN.")]
@@ -56,130 +53,124 @@ class ContactDetailsOut(BaseModel):
     changed_by: str
 
 
-def _correlation_id(request: Request) -> str:
-    return request.headers.get("X-Correlation-ID") or str(uuid.uuid4())
-
-
 def _out(details: PatientContactDetails) -> ContactDetailsOut:
     return ContactDetailsOut.model_validate(details.model_dump(exclude={"patient_key"}))
 
 
-def router(runtime: Runtime) -> APIRouter:
-    api = APIRouter()
-    secret = runtime.settings.patient_key_secret.get_secret_value()
+router = APIRouter()
 
-    def patient(patient_id: str) -> str:
-        try:
-            return key_of(patient_id, secret)
-        except InvalidIdentityNumber as error:
-            raise Problem(
-                422, "invalid_patient_id", "Invalid identity number", f"patient_id: {error}", field="patient_id"
-            ) from None
 
-    @api.put("/v1/patients/{patient_id}/contact", tags=["contact details"], response_model=ContactDetailsOut)
-    async def put_contact(
-        patient_id: PatientId,
-        details: ContactDetailsIn,
-        caller: CurrentCaller,
-        request: Request,
-        acting_unit: ActingUnit = None,
-    ) -> ContactDetailsOut:
-        """Set how and where the patient is told (`contact.change`: `EFK;Användare` and up). Audited."""
-        webhook_url = str(details.webhook_url) if details.webhook_url else None
-        if missing := missing_for_channel(details.channel, details.email, webhook_url, details.postal_address):
-            raise Problem(
-                422,
-                "missing_field",
-                "A field is missing",
-                f"{missing}: required when the channel is {details.channel.value}",
-                field=missing,
-            )
-        key = patient(patient_id)
-        event = PatientContactDetails(
-            patient_key=key,
-            channel=details.channel,
-            language=details.language,
-            name=details.name,
-            email=details.email,
-            webhook_url=webhook_url,
-            postal_address=details.postal_address,
-            changed_at=datetime.now(UTC),
-            changed_by=caller.hsa_id,
-        )
-        async with runtime.uow.begin(_correlation_id(request)) as tx:
-            await require(tx.conn, caller, Action.CHANGE_CONTACT_DETAILS, acting_unit=acting_unit)
-            await store.save_contact(tx.conn, event)
-            await tx.emit(PATIENT_CONTACTS, key, event)
-            await record_access(
-                tx,
-                patient_key=key,
-                actor=caller.hsa_id,
-                system_id=caller.system_id,
-                action="contact_details.changed",
-                subject="notifications/contact",
-            )
-        return _out(event)
-
-    @api.get("/v1/patients/{patient_id}/contact", tags=["contact details"], response_model=ContactDetailsOut)
-    async def get_contact(
-        patient_id: PatientId, caller: CurrentCaller, request: Request, acting_unit: ActingUnit = None
-    ) -> ContactDetailsOut:
-        """How and where the patient is told (`protection.read`: any e-frikort role). Audited."""
-        key = patient(patient_id)
-        async with runtime.uow.begin(_correlation_id(request)) as tx:
-            await require(tx.conn, caller, Action.READ_PROTECTION, acting_unit=acting_unit)
-            details = await store.contact_details(tx.conn, key)
-            await record_access(
-                tx,
-                patient_key=key,
-                actor=caller.hsa_id,
-                system_id=caller.system_id,
-                action="contact_details.read",
-                subject="notifications/contact",
-            )
-        if details is None:
-            raise Problem(
-                404,
-                "no_contact_details",
-                "No contact details",
-                "the patient has no contact details: notices go by letter",
-            )
-        return _out(details)
-
-    @api.get("/v1/notices", tags=["operations"])
-    async def list_notices(
-        caller: CurrentCaller,
-        state: NoticeState = NoticeState.FAILED,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        acting_unit: ActingUnit = None,
-    ) -> list[dict[str, Any]]:
-        """Notices in a state, the most recently changed first: `failed` ones are an operator's to act on.
-        Central support (`EFK;Superanvändare`) only."""
-        async with runtime.engine.connect() as conn:
-            await require(conn, caller, Action.MANAGE_NOTICES, acting_unit=acting_unit)
-            return await store.notices_in_state(conn, state, limit)
-
-    @api.post("/v1/notices/{notice_id}/resend", tags=["operations"], status_code=202)
-    async def resend(
-        notice_id: int, caller: CurrentCaller, request: Request, acting_unit: ActingUnit = None
-    ) -> dict[str, Any]:
-        """Send a failed notice again, with a fresh set of attempts (to the patient's details as they are now).
-        Central support (`EFK;Superanvändare`) only."""
-        async with runtime.uow.begin(_correlation_id(request)) as tx:
-            await require(tx.conn, caller, Action.MANAGE_NOTICES, acting_unit=acting_unit)
-            again = await store.send_again(tx.conn, notice_id)
-            if again is None:
-                existing = await store.notice(tx.conn, notice_id)
-        if again is not None:
-            return again
-        if existing is None:
-            raise Problem(404, "unknown_notice", "No such notice", f"no notice {notice_id}", field="notice_id")
+@router.put("/v1/patients/{patient_id}/contact", tags=["contact details"], response_model=ContactDetailsOut)
+async def put_contact(
+    patient_id: PatientId,
+    details: ContactDetailsIn,
+    caller: CurrentCaller,
+    work: UnitOfWorkDep,
+    settings: SettingsDep,
+    acting_unit: ActingUnit = None,
+) -> ContactDetailsOut:
+    """Set how and where the patient is told (`contact.change`: `EFK;Användare` and up). Audited."""
+    webhook_url = str(details.webhook_url) if details.webhook_url else None
+    if missing := missing_for_channel(details.channel, details.email, webhook_url, details.postal_address):
         raise Problem(
-            409,
-            "notice_not_failed",
-            "Notice not failed",
-            f"notice {notice_id} is {existing['state']}: only a failed notice is sent again",
-            field="notice_id",
+            422,
+            "missing_field",
+            "A field is missing",
+            f"{missing}: required when the channel is {details.channel.value}",
+            field=missing,
         )
+    key = patient_key_of(patient_id, settings.patient_key_secret.get_secret_value())
+    event = PatientContactDetails(
+        patient_key=key,
+        channel=details.channel,
+        language=details.language,
+        name=details.name,
+        email=details.email,
+        webhook_url=webhook_url,
+        postal_address=details.postal_address,
+        changed_at=clock.now(),
+        changed_by=caller.hsa_id,
+    )
+    async with work.begin() as tx:
+        await require(tx.conn, caller, Action.CHANGE_CONTACT_DETAILS, acting_unit=acting_unit)
+        await store.save_contact(tx.conn, event)
+        await tx.emit(PATIENT_CONTACTS, key, event)
+        await record_access(
+            tx,
+            patient_key=key,
+            actor=caller.hsa_id,
+            system_id=caller.system_id,
+            action="contact_details.changed",
+            subject="notifications/contact",
+        )
+    return _out(event)
 
-    return api
+
+@router.get("/v1/patients/{patient_id}/contact", tags=["contact details"], response_model=ContactDetailsOut)
+async def get_contact(
+    patient_id: PatientId,
+    caller: CurrentCaller,
+    work: UnitOfWorkDep,
+    settings: SettingsDep,
+    acting_unit: ActingUnit = None,
+) -> ContactDetailsOut:
+    """How and where the patient is told (`protection.read`: any e-frikort role). Audited."""
+    key = patient_key_of(patient_id, settings.patient_key_secret.get_secret_value())
+    async with work.begin() as tx:
+        await require(tx.conn, caller, Action.READ_PROTECTION, acting_unit=acting_unit)
+        details = await store.contact_details(tx.conn, key)
+        await record_access(
+            tx,
+            patient_key=key,
+            actor=caller.hsa_id,
+            system_id=caller.system_id,
+            action="contact_details.read",
+            subject="notifications/contact",
+        )
+    if details is None:
+        raise Problem(
+            404,
+            "no_contact_details",
+            "No contact details",
+            "the patient has no contact details: notices go by letter",
+        )
+    return _out(details)
+
+
+@router.get("/v1/notices", tags=["operations"])
+async def list_notices(
+    caller: CurrentCaller,
+    work: UnitOfWorkDep,
+    state: NoticeState = NoticeState.FAILED,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    acting_unit: ActingUnit = None,
+) -> list[dict[str, Any]]:
+    """Notices in a state, the most recently changed first: `failed` ones are an operator's to act on.
+    Central support (`EFK;Superanvändare`) only."""
+    async with work.engine.connect() as conn:
+        await require(conn, caller, Action.MANAGE_NOTICES, acting_unit=acting_unit)
+        return await store.notices_in_state(conn, state, limit)
+
+
+@router.post("/v1/notices/{notice_id}/resend", tags=["operations"], status_code=202)
+async def resend(
+    notice_id: int, caller: CurrentCaller, work: UnitOfWorkDep, acting_unit: ActingUnit = None
+) -> dict[str, Any]:
+    """Send a failed notice again, with a fresh set of attempts (to the patient's details as they are now).
+    Central support (`EFK;Superanvändare`) only."""
+    async with work.begin() as tx:
+        await require(tx.conn, caller, Action.MANAGE_NOTICES, acting_unit=acting_unit)
+        again = await store.send_again(tx.conn, notice_id)
+        if again is None:
+            existing = await store.notice(tx.conn, notice_id)
+    if again is not None:
+        return again
+    if existing is None:
+        raise Problem(404, "unknown_notice", "No such notice", f"no notice {notice_id}", field="notice_id")
+    raise Problem(
+        409,
+        "notice_not_failed",
+        "Notice not failed",
+        f"notice {notice_id} is {existing['state']}: only a failed notice is sent again",
+        field="notice_id",
+    )

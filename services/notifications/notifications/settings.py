@@ -6,13 +6,16 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from runtime.settings import ServiceSettings
 
 
-class NotificationSettings(BaseSettings):
-    """Channels, retries and the region's own details. Each field is an environment variable."""
+class NotificationsSettings(ServiceSettings):
+    """What every service is configured with, and notifications' own: channels, retries and the region's
+    details. Each own field is an environment variable `EFRIKORT_NOTIFICATIONS_<FIELD>`."""
 
-    model_config = SettingsConfigDict(env_prefix="EFRIKORT_NOTIFICATIONS_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="EFRIKORT_NOTIFICATIONS_")
 
     # E-mail over SMTP.
     smtp_host: str = "127.0.0.1"

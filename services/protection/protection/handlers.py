@@ -4,56 +4,73 @@ what changed, and answer each registration with its outcome."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
+from contracts import clock
 from contracts.events import FeeCorrected, FeeDeleted, FeeRegistered
 from contracts.topics import FEE_OUTCOMES
-from protection import publish, store
-from protection.publish import LedgerWrites
-from protection.recompute import recompute, status_on, today_in_sweden
+from protection import ledger_changes, store
+from protection.ledger_changes import PatientChanges
+from protection.recompute import recompute
 from protection.regions import RegionSettings
 from protection.store import FeeEvent
-from runtime.consumers import BatchHandler, Delivery, InvalidMessage
+from runtime.consumers import Delivery, InvalidMessage
 from runtime.transaction import Transaction
 
-_FEE_EVENTS: dict[str, type[FeeEvent]] = {e.event_type: e for e in (FeeRegistered, FeeCorrected, FeeDeleted)}
+Registration = tuple[Delivery, FeeRegistered]
 
 
-def fee_event(delivery: Delivery) -> FeeEvent:
-    event_type = delivery.headers.get("event_type", "")
-    model = _FEE_EVENTS.get(event_type)
-    if model is None:
-        raise InvalidMessage(f"event_type: {event_type or 'missing'} is not a fee event")
-    return delivery.envelope(model).payload
+async def on_fee_events(deliveries: Sequence[Delivery], tx: Transaction, *, region: RegionSettings) -> None:
+    """Fee versions in, each patient of the batch recomputed once, what changed published and recorded."""
+    fee_events = [(delivery, fee_event_of(delivery)) for delivery in deliveries]
+    keys = sorted({event.patient_key for _, event in fee_events})
+    await store.lock_patients(tx.conn, keys)
+    await store.record_fee_versions(tx.conn, [event for _, event in fee_events])
+    histories = await store.histories(tx.conn, keys)
+    published = await store.published_statuses(tx.conn, keys)
+    now = clock.now()
+    today = clock.today_in_sweden(now)
+    batch = [
+        ledger_changes.patient_changes(key, recompute(histories[key], region, now), published.get(key), today, now)
+        for key in keys
+    ]
+    # The last delivery of each patient is what caused that patient's changes.
+    cause = {event.patient_key: delivery for delivery, event in fee_events}
+    for changes in batch:
+        await publish_changes(tx, cause[changes.patient_key], changes)
+        await answer_registrations(tx, registrations_of(changes.patient_key, fee_events), changes)
+    await store.record_changes(tx.conn, batch)
 
 
-def on_fee_events(region: RegionSettings) -> BatchHandler:
-    async def handle(deliveries: Sequence[Delivery], tx: Transaction) -> None:
-        events = [(delivery, fee_event(delivery)) for delivery in deliveries]
-        keys = sorted({event.patient_key for _, event in events})
-        await store.lock_patients(tx.conn, keys)
-        await store.record_fee_versions(tx.conn, [event for _, event in events])
-        histories = await store.histories(tx.conn, keys)
-        published = await store.published_statuses(tx.conn, keys)
-        now = datetime.now(UTC)
-        today = today_in_sweden(now)
-        writes = LedgerWrites.empty()
-        # The last delivery of each patient is what caused that patient's changes.
-        cause = {event.patient_key: delivery for delivery, event in events}
-        for key in keys:
-            result = recompute(histories[key], region, now)
-            status = status_on(today, result.ledger, result.cards, region, now)
-            delivery = cause[key]
-            patient_tx = tx.caused_by(delivery.correlation_id, delivery.message_id)
-            changes = publish.ledger_changes(key, result, status, published.get(key), today, now, writes)
-            for topic, event in changes:
-                await patient_tx.emit(topic, key, event)
-            for outcome_delivery, event in events:
-                if event.patient_key == key and isinstance(event, FeeRegistered):
-                    outcome = publish.outcome(event, result, region, now)
-                    await tx.caused_by(outcome_delivery.correlation_id, outcome_delivery.message_id).send(
-                        FEE_OUTCOMES, event.submission_id, outcome.to_json()
-                    )
-        await store.write(tx.conn, writes)
+def fee_event_of(delivery: Delivery) -> FeeEvent:
+    """A fee registered, corrected or deleted: the versions of a fee, whichever order they come in."""
+    match delivery.event(FeeRegistered, FeeCorrected, FeeDeleted):
+        case FeeRegistered() | FeeCorrected() | FeeDeleted() as event:
+            return event
+        case other:  # not reached: `event` returns one of the types asked for
+            raise InvalidMessage(f"event_type: {other.event_type} is not a fee event")
 
-    return handle
+
+async def publish_changes(tx: Transaction, cause: Delivery, changes: PatientChanges) -> None:
+    """The events telling what changed for the patient, caused by the patient's last delivery."""
+    patient_tx = tx.caused_by(cause.correlation_id, cause.message_id)
+    for topic, event in ledger_changes.events_of(changes):
+        await patient_tx.emit(topic, changes.patient_key, event)
+
+
+def registrations_of(patient_key: str, fee_events: Sequence[tuple[Delivery, FeeEvent]]) -> list[Registration]:
+    """The patient's registrations in the batch, in the order they came."""
+    return [
+        (delivery, event)
+        for delivery, event in fee_events
+        if event.patient_key == patient_key and isinstance(event, FeeRegistered)
+    ]
+
+
+async def answer_registrations(tx: Transaction, registrations: Sequence[Registration], changes: PatientChanges) -> None:
+    """Each registering system is told what its visit costs and where the patient stands."""
+    result = changes.recomputation
+    for delivery, event in registrations:
+        outcome = ledger_changes.outcome(event, result, result.region, changes.at)
+        await tx.caused_by(delivery.correlation_id, delivery.message_id).send(
+            FEE_OUTCOMES, event.submission_id, outcome.to_json()
+        )

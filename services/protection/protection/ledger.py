@@ -87,6 +87,16 @@ class FreeCard:
         return self.valid_from <= day <= self.valid_to
 
 
+class CountedFee(NamedTuple):
+    """A fee counted in a period."""
+
+    fee: Fee
+    added: int
+    """What it added to the period's sum: what the patient is due for it."""
+    last_day: date
+    """Its last day in a rolling twelve-month window: the day before its visit's first anniversary."""
+
+
 @dataclass
 class Period:
     """A twelve-month period (tolvmånadersperiod): the counted fees that share one start."""
@@ -95,7 +105,7 @@ class Period:
     ceiling: int
     total: int = 0
     free_card: FreeCard | None = None
-    fees: list[tuple[Fee, int]] = field(default_factory=list)
+    fees: list[CountedFee] = field(default_factory=list)
     """Each counted fee with the amount it added (in rolling mode also those that have since dropped out)."""
 
     @property
@@ -136,17 +146,17 @@ class Ledger:
             return Standing(card.period_start, card.ceiling, card.ceiling, 0, card)
         ceiling = region.ceiling_on(day)
         rules = region.on(day)
-        counted: list[tuple[Fee, int]] = []
+        counted: list[CountedFee] = []
         for period in self.periods:
             if period.free_card is not None:
                 continue  # its fees never count again
             if rules.period_mode is PeriodMode.FIXED:
                 if period.start <= day <= period.last_day:
-                    counted = [(f, c) for f, c in period.fees if f.visit_date <= day]
+                    counted = [c for c in period.fees if c.fee.visit_date <= day]
             else:
-                counted.extend((f, c) for f, c in period.fees if f.visit_date <= day <= last_day(f.visit_date))
-        total = sum(c for _, c in counted)
-        start = min((f.visit_date for f, _ in counted), default=None)
+                counted.extend(c for c in period.fees if c.fee.visit_date <= day <= c.last_day)
+        total = sum(c.added for c in counted)
+        start = min((c.fee.visit_date for c in counted), default=None)
         return Standing(start, ceiling, total, max(0, ceiling - total), None)
 
 
@@ -155,7 +165,108 @@ def replay_order(fee: Fee) -> tuple[date, datetime, UUID]:
 
 
 _COUNTING = frozenset(code for code, fee_type in FEE_TYPES.items() if fee_type.counting)
-_NOT_COUNTING, _FREE_CARD, _COUNTED = Basis.NOT_COUNTING, Basis.FREE_CARD, Basis.COUNTED
+# Looked up once here rather than on the enum for every fee replayed.
+_COUNTED, _NOT_COUNTING = Basis.COUNTED, Basis.NOT_COUNTING
+_AGED_85_OR_OVER = Assessment(0, 0, Basis.AGED_85_OR_OVER)
+_CHILD = Assessment(0, 0, Basis.CHILD)
+_COVERED_BY_FREE_CARD = Assessment(0, 0, Basis.FREE_CARD)
+
+
+class AgeLimits(NamedTuple):
+    """The days between which a patient's visits are not free by age."""
+
+    child_until: date
+    """The birthday at the region's child age limit: visits before it are free."""
+    free_from: date
+    """The 85th birthday: visits from it on are free (by law)."""
+
+    def free_by_age(self, visit: date) -> Assessment | None:
+        """What a visit free by age costs (nothing), or None when the patient's age does not make it free."""
+        if visit >= self.free_from:
+            return _AGED_85_OR_OVER
+        if visit < self.child_until:
+            return _CHILD
+        return None
+
+
+class RulesInForce:
+    """The region's rules and a patient's age limits on a visit date, for a replay in visit-date order:
+    looked up again only when the visit date passes a change of the region's settings, or the birth
+    date differs (replay asks for every fee)."""
+
+    __slots__ = ("_born", "_region", "_rules_until", "ages", "rules")
+
+    def __init__(self, region: RegionSettings) -> None:
+        self._region = region
+        self.rules: RegionRules | None = None
+        self._rules_until = date.min
+        self._born: date | None = None
+        self.ages = AgeLimits(date.min, date.min)
+
+    def on(self, visit: date, born: date) -> RegionRules:
+        """The rules in force on `visit`; `ages` then holds the age limits of someone born on `born`."""
+        rules = self.rules
+        if rules is None or visit >= self._rules_until:
+            rules = self.rules = self._region.on(visit)
+            self._rules_until = self._region.next_change_after(visit)
+            self._born = None
+        if born != self._born:
+            self._born = born
+            self.ages = AgeLimits(birthday(born, rules.child_age_limit), birthday(born, FREE_FROM_AGE))
+        return rules
+
+
+@dataclass(slots=True)
+class RunningPeriod:
+    """The period counted into while replaying: not yet at the ceiling."""
+
+    period: Period
+    ends: date
+    """Fixed mode: the last day of the period as it started."""
+    window: deque[CountedFee]
+    """Rolling mode: its counted fees still inside the twelve months, oldest first."""
+
+    @classmethod
+    def started_on(cls, visit: date, ceiling: int) -> RunningPeriod:
+        """A period starts on the visit date of the first counting fee not covered by a free card."""
+        return cls(Period(start=visit, ceiling=ceiling), last_day(visit), deque())
+
+    def still_running_on(self, visit: date, mode: PeriodMode) -> RunningPeriod | None:
+        """This period, if a visit on `visit` still counts into it; else None (the next period starts).
+
+        Fixed: until the period's last day. Rolling: while some of its fees are inside the twelve months
+        up to the visit; fees older than that drop out, and the start moves to the oldest fee left.
+        """
+        if mode is PeriodMode.FIXED:
+            return self if visit <= self.ends else None
+        window, period = self.window, self.period
+        while window and window[0].last_day < visit:
+            period.total -= window.popleft().added
+        if not window:
+            return None
+        period.start = window[0].fee.visit_date
+        return self
+
+    def charge(self, fee: Fee, ceiling: int) -> int:
+        """What the patient is due for a counted fee, added to the period's sum: the tariff fee, but no
+        more than is left to the ceiling on the visit date (partial payment), never below zero."""
+        period = self.period
+        # A new ceiling (1 January) applies to a running period that has not reached a free card.
+        period.ceiling = ceiling
+        due = max(0, min(fee.fee_amount, ceiling - period.total))
+        period.total += due
+        counted = CountedFee(fee, due, last_day(fee.visit_date))
+        period.fees.append(counted)
+        self.window.append(counted)
+        return due
+
+    def free_card(self, visit: date) -> FreeCard:
+        """The free card of a period whose sum reached the ceiling at `visit`: valid from that visit
+        through the period's last day."""
+        period = self.period
+        card = FreeCard(period.start, visit, last_day(period.start), period.ceiling)
+        period.free_card = card
+        return card
 
 
 def replay(fees: list[Fee], region: RegionSettings) -> Ledger:
@@ -166,67 +277,31 @@ def replay(fees: list[Fee], region: RegionSettings) -> Ledger:
     """
     ledger = Ledger()
     assessments = ledger.assessments
+    in_force = RulesInForce(region)
     card: FreeCard | None = None
-    period: Period | None = None
-    period_end = date.min
-    window: deque[tuple[Fee, int, date]] = deque()
-    """Rolling mode: the counted fees of the running period, oldest first, each with its own last day."""
-    rules: RegionRules | None = None
-    rules_until = date.min
-    born: date | None = None
-    free_from = child_until = date.min
-
+    running: RunningPeriod | None = None
     for fee in sorted(fees, key=replay_order):
-        visit = fee.visit_date
         if fee.fee_type not in _COUNTING:
             assessments[fee.fee_id] = Assessment(fee.fee_amount, 0, _NOT_COUNTING)
             continue
-        if rules is None or visit >= rules_until:
-            rules, rules_until = region.on(visit), region.next_change_after(visit)
-            born = None
-        if fee.birth_date != born:
-            born = fee.birth_date
-            free_from, child_until = birthday(born, FREE_FROM_AGE), birthday(born, rules.child_age_limit)
-        if visit >= free_from:
-            # Free by age: registered with 0 to pay, and it does not start a period.
-            assessments[fee.fee_id] = Assessment(0, 0, Basis.AGED_85_OR_OVER)
-            continue
-        if visit < child_until:
-            assessments[fee.fee_id] = Assessment(0, 0, Basis.CHILD)
+        visit = fee.visit_date
+        rules = in_force.on(visit, fee.birth_date)
+        free_by_age = in_force.ages.free_by_age(visit)
+        if free_by_age is not None:
+            # Registered with 0 to pay, and it does not start a period.
+            assessments[fee.fee_id] = free_by_age
             continue
         if card is not None and card.valid_from <= visit <= card.valid_to:
-            assessments[fee.fee_id] = Assessment(0, 0, _FREE_CARD)
+            assessments[fee.fee_id] = _COVERED_BY_FREE_CARD
             continue
-
-        if period is not None:
-            if rules.period_mode is PeriodMode.FIXED:
-                if visit > period_end:
-                    period = None
-            else:
-                while window and window[0][2] < visit:
-                    period.total -= window.popleft()[1]
-                if window:
-                    # The period start moves to the oldest fee still inside the twelve months.
-                    period.start = window[0][0].visit_date
-                else:
-                    period = None
-        if period is None:
-            period = Period(start=visit, ceiling=rules.ceiling)
-            period_end = last_day(visit)
-            ledger.periods.append(period)
-            window.clear()
-
-        # A new ceiling (1 January) applies to a running period that has not reached a free card.
-        ceiling = rules.ceiling
-        period.ceiling = ceiling
-        due = max(0, min(fee.fee_amount, ceiling - period.total))
-        period.total += due
-        period.fees.append((fee, due))
-        window.append((fee, due, last_day(visit)))
+        if running is not None:
+            running = running.still_running_on(visit, rules.period_mode)
+        if running is None:
+            running = RunningPeriod.started_on(visit, rules.ceiling)
+            ledger.periods.append(running.period)
+        due = running.charge(fee, rules.ceiling)
         assessments[fee.fee_id] = Assessment(due, due, _COUNTED)
-        if period.total >= ceiling:
-            card = FreeCard(period.start, visit, last_day(period.start), ceiling)
-            period.free_card = card
-            period = None
-            window.clear()
+        if running.period.total >= rules.ceiling:
+            card = running.free_card(visit)
+            running = None
     return ledger

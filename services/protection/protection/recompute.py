@@ -11,21 +11,19 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from contracts.integration import FreeCardStatus, FreeCardSummary
 from protection import free_cards, overcharges
 from protection.free_cards import CardChange, CardIssued, CardMoved, IssuedCard
 from protection.ledger import Fee, FreeCard, Ledger, Standing, replay
-from protection.overcharges import Overcharge, OverchargeChange, UnderchargeRecorded
+from protection.overcharges import (
+    Overcharge,
+    OverchargeChange,
+    OverchargeFound,
+    OverchargeState,
+    UnderchargeRecorded,
+)
 from protection.regions import RegionSettings
-
-SWEDISH_TIME = ZoneInfo("Europe/Stockholm")
-
-
-def today_in_sweden(now: datetime) -> date:
-    """Dates are calendar dates in Swedish time."""
-    return now.astimezone(SWEDISH_TIME).date()
 
 
 @dataclass(frozen=True)
@@ -98,6 +96,27 @@ def recompute(history: PatientHistory, region: RegionSettings, now: datetime) ->
         undercharges=overcharges.undercharges(fees, ledger, history.undercharges),
         region=region,
     )
+
+
+def history_after(history: PatientHistory, result: Recomputation) -> PatientHistory:
+    """The history once the store has recorded a recomputation of it: what the next one starts from."""
+    recorded = {overcharge.overcharge_id: overcharge for overcharge in history.overcharges}
+    for change in result.overcharge_changes:
+        if isinstance(change, OverchargeFound):
+            recorded[change.overcharge_id] = Overcharge(
+                change.overcharge_id, change.fee.fee_id, change.fee.care_unit, change.amount, OverchargeState.OPEN
+            )
+        else:
+            recorded[change.before.overcharge_id] = dataclasses.replace(
+                change.before, amount=change.amount, state=overcharge_state_after(change.amount)
+            )
+    undercharges = {**history.undercharges, **{short.fee.fee_id: short.amount for short in result.undercharges}}
+    return PatientHistory(result.fees, result.cards, list(recorded.values()), undercharges)
+
+
+def overcharge_state_after(amount: int) -> OverchargeState:
+    """An overcharge changed to owe nothing is closed; one that still owes something stays open."""
+    return OverchargeState.OPEN if amount > 0 else OverchargeState.CLOSED
 
 
 def _applied(issued: list[IssuedCard], changes: list[CardChange], now: datetime) -> list[IssuedCard]:

@@ -7,30 +7,29 @@ read and change of a patient's data.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 from pydantic import BaseModel
 
+from contracts import clock
 from contracts.authorization import Action
 from contracts.events import OverchargeRefunded
-from contracts.identity import IdentityNumber, InvalidIdentityNumber
 from contracts.integration import FreeCardStatus, FreeCardSummary
 from contracts.topics import OVERCHARGES
 from protection import store
-from protection.extract import extract
+from protection.extract import Extract, extract
 from protection.pdf import extract_pdf
-from protection.recompute import Status, recompute, status_on, today_in_sweden
+from protection.recompute import Recomputation, Status, recompute, status_on
 from protection.regions import RegionSettings
+from protection.store import OverchargeRow
 from runtime.access_grants import require
 from runtime.audit import record_access
-from runtime.http import ActingUnit
-from runtime.identity import CurrentCaller
-from runtime.patient_key import patient_key
+from runtime.http import ActingUnit, Caller, CurrentCaller, SettingsDep, UnitOfWorkDep, patient_key_of, provided
 from runtime.problems import Problem, problem_responses
-from runtime.transaction import Transaction, UnitOfWork
+from runtime.transaction import Transaction
 
 PROBLEMS = problem_responses(
     {
@@ -85,165 +84,182 @@ class OverchargeOut(BaseModel):
     found_at: datetime
 
 
-def router(uow: UnitOfWork, region: RegionSettings, patient_key_secret: str) -> APIRouter:
-    api = APIRouter(prefix="/v1", tags=["protection"], responses=PROBLEMS)
+router = APIRouter(prefix="/v1", tags=["protection"], responses=PROBLEMS)
 
-    def key_of(patient_id: str) -> str:
-        try:
-            number = IdentityNumber.parse(patient_id)
-        except InvalidIdentityNumber as error:
-            raise Problem(
-                422, "invalid_patient_id", "Invalid identity number", f"patient_id: {error}", field="patient_id"
-            ) from None
-        return patient_key(number.digits, patient_key_secret)
+Region = Annotated[RegionSettings, Depends(provided(RegionSettings))]
+"""The region's settings the service was built with."""
 
-    async def status_of(tx: Transaction, key: str, day: date) -> tuple[Status, Any]:
-        history = (await store.histories(tx.conn, [key]))[key]
-        now = datetime.now(UTC)
-        result = recompute(history, region, now)
-        return status_on(day, result.ledger, result.cards, region, now), result
 
-    @api.get("/patients/{patient_id}/protection", response_model=ProtectionStatus)
-    async def protection_status(
-        patient_id: str,
-        caller: CurrentCaller,
-        on: Annotated[date | None, Query(alias="date", description="The day asked about; today when left out.")] = None,
-        acting_unit: ActingUnit = None,
-    ) -> ProtectionStatus:
-        """Does the patient have a free card, how much is left to the ceiling (on a date, default today).
-        Any e-frikort role may ask."""
-        key = key_of(patient_id)
-        async with uow.begin(correlation_id=str(uuid4())) as tx:
-            await require(tx.conn, caller, Action.READ_PROTECTION, acting_unit=acting_unit)
-            day = on or today_in_sweden(datetime.now(UTC))
-            status, _ = await status_of(tx, key, day)
-            await record_access(
-                tx,
-                patient_key=key,
-                actor=caller.hsa_id,
-                system_id=caller.system_id,
-                care_unit=acting_unit,
-                action="protection.read",
-            )
-        return protection_status_out(status, day)
+async def recomputed_status(
+    tx: Transaction, patient_key: str, day: date, region: RegionSettings
+) -> tuple[Status, Recomputation]:
+    """The patient's ledger recomputed from what is recorded, and where they stand on `day`."""
+    history = (await store.histories(tx.conn, [patient_key]))[patient_key]
+    now = clock.now()
+    result = recompute(history, region, now)
+    return status_on(day, result.ledger, result.cards, region, now), result
 
-    @api.get(
-        "/patients/{patient_id}/extract",
-        response_model=ExtractOut,
-        responses={200: {"content": {"application/pdf": {}}}},
-    )
-    async def patient_extract(
-        patient_id: str,
-        caller: CurrentCaller,
-        accept: Annotated[str | None, Header()] = None,
-        acting_unit: ActingUnit = None,
-    ) -> Any:
-        """The fees of the current period, as JSON or (with `Accept: application/pdf`) as a PDF.
-        Any e-frikort role may ask."""
-        key = key_of(patient_id)
-        today = today_in_sweden(datetime.now(UTC))
-        async with uow.begin(correlation_id=str(uuid4())) as tx:
-            await require(tx.conn, caller, Action.READ_PROTECTION, acting_unit=acting_unit)
-            status, result = await status_of(tx, key, today)
-            await record_access(
-                tx,
-                patient_key=key,
-                actor=caller.hsa_id,
-                system_id=caller.system_id,
-                care_unit=acting_unit,
-                action="extract.read",
-            )
-        document = extract(result.fees, result.ledger, status, today)
-        if accept and "application/pdf" in accept:
-            return Response(
-                extract_pdf(document, region.region),
-                media_type="application/pdf",
-                headers={"Content-Disposition": 'inline; filename="sammanstallning.pdf"'},
-            )
-        return ExtractOut(
-            protection=protection_status_out(status, today),
-            fees=[
-                ExtractLineOut(
-                    visit_date=line.visit_date,
-                    care_unit=line.care_unit,
-                    fee_type=line.fee_type,
-                    fee_type_name=line.fee_type_name,
-                    fee_amount=line.fee_amount,
-                    amount_due=line.amount_due,
-                    counted=line.counted,
-                    basis=line.basis.value,
-                )
-                for line in document.lines
-            ],
+
+@router.get("/patients/{patient_id}/protection", response_model=ProtectionStatus)
+async def protection_status(
+    patient_id: str,
+    caller: CurrentCaller,
+    work: UnitOfWorkDep,
+    settings: SettingsDep,
+    region: Region,
+    on: Annotated[date | None, Query(alias="date", description="The day asked about; today when left out.")] = None,
+    acting_unit: ActingUnit = None,
+) -> ProtectionStatus:
+    """Does the patient have a free card, how much is left to the ceiling (on a date, default today).
+    Any e-frikort role may ask."""
+    key = patient_key_of(patient_id, settings.patient_key_secret.get_secret_value())
+    async with work.begin() as tx:
+        await require(tx.conn, caller, Action.READ_PROTECTION, acting_unit=acting_unit)
+        day = on or clock.today_in_sweden()
+        status, _ = await recomputed_status(tx, key, day, region)
+        await record_access(
+            tx,
+            patient_key=key,
+            actor=caller.hsa_id,
+            system_id=caller.system_id,
+            care_unit=acting_unit,
+            action="protection.read",
         )
+    return protection_status_out(status, day)
 
-    @api.get("/care-units/{care_unit}/overcharges", response_model=list[OverchargeOut])
-    async def open_overcharges(
-        care_unit: str, caller: CurrentCaller, acting_unit: ActingUnit = None
-    ) -> list[OverchargeOut]:
-        """Overcharges this unit owes patients and has not yet marked refunded: the work list of those who
-        may mark them refunded (a user of the unit's provider, the region's administrators, central support)."""
-        async with uow.engine.connect() as conn:
-            await require(conn, caller, Action.MARK_OVERCHARGE_REFUNDED, acting_unit=acting_unit, target_unit=care_unit)
-            rows = await store.open_overcharges(conn, care_unit)
-        return [
-            OverchargeOut(**{k: v for k, v in vars(row).items() if k in OverchargeOut.model_fields}) for row in rows
-        ]
 
-    @api.post("/overcharges/{overcharge_id}/refunded", response_model=OverchargeOut)
-    async def mark_refunded(
-        overcharge_id: UUID, caller: CurrentCaller, acting_unit: ActingUnit = None
-    ) -> OverchargeOut:
-        """The unit has paid the patient back (återbetalt): the overcharge is closed. A user of the unit's
-        provider, the region's administrators or central support may say so."""
-        async with uow.begin(correlation_id=str(uuid4())) as tx:
-            row = await store.overcharge_for_update(tx.conn, overcharge_id)
-            if row is None:
-                raise Problem(
-                    404,
-                    "unknown_overcharge",
-                    "No such overcharge",
-                    f"overcharge_id: {overcharge_id} is not known",
-                    field="overcharge_id",
-                )
-            await require(
-                tx.conn, caller, Action.MARK_OVERCHARGE_REFUNDED, acting_unit=acting_unit, target_unit=row.care_unit
-            )
-            if row.state != "open":
-                raise Problem(
-                    409,
-                    "overcharge_not_open",
-                    "Overcharge not open",
-                    f"overcharge_id: the overcharge is {row.state}",
-                    field="overcharge_id",
-                )
-            now = datetime.now(UTC)
-            await store.mark_refunded(tx.conn, overcharge_id, caller.hsa_id, now)
-            await tx.emit(
-                OVERCHARGES,
-                row.patient_key,
-                OverchargeRefunded(
-                    overcharge_id=overcharge_id,
-                    patient_key=row.patient_key,
-                    fee_id=row.fee_id,
-                    care_unit=row.care_unit,
-                    amount=row.amount,
-                    refunded_by=caller.hsa_id,
-                    refunded_at=now,
-                ),
-            )
-            await record_access(
-                tx,
+@router.get(
+    "/patients/{patient_id}/extract",
+    response_model=ExtractOut,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+async def patient_extract(
+    patient_id: str,
+    caller: CurrentCaller,
+    work: UnitOfWorkDep,
+    settings: SettingsDep,
+    region: Region,
+    accept: Annotated[str | None, Header()] = None,
+    acting_unit: ActingUnit = None,
+) -> Any:
+    """The fees of the current period, as JSON or (with `Accept: application/pdf`) as a PDF.
+    Any e-frikort role may ask."""
+    key = patient_key_of(patient_id, settings.patient_key_secret.get_secret_value())
+    today = clock.today_in_sweden()
+    async with work.begin() as tx:
+        await require(tx.conn, caller, Action.READ_PROTECTION, acting_unit=acting_unit)
+        status, result = await recomputed_status(tx, key, today, region)
+        await record_access(
+            tx,
+            patient_key=key,
+            actor=caller.hsa_id,
+            system_id=caller.system_id,
+            care_unit=acting_unit,
+            action="extract.read",
+        )
+    document = extract(result.fees, result.ledger, status, today)
+    if accept and "application/pdf" in accept:
+        return Response(
+            extract_pdf(document, region.region),
+            media_type="application/pdf",
+            headers={"Content-Disposition": 'inline; filename="sammanstallning.pdf"'},
+        )
+    return extract_out(document, status)
+
+
+@router.get("/care-units/{care_unit}/overcharges", response_model=list[OverchargeOut])
+async def open_overcharges(
+    care_unit: str, caller: CurrentCaller, work: UnitOfWorkDep, acting_unit: ActingUnit = None
+) -> list[OverchargeOut]:
+    """Overcharges this unit owes patients and has not yet marked refunded: the work list of those who
+    may mark them refunded (a user of the unit's provider, the region's administrators, central support)."""
+    async with work.engine.connect() as conn:
+        await require(conn, caller, Action.MARK_OVERCHARGE_REFUNDED, acting_unit=acting_unit, target_unit=care_unit)
+        rows = await store.open_overcharges(conn, care_unit)
+    return [overcharge_out(row) for row in rows]
+
+
+@router.post("/overcharges/{overcharge_id}/refunded", response_model=OverchargeOut)
+async def mark_refunded(
+    overcharge_id: UUID, caller: CurrentCaller, work: UnitOfWorkDep, acting_unit: ActingUnit = None
+) -> OverchargeOut:
+    """The unit has paid the patient back (återbetalt): the overcharge is closed. A user of the unit's
+    provider, the region's administrators or central support may say so."""
+    async with work.begin() as tx:
+        row = await open_overcharge_for_update(tx, overcharge_id, caller, acting_unit)
+        now = clock.now()
+        await store.mark_refunded(tx.conn, overcharge_id, caller.hsa_id, now)
+        await tx.emit(
+            OVERCHARGES,
+            row.patient_key,
+            OverchargeRefunded(
+                overcharge_id=overcharge_id,
                 patient_key=row.patient_key,
-                actor=caller.hsa_id,
-                system_id=caller.system_id,
-                action="overcharge.refunded",
+                fee_id=row.fee_id,
                 care_unit=row.care_unit,
-                subject=str(overcharge_id),
-            )
-        return OverchargeOut(**{k: v for k, v in vars(row).items() if k in OverchargeOut.model_fields})
+                amount=row.amount,
+                refunded_by=caller.hsa_id,
+                refunded_at=now,
+            ),
+        )
+        await record_access(
+            tx,
+            patient_key=row.patient_key,
+            actor=caller.hsa_id,
+            system_id=caller.system_id,
+            action="overcharge.refunded",
+            care_unit=row.care_unit,
+            subject=str(overcharge_id),
+        )
+    return overcharge_out(row)
 
-    return api
+
+async def open_overcharge_for_update(
+    tx: Transaction, overcharge_id: UUID, caller: Caller, acting_unit: str | None
+) -> OverchargeRow:
+    """The overcharge, locked, once it is known, the caller may mark it refunded, and it is still open."""
+    row = await store.overcharge_for_update(tx.conn, overcharge_id)
+    if row is None:
+        raise Problem(
+            404,
+            "unknown_overcharge",
+            "No such overcharge",
+            f"overcharge_id: {overcharge_id} is not known",
+            field="overcharge_id",
+        )
+    await require(tx.conn, caller, Action.MARK_OVERCHARGE_REFUNDED, acting_unit=acting_unit, target_unit=row.care_unit)
+    if row.state != "open":
+        raise Problem(
+            409,
+            "overcharge_not_open",
+            "Overcharge not open",
+            f"overcharge_id: the overcharge is {row.state}",
+            field="overcharge_id",
+        )
+    return row
+
+
+def overcharge_out(row: OverchargeRow) -> OverchargeOut:
+    return OverchargeOut(**{k: v for k, v in vars(row).items() if k in OverchargeOut.model_fields})
+
+
+def extract_out(document: Extract, status: Status) -> ExtractOut:
+    return ExtractOut(
+        protection=protection_status_out(status, document.as_of),
+        fees=[
+            ExtractLineOut(
+                visit_date=line.visit_date,
+                care_unit=line.care_unit,
+                fee_type=line.fee_type,
+                fee_type_name=line.fee_type_name,
+                fee_amount=line.fee_amount,
+                amount_due=line.amount_due,
+                counted=line.counted,
+                basis=line.basis.value,
+            )
+            for line in document.lines
+        ],
+    )
 
 
 def protection_status_out(status: Status, day: date) -> ProtectionStatus:

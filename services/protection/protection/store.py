@@ -4,6 +4,7 @@ patients, so that a poll of a few hundred fee events costs a handful of round tr
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -14,11 +15,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.events import FeeCorrected, FeeDeleted, FeeRegistered
-from protection.free_cards import IssuedCard
-from protection.ledger import Fee
-from protection.overcharges import Overcharge, OverchargeState
-from protection.publish import LedgerWrites
-from protection.recompute import PatientHistory
+from protection.free_cards import CardIssued, CardMoved, CardRevoked, IssuedCard
+from protection.ledger import Fee, FreeCard
+from protection.ledger_changes import PatientChanges, status_document
+from protection.overcharges import Overcharge, OverchargeChanged, OverchargeFound, OverchargeState
+from protection.recompute import PatientHistory, overcharge_state_after
 from runtime.database import driver_connection
 
 FeeEvent = FeeRegistered | FeeCorrected | FeeDeleted
@@ -175,19 +176,130 @@ async def published_statuses(conn: AsyncConnection, patient_keys: Sequence[str])
     return {row.patient_key: row.status for row in rows}
 
 
-async def write(conn: AsyncConnection, writes: LedgerWrites) -> None:
+async def record_changes(conn: AsyncConnection, batch: Sequence[PatientChanges]) -> None:
+    """Record what a batch's recomputations changed: one statement for each kind of change."""
     for statement, rows in (
-        (_SET_CHARGED, writes.charged),
-        (_ADD_CARD, writes.cards_added),
-        (_MOVE_CARD, writes.cards_moved),
-        (_REVOKE_CARD, writes.cards_revoked),
-        (_ADD_OVERCHARGE, writes.overcharges_found),
-        (_CHANGE_OVERCHARGE, writes.overcharges_changed),
-        (_RECORD_UNDERCHARGE, writes.undercharges),
-        (_SET_STATUS, writes.statuses),
+        (_SET_CHARGED, _charge_rows(batch)),
+        (_ADD_CARD, _issued_card_rows(batch)),
+        (_MOVE_CARD, _moved_card_rows(batch)),
+        (_REVOKE_CARD, _revoked_card_rows(batch)),
+        (_ADD_OVERCHARGE, _found_overcharge_rows(batch)),
+        (_CHANGE_OVERCHARGE, _changed_overcharge_rows(batch)),
+        (_RECORD_UNDERCHARGE, _undercharge_rows(batch)),
+        (_SET_STATUS, _status_rows(batch)),
     ):
         if rows:
             await conn.execute(statement, rows)
+
+
+Row = dict[str, Any]
+"""The parameters of one row of a statement."""
+
+
+def _charge_rows(batch: Sequence[PatientChanges]) -> list[Row]:
+    return [
+        {"fee_id": fee_id, "amount": amount}
+        for changes in batch
+        for fee_id, amount in changes.recomputation.charged.items()
+    ]
+
+
+def _card_dates(card: FreeCard) -> Row:
+    return {"period_start": card.period_start, "valid_from": card.valid_from, "valid_to": card.valid_to}
+
+
+def _issued_card_rows(batch: Sequence[PatientChanges]) -> list[Row]:
+    return [
+        {
+            "number": change.number,
+            "patient_key": changes.patient_key,
+            **_card_dates(change.card),
+            "ceiling": change.card.ceiling,
+            "issued_at": changes.at,
+        }
+        for changes in batch
+        for change in changes.recomputation.card_changes
+        if isinstance(change, CardIssued)
+    ]
+
+
+def _moved_card_rows(batch: Sequence[PatientChanges]) -> list[Row]:
+    return [
+        {"number": change.before.number, **_card_dates(change.card), "ceiling": change.card.ceiling}
+        for changes in batch
+        for change in changes.recomputation.card_changes
+        if isinstance(change, CardMoved)
+    ]
+
+
+def _revoked_card_rows(batch: Sequence[PatientChanges]) -> list[Row]:
+    return [
+        {"number": change.before.number, "at": changes.at}
+        for changes in batch
+        for change in changes.recomputation.card_changes
+        if isinstance(change, CardRevoked)
+    ]
+
+
+def _found_overcharge_rows(batch: Sequence[PatientChanges]) -> list[Row]:
+    return [
+        {
+            "overcharge_id": change.overcharge_id,
+            "patient_key": changes.patient_key,
+            "fee_id": change.fee.fee_id,
+            "care_unit": change.fee.care_unit,
+            "visit_date": change.fee.visit_date,
+            "fee_type": change.fee.fee_type,
+            "paid_amount": change.fee.paid_amount or 0,
+            "amount_due": change.amount_due,
+            "amount": change.amount,
+            "at": changes.at,
+        }
+        for changes in batch
+        for change in changes.recomputation.overcharge_changes
+        if isinstance(change, OverchargeFound)
+    ]
+
+
+def _changed_overcharge_rows(batch: Sequence[PatientChanges]) -> list[Row]:
+    return [
+        {
+            "overcharge_id": change.before.overcharge_id,
+            "amount_due": change.amount_due,
+            "amount": change.amount,
+            "state": overcharge_state_after(change.amount).value,
+            "at": changes.at,
+        }
+        for changes in batch
+        for change in changes.recomputation.overcharge_changes
+        if isinstance(change, OverchargeChanged)
+    ]
+
+
+def _undercharge_rows(batch: Sequence[PatientChanges]) -> list[Row]:
+    return [
+        {
+            "fee_id": short.fee.fee_id,
+            "patient_key": changes.patient_key,
+            "care_unit": short.fee.care_unit,
+            "amount": short.amount,
+            "at": changes.at,
+        }
+        for changes in batch
+        for short in changes.recomputation.undercharges
+    ]
+
+
+def _status_rows(batch: Sequence[PatientChanges]) -> list[Row]:
+    return [
+        {
+            "patient_key": changes.patient_key,
+            "status": json.dumps(status_document(changes.status), sort_keys=True),
+            "at": changes.at,
+        }
+        for changes in batch
+        if changes.status is not None
+    ]
 
 
 # --- HTTP reads and the refund mark ------------------------------------------------------------

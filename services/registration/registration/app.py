@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from contracts.topics import AUDIT, FEE_OUTCOMES, FEE_SUBMISSIONS, FEES
 from registration.handlers import on_fee_outcomes, on_fee_submissions
-from registration.outcomes import OutcomeWaiters
-from registration.routes import fee_routes
+from registration.outcome_waiters import OutcomeWaiters
+from registration.routes import router
 from registration.settings import RegistrationSettings
 from runtime.access_grants import grants_consumer
 from runtime.consumers import Consumer
@@ -16,22 +17,27 @@ from runtime.service import Runtime, Service, run
 NAME = "registration"
 
 
-def build(runtime: Runtime) -> Service:
+def build(runtime: Runtime[RegistrationSettings]) -> Service:
     settings = runtime.settings
-    secret = settings.patient_key_secret.get_secret_value()
-    reply_timeout_s = getattr(settings, "registration_reply_timeout_s", 2.0)
-    waiters = OutcomeWaiters()
+    waiters = OutcomeWaiters(settings.reply_timeout_s)
     return Service(
         name=NAME,
         title="e-frikort registration",
         migrations=Path(__file__).parent / "migrations",
         consumers=[
-            Consumer(FEE_SUBMISSIONS, group=NAME, batch_handler=on_fee_submissions(secret)),
+            Consumer(
+                FEE_SUBMISSIONS,
+                group=NAME,
+                batch_handler=partial(on_fee_submissions, key_secret=settings.patient_key_secret.get_secret_value()),
+            ),
             grants_consumer(NAME),
-            Consumer(FEE_OUTCOMES, group=f"{NAME}-fee-outcomes", batch_handler=on_fee_outcomes(waiters)),
+            Consumer(
+                FEE_OUTCOMES, group=f"{NAME}-fee-outcomes", batch_handler=partial(on_fee_outcomes, waiters=waiters)
+            ),
         ],
         produces=[FEES, FEE_OUTCOMES, AUDIT],
-        router=fee_routes(runtime.uow, secret, waiters, reply_timeout_s),
+        router=router,
+        provides=[waiters],
     )
 
 

@@ -1,4 +1,7 @@
-"""Registration's message handlers: thin, they call the registration path and the read models."""
+"""Registration's message handlers: thin, they call the registration path and the read models.
+
+Each is a module function, its dependencies keyword parameters bound once in `app.py`.
+"""
 
 from __future__ import annotations
 
@@ -8,48 +11,46 @@ from pydantic import ValidationError
 
 from contracts.integration import FeeOutcome
 from registration import store
-from registration.intake import Rejected
-from registration.outcomes import OutcomeWaiters
-from registration.register import Incoming, register_submissions
-from runtime.consumers import BatchHandler, Delivery, InvalidMessage, describe_validation_error
+from registration.outcome_waiters import OutcomeWaiters
+from registration.registering import Incoming, register_submissions
+from registration.submission_rules import Rejected
+from runtime.consumers import Delivery, InvalidMessage, describe_validation_error
 from runtime.transaction import Transaction
 
 
-def on_fee_submissions(key_secret: str) -> BatchHandler:
-    """The submissions handler, bound to the secret of the patient key. Kafka submissions always
-    come through an integrated system: the one they name, which must be approved."""
-
-    async def handle(deliveries: Sequence[Delivery], tx: Transaction) -> None:
-        items = [Incoming(d.value, tx.caused_by(d.correlation_id, d.message_id)) for d in deliveries]
-        results = await register_submissions(items, tx.conn, key_secret)
-        unanswerable = [r for r in results if isinstance(r, Rejected) and r.submission_id is None]
-        if unanswerable:
-            # Without a submission id no outcome can be keyed to the sender: keep it in the DLQ. In a
-            # batch this rolls the batch back; the runtime then handles it one message at a time.
-            raise InvalidMessage("; ".join(f"{r.code}: {r.message}" for r in unanswerable[0].reasons))
-
-    return handle
+async def on_fee_submissions(deliveries: Sequence[Delivery], tx: Transaction, *, key_secret: str) -> None:
+    """Registers a poll's submissions. Kafka submissions always come through an integrated system:
+    the one they name, which must be approved. `key_secret` is the secret of the patient key."""
+    items = [Incoming(d.value, tx.caused_by(d.correlation_id, d.message_id)) for d in deliveries]
+    results = await register_submissions(items, tx.conn, key_secret)
+    unanswerable = [r for r in results if isinstance(r, Rejected) and r.submission_id is None]
+    if unanswerable:
+        # Without a submission id no outcome can be keyed to the sender: keep it in the DLQ. In a
+        # batch this rolls the batch back; the runtime then handles it one message at a time.
+        raise InvalidMessage("; ".join(f"{r.code}: {r.message}" for r in unanswerable[0].reasons))
 
 
-def on_fee_outcomes(waiters: OutcomeWaiters) -> BatchHandler:
+async def on_fee_outcomes(deliveries: Sequence[Delivery], tx: Transaction, *, waiters: OutcomeWaiters) -> None:
     """Keeps every outcome per submission id, and wakes an HTTP request waiting for one."""
+    latest = _latest_per_submission([_stored(delivery) for delivery in deliveries])
+    await store.store_outcomes(tx.conn, latest)
+    for stored in latest:
+        waiters.deliver(stored.submission_id, stored.outcome)
 
-    async def handle(deliveries: Sequence[Delivery], tx: Transaction) -> None:
-        received: list[store.StoredOutcome] = []
-        for delivery in deliveries:
-            try:
-                outcome = FeeOutcome.model_validate_json(delivery.value)
-            except ValidationError as error:
-                raise InvalidMessage(describe_validation_error(error)) from None
-            received.append(store.StoredOutcome(outcome.submission_id, outcome.status.value, delivery.value))
-        # One row per id: the last accepted one, or else the last one.
-        latest: dict[str, store.StoredOutcome] = {}
-        for stored in received:
-            kept = latest.get(stored.submission_id)
-            if kept is None or kept.status != "accepted" or stored.status == "accepted":
-                latest[stored.submission_id] = stored
-        await store.store_outcomes(tx.conn, list(latest.values()))
-        for stored in latest.values():
-            waiters.deliver(stored.submission_id, stored.outcome)
 
-    return handle
+def _stored(delivery: Delivery) -> store.StoredOutcome:
+    try:
+        outcome = FeeOutcome.model_validate_json(delivery.value)
+    except ValidationError as error:
+        raise InvalidMessage(describe_validation_error(error)) from None
+    return store.StoredOutcome(outcome.submission_id, outcome.status.value, delivery.value)
+
+
+def _latest_per_submission(received: Sequence[store.StoredOutcome]) -> list[store.StoredOutcome]:
+    """One outcome per id: the last accepted one, or else the last one."""
+    latest: dict[str, store.StoredOutcome] = {}
+    for stored in received:
+        kept = latest.get(stored.submission_id)
+        if kept is None or kept.status != "accepted" or stored.status == "accepted":
+            latest[stored.submission_id] = stored
+    return list(latest.values())

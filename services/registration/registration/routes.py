@@ -7,36 +7,38 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contracts.authorization import Action, Decision
+from contracts.authorization import Action
+from contracts.clock import now, today_in_sweden
 from contracts.integration import MAX_SUBMISSION_BYTES, FeeOutcome, FeeSource, FeeSubmission, IsoDate, OutcomeStatus
 from contracts.topics import FEES
 from registration import store
-from registration.fees import Correction, FeeVersion
-from registration.intake import AUTHORIZATION_CODES, Code, Rejected, check_fee_values, reason
-from registration.outcomes import OutcomeWaiters
-from registration.register import Incoming, Registered, register_submissions, today_in_sweden
+from registration.fee_versions import Correction, FeeVersion
+from registration.outcome_waiters import OutcomeWaiters
+from registration.registering import Incoming, Registered, register_submissions
+from registration.submission_rules import AUTHORIZATION_CODES, Rejected, RejectionCode, check_fee_values, reason
 from runtime.access_grants import authorize, refused
 from runtime.audit import record_access
-from runtime.http import ActingUnit
-from runtime.identity import Caller, CurrentCaller
-from runtime.problems import Problem, Reason, problem_responses
-from runtime.problems import from_reasons as _from_reasons
+from runtime.http import ActingUnit, Caller, CurrentCaller, SettingsDep, UnitOfWorkDep, provided
+from runtime.problems import Problem, Reason, problem_responses, refusal
 from runtime.transaction import Transaction, UnitOfWork
 
+Waiters = Annotated[OutcomeWaiters, Depends(provided(OutcomeWaiters))]
+"""The requests of this process waiting for outcomes, and how long each waits."""
+
 _STATUS_OF_CODE = {
-    Code.MALFORMED_JSON.value: 400,
-    Code.TOO_LARGE.value: 413,
-    Code.SUBMISSION_CONFLICT.value: 409,
-    Code.REGISTERED_BY_NOT_CALLER.value: 403,
-    Code.SYSTEM_NOT_CALLER.value: 403,
+    RejectionCode.MALFORMED_JSON.value: 400,
+    RejectionCode.TOO_LARGE.value: 413,
+    RejectionCode.SUBMISSION_CONFLICT.value: 409,
+    RejectionCode.REGISTERED_BY_NOT_CALLER.value: 403,
+    RejectionCode.SYSTEM_NOT_CALLER.value: 403,
     **dict.fromkeys(AUTHORIZATION_CODES, 403),
 }
 
@@ -55,9 +57,10 @@ PROBLEM_RESPONSES = problem_responses(
 )
 
 
-def from_reasons(status: int, title: str, reasons: Sequence[Reason]) -> JSONResponse:
+def not_done(status: int, title: str, reasons: Sequence[Reason]) -> Problem:
+    """The refusal of a submission or of a change to a fee, every reason listed."""
     # What registration refuses is a submission or a change of one: a reason without a field is about it whole.
-    return _from_reasons(status, title, reasons, whole="submission")
+    return refusal(status, title, reasons, whole="submission")
 
 
 class Pending(BaseModel):
@@ -161,237 +164,239 @@ def _expected_version(if_match: str | None) -> int | str | None:
     return int(tag) if tag.isdigit() else if_match
 
 
-def _denied(decision: Decision) -> JSONResponse:
-    return refused(decision).response()
-
-
-async def authorize_on_fee(
+async def _authorized_on_fee(
     conn: AsyncConnection, caller: Caller, action: Action, fee: FeeVersion, acting_unit: str | None
-) -> Decision:
-    """May the caller do `action` on the fee? The unit they act for is the one they name, else any unit
-    where they hold a grant that allows it."""
-    return await authorize(
-        conn, caller, action, acting_unit=acting_unit, target_unit=fee.care_unit, today=today_in_sweden()
-    )
+) -> None:
+    """The caller may do `action` on the fee, or 403. The unit they act for is the one they name, else any
+    unit where they hold a grant that allows it."""
+    decision = await authorize(conn, caller, action, acting_unit=acting_unit, target_unit=fee.care_unit)
+    if not decision.allowed:
+        raise refused(decision)
 
 
-def fee_routes(uow: UnitOfWork, key_secret: str, waiters: OutcomeWaiters, reply_timeout_s: float) -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["fees"], responses=PROBLEM_RESPONSES)
+router = APIRouter(prefix="/v1", tags=["fees"], responses=PROBLEM_RESPONSES)
 
-    async def stored_outcome(submission_id: str) -> bytes | None:
-        async with uow.engine.connect() as conn:
-            found = (await store.outcomes(conn, [submission_id])).get(submission_id)
+
+@router.post(
+    "/fees",
+    summary="Register a fee and answer with what the patient pays",
+    response_model=FeeOutcome,
+    responses={202: {"model": Pending, "description": "Registered; not assessed yet: poll the Location"}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": FeeSubmission.model_json_schema(ref_template="#/components/schemas/{model}")
+                }
+            },
+        }
+    },
+)
+async def register_fee(
+    request: Request, caller: CurrentCaller, work: UnitOfWorkDep, settings: SettingsDep, waiters: Waiters
+) -> Response:
+    """The integration contract's submission, registered in the caller's name. Answers with the outcome
+    (amount due, protection summary) once protection has assessed the fee, waiting at most
+    `EFRIKORT_REGISTRATION_REPLY_TIMEOUT_S`; else 202 with the URL to poll."""
+    body = await request.body()
+    if len(body) > MAX_SUBMISSION_BYTES:
+        # Read no further into something this large: the intake would refuse it anyway.
+        body = body[: MAX_SUBMISSION_BYTES + 1]
+    secret = settings.patient_key_secret.get_secret_value()
+    async with work.begin() as tx:
+        [result] = await register_submissions([Incoming(body, tx, caller)], tx.conn, secret)
+    if isinstance(result, Rejected):
+        status = max((_STATUS_OF_CODE.get(r.code, 422) for r in result.reasons), default=422)
+        raise not_done(status, "The fee was not registered", result.reasons)
+    return await _answer(result, work, waiters)
+
+
+async def _answer(registered: Registered, work: UnitOfWork, waiters: OutcomeWaiters) -> Response:
+    """The outcome that answers the fee as registered, once it comes; else 202 with the URL to poll."""
+    fee_id = str(registered.fee_id)
+
+    def answers(outcome: bytes) -> bool:
+        parsed = FeeOutcome.model_validate_json(outcome)
+        return parsed.status is OutcomeStatus.ACCEPTED and parsed.fee_id == fee_id
+
+    async def stored_outcome() -> bytes | None:
+        async with work.engine.connect() as conn:
+            found = (await store.outcomes(conn, [registered.submission_id])).get(registered.submission_id)
         return found.outcome if found is not None else None
 
-    @router.post(
-        "/fees",
-        summary="Register a fee and answer with what the patient pays",
-        response_model=FeeOutcome,
-        responses={202: {"model": Pending, "description": "Registered; not assessed yet: poll the Location"}},
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": FeeSubmission.model_json_schema(ref_template="#/components/schemas/{model}")
-                    }
-                },
-            }
-        },
-    )
-    async def register_fee(request: Request, caller: CurrentCaller) -> Response:
-        """The integration contract's submission, registered in the caller's name. Answers with the outcome
-        (amount due, protection summary) once protection has assessed the fee, waiting at most
-        `EFRIKORT_REGISTRATION_REPLY_TIMEOUT_S`; else 202 with the URL to poll."""
-        body = await request.body()
-        if len(body) > MAX_SUBMISSION_BYTES:
-            # Read no further into something this large: the intake would refuse it anyway.
-            body = body[: MAX_SUBMISSION_BYTES + 1]
-        correlation = request.headers.get("X-Correlation-ID") or str(uuid.uuid4())
-        async with uow.begin(correlation_id=correlation) as tx:
-            [result] = await register_submissions([Incoming(body, tx, caller)], tx.conn, key_secret)
-        if isinstance(result, Rejected):
-            status = max((_STATUS_OF_CODE.get(r.code, 422) for r in result.reasons), default=422)
-            return from_reasons(status, "The fee was not registered", result.reasons)
-        return await _answer(result)
+    outcome = registered.earlier_outcome or await waiters.wait(registered.submission_id, stored_outcome, answers)
+    if outcome is not None:
+        return Response(outcome, media_type="application/json")
+    return _pending(registered.submission_id, fee_id)
 
-    async def _answer(registered: Registered) -> Response:
-        fee_id = str(registered.fee_id)
 
-        def answers(outcome: bytes) -> bool:
-            parsed = FeeOutcome.model_validate_json(outcome)
-            return parsed.status is OutcomeStatus.ACCEPTED and parsed.fee_id == fee_id
+def _pending(submission_id: str, fee_id: str) -> JSONResponse:
+    url = f"/v1/submissions/{submission_id}/outcome"
+    pending = Pending(submission_id=submission_id, fee_id=fee_id, outcome_url=url)
+    return JSONResponse(pending.model_dump(), status_code=202, headers={"Location": url, "Retry-After": "1"})
 
-        outcome = registered.earlier_outcome or await waiters.wait(
-            registered.submission_id, reply_timeout_s, lambda: stored_outcome(registered.submission_id), answers
-        )
-        if outcome is not None:
-            return Response(outcome, media_type="application/json")
-        url = f"/v1/submissions/{registered.submission_id}/outcome"
-        pending = Pending(submission_id=registered.submission_id, fee_id=fee_id, outcome_url=url)
-        return JSONResponse(pending.model_dump(), status_code=202, headers={"Location": url, "Retry-After": "1"})
 
-    @router.get(
-        "/submissions/{submission_id}/outcome",
-        summary="The outcome of a submission (the URL a 202 points to)",
-        response_model=FeeOutcome,
-        responses={202: {"model": Pending, "description": "Not assessed yet"}},
-    )
-    async def submission_outcome(submission_id: str, caller: CurrentCaller, acting_unit: ActingUnit = None) -> Response:
-        async with uow.begin(correlation_id=str(uuid.uuid4())) as tx:
-            found = (await store.outcomes(tx.conn, [submission_id])).get(submission_id)
-            fee_id = await store.fee_of_submission(tx.conn, submission_id)
-            fee = await store.latest_version(tx.conn, fee_id) if fee_id is not None else None
-            if fee is None:
-                if found is None:
-                    return Problem(404, "unknown_submission", "Not found", "no outcome for this submission").response()
-                # A rejection: it names nobody's data.
-                return Response(found.outcome, media_type="application/json")
-            decision = await authorize_on_fee(tx.conn, caller, Action.READ_PROTECTION, fee, acting_unit)
-            if not decision.allowed and caller.hsa_id != fee.registered_by:
-                return _denied(decision)
-            await record_access(
-                tx,
-                patient_key=fee.patient_key,
-                actor=caller.hsa_id,
-                action="fee.outcome.read",
-                system_id=caller.system_id,
-                care_unit=acting_unit or fee.care_unit,
-                subject=str(fee.fee_id),
-            )
-        if found is None or found.status != OutcomeStatus.ACCEPTED.value:
-            url = f"/v1/submissions/{submission_id}/outcome"
-            pending = Pending(submission_id=submission_id, fee_id=str(fee.fee_id), outcome_url=url)
-            return JSONResponse(pending.model_dump(), status_code=202, headers={"Location": url, "Retry-After": "1"})
-        return Response(found.outcome, media_type="application/json")
-
-    @router.get("/fees/{fee_id}", summary="A fee and every version of it", response_model=FeeView)
-    async def read_fee(fee_id: uuid.UUID, caller: CurrentCaller, acting_unit: ActingUnit = None) -> Response:
-        async with uow.begin(correlation_id=str(uuid.uuid4())) as tx:
-            versions = await store.versions(tx.conn, fee_id)
-            if not versions:
-                return Problem(404, "unknown_fee", "Not found", "no such fee").response()
-            current = versions[-1]
-            decision = await authorize_on_fee(tx.conn, caller, Action.READ_PROTECTION, current, acting_unit)
-            if not decision.allowed:
-                return _denied(decision)
-            await record_access(
-                tx,
-                patient_key=current.patient_key,
-                actor=caller.hsa_id,
-                action="fee.read",
-                system_id=caller.system_id,
-                care_unit=acting_unit or current.care_unit,
-                subject=str(fee_id),
-            )
-        return _fee_response(versions)
-
-    @router.patch("/fees/{fee_id}", summary="Correct a fee (rättelse): a new version", response_model=FeeView)
-    async def correct_fee(
-        fee_id: uuid.UUID,
-        correction: CorrectionRequest,
-        caller: CurrentCaller,
-        acting_unit: ActingUnit = None,
-        if_match: Annotated[str | None, Header(description="The version corrected, as its ETag says.")] = None,
-    ) -> Response:
-        async with uow.begin(correlation_id=str(uuid.uuid4())) as tx:
-            current = await store.latest_version_for_change(tx.conn, fee_id)
-            refusal = await _refuse_change(tx.conn, caller, Action.CORRECT_FEE, current, acting_unit, if_match)
-            if refusal is not None:
-                return refusal
-            assert current is not None
-            change = Correction(
-                fee_amount=correction.fee_amount,
-                paid_amount=correction.paid_amount,
-                visit_date=correction.visit_date,
-                fee_type=correction.fee_type,
-                reason=correction.reason,
-            )
-            if not change.changes_anything(current):
-                return from_reasons(
-                    422,
-                    "Nothing to correct",
-                    [reason(Code.NOTHING_TO_CHANGE, None, "the correction changes none of the fee's values")],
-                )
-            corrected = current.corrected(change, by=caller.hsa_id, at=datetime.now(UTC))
-            reasons = check_fee_values(
-                visit_date=corrected.visit_date,
-                fee_type=corrected.fee_type,
-                fee_amount=corrected.fee_amount,
-                paid_amount=corrected.paid_amount,
-                today=today_in_sweden(),
-            )
-            if reasons:
-                return from_reasons(422, "The correction is not valid", reasons)
-            await _record_change(tx, corrected, caller, acting_unit, "fee.corrected")
-            versions = await store.versions(tx.conn, fee_id)
-        return _fee_response(versions)
-
-    @router.delete(
-        "/fees/{fee_id}",
-        summary="Delete a fee (makulering): a last version, the earlier ones kept",
-        response_model=FeeView,
-    )
-    async def delete_fee(
-        fee_id: uuid.UUID,
-        caller: CurrentCaller,
-        acting_unit: ActingUnit = None,
-        if_match: Annotated[str | None, Header(description="The version deleted, as its ETag says.")] = None,
-        why: Annotated[str | None, Query(alias="reason", max_length=500)] = None,
-    ) -> Response:
-        async with uow.begin(correlation_id=str(uuid.uuid4())) as tx:
-            current = await store.latest_version_for_change(tx.conn, fee_id)
-            refusal = await _refuse_change(tx.conn, caller, Action.DELETE_FEE, current, acting_unit, if_match)
-            if refusal is not None:
-                return refusal
-            assert current is not None
-            await _record_change(
-                tx,
-                current.deletion(by=caller.hsa_id, at=datetime.now(UTC), reason=why),
-                caller,
-                acting_unit,
-                "fee.deleted",
-            )
-            versions = await store.versions(tx.conn, fee_id)
-        return _fee_response(versions)
-
-    async def _refuse_change(
-        conn: AsyncConnection,
-        caller: Caller,
-        action: Action,
-        current: FeeVersion | None,
-        acting_unit: str | None,
-        if_match: str | None,
-    ) -> Response | None:
-        if current is None:
-            return Problem(404, "unknown_fee", "Not found", "no such fee").response()
-        decision = await authorize_on_fee(conn, caller, action, current, acting_unit)
-        if not decision.allowed:
-            return _denied(decision)
-        if current.deleted:
-            return from_reasons(409, "The fee is deleted", [reason(Code.FEE_DELETED, None, "the fee is deleted")])
-        expected = _expected_version(if_match)
-        if expected is not None and expected != current.version:
-            return from_reasons(
-                412,
-                "The fee has changed",
-                [reason(Code.VERSION_MISMATCH, None, f"the fee is at version {current.version}, not {if_match}")],
-            )
-        return None
-
-    async def _record_change(
-        tx: Transaction, version: FeeVersion, caller: Caller, acting_unit: str | None, action: str
-    ) -> None:
-        await store.add_versions(tx.conn, [version])
-        await tx.emit(FEES, version.patient_key, version.event())
+@router.get(
+    "/submissions/{submission_id}/outcome",
+    summary="The outcome of a submission (the URL a 202 points to)",
+    response_model=FeeOutcome,
+    responses={202: {"model": Pending, "description": "Not assessed yet"}},
+)
+async def submission_outcome(
+    submission_id: str, caller: CurrentCaller, work: UnitOfWorkDep, acting_unit: ActingUnit = None
+) -> Response:
+    async with work.begin() as tx:
+        found = (await store.outcomes(tx.conn, [submission_id])).get(submission_id)
+        fee_id = await store.fee_of_submission(tx.conn, submission_id)
+        fee = await store.latest_version(tx.conn, fee_id) if fee_id is not None else None
+        if fee is None:
+            if found is None:
+                raise Problem(404, "unknown_submission", "Not found", "no outcome for this submission")
+            # A rejection: it names nobody's data.
+            return Response(found.outcome, media_type="application/json")
+        if caller.hsa_id != fee.registered_by:
+            # Whoever registered the fee may follow its outcome; others need the right to read.
+            await _authorized_on_fee(tx.conn, caller, Action.READ_PROTECTION, fee, acting_unit)
         await record_access(
             tx,
-            patient_key=version.patient_key,
+            patient_key=fee.patient_key,
             actor=caller.hsa_id,
-            action=action,
+            action="fee.outcome.read",
             system_id=caller.system_id,
-            care_unit=acting_unit or version.care_unit,
-            subject=str(version.fee_id),
+            care_unit=acting_unit or fee.care_unit,
+            subject=str(fee.fee_id),
         )
+    if found is None or found.status != OutcomeStatus.ACCEPTED.value:
+        return _pending(submission_id, str(fee.fee_id))
+    return Response(found.outcome, media_type="application/json")
 
-    return router
+
+@router.get("/fees/{fee_id}", summary="A fee and every version of it", response_model=FeeView)
+async def read_fee(
+    fee_id: uuid.UUID, caller: CurrentCaller, work: UnitOfWorkDep, acting_unit: ActingUnit = None
+) -> Response:
+    async with work.begin() as tx:
+        versions = await store.versions(tx.conn, fee_id)
+        if not versions:
+            raise Problem(404, "unknown_fee", "Not found", "no such fee")
+        current = versions[-1]
+        await _authorized_on_fee(tx.conn, caller, Action.READ_PROTECTION, current, acting_unit)
+        await record_access(
+            tx,
+            patient_key=current.patient_key,
+            actor=caller.hsa_id,
+            action="fee.read",
+            system_id=caller.system_id,
+            care_unit=acting_unit or current.care_unit,
+            subject=str(fee_id),
+        )
+    return _fee_response(versions)
+
+
+@router.patch("/fees/{fee_id}", summary="Correct a fee (rättelse): a new version", response_model=FeeView)
+async def correct_fee(
+    fee_id: uuid.UUID,
+    correction: CorrectionRequest,
+    caller: CurrentCaller,
+    work: UnitOfWorkDep,
+    acting_unit: ActingUnit = None,
+    if_match: Annotated[str | None, Header(description="The version corrected, as its ETag says.")] = None,
+) -> Response:
+    async with work.begin() as tx:
+        current = await _changeable(tx.conn, caller, Action.CORRECT_FEE, fee_id, acting_unit, if_match)
+        corrected = _corrected(current, correction, by=caller.hsa_id)
+        await _record_change(tx, corrected, caller, acting_unit, "fee.corrected")
+        versions = await store.versions(tx.conn, fee_id)
+    return _fee_response(versions)
+
+
+@router.delete(
+    "/fees/{fee_id}",
+    summary="Delete a fee (makulering): a last version, the earlier ones kept",
+    response_model=FeeView,
+)
+async def delete_fee(
+    fee_id: uuid.UUID,
+    caller: CurrentCaller,
+    work: UnitOfWorkDep,
+    acting_unit: ActingUnit = None,
+    if_match: Annotated[str | None, Header(description="The version deleted, as its ETag says.")] = None,
+    why: Annotated[str | None, Query(alias="reason", max_length=500)] = None,
+) -> Response:
+    async with work.begin() as tx:
+        current = await _changeable(tx.conn, caller, Action.DELETE_FEE, fee_id, acting_unit, if_match)
+        deletion = current.deletion(by=caller.hsa_id, at=now(), reason=why)
+        await _record_change(tx, deletion, caller, acting_unit, "fee.deleted")
+        versions = await store.versions(tx.conn, fee_id)
+    return _fee_response(versions)
+
+
+async def _changeable(
+    conn: AsyncConnection,
+    caller: Caller,
+    action: Action,
+    fee_id: uuid.UUID,
+    acting_unit: str | None,
+    if_match: str | None,
+) -> FeeVersion:
+    """The fee's current version, locked for the change: known, the caller's to change, not deleted,
+    and the version the caller changes (`If-Match`) when they name one."""
+    current = await store.latest_version_for_change(conn, fee_id)
+    if current is None:
+        raise Problem(404, "unknown_fee", "Not found", "no such fee")
+    await _authorized_on_fee(conn, caller, action, current, acting_unit)
+    if current.deleted:
+        raise not_done(409, "The fee is deleted", [reason(RejectionCode.FEE_DELETED, None, "the fee is deleted")])
+    expected = _expected_version(if_match)
+    if expected is not None and expected != current.version:
+        raise not_done(
+            412,
+            "The fee has changed",
+            [reason(RejectionCode.VERSION_MISMATCH, None, f"the fee is at version {current.version}, not {if_match}")],
+        )
+    return current
+
+
+def _corrected(current: FeeVersion, correction: CorrectionRequest, by: str) -> FeeVersion:
+    """The fee's next version with the correction's values, or 422 when it changes nothing or breaks a rule."""
+    change = Correction(
+        fee_amount=correction.fee_amount,
+        paid_amount=correction.paid_amount,
+        visit_date=correction.visit_date,
+        fee_type=correction.fee_type,
+        reason=correction.reason,
+    )
+    if not change.changes_anything(current):
+        raise not_done(
+            422,
+            "Nothing to correct",
+            [reason(RejectionCode.NOTHING_TO_CHANGE, None, "the correction changes none of the fee's values")],
+        )
+    corrected = current.corrected(change, by=by, at=now())
+    reasons = check_fee_values(
+        visit_date=corrected.visit_date,
+        fee_type=corrected.fee_type,
+        fee_amount=corrected.fee_amount,
+        paid_amount=corrected.paid_amount,
+        today=today_in_sweden(),
+    )
+    if reasons:
+        raise not_done(422, "The correction is not valid", reasons)
+    return corrected
+
+
+async def _record_change(
+    tx: Transaction, version: FeeVersion, caller: Caller, acting_unit: str | None, action: str
+) -> None:
+    await store.add_versions(tx.conn, [version])
+    await tx.emit(FEES, version.patient_key, version.event())
+    await record_access(
+        tx,
+        patient_key=version.patient_key,
+        actor=caller.hsa_id,
+        action=action,
+        system_id=caller.system_id,
+        care_unit=acting_unit or version.care_unit,
+        subject=str(version.fee_id),
+    )

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from pydantic import Field
+from pydantic_settings import SettingsConfigDict
 
 from runtime.settings import ServiceSettings
 
 
 class RegistrationSettings(ServiceSettings):
-    registration_reply_timeout_s: float = Field(
+    """Registration's fields are `EFRIKORT_REGISTRATION_<FIELD>`."""
+
+    model_config = SettingsConfigDict(env_prefix="EFRIKORT_REGISTRATION_")
+
+    reply_timeout_s: float = Field(
         default=2.0,
         ge=0,
         le=30,

@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, TEXT
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from registration.fees import FeeVersion
+from registration.fee_versions import FeeVersion
 from runtime.database import driver_connection
 
 SubmissionKey = tuple[str, str]

@@ -12,7 +12,8 @@ import asyncpg
 import httpx
 import pytest
 
-from access.app import AccessSettings, build
+from access.app import build
+from access.settings import AccessSettings
 from efrikort.infra.stack import InfraEndpoints
 from runtime.service import Runtime, create_app
 from tests.kafka_clients import eventually

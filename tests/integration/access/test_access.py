@@ -10,7 +10,6 @@ from typing import Any
 
 from access import mirror
 from access.directory import parse_export
-from access.patients import key_of
 from contracts.access_events import (
     AccessRole,
     AccessRoleChanged,
@@ -22,6 +21,7 @@ from contracts.clock import today_in_sweden
 from contracts.envelope import Envelope, Event
 from contracts.topics import ACCESS_GRANTS, AGREEMENTS, AUDIT, DIRECTORY, PATIENT_MEMBERSHIP, Topic
 from efrikort.infra.stack import InfraEndpoints
+from runtime.http import patient_key_of
 from runtime.settings import DEV_PATIENT_KEY_SECRET
 from tests.integration.access.conftest import CENTRAL_SUPPORT, CENTRAL_UNIT, SAMPLE_DIRECTORY, RunningAccess
 from tests.kafka_clients import TopicReader, caught_up, eventually, plain_producer, reading
@@ -243,8 +243,8 @@ async def test_terminating_an_agreement_stops_the_providers_units(access: Runnin
     question = {"hsa_id": "SE2321000016-E005", "care_unit": "SE2321000016-U003", "action": "fee.register"}
     terminate = await access.http.post(
         "/v1/agreements/SE2321000016-P002/termination",
-        headers=CENTRAL_SUPPORT,
-        json={"care_unit": CENTRAL_UNIT, "terminated_on": today_in_sweden().isoformat()},
+        headers={**CENTRAL_SUPPORT, "X-Care-Unit": CENTRAL_UNIT},
+        json={"terminated_on": today_in_sweden().isoformat()},
     )
     assert terminate.status_code == 200, terminate.text
     assert terminate.json()["grants_published"] == 1
@@ -252,8 +252,8 @@ async def test_terminating_an_agreement_stops_the_providers_units(access: Runnin
 
     refused = await access.http.post(
         "/v1/agreements/SE2321000016-P002/signing",
-        headers=USER,
-        json={"care_unit": "SE2321000016-U001", "region": "Region Exempel", "signed_on": "2025-01-01"},
+        headers={**USER, "X-Care-Unit": "SE2321000016-U001"},
+        json={"region": "Region Exempel", "signed_on": "2025-01-01"},
     )
     assert refused.status_code == 403
     assert refused.json()["type"].endswith("role_not_permitted")
@@ -271,9 +271,8 @@ async def test_suspending_a_system_is_published_and_refuses_what_comes_through_i
     }
     response = await access.http.put(
         "/v1/systems/SE2321000016-SYS1",
-        headers=CENTRAL_SUPPORT,
+        headers={**CENTRAL_SUPPORT, "X-Care-Unit": CENTRAL_UNIT},
         json={
-            "care_unit": CENTRAL_UNIT,
             "name": "Journal Exempel",
             "certified": True,
             "suspended": True,
@@ -292,8 +291,7 @@ async def test_a_directory_file_with_a_mistake_is_refused_naming_the_field(acces
     export["commissions"][2]["valid_from"] = "2025-13-01"
     response = await access.http.post(
         "/v1/directory/imports",
-        params={"care_unit": CENTRAL_UNIT},
-        headers=CENTRAL_SUPPORT,
+        headers={**CENTRAL_SUPPORT, "X-Care-Unit": CENTRAL_UNIT},
         content=json.dumps(export).encode(),
     )
     assert response.status_code == 422
@@ -303,8 +301,7 @@ async def test_a_directory_file_with_a_mistake_is_refused_naming_the_field(acces
     export["access_roles"][0]["employee"] = "SE2321000016-NOBODY"
     response = await access.http.post(
         "/v1/directory/imports",
-        params={"care_unit": CENTRAL_UNIT},
-        headers=CENTRAL_SUPPORT,
+        headers={**CENTRAL_SUPPORT, "X-Care-Unit": CENTRAL_UNIT},
         content=json.dumps(export).encode(),
     )
     assert response.status_code == 422
@@ -330,7 +327,7 @@ async def test_central_support_sees_who_looked_at_a_patient_and_then_exit_remove
 
     await import_sample(access)
     patient = new_patient()
-    key = key_of(patient, DEV_PATIENT_KEY_SECRET)
+    key = patient_key_of(patient, DEV_PATIENT_KEY_SECRET)
     entry = audit_entry(key, "SE2321000016-E001", "fee.registered")
     await publish(infra, AUDIT, key, entry)
     await publish(infra, AUDIT, key, audit_entry(key, "SE2321000016-E002", "protection.read"))
@@ -340,7 +337,7 @@ async def test_central_support_sees_who_looked_at_a_patient_and_then_exit_remove
 
     assert await eventually(lambda: _at_least(stored, 2), timeout=20)
     trail = await access.http.post(
-        "/v1/audit/trail", headers=CENTRAL_SUPPORT, json={"patient_id": patient, "care_unit": CENTRAL_UNIT}
+        "/v1/audit/trail", headers={**CENTRAL_SUPPORT, "X-Care-Unit": CENTRAL_UNIT}, json={"patient_id": patient}
     )
     assert trail.status_code == 200, trail.text
     assert {(e["actor"], e["action"]) for e in trail.json()} == {
@@ -349,7 +346,7 @@ async def test_central_support_sees_who_looked_at_a_patient_and_then_exit_remove
     }
 
     refused = await access.http.post(
-        "/v1/audit/trail", headers=USER, json={"patient_id": patient, "care_unit": "SE2321000016-U001"}
+        "/v1/audit/trail", headers={**USER, "X-Care-Unit": "SE2321000016-U001"}, json={"patient_id": patient}
     )
     assert refused.status_code == 403
     assert refused.json()["type"].endswith("role_not_permitted")
@@ -358,13 +355,13 @@ async def test_central_support_sees_who_looked_at_a_patient_and_then_exit_remove
     # The trail read is itself logged; wait for that entry, so the exit below has all three to remove.
     assert await eventually(lambda: _at_least(stored, 3), timeout=20)
     not_allowed = await access.http.post(
-        f"/v1/patients/{patient}/exit", headers=USER, json={"care_unit": "SE2321000016-U001"}
+        f"/v1/patients/{patient}/exit", headers={**USER, "X-Care-Unit": "SE2321000016-U001"}
     )
     assert not_allowed.status_code == 403
 
     async with reading(infra.kafka_bootstrap_servers, PATIENT_MEMBERSHIP.name) as membership:
         exit_ = await access.http.post(
-            f"/v1/patients/{patient}/exit", headers=CENTRAL_SUPPORT, json={"care_unit": CENTRAL_UNIT}
+            f"/v1/patients/{patient}/exit", headers={**CENTRAL_SUPPORT, "X-Care-Unit": CENTRAL_UNIT}
         )
         assert exit_.status_code == 202, exit_.text
         [record] = await membership.wait_for(lambda r: r.key == key.encode(), timeout=20)

@@ -26,10 +26,10 @@ from contracts.topics import Topic
 from efrikort.infra.stack import InfraEndpoints
 from efrikort.sample_actors import employee, unit
 from notifications.app import build
-from notifications.settings import NotificationSettings
+from notifications.settings import NotificationsSettings
 from runtime.patient_key import patient_key
 from runtime.service import Runtime, create_app
-from runtime.settings import DEV_PATIENT_KEY_SECRET, ServiceSettings
+from runtime.settings import DEV_PATIENT_KEY_SECRET
 from tests.kafka_clients import eventually, plain_producer
 from tests.notice_receivers import HttpReceiver, MailDrop, http_receiver, smtp_server
 from tests.submissions import grant, new_patient
@@ -132,7 +132,7 @@ async def notifications(
 ) -> AsyncIterator[NotificationsUnderTest]:
     name = f"notifications_test_{uuid.uuid4().hex[:10]}"
     letters = tmp_path_factory.mktemp("letters")
-    settings = ServiceSettings(
+    settings = NotificationsSettings(
         service_name=name,
         kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
         database_url=infra.database_url,
@@ -140,8 +140,6 @@ async def notifications(
         trust_identity_header=True,
         outbox_poll_interval_s=0.05,
         consumer_retry_backoff_s=0.01,
-    )
-    notification_settings = NotificationSettings(
         smtp_host="127.0.0.1",
         smtp_port=mail[1],
         smtp_security="none",
@@ -159,7 +157,7 @@ async def notifications(
         region_web="https://region.test/frikort",
     )
     runtime = Runtime(settings)
-    app = create_app(build(runtime, notification_settings), runtime)
+    app = create_app(build(runtime), runtime)
     db = await asyncpg.connect(infra.database_url)
     try:
         async with (

@@ -21,7 +21,7 @@ from notifications.channels.webhook import body_of, signature
 from notifications.delivery_rules import ContactDetails
 from notifications.notices import free_card_issued
 from notifications.rendering import Region, render
-from notifications.settings import NotificationSettings
+from notifications.settings import NotificationsSettings
 from tests.unit.notifications.test_what_a_patient_is_told import issued
 
 REGION = Region(name="Region Jönköpings län", phone="010-242 00 00", web="https://rjl.se/")
@@ -55,7 +55,7 @@ def test_a_letter_without_an_address_cannot_be_sent_and_no_retry_helps() -> None
 async def test_a_letter_is_written_whole_into_the_days_print_batch_and_a_second_try_replaces_it(
     tmp_path: Path,
 ) -> None:
-    channel = LetterChannel(NotificationSettings(letter_folder=tmp_path))
+    channel = LetterChannel(NotificationsSettings(letter_folder=tmp_path))
     await channel.send(outgoing())
     await channel.send(outgoing())
     [letter] = await asyncio.to_thread(lambda: list(tmp_path.glob("*/*")))
@@ -79,7 +79,7 @@ def test_the_webhook_body_carries_the_idempotency_key_and_the_texts_but_no_ident
 
 
 def test_an_email_has_the_same_message_id_on_every_try_and_both_parts() -> None:
-    channel = EmailChannel(NotificationSettings(email_sender="Region <frikort@region.example>"))
+    channel = EmailChannel(NotificationsSettings(email_sender="Region <frikort@region.example>"))
     contact = ContactDetails(NoticeChannel.EMAIL, email="asa@example.se")
     first, again = channel.message(outgoing(contact)), channel.message(outgoing(contact))
     assert first["Message-ID"] == again["Message-ID"] == "<efrikort-notice-42@efrikort.invalid>"

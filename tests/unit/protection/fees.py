@@ -8,8 +8,8 @@ from itertools import count
 from uuid import UUID, uuid4
 
 from protection.ledger import Fee, Ledger, replay
-from protection.overcharges import Overcharge, OverchargeFound, OverchargeState
-from protection.recompute import PatientHistory, Recomputation
+from protection.overcharges import OverchargeState
+from protection.recompute import PatientHistory
 from protection.regions import RegionSettings
 
 ADULT = date(1985, 4, 12)
@@ -51,21 +51,6 @@ def due(ledger: Ledger, *fees: Fee) -> list[int]:
 
 def ledger_of(*fees: Fee, region: RegionSettings = REGION) -> Ledger:
     return replay(list(fees), region)
-
-
-def applied(history: PatientHistory, result: Recomputation) -> PatientHistory:
-    """The history once the store has recorded a recomputation: what the service does between events."""
-    recorded = {o.overcharge_id: o for o in history.overcharges}
-    for change in result.overcharge_changes:
-        if isinstance(change, OverchargeFound):
-            recorded[change.overcharge_id] = Overcharge(
-                change.overcharge_id, change.fee.fee_id, change.fee.care_unit, change.amount, OverchargeState.OPEN
-            )
-        else:
-            state = OverchargeState.OPEN if change.amount else OverchargeState.CLOSED
-            recorded[change.before.overcharge_id] = replace(change.before, amount=change.amount, state=state)
-    undercharges = {**history.undercharges, **{u.fee.fee_id: u.amount for u in result.undercharges}}
-    return PatientHistory(result.fees, result.cards, list(recorded.values()), undercharges)
 
 
 def refunded(history: PatientHistory, overcharge_id: UUID) -> PatientHistory:

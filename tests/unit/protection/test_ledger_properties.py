@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from contracts.fee_types import FEE_TYPES
 from protection.ledger import Fee, replay
-from protection.recompute import PatientHistory, recompute
-from tests.unit.protection.fees import REGION, applied
+from protection.recompute import PatientHistory, history_after, recompute
+from tests.unit.protection.fees import REGION
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -190,7 +190,7 @@ def test_fees_delivered_in_any_order_with_repeats_end_in_the_ledger_of_replaying
             continue
         seen.add(fee.fee_id)
         known[fee.fee_id] = fee
-        state = applied(state, recompute(replace(state, fees=list(known.values())), REGION, NOW))
+        state = history_after(state, recompute(replace(state, fees=list(known.values())), REGION, NOW))
 
     sorted_ledger = replay(sorted(fees, key=lambda f: (f.visit_date, f.registered_at)), REGION)
     final = recompute(state, REGION, NOW)

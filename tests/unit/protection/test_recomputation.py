@@ -10,16 +10,16 @@ from contracts.integration import FreeCardStatus
 from protection.free_cards import CardIssued, CardMoved, CardRevoked
 from protection.ledger import Fee
 from protection.overcharges import OverchargeChanged, OverchargeFound
-from protection.recompute import PatientHistory, Status, recompute, status_on
+from protection.recompute import PatientHistory, Status, history_after, recompute, status_on
 from protection.regions import RegionSettings
-from tests.unit.protection.fees import REGION, applied, fixed_region, history, refunded, visit
+from tests.unit.protection.fees import REGION, fixed_region, history, refunded, visit
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 
 
 def test_recomputing_an_unchanged_history_changes_nothing() -> None:
     fees = [visit(date(2025, 4, 25 + i)) for i in range(5)]
-    first = applied(history(*fees), recompute(history(*fees), REGION, NOW))
+    first = history_after(history(*fees), recompute(history(*fees), REGION, NOW))
     again = recompute(first, REGION, NOW)
     assert (again.card_changes, again.overcharge_changes, again.undercharges, again.charged) == ([], [], [], {})
 
@@ -40,7 +40,7 @@ class TestFreeCardIssuedMovedRevoked:
 
     def test_a_late_receipt_moves_the_free_card_earlier_and_it_keeps_its_number(self) -> None:
         fees = [visit(date(2025, 4, 25), 1000), visit(date(2025, 10, 10), 450)]
-        before = applied(history(*fees), recompute(history(*fees), REGION, NOW))
+        before = history_after(history(*fees), recompute(history(*fees), REGION, NOW))
         [card] = before.issued_cards
         receipt = visit(date(2025, 6, 1), 450, "receipt_other_region", paid=450, unit="SE2321000099-X1")
         result = recompute(replace(before, fees=[*before.fees, receipt]), REGION, NOW)
@@ -52,7 +52,7 @@ class TestFreeCardIssuedMovedRevoked:
 
     def test_a_late_receipt_turns_what_was_paid_after_the_new_card_date_into_an_overcharge_of_that_unit(self) -> None:
         fees = [visit(date(2025, 4, 25), 1000, unit="U-A"), visit(date(2025, 10, 10), 300, unit="U-B")]
-        before = applied(history(*fees), recompute(history(*fees), REGION, NOW))
+        before = history_after(history(*fees), recompute(history(*fees), REGION, NOW))
         receipt = visit(date(2025, 6, 1), 450, "receipt_other_region", paid=450, unit="U-C")
         result = recompute(replace(before, fees=[*before.fees, receipt]), REGION, NOW)
         [found] = result.overcharge_changes
@@ -67,7 +67,7 @@ class TestFreeCardIssuedMovedRevoked:
 
     def test_a_deletion_that_takes_the_sum_below_the_ceiling_revokes_the_card(self) -> None:
         fees = [visit(date(2025, 4, 25), 1000), visit(date(2025, 10, 10), 450)]
-        before = applied(history(*fees), recompute(history(*fees), REGION, NOW))
+        before = history_after(history(*fees), recompute(history(*fees), REGION, NOW))
         result = recompute(replace(before, fees=before.fees[:1]), REGION, NOW)
         [revoked] = result.card_changes
         assert isinstance(revoked, CardRevoked)
@@ -75,7 +75,7 @@ class TestFreeCardIssuedMovedRevoked:
 
     def test_a_correction_of_the_date_moves_the_card_later(self) -> None:
         fees = [visit(date(2025, 4, 25), 1000), visit(date(2025, 10, 10), 450)]
-        before = applied(history(*fees), recompute(history(*fees), REGION, NOW))
+        before = history_after(history(*fees), recompute(history(*fees), REGION, NOW))
         corrected = replace(before.fees[1], visit_date=date(2025, 11, 1))
         result = recompute(replace(before, fees=[before.fees[0], corrected]), REGION, NOW)
         [moved] = result.card_changes
@@ -83,7 +83,7 @@ class TestFreeCardIssuedMovedRevoked:
 
     def test_a_card_that_no_longer_overlaps_is_revoked_and_a_new_one_issued(self) -> None:
         fees = [visit(date(2024, 1, 10), 1400)]
-        before = applied(history(*fees), recompute(history(*fees), REGION, NOW))
+        before = history_after(history(*fees), recompute(history(*fees), REGION, NOW))
         corrected = replace(before.fees[0], visit_date=date(2025, 6, 1), fee_amount=1450, paid_amount=1450)
         result = recompute(replace(before, fees=[corrected]), REGION, NOW)
         kinds = sorted(type(c).__name__ for c in result.card_changes)
@@ -93,7 +93,7 @@ class TestFreeCardIssuedMovedRevoked:
 class TestOverchargesAndUndercharges:
     def _with_overcharge(self) -> tuple[PatientHistory, list[Fee]]:
         fees = [visit(date(2025, 4, 25), 1450), visit(date(2025, 5, 1), 300, paid=300, unit="U-B")]
-        state = applied(history(*fees), recompute(history(*fees), REGION, NOW))
+        state = history_after(history(*fees), recompute(history(*fees), REGION, NOW))
         return state, fees
 
     def test_paying_more_than_is_due_is_an_overcharge_owed_by_the_unit_that_charged_it(self) -> None:
@@ -124,7 +124,7 @@ class TestOverchargesAndUndercharges:
         [short] = result.undercharges
         assert short.amount == 200
         assert result.ledger.assessments[fee.fee_id].amount_due == 300
-        assert recompute(applied(history(fee), result), REGION, NOW).undercharges == []
+        assert recompute(history_after(history(fee), result), REGION, NOW).undercharges == []
 
 
 class TestFreeCardStatus:
@@ -133,7 +133,7 @@ class TestFreeCardStatus:
 
     def _status(self, on: date, now: datetime, region: RegionSettings = REGION) -> Status:
         fees = history(visit(date(2025, 4, 25), 1450))
-        state = applied(fees, recompute(fees, region, NOW))
+        state = history_after(fees, recompute(fees, region, NOW))
         result = recompute(state, region, now)
         return status_on(on, result.ledger, result.cards, region, now)
 

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from contracts.integration import MAX_SUBMISSION_BYTES
-from registration.intake import Accepted, Code, Rejected, check_submission
+from registration.submission_rules import Accepted, Rejected, RejectionCode, check_submission
 from tests.submissions import submission
 
 TODAY = date(2026, 11, 22)
@@ -36,18 +36,18 @@ def test_paid_amount_may_be_absent() -> None:
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
-        ({"patient_id": "19850412-1231"}, [(Code.INVALID_PATIENT_ID, "patient_id")]),
-        ({"visit_date": "2026-11-23"}, [(Code.FUTURE_VISIT_DATE, "visit_date")]),
-        ({"visit_date": "2026-02-30"}, [(Code.INVALID_VALUE, "visit_date")]),
-        ({"fee_amount": -1}, [(Code.NEGATIVE_AMOUNT, "fee_amount")]),
-        ({"paid_amount": -1}, [(Code.NEGATIVE_AMOUNT, "paid_amount")]),
-        ({"fee_amount": 100, "paid_amount": 200}, [(Code.PAID_ABOVE_FEE, "paid_amount")]),
-        ({"fee_amount": "300"}, [(Code.WRONG_TYPE, "fee_amount")]),
-        ({"fee_amount": 300.5}, [(Code.WRONG_TYPE, "fee_amount")]),
-        ({"fee_type": "massage"}, [(Code.UNKNOWN_FEE_TYPE, "fee_type")]),
-        ({"source": "fax"}, [(Code.INVALID_VALUE, "source")]),
-        ({"source": "receipt"}, [(Code.MISSING_RECEIPT_ISSUER, "receipt_issuer")]),
-        ({"colour": "blue"}, [(Code.UNKNOWN_FIELD, "colour")]),
+        ({"patient_id": "19850412-1231"}, [(RejectionCode.INVALID_PATIENT_ID, "patient_id")]),
+        ({"visit_date": "2026-11-23"}, [(RejectionCode.FUTURE_VISIT_DATE, "visit_date")]),
+        ({"visit_date": "2026-02-30"}, [(RejectionCode.INVALID_VALUE, "visit_date")]),
+        ({"fee_amount": -1}, [(RejectionCode.NEGATIVE_AMOUNT, "fee_amount")]),
+        ({"paid_amount": -1}, [(RejectionCode.NEGATIVE_AMOUNT, "paid_amount")]),
+        ({"fee_amount": 100, "paid_amount": 200}, [(RejectionCode.PAID_ABOVE_FEE, "paid_amount")]),
+        ({"fee_amount": "300"}, [(RejectionCode.WRONG_TYPE, "fee_amount")]),
+        ({"fee_amount": 300.5}, [(RejectionCode.WRONG_TYPE, "fee_amount")]),
+        ({"fee_type": "massage"}, [(RejectionCode.UNKNOWN_FEE_TYPE, "fee_type")]),
+        ({"source": "fax"}, [(RejectionCode.INVALID_VALUE, "source")]),
+        ({"source": "receipt"}, [(RejectionCode.MISSING_RECEIPT_ISSUER, "receipt_issuer")]),
+        ({"colour": "blue"}, [(RejectionCode.UNKNOWN_FIELD, "colour")]),
     ],
 )
 def test_each_problem_is_refused_with_its_code_and_field(overrides: dict[str, object], expected: list) -> None:

@@ -101,61 +101,65 @@ def resolve_kafka_jars(repo_root: Path, cache_dir: Path | None = None) -> Path:
         if _marker_valid(marker, lib_dir, digest):
             return lib_dir
 
-        mvn = shutil.which("mvn")
-        if mvn is None:
-            raise RuntimeError(
-                "Apache Maven (mvn) is needed once to fetch the Kafka broker jars from Maven Central "
-                "but is not on PATH; install it (e.g. `apt-get install maven`)."
-            )
-        staging = version_dir / "lib.partial"
-        shutil.rmtree(staging, ignore_errors=True)
         started = time.monotonic()
-        log.info("resolving Kafka %s jars with Maven into %s", KAFKA_VERSION, lib_dir)
-        proc = subprocess.run(
-            [
-                mvn,
-                "-q",
-                "-B",
-                "-f",
-                str(pom),
-                "dependency:copy-dependencies",
-                "-DincludeScope=runtime",
-                f"-DoutputDirectory={staging}",
-            ],
-            cwd=repo_root,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise RuntimeError(
-                f"Maven failed to resolve the Kafka jars (exit {proc.returncode}):\n"
-                f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
-            )
-        jars = sorted(p.name for p in staging.glob("*.jar"))
-        if not any(j.startswith(f"kafka_2.13-{KAFKA_VERSION}") for j in jars):
-            shutil.rmtree(staging, ignore_errors=True)
-            raise RuntimeError(f"Maven succeeded but {staging} holds no kafka_2.13-{KAFKA_VERSION} jar")
-
+        staging = version_dir / "lib.partial"
+        jars = _copy_jars_with_maven(repo_root, pom, staging)
         shutil.rmtree(lib_dir, ignore_errors=True)
         staging.rename(lib_dir)
-        tmp_marker = marker.with_suffix(".tmp")
-        tmp_marker.write_text(
-            json.dumps(
-                {
-                    "kafka_version": KAFKA_VERSION,
-                    "pom_sha256": digest,
-                    "resolved_seconds": round(time.monotonic() - started, 1),
-                    "jars": jars,
-                },
-                indent=2,
-            )
-        )
-        # Atomic: a crash never leaves a marker that vouches for a half-copied directory.
-        tmp_marker.replace(marker)
+        _write_marker(marker, digest, jars, time.monotonic() - started)
         log.info("resolved %d Kafka jars in %.1fs", len(jars), time.monotonic() - started)
         return lib_dir
+
+
+def _copy_jars_with_maven(repo_root: Path, pom: Path, staging: Path) -> list[str]:
+    """The broker's runtime classpath copied by Maven into `staging`; the jar names."""
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise RuntimeError(
+            "Apache Maven (mvn) is needed once to fetch the Kafka broker jars from Maven Central "
+            "but is not on PATH; install it (e.g. `apt-get install maven`)."
+        )
+    shutil.rmtree(staging, ignore_errors=True)
+    log.info("resolving Kafka %s jars with Maven into %s", KAFKA_VERSION, staging.parent / "lib")
+    proc = subprocess.run(
+        [
+            mvn,
+            "-q",
+            "-B",
+            "-f",
+            str(pom),
+            "dependency:copy-dependencies",
+            "-DincludeScope=runtime",
+            f"-DoutputDirectory={staging}",
+        ],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise RuntimeError(
+            f"Maven failed to resolve the Kafka jars (exit {proc.returncode}):\n"
+            f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+        )
+    jars = sorted(p.name for p in staging.glob("*.jar"))
+    if not any(j.startswith(f"kafka_2.13-{KAFKA_VERSION}") for j in jars):
+        shutil.rmtree(staging, ignore_errors=True)
+        raise RuntimeError(f"Maven succeeded but {staging} holds no kafka_2.13-{KAFKA_VERSION} jar")
+    return jars
+
+
+def _write_marker(marker: Path, digest: str, jars: list[str], seconds: float) -> None:
+    tmp_marker = marker.with_suffix(".tmp")
+    tmp_marker.write_text(
+        json.dumps(
+            {"kafka_version": KAFKA_VERSION, "pom_sha256": digest, "resolved_seconds": round(seconds, 1), "jars": jars},
+            indent=2,
+        )
+    )
+    # Atomic: a crash never leaves a marker that vouches for a half-copied directory.
+    tmp_marker.replace(marker)
 
 
 def _random_cluster_id() -> str:

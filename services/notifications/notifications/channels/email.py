@@ -9,13 +9,13 @@ from email.utils import formatdate
 import aiosmtplib
 
 from notifications.channels import DeliveryFailed, Outgoing
-from notifications.settings import NotificationSettings
+from notifications.settings import NotificationsSettings
 
 MESSAGE_ID_DOMAIN = "efrikort.invalid"
 
 
 class EmailChannel:
-    def __init__(self, settings: NotificationSettings) -> None:
+    def __init__(self, settings: NotificationsSettings) -> None:
         self._settings = settings
 
     def message(self, notice: Outgoing) -> EmailMessage:

@@ -1,6 +1,6 @@
 """A printed letter: a PDF addressed to the patient, written into the print-batch folder.
 
-The print house collects one folder per day (`<letter_folder>/<YYYY-MM-DD>/`). A letter's file is
+The print house collects one folder per (Swedish) day (`<letter_folder>/<YYYY-MM-DD>/`). A letter's file is
 named after its notice, and written under a temporary name and renamed, so that the print house
 never picks up half a file, and a second try of the same notice replaces the file instead of
 printing a second letter.
@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-from datetime import UTC, datetime
+from datetime import date
 from pathlib import Path
 
 from fpdf import FPDF
 
+from contracts.clock import today_in_sweden
 from notifications.channels import DeliveryFailed, Outgoing
-from notifications.settings import NotificationSettings
+from notifications.settings import NotificationsSettings
 
 # fpdf2's core fonts are Latin-1 (Windows-1252): they hold å, ä, ö, é, but nothing beyond.
 _PRINTABLE = "latin-1"
@@ -58,15 +59,16 @@ def letter_pdf(notice: Outgoing, sender: str) -> bytes:
 
 
 class LetterChannel:
-    def __init__(self, settings: NotificationSettings) -> None:
+    def __init__(self, settings: NotificationsSettings) -> None:
         self._settings = settings
 
-    def path_of(self, notice: Outgoing, day: datetime) -> Path:
-        return self._settings.letter_folder / day.date().isoformat() / f"{notice.idempotency_key}.pdf"
+    def path_of(self, notice: Outgoing, day: date) -> Path:
+        """Where the letter goes: the print batch of `day` (a Swedish calendar date, as the print house's)."""
+        return self._settings.letter_folder / day.isoformat() / f"{notice.idempotency_key}.pdf"
 
     async def send(self, notice: Outgoing) -> None:
         content = letter_pdf(notice, self._settings.region_name)
-        path = self.path_of(notice, datetime.now(UTC))
+        path = self.path_of(notice, today_in_sweden())
         try:
             await asyncio.to_thread(_write_whole, path, content)
         except OSError as error:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import time
 
 import httpx
 
+from contracts import clock
 from notifications.channels import DeliveryFailed, Outgoing
-from notifications.settings import NotificationSettings
+from notifications.settings import NotificationsSettings
 
 SIGNATURE_HEADER = "X-Efrikort-Signature"
 TIMESTAMP_HEADER = "X-Efrikort-Timestamp"
@@ -46,7 +46,7 @@ def body_of(notice: Outgoing) -> bytes:
 
 
 class WebhookChannel:
-    def __init__(self, settings: NotificationSettings, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, settings: NotificationsSettings, client: httpx.AsyncClient | None = None) -> None:
         self._settings = settings
         self._client = client or httpx.AsyncClient(timeout=settings.webhook_timeout_s, follow_redirects=False)
 
@@ -55,7 +55,7 @@ class WebhookChannel:
         if not url:
             raise DeliveryFailed("no webhook endpoint for the patient and no default", permanent=True)
         body = body_of(notice)
-        timestamp = str(int(time.time()))
+        timestamp = str(int(clock.now().timestamp()))
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             TIMESTAMP_HEADER: timestamp,

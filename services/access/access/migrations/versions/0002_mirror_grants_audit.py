@@ -17,6 +17,13 @@ def _text(name: str, **kwargs: object) -> sa.Column:
 
 
 def upgrade() -> None:
+    _create_the_mirror()
+    _create_the_register()
+    _create_published_grants_and_audit_log()
+
+
+def _create_the_mirror() -> None:
+    """HSA's part: providers, units, employees, commissions and e-frikort roles."""
     # Providers, units and employees that leave the directory stay as rows marked out of it, so that
     # the grant saying "nobody may act for this unit any more" can still name its provider and region.
     op.create_table(
@@ -55,6 +62,10 @@ def upgrade() -> None:
         _text("care_unit", primary_key=True),
         _text("role", primary_key=True),
     )
+
+
+def _create_the_register() -> None:
+    """E-frikort's own register: agreements and integrated systems."""
     op.create_table(
         "agreements",
         _text("care_provider", primary_key=True),
@@ -70,6 +81,9 @@ def upgrade() -> None:
         sa.Column("suspended", sa.Boolean, nullable=False),
     )
     op.create_table("system_approvals", _text("system_id", primary_key=True), _text("region", primary_key=True))
+
+
+def _create_published_grants_and_audit_log() -> None:
     op.create_table(
         "published_grants",
         _text("key", primary_key=True),

@@ -15,6 +15,15 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # In the order it was first applied; each step a part of the ledger.
+    _every_fee_version()
+    _fees_deleted_charged_and_sourced()
+    _free_cards_that_move_and_are_revoked()
+    _overcharges_and_undercharges()
+    _status_last_published()
+
+
+def _every_fee_version() -> None:
     op.create_table(
         "fee_versions",
         sa.Column("fee_id", sa.Uuid, primary_key=True),
@@ -24,6 +33,9 @@ def upgrade() -> None:
         sa.Column("event", JSONB, nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     )
+
+
+def _fees_deleted_charged_and_sourced() -> None:
     op.add_column("fees", sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()))
     op.add_column(
         "fees",
@@ -37,6 +49,8 @@ def upgrade() -> None:
     op.add_column("fees", sa.Column("source", sa.Text, nullable=True))
     op.add_column("fees", sa.Column("receipt_issuer", sa.Text, nullable=True))
 
+
+def _free_cards_that_move_and_are_revoked() -> None:
     op.drop_constraint("free_cards_patient_key_period_start_key", "free_cards")
     op.create_index("free_cards_patient_key", "free_cards", ["patient_key"])
     op.add_column("free_cards", sa.Column("ceiling", sa.Integer, nullable=False, server_default="0"))
@@ -45,6 +59,8 @@ def upgrade() -> None:
     )
     op.add_column("free_cards", sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True))
 
+
+def _overcharges_and_undercharges() -> None:
     op.create_table(
         "overcharges",
         sa.Column("overcharge_id", sa.Uuid, primary_key=True),
@@ -75,6 +91,9 @@ def upgrade() -> None:
         sa.Column("amount", sa.Integer, nullable=False),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
     )
+
+
+def _status_last_published() -> None:
     op.create_table(
         "patient_status",
         sa.Column("patient_key", sa.Text, primary_key=True),

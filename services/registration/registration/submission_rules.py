@@ -18,7 +18,7 @@ from contracts.identity import IdentityNumber, InvalidIdentityNumber
 from contracts.integration import MAX_SUBMISSION_BYTES, FeeSource, FeeSubmission, RejectionReason
 
 
-class Code(StrEnum):
+class RejectionCode(StrEnum):
     """Rejection codes, as senders see them in `reasons[].code`."""
 
     MALFORMED_JSON = "malformed_json"
@@ -69,12 +69,13 @@ class Rejected:
 _SUBMISSION_ID = re.compile(rb'"submission_id"\s*:\s*"([^"\\]{1,100})"')
 
 _PYDANTIC_CODES = {
-    "missing": Code.MISSING_FIELD,
-    "extra_forbidden": Code.UNKNOWN_FIELD,
+    "missing": RejectionCode.MISSING_FIELD,
+    "extra_forbidden": RejectionCode.UNKNOWN_FIELD,
 }
 
 
-def _reason(code: Code | Denial, field: str | None, message: str) -> RejectionReason:
+def reason(code: RejectionCode | Denial, field: str | None, message: str) -> RejectionReason:
+    """One thing at fault, as the sender sees it in `reasons[]`."""
     return RejectionReason(code=code.value, field=field, message=message)
 
 
@@ -88,8 +89,10 @@ def _shape_reasons(error: ValidationError) -> list[RejectionReason]:
     for problem in error.errors(include_input=False):
         field = ".".join(str(part) for part in problem["loc"]) or None
         kind = problem["type"]
-        code = _PYDANTIC_CODES.get(kind) or (Code.WRONG_TYPE if kind.endswith("_type") else Code.INVALID_VALUE)
-        reasons.append(_reason(code, field, problem["msg"]))
+        code = _PYDANTIC_CODES.get(kind) or (
+            RejectionCode.WRONG_TYPE if kind.endswith("_type") else RejectionCode.INVALID_VALUE
+        )
+        reasons.append(reason(code, field, problem["msg"]))
     return reasons
 
 
@@ -101,17 +104,17 @@ def check_submission(raw: bytes, today: date) -> Accepted | Rejected:
     if len(raw) > MAX_SUBMISSION_BYTES:
         return Rejected(
             _recognisable_submission_id(raw),
-            [_reason(Code.TOO_LARGE, None, f"a submission may be at most {MAX_SUBMISSION_BYTES} bytes")],
+            [reason(RejectionCode.TOO_LARGE, None, f"a submission may be at most {MAX_SUBMISSION_BYTES} bytes")],
         )
     try:
         document = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         return Rejected(
             _recognisable_submission_id(raw),
-            [_reason(Code.MALFORMED_JSON, None, f"not JSON in UTF-8: {error.__class__.__name__}")],
+            [reason(RejectionCode.MALFORMED_JSON, None, f"not JSON in UTF-8: {error.__class__.__name__}")],
         )
     if not isinstance(document, dict):
-        return Rejected(None, [_reason(Code.MALFORMED_JSON, None, "a submission must be a JSON object")])
+        return Rejected(None, [reason(RejectionCode.MALFORMED_JSON, None, "a submission must be a JSON object")])
     submission_id = document.get("submission_id")
     answerable_id = submission_id if isinstance(submission_id, str) and 0 < len(submission_id) <= 100 else None
     try:
@@ -127,9 +130,9 @@ def _check_content(submission: FeeSubmission, today: date) -> Accepted | Rejecte
     try:
         patient = IdentityNumber.parse(submission.patient_id)
         if patient.birth_date > today:
-            reasons.append(_reason(Code.INVALID_PATIENT_ID, "patient_id", "date of birth lies in the future"))
+            reasons.append(reason(RejectionCode.INVALID_PATIENT_ID, "patient_id", "date of birth lies in the future"))
     except InvalidIdentityNumber as error:
-        reasons.append(_reason(Code.INVALID_PATIENT_ID, "patient_id", f"identity number {error}"))
+        reasons.append(reason(RejectionCode.INVALID_PATIENT_ID, "patient_id", f"identity number {error}"))
     reasons += check_fee_values(
         visit_date=submission.visit_date,
         fee_type=submission.fee_type,
@@ -138,7 +141,9 @@ def _check_content(submission: FeeSubmission, today: date) -> Accepted | Rejecte
         today=today,
     )
     if submission.source is FeeSource.RECEIPT and not submission.receipt_issuer:
-        reasons.append(_reason(Code.MISSING_RECEIPT_ISSUER, "receipt_issuer", "a receipt must name who issued it"))
+        reasons.append(
+            reason(RejectionCode.MISSING_RECEIPT_ISSUER, "receipt_issuer", "a receipt must name who issued it")
+        )
     if reasons or patient is None:
         return Rejected(submission.submission_id, reasons)
     return Accepted(submission, patient)
@@ -150,18 +155,14 @@ def check_fee_values(
     """The rules on what a fee says, for a new fee and for a correction (rättelse) alike."""
     reasons: list[RejectionReason] = []
     if visit_date > today:
-        reasons.append(_reason(Code.FUTURE_VISIT_DATE, "visit_date", "the visit date lies in the future"))
+        reasons.append(reason(RejectionCode.FUTURE_VISIT_DATE, "visit_date", "the visit date lies in the future"))
     if fee_amount < 0:
-        reasons.append(_reason(Code.NEGATIVE_AMOUNT, "fee_amount", "the fee may not be negative"))
+        reasons.append(reason(RejectionCode.NEGATIVE_AMOUNT, "fee_amount", "the fee may not be negative"))
     if paid_amount is not None:
         if paid_amount < 0:
-            reasons.append(_reason(Code.NEGATIVE_AMOUNT, "paid_amount", "the paid amount may not be negative"))
+            reasons.append(reason(RejectionCode.NEGATIVE_AMOUNT, "paid_amount", "the paid amount may not be negative"))
         elif paid_amount > fee_amount >= 0:
-            reasons.append(_reason(Code.PAID_ABOVE_FEE, "paid_amount", "paid more than the fee"))
+            reasons.append(reason(RejectionCode.PAID_ABOVE_FEE, "paid_amount", "paid more than the fee"))
     if fee_type not in FEE_TYPES:
-        reasons.append(_reason(Code.UNKNOWN_FEE_TYPE, "fee_type", "not a fee type of the catalogue"))
+        reasons.append(reason(RejectionCode.UNKNOWN_FEE_TYPE, "fee_type", "not a fee type of the catalogue"))
     return reasons
-
-
-def reason(code: Code | Denial, field: str | None, message: str) -> RejectionReason:
-    return RejectionReason(code=code.value, field=field, message=message)

@@ -16,9 +16,10 @@ LOOK_IN_DATABASE_EVERY_S = 0.5
 
 
 class OutcomeWaiters:
-    """Requests waiting for outcomes, by submission id."""
+    """Requests waiting for outcomes, by submission id, each at most `reply_timeout_s`."""
 
-    def __init__(self) -> None:
+    def __init__(self, reply_timeout_s: float) -> None:
+        self.reply_timeout_s = reply_timeout_s
         self._waiting: dict[str, list[asyncio.Future[bytes]]] = {}
 
     def deliver(self, submission_id: str, outcome: bytes) -> None:
@@ -29,13 +30,12 @@ class OutcomeWaiters:
     async def wait(
         self,
         submission_id: str,
-        timeout_s: float,
         look_up: Callable[[], Awaitable[bytes | None]],
         is_answer: Callable[[bytes], bool],
     ) -> bytes | None:
-        """The outcome that answers the submission (`is_answer`), or None after `timeout_s`."""
+        """The outcome that answers the submission (`is_answer`), or None after `reply_timeout_s`."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
+        deadline = loop.time() + self.reply_timeout_s
         while True:
             future: asyncio.Future[bytes] = loop.create_future()
             self._waiting.setdefault(submission_id, []).append(future)

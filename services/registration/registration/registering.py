@@ -1,0 +1,335 @@
+"""Registering submissions: the one path behind both the Kafka intake and `POST /v1/fees`.
+
+It takes a list (a poll's worth from Kafka, or the one submission of an HTTP request) and carries
+each submission through the steps below, in order. Each step takes the list and returns it, each
+submission moved on to its next state or answered; a step reads or writes with one statement for
+the whole list: grants (read), idempotency keys, fee versions, outcomes, the outbox.
+
+    check -> authorize -> claim -> record -> answer re-sends -> pass on again -> answer rejections
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from contracts.authorization import Action
+from contracts.clock import now, today_in_sweden
+from contracts.integration import FeeOutcome, FeeSubmission, RejectionReason
+from contracts.topics import FEE_OUTCOMES, FEES
+from registration import store
+from registration.fee_versions import FeeVersion
+from registration.submission_rules import Accepted, Rejected, RejectionCode, check_submission, reason
+from runtime import access_grants
+from runtime.audit import record_access
+from runtime.identity import Caller
+from runtime.patient_key import patient_key
+from runtime.transaction import Transaction
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One submission as it arrived, and how: `tx` emits on its behalf (its correlation and cause)."""
+
+    raw: bytes
+    tx: Transaction
+    caller: Caller | None = None
+    """HTTP only: who calls. None for Kafka, where the submission comes through the system it names."""
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    """The submission's fee: registered now, or earlier under the same id with the same content."""
+
+    submission_id: str
+    fee_id: uuid.UUID
+    patient_key: str | None
+    resent: bool
+    earlier_outcome: bytes | None = None
+    """For a re-send: the outcome the first one got, if it has come."""
+
+
+Result = Registered | Rejected
+
+
+# --- a submission's states on its way through ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """Done: registered or rejected. What is left is to tell the sender (a rejection, at the end)."""
+
+    incoming: Incoming
+    result: Result
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """The submission passed the rules (and, over HTTP, names its caller): next, may they register it?"""
+
+    incoming: Incoming
+    accepted: Accepted
+
+    @property
+    def submission(self) -> FeeSubmission:
+        return self.accepted.submission
+
+    @property
+    def key(self) -> store.SubmissionKey:
+        return (self.submission.system_id, self.submission.submission_id)
+
+    @property
+    def through_system(self) -> str | None:
+        """The integrated system to be approved: the one a Kafka submission names, or the one an HTTP
+        caller comes through (None for a person at the web application)."""
+        caller = self.incoming.caller
+        return self.submission.system_id if caller is None else caller.system_id
+
+    def rejected(self, *reasons: RejectionReason) -> Answered:
+        return Answered(self.incoming, Rejected(self.submission.submission_id, list(reasons)))
+
+
+@dataclass(frozen=True, slots=True)
+class Registering:
+    """Authorized, and the first of its idempotency key: it registers a new fee, this its first version."""
+
+    incoming: Incoming
+    version: FeeVersion
+
+
+@dataclass(frozen=True, slots=True)
+class Resent:
+    """Authorized, with the content of a fee registered under its key before (or earlier in this list)."""
+
+    checked: Checked
+    fee_id: uuid.UUID
+    claimed_now: bool
+    """Its key was claimed by this list: its first copy is being registered right now."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unanswered:
+    """A Kafka re-send whose first outcome registration has not seen: the fee is passed on again."""
+
+    resent: Resent
+
+
+# --- the path ----------------------------------------------------------------------------------
+
+
+async def register_submissions(items: Sequence[Incoming], conn: AsyncConnection, key_secret: str) -> list[Result]:
+    """Check, authorize and register each submission; answer each rejection on the outcome topic.
+
+    Returns one result per item, in order. A rejection without a submission id is not answered
+    (there is no key to answer under): the caller dead-letters it or reports it.
+    """
+    today = today_in_sweden()
+    checked = check(items, today)
+    authorized = await authorize(checked, conn, today)
+    claimed = await claim(authorized, conn, key_secret, now())
+    recorded = await record(claimed, conn)
+    answered = await answer_resent(recorded, conn)
+    passed_on = await pass_on_again(answered, conn)
+    return await answer_rejections(passed_on)
+
+
+def check(items: Sequence[Incoming], today: date) -> list[Checked | Answered]:
+    """The rules of a submission; over HTTP also that it is the caller's own, sent through their system."""
+    return [_checked(item, check_submission(item.raw, today)) for item in items]
+
+
+def _checked(item: Incoming, result: Accepted | Rejected) -> Checked | Answered:
+    if isinstance(result, Rejected):
+        return Answered(item, result)
+    checked = Checked(item, result)
+    if item.caller is None:
+        return checked
+    if checked.submission.registered_by != item.caller.hsa_id:
+        return checked.rejected(
+            reason(
+                RejectionCode.REGISTERED_BY_NOT_CALLER,
+                "registered_by",
+                "a fee is registered in the caller's own name only",
+            )
+        )
+    if item.caller.system_id is not None and checked.submission.system_id != item.caller.system_id:
+        return checked.rejected(
+            reason(
+                RejectionCode.SYSTEM_NOT_CALLER, "system_id", "the submission must name the system it is sent through"
+            )
+        )
+    return checked
+
+
+async def authorize(
+    items: Sequence[Checked | Answered], conn: AsyncConnection, today: date
+) -> list[Checked | Answered]:
+    """May the employee register for the unit, through the system? One read of every grant the list needs."""
+    pending = [item for item in items if isinstance(item, Checked)]
+    keys = [
+        key
+        for item in pending
+        for key in access_grants.keys_for(item.submission.care_unit, item.submission.registered_by, item.through_system)
+    ]
+    grants = await access_grants.grants(conn, keys)
+    authorized: list[Checked | Answered] = []
+    for item in items:
+        if isinstance(item, Answered):
+            authorized.append(item)
+            continue
+        decision = grants.decide(
+            Action.REGISTER_FEE,
+            acting_unit=item.submission.care_unit,
+            employee=item.submission.registered_by,
+            system_id=item.through_system,
+            today=today,
+        )
+        if decision.allowed:
+            authorized.append(item)
+        else:
+            assert decision.denial is not None
+            authorized.append(item.rejected(reason(decision.denial, decision.field, decision.message)))
+    return authorized
+
+
+async def claim(
+    items: Sequence[Checked | Answered], conn: AsyncConnection, key_secret: str, at: datetime
+) -> list[Registering | Resent | Answered]:
+    """Reserve each idempotency key for a new fee. The first of a key in the list claims it; a later one,
+    or one whose key was claimed before, is a re-send of that fee, or a conflict when its content differs."""
+    first_of_key: dict[store.SubmissionKey, Checked] = {}
+    for item in items:
+        if isinstance(item, Checked):
+            first_of_key.setdefault(item.key, item)
+    claims = {
+        key: store.Claim(
+            *key,
+            fingerprint=first.accepted.fingerprint,
+            fee_id=uuid.uuid4(),
+            patient_key=patient_key(first.accepted.patient.digits, key_secret),
+        )
+        for key, first in first_of_key.items()
+    }
+    won = await store.claim_submissions(conn, list(claims.values()))
+    earlier = await store.known_submissions(conn, [key for key in claims if key not in won])
+    claimed: list[Registering | Resent | Answered] = []
+    for item in items:
+        if isinstance(item, Answered):
+            claimed.append(item)
+            continue
+        mine = claims[item.key]
+        owner = store.KnownSubmission(mine.fee_id, mine.fingerprint) if item.key in won else earlier[item.key]
+        if owner.fingerprint != item.accepted.fingerprint:
+            claimed.append(item.rejected(_CONFLICT))
+        elif item.key in won and first_of_key[item.key] is item:
+            claimed.append(Registering(item.incoming, _first_version(item.accepted, mine.fee_id, mine.patient_key, at)))
+        else:
+            claimed.append(Resent(item, owner.fee_id, claimed_now=item.key in won))
+    return claimed
+
+
+_CONFLICT = reason(
+    RejectionCode.SUBMISSION_CONFLICT, "submission_id", "this submission id was used before for a different fee"
+)
+
+
+async def record(items: Sequence[Registering | Resent | Answered], conn: AsyncConnection) -> list[Resent | Answered]:
+    """Store the first version of each new fee, in one statement, and publish it with its audit entry."""
+    await store.add_versions(conn, [item.version for item in items if isinstance(item, Registering)])
+    recorded: list[Resent | Answered] = []
+    for item in items:
+        if not isinstance(item, Registering):
+            recorded.append(item)
+            continue
+        version, tx = item.version, item.incoming.tx
+        await tx.emit(FEES, version.patient_key, version.event())
+        await record_access(
+            tx,
+            patient_key=version.patient_key,
+            actor=version.registered_by,
+            action="fee.registered",
+            system_id=version.system_id,
+            care_unit=version.care_unit,
+            subject=str(version.fee_id),
+        )
+        registered = Registered(version.submission_id, version.fee_id, version.patient_key, resent=False)
+        recorded.append(Answered(item.incoming, registered))
+    return recorded
+
+
+async def answer_resent(items: Sequence[Resent | Answered], conn: AsyncConnection) -> list[Unanswered | Answered]:
+    """A re-send gets the outcome its first copy got, sent again. A Kafka re-send of a fee registered
+    before this list whose outcome has not come yet is left unanswered, for the next step."""
+    stored = await store.outcomes(
+        conn, [item.checked.submission.submission_id for item in items if isinstance(item, Resent)]
+    )
+    answered: list[Unanswered | Answered] = []
+    for item in items:
+        if isinstance(item, Answered):
+            answered.append(item)
+            continue
+        incoming, submission_id = item.checked.incoming, item.checked.submission.submission_id
+        outcome = stored.get(submission_id)
+        earlier = outcome.outcome if outcome is not None and outcome.status == "accepted" else None
+        if earlier is not None:
+            await incoming.tx.send(FEE_OUTCOMES, submission_id, earlier)
+        elif incoming.caller is None and not item.claimed_now:
+            answered.append(Unanswered(item))
+            continue
+        registered = Registered(submission_id, item.fee_id, None, resent=True, earlier_outcome=earlier)
+        answered.append(Answered(incoming, registered))
+    return answered
+
+
+async def pass_on_again(items: Sequence[Unanswered | Answered], conn: AsyncConnection) -> list[Answered]:
+    """Pass an unanswered re-send's fee on to protection again, so the sender is answered for this
+    message too. Only while the fee is as first registered: a corrected one is already answered, and
+    protection keeps only its newest version."""
+    latest = await store.latest_versions(conn, {item.resent.fee_id for item in items if isinstance(item, Unanswered)})
+    passed_on: list[Answered] = []
+    for item in items:
+        if isinstance(item, Answered):
+            passed_on.append(item)
+            continue
+        version = latest.get(item.resent.fee_id)
+        if version is not None and version.version == 1:
+            await item.resent.checked.incoming.tx.emit(FEES, version.patient_key, version.event())
+        submission_id = item.resent.checked.submission.submission_id
+        registered = Registered(submission_id, item.resent.fee_id, None, resent=True)
+        passed_on.append(Answered(item.resent.checked.incoming, registered))
+    return passed_on
+
+
+async def answer_rejections(items: Sequence[Answered]) -> list[Result]:
+    """Every rejection with a submission id is answered on the outcome topic; one without has no key to
+    be answered under."""
+    for item in items:
+        if isinstance(item.result, Rejected) and item.result.submission_id is not None:
+            rejection = FeeOutcome.rejected(item.result.submission_id, item.result.reasons)
+            await item.incoming.tx.send(FEE_OUTCOMES, item.result.submission_id, rejection.to_json())
+    return [item.result for item in items]
+
+
+def _first_version(accepted: Accepted, fee_id: uuid.UUID, key: str, at: datetime) -> FeeVersion:
+    submission = accepted.submission
+    return FeeVersion(
+        fee_id=fee_id,
+        version=1,
+        submission_id=submission.submission_id,
+        system_id=submission.system_id,
+        patient_key=key,
+        birth_date=accepted.patient.birth_date,
+        visit_date=submission.visit_date,
+        care_unit=submission.care_unit,
+        registered_by=submission.registered_by,
+        fee_type=submission.fee_type,
+        fee_amount=submission.fee_amount,
+        paid_amount=submission.paid_amount,
+        source=submission.source,
+        receipt_issuer=submission.receipt_issuer,
+        registered_at=at,
+    )
