@@ -264,16 +264,25 @@ async def health() -> dict[str, str]:
 
 @operations.get("/ready")
 async def ready(runtime: RuntimeDep) -> JSONResponse:
-    """Kafka and PostgreSQL reachable, and every consumer assigned its partitions."""
+    """Kafka and PostgreSQL reachable, and every consumer assigned its partitions. A check that fails
+    with an error counts as not ready: a probe must always be answered."""
     checks = {
-        "postgresql": await database.is_reachable(runtime.engine),
-        "kafka": await runtime.broker.ping(timeout=2.0),
+        "postgresql": await _passes(database.is_reachable(runtime.engine)),
+        "kafka": await _passes(runtime.broker.ping(timeout=2.0)),
         "consumers": runtime.assigned(),
     }
     if runtime.has_read_models:
-        checks["read_models"] = checks["consumers"] and await runtime.read_what_was_there()
+        checks["read_models"] = checks["consumers"] and await _passes(runtime.read_what_was_there())
     status = 200 if all(checks.values()) else 503
     return JSONResponse({"ready": status == 200, "checks": checks}, status_code=status)
+
+
+async def _passes(check: Awaitable[bool]) -> bool:
+    try:
+        return bool(await check)
+    except Exception:
+        log.warning("a readiness check failed", exc_info=True)
+        return False
 
 
 @operations.get("/metrics")

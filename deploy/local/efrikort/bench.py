@@ -102,6 +102,22 @@ class Outgoing:
     headers: list[tuple[str, bytes]] = field(default_factory=list)
 
 
+async def _send_paced(producer: AIOKafkaProducer, outgoing: Sequence[Outgoing], rate: float | None) -> dict[bytes, int]:
+    """Send every message, at `rate` per second when given; each one's CreateTime by its tracking id."""
+    began = time.perf_counter()
+    pending = []
+    for index, message in enumerate(outgoing):
+        pending.append(await producer.send(message.topic, message.value, key=message.key, headers=message.headers))
+        if rate:
+            delay = began + (index + 1) / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+    return {
+        message.tracking_id: metadata.timestamp
+        for message, metadata in zip(outgoing, await asyncio.gather(*pending), strict=True)
+    }
+
+
 async def send_and_collect(
     bootstrap: str,
     answers_topic: str,
@@ -133,19 +149,7 @@ async def send_and_collect(
         for tp, offset in before.items():
             consumer.seek(tp, offset)
 
-        began = time.perf_counter()
-        pending = []
-        for index, message in enumerate(outgoing):
-            pending.append(await producer.send(message.topic, message.value, key=message.key, headers=message.headers))
-            if rate:
-                delay = began + (index + 1) / rate - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-        sent_at = {
-            message.tracking_id: metadata.timestamp
-            for message, metadata in zip(outgoing, await asyncio.gather(*pending), strict=True)
-        }
-
+        sent_at = await _send_paced(producer, outgoing, rate)
         deadline = time.monotonic() + max(120.0, len(outgoing) / 50)
         await _until_answers_written(consumer, before, len(outgoing), deadline)
         answered_at: dict[bytes, int] = {}

@@ -22,6 +22,7 @@ from efrikort.services import SERVICE_PORTS, ServiceProcess
 
 if TYPE_CHECKING:
     from efrikort.bench import BenchResult
+    from efrikort.credentials import ClientFiles
 
 SAMPLE_DIRECTORY = Path("deploy/local/directory/sample-directory.json")
 """Units, employees, roles, agreements and systems to try the system with: the example fee's actors among them."""
@@ -52,13 +53,16 @@ def cmd_up(args: argparse.Namespace) -> int:
     ]
     _stop_on_sigterm()
     code = 0
+    logins: dict[str, ClientFiles] = {}
     try:
         _start_services(processes, args.timeout)
         if not args.no_sample_directory:
             print(f"loading the sample directory {SAMPLE_DIRECTORY} into access ...", flush=True)
             if import_directory(repo_root() / SAMPLE_DIRECTORY, env) != 0:
                 raise RuntimeError("the sample directory could not be imported")
+            logins = asyncio.run(_issue_sample_logins(endpoints))
         _print_where_to_look(endpoints, processes, time.monotonic() - started)
+        _print_sample_logins(logins)
         code = _watch(processes)
     except KeyboardInterrupt:
         pass
@@ -90,11 +94,30 @@ def _start_services(processes: list[ServiceProcess], timeout: float) -> None:
 
 def _print_where_to_look(endpoints: InfraEndpoints, processes: list[ServiceProcess], elapsed: float) -> None:
     print(f"\ne-frikort is up ({elapsed:.1f}s). Press Ctrl-C to stop everything.\n")
-    print(f"  {'Kafka':<15} {endpoints.kafka_bootstrap_servers}")
+    print(f"  {'Kafka':<15} {endpoints.kafka_bootstrap_servers}  (SASL_SSL; CA {endpoints.kafka_ca_file})")
     print(f"  {'PostgreSQL':<15} {endpoints.database_url}")
     for process in processes:
         print(f"  {process.name:<15} {process.url}  (/ready, /metrics, /docs)  log: {process.log_path}")
     print("\n  send a fee:     ./efrikort send-example-fee")
+    sys.stdout.flush()
+
+
+async def _issue_sample_logins(endpoints: InfraEndpoints) -> dict[str, ClientFiles]:
+    """A Kafka login for each integrated system of the sample directory, as an operator would issue it."""
+    from efrikort import credentials
+
+    systems = json.loads((repo_root() / SAMPLE_DIRECTORY).read_text())["integrated_systems"]
+    return {
+        system["hsa_id"]: await credentials.issue(endpoints, system["hsa_id"], keep_password=True) for system in systems
+    }
+
+
+def _print_sample_logins(logins: dict[str, ClientFiles]) -> None:
+    if not logins:
+        return
+    print("  Kafka logins of the sample's integrated systems (Java client properties; kcat -F <file>.kcat.conf):")
+    for system_id, files in logins.items():
+        print(f"    {system_id:<20} {files.properties}")
     sys.stdout.flush()
 
 
@@ -178,6 +201,22 @@ def cmd_topology(args: argparse.Namespace) -> int:
     from efrikort.topology import markdown_table, topology
 
     print(markdown_table(topology()))
+    return 0
+
+
+def cmd_credentials(args: argparse.Namespace) -> int:
+    """An integrated system's Kafka login: issue (or rotate: the same, the old password stops working) or revoke."""
+    from efrikort import credentials
+
+    endpoints = LocalInfra().endpoints
+    if args.action == "revoke":
+        asyncio.run(credentials.revoke(endpoints, args.system_id))
+        print(f"{args.system_id} can no longer log in to Kafka; its client files are removed")
+        return 0
+    files = asyncio.run(credentials.issue(endpoints, args.system_id))
+    print(f"{args.system_id}: Kafka login {'rotated' if args.action == 'rotate' else 'issued'}")
+    print(f"  Java client properties  {files.properties}")
+    print(f"  kcat configuration      {files.kcat}")
     return 0
 
 
@@ -286,6 +325,13 @@ def _add_running_commands(commands: Commands) -> None:
     directory = commands.add_parser("import-directory", help="load a directory export file into access")
     directory.add_argument("file", help="an efrikort-directory/1 JSON file (see README, Access)")
     directory.set_defaults(func=cmd_import_directory)
+
+    credentials = commands.add_parser(
+        "credentials", help="issue, rotate or revoke an integrated system's Kafka login (SCRAM user)"
+    )
+    credentials.add_argument("action", choices=["issue", "rotate", "revoke"])
+    credentials.add_argument("system_id", help="the system's HSA-ID, e.g. SE2321000016-SYS1")
+    credentials.set_defaults(func=cmd_credentials)
 
     topology = commands.add_parser("topology", help="print which service consumes and produces which topic")
     topology.set_defaults(func=cmd_topology)

@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
-from aiokafka.admin import AIOKafkaAdminClient
-
 from efrikort.infra.stack import InfraEndpoints, LocalInfra
 from efrikort.topology import ServiceTopics, topology
 from runtime import kafka
@@ -48,15 +46,11 @@ async def provision_services(endpoints: InfraEndpoints, services: Iterable[Servi
     changes only what the declarations changed."""
     if endpoints.kafka_admin is None or endpoints.kafka_credentials is None:
         return
-    admin = AIOKafkaAdminClient(bootstrap_servers=endpoints.kafka_bootstrap_servers, **endpoints.admin_options())
-    await admin.start()
-    try:
+    async with endpoints.admin_client() as admin:
         for service in services if services is not None else topology():
             credential = endpoints.kafka_credentials.get_or_create(service.service)
             await set_scram_password(admin, credential.username, credential.password)
             await replace_acls(admin, user(service.service), service_acls(service))
-    finally:
-        await admin.close()
 
 
 def provision_services_blocking(endpoints: InfraEndpoints) -> None:

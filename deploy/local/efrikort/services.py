@@ -52,9 +52,13 @@ class ServiceProcess:
             with urllib.request.urlopen(f"{self.url}/ready", timeout=2) as response:
                 return json.loads(response.read())
         except urllib.error.HTTPError as error:
-            return json.loads(error.read() or b"{}")
+            body = error.read()
         except (OSError, ValueError):
             return None
+        try:
+            return json.loads(body or b"{}")
+        except ValueError:
+            return None  # not the service's own answer (a proxy, a crash): not ready
 
     def wait_ready(self, timeout: float = 60) -> float:
         """Wait until /ready answers 200; returns the seconds it took. Fails early if the process dies."""

@@ -7,6 +7,7 @@ import asyncio
 import json
 import ssl
 import uuid
+from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -14,6 +15,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from contracts.topics import ACCESS_GRANTS, FEE_SUBMISSIONS, FEES, PATIENT_MEMBERSHIP
+from efrikort import credentials
+from efrikort.credentials import ClientFiles
 from efrikort.infra.credentials import Credential
 from efrikort.infra.kafka import client_options
 from efrikort.infra.stack import InfraEndpoints
@@ -127,3 +130,39 @@ async def test_a_service_cannot_join_another_services_consumer_group(infra: Infr
     group = f"registration-probe-{uuid.uuid4().hex[:8]}"
     assert await can_read(infra, as_principal(infra, "protection"), FEES.name, f"protection-probe-{uuid.uuid4().hex}")
     assert not await can_read(infra, as_principal(infra, "protection"), FEES.name, group)
+
+
+async def can_connect(infra: InfraEndpoints, credential: Credential) -> bool:
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=infra.kafka_bootstrap_servers,
+        request_timeout_ms=3000,
+        **client_options(credential, infra.kafka_ca_file or ""),
+    )
+    try:
+        await asyncio.wait_for(admin.start(), timeout=20)
+        return True
+    except (KafkaError, TimeoutError):
+        return False
+    finally:
+        await admin.close()
+
+
+def login_in(files: ClientFiles) -> Credential:
+    """The login as an integrator reads it from the kcat file they were handed."""
+    settings = dict(line.split("=", 1) for line in files.kcat.read_text().splitlines() if "=" in line)
+    return Credential(settings["sasl.username"], settings["sasl.password"])
+
+
+async def test_an_issued_login_works_until_it_is_rotated_or_revoked(infra: InfraEndpoints, tmp_path: Path) -> None:
+    system = f"SE2321000016-T{uuid.uuid4().hex[:8].upper()}"
+    first = login_in(await credentials.issue(infra, system, tmp_path))
+    assert await can_connect(infra, first)
+
+    second = login_in(await credentials.issue(infra, system, tmp_path))
+    assert second.password != first.password
+    assert not await can_connect(infra, first), "the rotated-out password still logs in"
+    assert await can_connect(infra, second)
+
+    await credentials.revoke(infra, system, tmp_path)
+    assert not await can_connect(infra, second), "a revoked login still logs in"
+    assert not credentials.files_of(system, tmp_path).kcat.exists()

@@ -256,12 +256,7 @@ class KafkaServer:
             return
         self.pid_file.unlink(missing_ok=True)
 
-        for p in (self.port, self.controller_port):
-            if not _proc.port_is_free(HOST, p):
-                raise RuntimeError(
-                    f"cannot start Kafka in {self.data_dir}: port {HOST}:{p} is already in use by another "
-                    "process (another broker? set EFRIKORT_KAFKA_PORT or stop it)"
-                )
+        self._check_ports_free()
 
         lib_dir = resolve_kafka_jars(self.repo_root, self.cache_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -344,6 +339,14 @@ class KafkaServer:
             if sep and key.strip() == "listeners":
                 return value.strip()
         return None
+
+    def _check_ports_free(self) -> None:
+        for p in (self.port, self.controller_port):
+            if not _proc.port_is_free(HOST, p):
+                raise RuntimeError(
+                    f"cannot start Kafka in {self.data_dir}: port {HOST}:{p} is already in use by another "
+                    "process (another broker? set EFRIKORT_KAFKA_PORT or stop it)"
+                )
 
     def _check_made_secured(self) -> None:
         """Data formatted before Kafka was secured has no admin user: say how to start afresh."""

@@ -9,10 +9,12 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+
+from aiokafka.admin import AIOKafkaAdminClient
 
 from efrikort.infra.credentials import Credential, CredentialStore
 from efrikort.infra.kafka import KafkaServer, client_options
@@ -67,6 +69,16 @@ class InfraEndpoints:
             "EFRIKORT_KAFKA_SASL_PASSWORD": credential.password,
             "EFRIKORT_KAFKA_SSL_CA_FILE": self.kafka_ca_file or "",
         }
+
+    @contextlib.asynccontextmanager
+    async def admin_client(self) -> AsyncIterator[AIOKafkaAdminClient]:
+        """An admin client connected as the admin user, for one `async with`."""
+        client = AIOKafkaAdminClient(bootstrap_servers=self.kafka_bootstrap_servers, **self.admin_options())
+        await client.start()
+        try:
+            yield client
+        finally:
+            await client.close()
 
     def admin_options(self) -> dict[str, object]:
         """aiokafka keyword arguments for connecting as the admin user."""
