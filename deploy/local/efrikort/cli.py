@@ -144,16 +144,25 @@ def _stop_everything(processes: list[ServiceProcess], infra: LocalInfra, *, keep
 
 
 def cmd_service(args: argparse.Namespace) -> int:
-    """One service in this process, against the Kafka and PostgreSQL the environment names."""
-    os.execv(sys.executable, [sys.executable, "-m", args.name])
+    """One service in this process, against the Kafka and PostgreSQL the environment names; with none
+    named, against the local ones (`efrikort infra up`), logged in to Kafka as the service's own principal."""
+    env = dict(os.environ)
+    if not env.get("KAFKA_BOOTSTRAP_SERVERS") and not env.get("EFRIKORT_KAFKA_SASL_USERNAME"):
+        env |= LocalInfra().endpoints.service_env(args.name)
+    os.execve(sys.executable, [sys.executable, "-m", args.name], env)
 
 
 def cmd_infra(args: argparse.Namespace) -> int:
     infra = LocalInfra()
     if args.action == "up":
         endpoints = infra.up()
+        provision_services_blocking(endpoints)
         print(f"KAFKA_BOOTSTRAP_SERVERS={endpoints.kafka_bootstrap_servers}")
         print(f"DATABASE_URL={endpoints.database_url}")
+        print(f"EFRIKORT_KAFKA_SSL_CA_FILE={endpoints.kafka_ca_file}")
+        if endpoints.kafka_credentials is not None:
+            print(f"# each principal's Kafka login: {endpoints.kafka_credentials.directory}/<name>.json")
+            print("# ./efrikort service <name> logs in as that service by itself")
     elif args.action == "down":
         infra.down()
         print("Kafka and PostgreSQL stopped")
