@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -29,6 +32,19 @@ def consecutive_free_ports(count: int, avoid: set[int]) -> int:
         if not avoid.intersection(candidates) and all(port_is_free("127.0.0.1", p) for p in candidates):
             return start
     raise RuntimeError("no run of free ports")
+
+
+@pytest.fixture
+def tmp_path() -> Iterator[Path]:
+    """A directory of its own under var/test, not pytest's: PostgreSQL runs as an unprivileged user that
+    must traverse to its data, and another pytest session starting on the machine closes pytest's
+    temporary root to its owner again."""
+    path = var_dir() / "test" / f"up-{uuid.uuid4().hex[:12]}"
+    path.mkdir(parents=True)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def test_efrikort_up_reaches_ready_for_every_service_and_ctrl_c_leaves_nothing_running(tmp_path: Path) -> None:
