@@ -24,6 +24,7 @@ import os
 import shutil
 import socket
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,6 +56,7 @@ __all__ = [
     "infra",
     "kafka_bootstrap_servers",
     "local_test_dir",
+    "server_dir",
 ]
 
 
@@ -135,6 +137,20 @@ def _reap_stale_test_dirs(root: Path) -> None:
             LocalInfra(data_dir=session_dir / "data", environ={}).down()
         _stop_processes_under(session_dir)
         shutil.rmtree(session_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def server_dir() -> Iterator[Path]:
+    """A directory for a test's own servers, under var/test rather than pytest's temporary root:
+    PostgreSQL runs as an unprivileged user that must traverse to its data, and another pytest session
+    starting on the machine closes pytest's root to its owner again."""
+    path = var_dir() / "test" / f"own-{uuid.uuid4().hex[:12]}"
+    path.mkdir(parents=True)
+    try:
+        yield path
+    finally:
+        _stop_processes_under(path)
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

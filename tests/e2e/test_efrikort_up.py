@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -34,27 +31,14 @@ def consecutive_free_ports(count: int, avoid: set[int]) -> int:
     raise RuntimeError("no run of free ports")
 
 
-@pytest.fixture
-def tmp_path() -> Iterator[Path]:
-    """A directory of its own under var/test, not pytest's: PostgreSQL runs as an unprivileged user that
-    must traverse to its data, and another pytest session starting on the machine closes pytest's
-    temporary root to its owner again."""
-    path = var_dir() / "test" / f"up-{uuid.uuid4().hex[:12]}"
-    path.mkdir(parents=True)
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def test_efrikort_up_reaches_ready_for_every_service_and_ctrl_c_leaves_nothing_running(tmp_path: Path) -> None:
+def test_efrikort_up_reaches_ready_for_every_service_and_ctrl_c_leaves_nothing_running(server_dir: Path) -> None:
     # A private var/ sharing only the download cache, so this stack touches no other state.
-    (tmp_path / "cache").symlink_to(var_dir() / "cache", target_is_directory=True)
+    (server_dir / "cache").symlink_to(var_dir() / "cache", target_is_directory=True)
     kafka_port, controller_port, postgres_port = free_ports(3)
     base = consecutive_free_ports(len(SERVICE_PORTS), avoid={kafka_port, controller_port, postgres_port}) - 1
     env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}
     env |= {
-        "EFRIKORT_VAR_DIR": str(tmp_path),
+        "EFRIKORT_VAR_DIR": str(server_dir),
         "EFRIKORT_KAFKA_PORT": str(kafka_port),
         "EFRIKORT_KAFKA_CONTROLLER_PORT": str(controller_port),
         "EFRIKORT_POSTGRES_PORT": str(postgres_port),
@@ -89,7 +73,7 @@ def test_efrikort_up_reaches_ready_for_every_service_and_ctrl_c_leaves_nothing_r
 
         family = {p.pid for p in psutil.Process(cli.pid).children(recursive=True)}
         family |= {
-            p.pid for p in psutil.process_iter(["cmdline"]) if str(tmp_path) in " ".join(p.info["cmdline"] or [])
+            p.pid for p in psutil.process_iter(["cmdline"]) if str(server_dir) in " ".join(p.info["cmdline"] or [])
         }
         assert len(family) >= len(SERVICE_PORTS) + 2, "expected the services, Kafka and PostgreSQL as processes"
 

@@ -14,8 +14,8 @@ from tests.infra_fixtures import free_ports
 pytestmark = pytest.mark.integration
 
 
-def test_reset_keeps_the_data_of_a_local_server_it_was_told_to_leave_alone(tmp_path: Path) -> None:
-    data = tmp_path / "data"
+def test_reset_keeps_the_data_of_a_local_server_it_was_told_to_leave_alone(server_dir: Path) -> None:
+    data = server_dir / "data"
     [postgres_port] = free_ports(1)
     local = LocalInfra(data, environ={}, postgres_port=postgres_port)
     local.postgres.start()
