@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError, TopicAuthorizationFailedError
 from aiokafka.helpers import create_ssl_context
 
@@ -139,6 +140,18 @@ def kafka_options(files: credentials.ClientFiles) -> dict[str, Any]:
     }
 
 
+async def logs_in(bootstrap: str, options: dict[str, Any]) -> bool:
+    """A re-issued SCRAM credential may take the broker a moment."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000, **options)
+    try:
+        await admin.start()
+        return True
+    except KafkaError:
+        return False
+    finally:
+        await admin.close()
+
+
 async def test_a_sample_system_sends_a_fee_and_reads_its_outcome_with_nothing_but_its_credentials_file(
     infra: InfraEndpoints, services: dict[str, ServiceProcess], tmp_path: Path
 ) -> None:
@@ -146,6 +159,7 @@ async def test_a_sample_system_sends_a_fee_and_reads_its_outcome_with_nothing_bu
     files = await credentials.issue(infra, EXAMPLE_SYSTEM, tmp_path, keep_password=True)
     conf = dict(line.split("=", 1) for line in files.kcat.read_text().splitlines() if "=" in line)
     options = kafka_options(files)
+    assert await eventually(lambda: logs_in(conf["bootstrap.servers"], options), timeout=20, interval=0.5)
     fee = {k: v for k, v in submission(patient_id=new_patient()).items() if k != "system_id"}
 
     consumer = AIOKafkaConsumer(

@@ -24,6 +24,7 @@ from efrikort.infra.stack import InfraEndpoints
 from efrikort.kafka_principals import is_on_system_topic, wanted_acls
 from runtime.kafka_admin import describe_acls
 from runtime.topics import ensure_topics
+from tests.kafka_clients import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -187,7 +188,18 @@ async def opened_system(infra: InfraEndpoints, tmp_path: Path, system_id: str) -
             bootstrap_servers=infra.kafka_bootstrap_servers,
             client_options=infra.admin_options(),
         )
-    return client_options(login_in(await credentials.issue(infra, system_id, tmp_path)), infra.kafka_ca_file or "")
+    return await issued_login(infra, tmp_path, system_id)
+
+
+async def issued_login(infra: InfraEndpoints, tmp_path: Path, system_id: str) -> dict[str, object]:
+    """The system's new login, once the broker takes it (a new SCRAM credential may lag a moment)."""
+    login = login_in(await credentials.issue(infra, system_id, tmp_path))
+
+    async def taken() -> bool:
+        return await can_connect(infra, login)
+
+    assert await eventually(taken, timeout=20, interval=0.5), "the issued login never worked"
+    return client_options(login, infra.kafka_ca_file or "")
 
 
 async def test_an_integrated_system_writes_its_own_submissions_and_nothing_else(
@@ -239,7 +251,7 @@ async def test_access_may_open_and_close_a_systems_topics_and_a_closed_system_wr
     infra: InfraEndpoints, tmp_path: Path
 ) -> None:
     system = new_system_id()
-    as_system = client_options(login_in(await credentials.issue(infra, system, tmp_path)), infra.kafka_ca_file or "")
+    as_system = await issued_login(infra, tmp_path, system)
     as_access = as_principal(infra, "access")
     submissions = system_topics.topics_of(system)[0].name
     access_admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap_servers, **as_access)
