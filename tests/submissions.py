@@ -8,14 +8,45 @@ from datetime import date
 from typing import Any
 
 import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient
 
+from access.system_topics import provide_topics
 from contracts.access_events import grant_key
+from contracts.topics import SYSTEM_FEE_OUTCOMES, SYSTEM_FEE_SUBMISSIONS
 from efrikort.bench import synthetic_patients
+from efrikort.kafka_principals import admin_client_options
 from efrikort.sample_actors import Grant, example_grants, publish_grants
 from tests.kafka_clients import eventually
 
 # Valid identity numbers (Luhn-checked) that belong to nobody: test numbers in the form of real ones.
 PATIENT_1985 = "19850412-1230"
+
+EXAMPLE_SYSTEM = "SE2321000016-SYS1"
+"""The sample directory's approved system, the one `submission()` sends through."""
+
+
+def submissions_topic(system_id: str = EXAMPLE_SYSTEM) -> str:
+    """Where the system sends its fees; the tests' own clients (the admin user) write it in its place."""
+    return SYSTEM_FEE_SUBMISSIONS.of(system_id).name
+
+
+def outcomes_topic(system_id: str = EXAMPLE_SYSTEM) -> str:
+    """Where the system reads its outcomes."""
+    return SYSTEM_FEE_OUTCOMES.of(system_id).name
+
+
+async def provide_system_topics(bootstrap: str, *system_ids: str) -> None:
+    """The systems' topics, with registration's and protection's rights on them, as access makes them for
+    a system it approves (for test systems granted on the grants topic, which access never heard of).
+    Registration finds a new topic within a few seconds (`runtime.service.METADATA_MAX_AGE_MS`)."""
+    options = admin_client_options()
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **options)
+    await admin.start()
+    try:
+        for system_id in system_ids:
+            await provide_topics(admin, system_id, bootstrap_servers=bootstrap, client_options=options)
+    finally:
+        await admin.close()
 
 
 def new_patient() -> str:
@@ -26,7 +57,7 @@ def new_patient() -> str:
 def submission(**overrides: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "submission_id": str(uuid.uuid4()),
-        "system_id": "SE2321000016-SYS1",
+        "system_id": EXAMPLE_SYSTEM,
         "patient_id": PATIENT_1985,
         "visit_date": date(2025, 4, 25).isoformat(),
         "care_unit": "SE2321000016-U001",

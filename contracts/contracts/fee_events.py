@@ -36,6 +36,11 @@ class FeeRegistered(Event):
     source: FeeSource
     receipt_issuer: str | None = None
     registered_at: datetime
+    sent_on_system_topic: bool = Field(
+        default=False,
+        description="Sent by the integrated system on its own submissions topic: its outcome goes to the system's "
+        "own outcome topic too. Otherwise (HTTP) the outcome stays inside e-frikort.",
+    )
 
 
 class FeeCorrected(Event):

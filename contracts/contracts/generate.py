@@ -26,7 +26,8 @@ from contracts import integration
 from contracts.compatibility import check_compatible
 from contracts.envelope import Envelope
 from contracts.events import ALL_EVENTS
-from contracts.topics import CATALOGUE, Topic
+from contracts.integration import INTEGRATION_CONTRACT_MAJOR
+from contracts.topics import CATALOGUE, SYSTEM_TOPICS, SystemTopic, Topic
 
 ROOT = Path(__file__).resolve().parent.parent
 """The `contracts/` project folder; every generated path is relative to it."""
@@ -73,7 +74,7 @@ def message_models() -> dict[str, type[BaseModel]]:
     events = _event_types()
     models: dict[str, type[BaseModel]] = {}
     missing: list[str] = []
-    for topic in CATALOGUE:
+    for topic in every_topic():
         for name in topic.messages:
             if name in events:
                 models[name] = Envelope[events[name]]  # type: ignore[valid-type]
@@ -93,6 +94,11 @@ def is_event(name: str) -> bool:
     return name in _event_types()
 
 
+def every_topic() -> list[Topic | SystemTopic]:
+    """The catalogue's topics, then the integration contract's, one of each per integrated system."""
+    return [*CATALOGUE, *SYSTEM_TOPICS]
+
+
 def major_version(topic: Topic) -> int:
     match = re.fullmatch(r"efrikort\.[a-z0-9-]+\.v(\d+)", topic.name)
     if match is None:
@@ -100,13 +106,17 @@ def major_version(topic: Topic) -> int:
     return int(match.group(1))
 
 
-def _topics_of(name: str) -> list[Topic]:
-    return [topic for topic in CATALOGUE if name in topic.messages]
+def _topics_of(name: str) -> list[Topic | SystemTopic]:
+    return [topic for topic in every_topic() if name in topic.messages]
 
 
 def message_major(name: str) -> int:
-    """A message's major version is its topic's: a breaking change means a new `.v<N+1>` topic."""
-    majors = {major_version(topic) for topic in _topics_of(name)}
+    """An event's major version is its topic's: a breaking change means a new `.v<N+1>` topic. The
+    integration contract's messages are versioned as that contract: its major is where they are published
+    (v2 moved every system to topics of its own, whose names keep their stream's `.v1`)."""
+    if name in _integration_models():
+        return INTEGRATION_CONTRACT_MAJOR
+    majors = {major_version(topic) for topic in _topics_of(name) if isinstance(topic, Topic)}
     if len(majors) != 1:
         raise ContractError(f"message {name} is on topics of several major versions: {sorted(majors)}")
     return majors.pop()
@@ -187,11 +197,14 @@ def _message_key(name: str) -> str:
     return keys.pop()
 
 
-def _kafka_channel_binding(topic: Topic) -> JsonObject:
+def _kafka_channel_binding(topic: Topic | SystemTopic) -> JsonObject:
     return {
         "bindingVersion": KAFKA_BINDING_VERSION,
         "partitions": topic.partitions,
-        "topicConfiguration": {"cleanup.policy": [topic.cleanup_policy], "retention.ms": topic.retention_ms},
+        "topicConfiguration": {
+            "cleanup.policy": [topic.cleanup_policy if isinstance(topic, Topic) else "delete"],
+            "retention.ms": topic.retention_ms,
+        },
     }
 
 
@@ -251,6 +264,8 @@ def asyncapi(message_schemas: Mapping[str, JsonObject] | None = None) -> JsonObj
     for topic in CATALOGUE:
         _add_topic(topic, payload_names, channels, operations, messages)
         _add_dead_letter_topic(topic, channels, operations)
+    for system_topic in SYSTEM_TOPICS:
+        _add_system_topic(system_topic, payload_names, channels, operations, messages)
     return {
         "asyncapi": "3.0.0",
         "info": INFO | {"version": importlib.metadata.version("efrikort-contracts")},
@@ -265,8 +280,11 @@ def asyncapi(message_schemas: Mapping[str, JsonObject] | None = None) -> JsonObj
 INFO: JsonObject = {
     "title": "e-frikort",
     "description": (
-        "Messages of e-frikort, the digital high-cost protection for outpatient care. Integrated "
-        "journal and cash systems publish FeeSubmission as bare JSON and read FeeOutcome; internal "
+        "Messages of e-frikort, the digital high-cost protection for outpatient care. Integration contract "
+        f"v{INTEGRATION_CONTRACT_MAJOR}: each integrated journal and cash system, as its own Kafka principal, "
+        "publishes FeeSubmission as bare JSON on its own efrikort.systems.<system-id>.fee-submissions.v1 and "
+        "reads FeeOutcome from its own efrikort.systems.<system-id>.fee-outcomes.v1 (v1's shared "
+        "efrikort.fee-submissions.v1 and efrikort.fee-outcomes.v1 are gone); internal "
         "events travel in an envelope (event_id, event_type, schema_version, occurred_at, producer, "
         "correlation_id, causation_id, payload). Generated from the pydantic models in contracts/."
     ),
@@ -308,6 +326,44 @@ def _add_topic(
         message_ref = f"#/channels/{cid}/messages/{name}"
         operations[f"publish{name}"] = _operation("send", cid, message_ref, f"Publish {name} to {topic.name}.")
         operations[f"consume{name}"] = _operation("receive", cid, message_ref, f"Consume {name} from {topic.name}.")
+
+
+SYSTEM_ID_PARAMETER: JsonObject = {
+    "description": "The integrated system's HSA-ID: its Kafka principal is User:<system-id>, and only it may "
+    "write its submissions and read its outcomes. Access creates the pair when it approves the system.",
+    "examples": ["SE2321000016-SYS1"],
+}
+
+
+def system_channel_id(topic: SystemTopic) -> str:
+    """`efrikort.systems.<system-id>.fee-submissions.v1` -> `systemFeeSubmissionsV1`."""
+    words = re.split(r"[.\-]", f"{topic.stream}.v{topic.major}")
+    return "system" + "".join(_capitalised(word) for word in words)
+
+
+def _add_system_topic(
+    topic: SystemTopic,
+    payload_names: Mapping[str, str],
+    channels: JsonObject,
+    operations: JsonObject,
+    messages: JsonObject,
+) -> None:
+    """One channel per kind of system topic, its address naming the system as a parameter."""
+    cid = system_channel_id(topic)
+    channels[cid] = {
+        "address": topic.name.replace("<system-id>", "{systemId}"),
+        "title": topic.name,
+        "description": topic.description,
+        "parameters": {"systemId": SYSTEM_ID_PARAMETER},
+        "messages": {name: {"$ref": f"#/components/messages/{name}"} for name in topic.messages},
+        "bindings": {"kafka": _kafka_channel_binding(topic)},
+    }
+    for name in topic.messages:
+        messages[name] = _message_component(name, payload_names[name])
+        message_ref = f"#/channels/{cid}/messages/{name}"
+        verb = "send" if topic.stream == "fee-submissions" else "receive"
+        summary = f"The integrated system {'publishes' if verb == 'send' else 'consumes'} {name} on {topic.name}."
+        operations[f"{verb}{name}"] = _operation(verb, cid, message_ref, summary)
 
 
 def _add_dead_letter_topic(topic: Topic, channels: JsonObject, operations: JsonObject) -> None:

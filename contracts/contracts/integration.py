@@ -1,7 +1,7 @@
 """The integration contract: what journal and cash systems send and receive.
 
 The field names are fixed by the contract in DESIGN.md; outside systems depend on them, so
-nothing here may be renamed or made stricter within `v1`.
+nothing here may be renamed or made stricter within a major version.
 """
 
 from __future__ import annotations
@@ -45,7 +45,13 @@ class FeeSubmission(BaseModel):
     submission_id: StrictStr = Field(
         min_length=1, max_length=100, description="Chosen by the sender; re-sending it is harmless."
     )
-    system_id: StrictStr = Field(min_length=1, max_length=64, description="HSA-ID of the integrated system.")
+    system_id: StrictStr | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="HSA-ID of the integrated system. May be left out: the system is the topic it is sent on "
+        "(over HTTP, the system the caller comes through); when given, it must be that system.",
+    )
     patient_id: StrictStr = Field(
         max_length=20, description="Personnummer or samordningsnummer, YYYYMMDD-NNNN or YYYYMMDDNNNN."
     )
@@ -137,6 +143,11 @@ class FeeOutcome(BaseModel):
         document = {k: v for k, v in self.model_dump(mode="json").items() if v is not None}
         return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
 
+
+INTEGRATION_CONTRACT_MAJOR = 2
+"""The integration contract's major version. 1: every system on the shared `efrikort.fee-submissions.v1`
+and `efrikort.fee-outcomes.v1`, the system whatever the body said. 2: each system on its own topics
+(`contracts.topics.SYSTEM_TOPICS`), the system the topic it writes to, `system_id` optional."""
 
 MAX_SUBMISSION_BYTES = 16 * 1024
 """Larger submissions are rejected unread: no real fee needs more."""

@@ -5,11 +5,16 @@ Services create these topics at start-up; the brokers never auto-create them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
 PATIENT_PARTITIONS = 12
 """Patient streams are split 12 ways: the most consumer-group members any service can use."""
+
+
+def dead_letter_name(topic_name: str) -> str:
+    return f"{topic_name}.dlq"
 
 
 @dataclass(frozen=True)
@@ -26,7 +31,7 @@ class Topic:
     def dead_letter(self) -> Topic:
         """Where messages that cannot be processed go, with their error (`<topic>.dlq`)."""
         return Topic(
-            name=f"{self.name}.dlq",
+            name=dead_letter_name(self.name),
             partitions=1,
             key=self.key,
             description=f"Messages from {self.name} that could not be processed, with the error in headers.",
@@ -38,18 +43,13 @@ class Topic:
         return {"cleanup.policy": self.cleanup_policy, "retention.ms": str(self.retention_ms)}
 
 
-FEE_SUBMISSIONS = Topic(
-    name="efrikort.fee-submissions.v1",
-    partitions=PATIENT_PARTITIONS,
-    key="submission_id (as chosen by the sender)",
-    description="Fee registrations from integrated journal and cash systems (integration contract).",
-    messages=("FeeSubmission",),
-)
-FEE_OUTCOMES = Topic(
-    name="efrikort.fee-outcomes.v1",
+INTERNAL_FEE_OUTCOMES = Topic(
+    name="efrikort.internal-fee-outcomes.v1",
     partitions=PATIENT_PARTITIONS,
     key="submission_id",
-    description="Exactly one outcome per submission: accepted with the amount due, or rejected with reasons.",
+    description="Every outcome, inside e-frikort only: what registration answers HTTP requests and re-sends "
+    "with. No integrated system may read or write it; each reads its own "
+    "efrikort.systems.<system-id>.fee-outcomes.v1.",
     messages=("FeeOutcome",),
 )
 FEES = Topic(
@@ -142,8 +142,7 @@ NOTICES = Topic(
 )
 
 CATALOGUE: tuple[Topic, ...] = (
-    FEE_SUBMISSIONS,
-    FEE_OUTCOMES,
+    INTERNAL_FEE_OUTCOMES,
     FEES,
     FREE_CARDS,
     OVERCHARGES,
@@ -156,3 +155,83 @@ CATALOGUE: tuple[Topic, ...] = (
     PATIENT_CONTACTS,
     NOTICES,
 )
+
+
+SYSTEM_TOPIC_PREFIX = "efrikort.systems."
+"""Every integrated system's own topics start so; nothing else does."""
+
+
+@dataclass(frozen=True)
+class SystemTopic:
+    """A topic every integrated system has a copy of, `efrikort.systems.<system-id>.<stream>.v<major>`.
+
+    The system is the topic: whoever can write a system's submissions topic is that system (the broker's
+    ACLs let no one else), so the system a message comes from is read from the topic it arrived on,
+    never from a claim in its body. Access creates a system's copies when it approves the system.
+    """
+
+    stream: str
+    major: int
+    partitions: int
+    key: str
+    description: str
+    messages: tuple[str, ...]
+    retention_ms: int = 7 * 24 * 3600 * 1000
+
+    @property
+    def name(self) -> str:
+        """The name with a placeholder for the system: how documents, metrics and tables show it."""
+        return f"{SYSTEM_TOPIC_PREFIX}<system-id>.{self.stream}.v{self.major}"
+
+    @property
+    def pattern(self) -> str:
+        """A regular expression matching every system's copy (and no dead-letter topic)."""
+        return re.escape(SYSTEM_TOPIC_PREFIX) + r"[^.]+" + re.escape(f".{self.stream}.v{self.major}") + "$"
+
+    def of(self, system_id: str) -> Topic:
+        """The system's own copy."""
+        if not SYSTEM_ID.fullmatch(system_id):
+            raise ValueError("not an HSA-ID a topic can be named after")
+        return Topic(
+            name=f"{SYSTEM_TOPIC_PREFIX}{system_id}.{self.stream}.v{self.major}",
+            partitions=self.partitions,
+            key=self.key,
+            description=self.description,
+            retention_ms=self.retention_ms,
+            messages=self.messages,
+        )
+
+    def system_of(self, topic_name: str) -> str | None:
+        """The system whose copy `topic_name` is, or None if it is no copy of this topic."""
+        if not re.fullmatch(self.pattern, topic_name):
+            return None
+        return topic_name.removeprefix(SYSTEM_TOPIC_PREFIX).rsplit(f".{self.stream}.", 1)[0]
+
+
+SYSTEM_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+"""What an HSA-ID may be to name a topic: Kafka's topic characters without the dot, which separates."""
+
+SYSTEM_PARTITIONS = 6
+"""Per system: enough for registration's replicas to share one busy system's submissions."""
+
+SYSTEM_FEE_SUBMISSIONS = SystemTopic(
+    stream="fee-submissions",
+    major=1,
+    partitions=SYSTEM_PARTITIONS,
+    key="submission_id (as chosen by the sender)",
+    description="An integrated system's fee registrations (integration contract v2); only that system may "
+    "write it, and the system is the topic: a body naming another system is rejected (system_not_caller).",
+    messages=("FeeSubmission",),
+)
+SYSTEM_FEE_OUTCOMES = SystemTopic(
+    stream="fee-outcomes",
+    major=1,
+    partitions=SYSTEM_PARTITIONS,
+    key="submission_id",
+    description="Exactly one outcome per submission the system sent on its own submissions topic: accepted "
+    "with the amount due, or rejected with reasons. Only that system may read it.",
+    messages=("FeeOutcome",),
+)
+
+SYSTEM_TOPICS: tuple[SystemTopic, ...] = (SYSTEM_FEE_SUBMISSIONS, SYSTEM_FEE_OUTCOMES)
+"""The integration contract's topics: each integrated system has its own pair."""

@@ -27,7 +27,7 @@ from faststream.kafka import KafkaBroker
 from pydantic import ValidationError
 
 from contracts.envelope import Envelope, Event, envelope_for
-from contracts.topics import Topic
+from contracts.topics import SystemTopic, Topic, dead_letter_name
 from runtime.database import is_connection_lost
 from runtime.inbox import first_deliveries, first_delivery
 from runtime.logs import correlation_id
@@ -58,17 +58,28 @@ class Delivery:
     key: bytes | None
     value: bytes
     headers: dict[str, str]
+    from_outside: bool = False
+    """Sent by an integrated system on its own topic: its headers are the sender's word, not ours."""
 
     @classmethod
-    def from_record(cls, record: ConsumerRecord[Any, Any]) -> Delivery:
+    def from_record(cls, record: ConsumerRecord[Any, Any], *, from_outside: bool = False) -> Delivery:
         headers = {name: raw.decode("utf-8", "replace") for name, raw in (record.headers or ())}
-        return cls(record.topic, record.partition, record.offset, record.key, record.value or b"", headers)
+        return cls(
+            record.topic, record.partition, record.offset, record.key, record.value or b"", headers, from_outside
+        )
 
     @property
     def message_id(self) -> str:
-        """The event id when the producer gave one (so a republished event is recognised too),
-        else the record's own coordinates."""
-        return self.headers.get("event_id") or f"{self.topic}/{self.partition}/{self.offset}"
+        """The event id our own producers give (so a republished event is recognised too), else the
+        record's own coordinates. An outside sender's `event_id` header is ignored: trusted, it would let
+        a system make the inbox drop any message by reusing an id; what an integrated system may not
+        send twice is recognised by its service (registration's claim of system and submission id)."""
+        return self.event_id or f"{self.topic}/{self.partition}/{self.offset}"
+
+    @property
+    def event_id(self) -> str | None:
+        """The `event_id` header of one of our own producers; never an outside sender's."""
+        return None if self.from_outside else self.headers.get("event_id")
 
     @functools.cached_property
     def correlation_id(self) -> str:
@@ -115,10 +126,11 @@ class Consumer:
     """A handler bound to the topic it reads, in the consumer group of its service.
 
     Give `handler` (one message at a time) or `batch_handler` (a list at a time); the runtime
-    calls a batch handler with a single message when it has to find the one that fails.
+    calls a batch handler with a single message when it has to find the one that fails. A
+    `SystemTopic` is read by pattern: every integrated system's copy, as access creates them.
     """
 
-    topic: Topic
+    topic: Topic | SystemTopic
     group: str
     handler: Handler | None = None
     batch_handler: BatchHandler | None = None
@@ -130,6 +142,11 @@ class Consumer:
         if (self.handler is None) == (self.batch_handler is None):
             raise ValueError("a consumer has either a handler or a batch_handler")
 
+    @property
+    def from_outside(self) -> bool:
+        """It reads the integrated systems' own topics, written by no one of ours."""
+        return isinstance(self.topic, SystemTopic)
+
     async def handle(self, deliveries: Sequence[Delivery], tx: Transaction) -> None:
         if self.batch_handler is not None:
             await self.batch_handler(deliveries, tx)
@@ -138,7 +155,7 @@ class Consumer:
         for delivery in deliveries:
             token = correlation_id.set(delivery.correlation_id)
             try:
-                await self.handler(delivery, tx.caused_by(delivery.correlation_id, delivery.headers.get("event_id")))
+                await self.handler(delivery, tx.caused_by(delivery.correlation_id, delivery.event_id))
             finally:
                 correlation_id.reset(token)
 
@@ -279,7 +296,7 @@ class MessageProcessor:
         }
         await self._broker.publish(
             delivery.value,
-            consumer.topic.dead_letter.name,
+            dead_letter_name(delivery.topic),
             key=delivery.key,
             headers=headers,
             correlation_id=delivery.correlation_id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -250,10 +250,16 @@ async def delete_acls(admin: AIOKafkaAdminClient, acls: Iterable[Acl]) -> None:
             raise KafkaAdminError(f"deleting ACLs: Kafka error {code} {message or ''}")
 
 
-async def replace_acls(admin: AIOKafkaAdminClient, principal: str, wanted: Iterable[Acl]) -> None:
-    """Make the principal's rules exactly `wanted`: add what is missing, remove what is no longer wanted."""
+async def replace_acls(
+    admin: AIOKafkaAdminClient,
+    principal: str,
+    wanted: Iterable[Acl],
+    leave_alone: Callable[[Acl], bool] = lambda acl: False,
+) -> None:
+    """Make the principal's rules exactly `wanted`: add what is missing, remove what is no longer wanted,
+    except the rules `leave_alone` says someone else manages."""
     wanted = set(wanted)
-    held = await describe_acls(admin, principal)
+    held = {acl for acl in await describe_acls(admin, principal) if not leave_alone(acl)}
     await create_acls(admin, wanted - held)
     await delete_acls(admin, held - wanted)
 

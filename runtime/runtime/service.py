@@ -28,7 +28,7 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from contracts.topics import Topic
+from contracts.topics import SystemTopic, Topic
 from runtime import database, http, identity, kafka, problems
 from runtime.consumers import Consumer, Delivery, MessageProcessor
 from runtime.logs import configure_logging
@@ -46,6 +46,10 @@ log = logging.getLogger(__name__)
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
 MONITOR_INTERVAL_S = 5.0
+METADATA_MAX_AGE_MS = 5000
+"""How often clients ask the broker which topics there are. A pattern subscription (registration reading
+every integrated system's submissions) sees a newly approved system's topic only then; Kafka's default
+(five minutes) would leave a new system unanswered that long."""
 BACKGROUND_STOP_TIMEOUT_S = 10.0
 
 BackgroundTask = Callable[["Runtime[Any]"], Coroutine[Any, Any, None]]
@@ -61,7 +65,7 @@ class Service:
     name: str
     migrations: Path
     consumers: Sequence[Consumer] = ()
-    produces: Sequence[Topic] = ()
+    produces: Sequence[Topic | SystemTopic] = ()
     router: APIRouter | None = None
     title: str = ""
     background: Sequence[BackgroundTask] = ()
@@ -86,6 +90,7 @@ class Runtime(Generic[SettingsT]):
             linger_ms=2,
             partitioner=default_partitioner,
             graceful_timeout=10.0,
+            metadata_max_age_ms=METADATA_MAX_AGE_MS,
             logger=logging.getLogger("faststream"),
             security=kafka.security(settings),
         )
@@ -99,7 +104,8 @@ class Runtime(Generic[SettingsT]):
         )
         self.uow = UnitOfWork(self.engine, self.relay, producer=settings.service_name)
         self.processor = MessageProcessor(self.broker, self.uow, settings)
-        self._subscribers: list[Any] = []
+        self._subscribers: list[tuple[Any, bool]] = []
+        """Each subscriber, and whether it reads by pattern."""
         self.has_read_models = False
         """Some consumer is `ready_once_read`: readiness then checks `read_what_was_there` too."""
         self._to_read: list[tuple[Consumer, Any]] = []
@@ -118,8 +124,13 @@ class Runtime(Generic[SettingsT]):
             # redelivery in the framework and stop the partition. Outside systems can send anything.
             return await parse(tuple(_with_readable_headers(record) for record in records))
 
+        # A system topic is every integrated system's copy, found by pattern as access creates them.
+        topics, pattern = (
+            ((), consumer.topic.pattern) if isinstance(consumer.topic, SystemTopic) else ((consumer.topic.name,), None)
+        )
         subscriber = self.broker.subscriber(
-            consumer.topic.name,
+            *topics,
+            pattern=pattern,
             group_id=consumer.group,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
@@ -132,16 +143,23 @@ class Runtime(Generic[SettingsT]):
         @subscriber
         async def handle(message: KafkaMessage) -> None:
             records = message.raw_message
-            await self.processor.process_batch(consumer, [Delivery.from_record(r) for r in records])
+            outside = consumer.from_outside
+            await self.processor.process_batch(
+                consumer, [Delivery.from_record(r, from_outside=outside) for r in records]
+            )
 
-        self._subscribers.append(subscriber)
+        self._subscribers.append((subscriber, isinstance(consumer.topic, SystemTopic)))
         if consumer.ready_once_read:
             self.has_read_models = True
             self._to_read.append((consumer, subscriber))
 
     def assigned(self) -> bool:
-        """Every consumer has joined its group and holds partitions."""
-        return all(sub.consumer is not None and sub.consumer.assignment() for sub in self._subscribers)
+        """Every consumer has joined its group and holds partitions; one that reads by pattern may hold
+        none (no integrated system approved yet, or more replicas than the systems' partitions)."""
+        return all(
+            sub.consumer is not None and (by_pattern or sub.consumer.assignment())
+            for sub, by_pattern in self._subscribers
+        )
 
     async def read_what_was_there(self) -> bool:
         """Every `ready_once_read` consumer's group has committed up to where its topic ended when
@@ -166,12 +184,12 @@ class Runtime(Generic[SettingsT]):
 
     async def stop_consumers(self) -> None:
         """Leave the consumer groups; what was not committed is redelivered to the next member."""
-        for sub in self._subscribers:
+        for sub, _ in self._subscribers:
             await sub.stop()
 
     async def measure(self) -> None:
         """Consumer lag per partition and the outbox backlog, for /metrics."""
-        for sub in self._subscribers:
+        for sub, _ in self._subscribers:
             consumer = sub.consumer
             if consumer is None:
                 continue
@@ -224,10 +242,12 @@ async def _lifespan(
     settings.warn_about_development_defaults()
     await database.provision(settings)
     await database.migrate(runtime.engine, service.migrations, settings.database_schema)
-    consumed = [c.topic for c in consumers]
+    # The integrated systems' own topics are access's to create, when it approves a system.
+    consumed = [c.topic for c in consumers if isinstance(c.topic, Topic)]
+    produced = [t for t in service.produces if isinstance(t, Topic)]
     await ensure_topics(
         settings.kafka_bootstrap_servers,
-        [*consumed, *(t.dead_letter for t in consumed), *service.produces],
+        [*consumed, *(t.dead_letter for t in consumed), *produced],
         settings.topic_replication_factor,
         kafka.client_options(settings),
     )

@@ -10,7 +10,7 @@ import pytest
 
 from contracts import generate
 from contracts.envelope import Envelope
-from contracts.topics import CATALOGUE, Topic
+from contracts.topics import CATALOGUE, SYSTEM_TOPICS, Topic
 
 REGENERATE = "run `uv run python -m contracts.generate` and commit the result"
 
@@ -80,7 +80,13 @@ def test_asyncapi_has_a_channel_for_every_topic_and_its_dead_letter_queue() -> N
         dead_letter = _channel(document, f"{topic.name}.dlq")
         assert dead_letter["address"] == topic.dead_letter.name
         assert dead_letter["bindings"]["kafka"]["partitions"] == topic.dead_letter.partitions
-    assert len(document["channels"]) == 2 * len(CATALOGUE), "a channel that is not in the catalogue"
+    for system_topic in SYSTEM_TOPICS:
+        channel = _channel(document, system_topic.name.replace("<system-id>", "{systemId}"))
+        assert set(channel["messages"]) == set(system_topic.messages)
+        assert set(channel["parameters"]) == {"systemId"}
+    assert len(document["channels"]) == 2 * len(CATALOGUE) + len(SYSTEM_TOPICS), (
+        "a channel that is not in the catalogue"
+    )
 
 
 def test_asyncapi_messages_carry_their_payload_schema_and_key() -> None:

@@ -25,7 +25,14 @@ from contracts.integration import (
     OutcomeStatus,
     RejectionReason,
 )
-from contracts.topics import CATALOGUE, FEES, FREE_CARDS, PATIENT_PARTITIONS
+from contracts.topics import (
+    CATALOGUE,
+    FEES,
+    FREE_CARDS,
+    PATIENT_PARTITIONS,
+    SYSTEM_FEE_OUTCOMES,
+    SYSTEM_FEE_SUBMISSIONS,
+)
 
 SAMPLE_SUBMISSION: dict[str, Any] = {
     "submission_id": "3f2c0a5e-7d2b-4c1e-9a8f-1b2c3d4e5f60",
@@ -114,12 +121,17 @@ def test_paid_amount_is_strict_too(amount: object) -> None:
         FeeSubmission.model_validate_json(_submission(paid_amount=amount))
 
 
-@pytest.mark.parametrize("field", ["submission_id", "system_id", "patient_id", "visit_date", "fee_amount"])
+@pytest.mark.parametrize("field", ["submission_id", "patient_id", "visit_date", "fee_amount"])
 def test_required_fields_must_be_present(field: str) -> None:
     without = {key: value for key, value in SAMPLE_SUBMISSION.items() if key != field}
     with pytest.raises(ValidationError) as error:
         FeeSubmission.model_validate_json(json.dumps(without))
     assert [(e["type"], e["loc"]) for e in error.value.errors()] == [("missing", (field,))]
+
+
+def test_the_system_may_be_left_out_since_the_topic_names_it() -> None:
+    without = {key: value for key, value in SAMPLE_SUBMISSION.items() if key != "system_id"}
+    assert FeeSubmission.model_validate_json(json.dumps(without)).system_id is None
 
 
 # --- outcome ------------------------------------------------------------------------------------
@@ -245,8 +257,22 @@ def test_topic_names_follow_the_convention() -> None:
 
 
 def test_the_integration_topics_are_the_ones_design_names() -> None:
+    assert (
+        SYSTEM_FEE_SUBMISSIONS.of("SE2321000016-SYS1").name == "efrikort.systems.SE2321000016-SYS1.fee-submissions.v1"
+    )
+    assert SYSTEM_FEE_OUTCOMES.of("SE2321000016-SYS1").name == "efrikort.systems.SE2321000016-SYS1.fee-outcomes.v1"
     names = {topic.name for topic in CATALOGUE}
-    assert {"efrikort.fee-submissions.v1", "efrikort.fee-outcomes.v1"} <= names
+    assert not {"efrikort.fee-submissions.v1", "efrikort.fee-outcomes.v1"} & names, "no topic is shared by systems"
+
+
+def test_a_system_topic_names_its_system_and_nothing_else_passes_for_one() -> None:
+    topic = SYSTEM_FEE_SUBMISSIONS.of("SE2321000016-SYS1")
+    assert SYSTEM_FEE_SUBMISSIONS.system_of(topic.name) == "SE2321000016-SYS1"
+    assert SYSTEM_FEE_SUBMISSIONS.system_of(topic.dead_letter.name) is None
+    assert SYSTEM_FEE_SUBMISSIONS.system_of(SYSTEM_FEE_OUTCOMES.of("SE2321000016-SYS1").name) is None
+    assert SYSTEM_FEE_SUBMISSIONS.system_of("efrikort.systems.a.b.fee-submissions.v1") is None
+    with pytest.raises(ValueError):
+        SYSTEM_FEE_SUBMISSIONS.of("SE2321000016-SYS1.fee-outcomes.v1.x")
 
 
 def test_patient_topics_have_twelve_partitions_and_are_keyed_by_the_patient_key() -> None:

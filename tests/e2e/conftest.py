@@ -18,7 +18,7 @@ from efrikort.infra.stack import InfraEndpoints
 from efrikort.services import SERVICE_PORTS, ServiceProcess
 from tests.e2e.registration_actors import Directory, new_directory
 from tests.infra_fixtures import free_ports
-from tests.submissions import grant, grant_example_actors
+from tests.submissions import EXAMPLE_SYSTEM, grant, grant_example_actors, provide_system_topics
 
 NOTICE_WEBHOOK_SECRET = "e2e-webhook-secret"
 
@@ -42,6 +42,9 @@ def service_env(infra: InfraEndpoints) -> dict[str, str]:
 async def services(running_services: dict[str, ServiceProcess], infra: InfraEndpoints) -> dict[str, ServiceProcess]:
     """Every service running, and the example actors of `tests.submissions` allowed to register fees."""
     await grant_example_actors(infra.kafka_bootstrap_servers, infra.database_url)
+    # Access opens the sample system's topics once the import reaches it; made here too, so that no test
+    # sends before they exist.
+    await provide_system_topics(infra.kafka_bootstrap_servers, EXAMPLE_SYSTEM)
     return running_services
 
 
@@ -86,6 +89,7 @@ async def directory(services: dict[str, ServiceProcess], infra: InfraEndpoints) 
     """The registration tests' units, employees and systems, granted and taken in by registration."""
     made = new_directory()
     await grant(infra.kafka_bootstrap_servers, infra.database_url, made.grants())
+    await provide_system_topics(infra.kafka_bootstrap_servers, made.system, made.unapproved_system)
     return made
 
 

@@ -16,13 +16,13 @@ import pytest
 
 from contracts.access_events import AccessRole, AccessRoleChanged, CommissionChanged, EmployeeChanged
 from contracts.envelope import Envelope, Event
-from contracts.topics import DIRECTORY, FEE_OUTCOMES, FEE_SUBMISSIONS, Topic
+from contracts.topics import DIRECTORY, Topic
 from efrikort.infra.stack import InfraEndpoints
 from efrikort.services import SERVICE_PORTS, ServiceProcess
 from runtime.patient_key import patient_key
 from runtime.settings import DEV_PATIENT_KEY_SECRET
 from tests.kafka_clients import eventually, plain_producer, reading
-from tests.submissions import new_patient, submission
+from tests.submissions import new_patient, outcomes_topic, submission, submissions_topic
 
 pytestmark = pytest.mark.e2e
 
@@ -72,12 +72,12 @@ async def test_after_a_patients_exit_no_row_about_the_patient_remains_in_any_sch
     key = patient_key(patient.replace("-", ""), DEV_PATIENT_KEY_SECRET)
     fees = [submission(patient_id=patient, visit_date=f"2025-0{month}-10", fee_amount=400) for month in (4, 5, 6, 7)]
     async with (
-        reading(infra.kafka_bootstrap_servers, FEE_OUTCOMES.name) as outcomes,
+        reading(infra.kafka_bootstrap_servers, outcomes_topic()) as outcomes,
         plain_producer(infra.kafka_bootstrap_servers) as producer,
     ):
         for fee in fees:
             await producer.send_and_wait(
-                FEE_SUBMISSIONS.name, json.dumps(fee).encode(), key=fee["submission_id"].encode()
+                submissions_topic(), json.dumps(fee).encode(), key=fee["submission_id"].encode()
             )
         for fee in fees:
             await outcomes.wait_for(lambda r, fee=fee: r.key == fee["submission_id"].encode(), timeout=30)
@@ -147,7 +147,7 @@ async def test_a_commission_ended_in_the_directory_feed_rejects_the_employees_ne
         valid_from=date(2020, 1, 1),
     )
     async with (
-        reading(infra.kafka_bootstrap_servers, FEE_OUTCOMES.name) as outcomes,
+        reading(infra.kafka_bootstrap_servers, outcomes_topic()) as outcomes,
         plain_producer(infra.kafka_bootstrap_servers) as producer,
     ):
         await publish(infra, DIRECTORY, employee, EmployeeChanged(employee=employee, name="Test"))
@@ -161,7 +161,7 @@ async def test_a_commission_ended_in_the_directory_feed_rejects_the_employees_ne
             probe = submission(patient_id=new_patient(), registered_by=employee, care_unit=unit)
             sent = time.monotonic()
             await producer.send_and_wait(
-                FEE_SUBMISSIONS.name, json.dumps(probe).encode(), key=probe["submission_id"].encode()
+                submissions_topic(), json.dumps(probe).encode(), key=probe["submission_id"].encode()
             )
             await outcomes.wait_for(lambda r: r.key == probe["submission_id"].encode(), timeout=30)
             [outcome] = outcomes.with_key(probe["submission_id"])

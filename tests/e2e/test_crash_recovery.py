@@ -12,16 +12,18 @@ import urllib.request
 import asyncpg
 import pytest
 
-from contracts.topics import FEE_OUTCOMES, FEE_SUBMISSIONS
+from contracts.topics import SYSTEM_FEE_SUBMISSIONS
 from efrikort.infra.stack import InfraEndpoints
 from efrikort.services import ServiceProcess
 from tests.kafka_clients import plain_producer, reading
-from tests.submissions import new_patient, submission
+from tests.submissions import new_patient, outcomes_topic, submission, submissions_topic
 
 pytestmark = pytest.mark.e2e
 
-SUBMISSIONS = FEE_SUBMISSIONS.name
-OUTCOMES = FEE_OUTCOMES.name
+SUBMISSIONS = submissions_topic()
+OUTCOMES = outcomes_topic()
+CONSUMED = SYSTEM_FEE_SUBMISSIONS.name
+"""How registration's consumer names what it reads (every system's submissions): in metrics, and for the fault."""
 
 
 def duplicates_seen(service: ServiceProcess, topic: str) -> float:
@@ -38,7 +40,7 @@ async def test_sigkill_between_effect_and_offset_commit_leaves_exactly_one_effec
     await asyncio.to_thread(registration.stop)
     # Only the submission's effect: registration also takes in grants and outcomes, which must not kill it first.
     own_env = {**service_env, **infra.service_env("registration")}
-    faulty_env = {**own_env, "EFRIKORT_FAULT_KILL_AFTER_EFFECT": "true", "EFRIKORT_FAULT_KILL_TOPIC": SUBMISSIONS}
+    faulty_env = {**own_env, "EFRIKORT_FAULT_KILL_AFTER_EFFECT": "true", "EFRIKORT_FAULT_KILL_TOPIC": CONSUMED}
     doomed = ServiceProcess(
         "registration", registration.port, faulty_env, registration.log_path.with_name("registration-killed.log")
     )
@@ -65,7 +67,7 @@ async def test_sigkill_between_effect_and_offset_commit_leaves_exactly_one_effec
         await outcomes.wait_for(lambda r: r.key == key, timeout=30)
         await outcomes.drain(3)
 
-    assert duplicates_seen(restarted, SUBMISSIONS) >= 1, "the message was not delivered again after the kill"
+    assert duplicates_seen(restarted, CONSUMED) >= 1, "the message was not delivered again after the kill"
     assert await db.fetchval(count, fee["submission_id"]) == 1
     assert (
         await db.fetchval(

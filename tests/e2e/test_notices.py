@@ -13,13 +13,12 @@ from datetime import date, timedelta
 import httpx
 import pytest
 
-from contracts.topics import FEE_OUTCOMES, FEE_SUBMISSIONS
 from efrikort.infra.stack import InfraEndpoints
 from efrikort.services import ServiceProcess
 from tests.e2e.conftest import NOTICE_WEBHOOK_SECRET
 from tests.kafka_clients import eventually, plain_producer, reading
 from tests.notice_receivers import http_receiver
-from tests.submissions import new_patient, submission, without_paid_amount
+from tests.submissions import new_patient, outcomes_topic, submission, submissions_topic, without_paid_amount
 
 pytestmark = pytest.mark.e2e
 
@@ -49,12 +48,12 @@ async def test_fees_that_reach_the_ceiling_lead_to_exactly_one_notice_in_the_pat
             for i in range(6)
         ]
         async with (
-            reading(infra.kafka_bootstrap_servers, FEE_OUTCOMES.name) as outcomes,
+            reading(infra.kafka_bootstrap_servers, outcomes_topic()) as outcomes,
             plain_producer(infra.kafka_bootstrap_servers) as producer,
         ):
             for fee in fees:
                 key = fee["submission_id"].encode()
-                await producer.send_and_wait(FEE_SUBMISSIONS.name, json.dumps(fee).encode(), key=key)
+                await producer.send_and_wait(submissions_topic(), json.dumps(fee).encode(), key=key)
                 await outcomes.wait_for(lambda r, key=key: r.key == key)
 
         async def delivered() -> list[object]:

@@ -13,16 +13,13 @@ import asyncpg
 import httpx
 import pytest
 
-from contracts.topics import FEE_OUTCOMES, FEE_SUBMISSIONS
 from efrikort.infra.stack import InfraEndpoints
 from tests.e2e.registration_actors import Directory
 from tests.e2e.registration_fees import DROP, post_fee, valid_fee
 from tests.kafka_clients import eventually, plain_producer, reading
+from tests.submissions import outcomes_topic, submissions_topic
 
 pytestmark = pytest.mark.e2e
-
-SUBMISSIONS = FEE_SUBMISSIONS.name
-OUTCOMES = FEE_OUTCOMES.name
 
 
 @dataclass(frozen=True)
@@ -120,20 +117,21 @@ async def test_over_kafka_a_refused_submission_is_answered_with_its_code_and_fie
 ) -> None:
     refusal = REFUSALS[case]
     bad, good = refusal.fee(directory), valid_fee(directory)
+    # Each system sends on its own topic and reads its own outcomes: the unapproved one too.
+    sender = bad["system_id"]
     async with (
-        reading(infra.kafka_bootstrap_servers, OUTCOMES) as outcomes,
+        reading(infra.kafka_bootstrap_servers, outcomes_topic(sender)) as refusals,
+        reading(infra.kafka_bootstrap_servers, outcomes_topic(directory.system)) as outcomes,
         plain_producer(infra.kafka_bootstrap_servers) as producer,
     ):
-        for fee in (bad, good):
-            await producer.send_and_wait(
-                SUBMISSIONS,
-                refusal.body(fee) if fee is bad else json.dumps(fee).encode(),
-                key=fee["submission_id"].encode(),
-            )
-        for fee in (bad, good):
-            await outcomes.wait_for(lambda r, fee=fee: r.key == fee["submission_id"].encode())
+        await producer.send_and_wait(submissions_topic(sender), refusal.body(bad), key=bad["submission_id"].encode())
+        await producer.send_and_wait(
+            submissions_topic(directory.system), json.dumps(good).encode(), key=good["submission_id"].encode()
+        )
+        await refusals.wait_for(lambda r: r.key == bad["submission_id"].encode())
+        await outcomes.wait_for(lambda r: r.key == good["submission_id"].encode())
 
-    [refused] = outcomes.with_key(bad["submission_id"])
+    [refused] = refusals.with_key(bad["submission_id"])
     assert refused["status"] == "rejected"
     assert codes(refused) == [(refusal.code, refusal.field)]
     [accepted] = outcomes.with_key(good["submission_id"])
@@ -195,11 +193,13 @@ async def test_a_used_submission_id_with_other_content_is_a_conflict_and_the_fir
     changed = {**first, "fee_amount": 250}
     after = valid_fee(directory)
     async with (
-        reading(infra.kafka_bootstrap_servers, OUTCOMES) as outcomes,
+        reading(infra.kafka_bootstrap_servers, outcomes_topic(directory.system)) as outcomes,
         plain_producer(infra.kafka_bootstrap_servers) as producer,
     ):
         for fee in (first, changed, after):
-            await producer.send_and_wait(SUBMISSIONS, json.dumps(fee).encode(), key=fee["submission_id"].encode())
+            await producer.send_and_wait(
+                submissions_topic(directory.system), json.dumps(fee).encode(), key=fee["submission_id"].encode()
+            )
         await outcomes.wait_for(lambda r: r.key == first["submission_id"].encode(), count=2)
         await outcomes.wait_for(lambda r: r.key == after["submission_id"].encode())
 
@@ -234,12 +234,12 @@ async def test_a_resent_submission_gets_the_same_outcome_and_makes_no_second_fee
     fee = valid_fee(directory)
     key = fee["submission_id"].encode()
     async with (
-        reading(infra.kafka_bootstrap_servers, OUTCOMES) as outcomes,
+        reading(infra.kafka_bootstrap_servers, outcomes_topic(directory.system)) as outcomes,
         plain_producer(infra.kafka_bootstrap_servers) as producer,
     ):
-        await producer.send_and_wait(SUBMISSIONS, json.dumps(fee).encode(), key=key)
+        await producer.send_and_wait(submissions_topic(directory.system), json.dumps(fee).encode(), key=key)
         await outcomes.wait_for(lambda r: r.key == key)
-        await producer.send_and_wait(SUBMISSIONS, json.dumps(fee).encode(), key=key)
+        await producer.send_and_wait(submissions_topic(directory.system), json.dumps(fee).encode(), key=key)
         await outcomes.wait_for(lambda r: r.key == key, count=2)
 
     first, again = outcomes.with_key(fee["submission_id"])
@@ -276,10 +276,15 @@ async def test_fifty_identical_submissions_at_once_over_kafka_make_exactly_one_f
     fee = valid_fee(directory)
     key = fee["submission_id"].encode()
     async with (
-        reading(infra.kafka_bootstrap_servers, OUTCOMES) as outcomes,
+        reading(infra.kafka_bootstrap_servers, outcomes_topic(directory.system)) as outcomes,
         plain_producer(infra.kafka_bootstrap_servers) as producer,
     ):
-        await asyncio.gather(*[await producer.send(SUBMISSIONS, json.dumps(fee).encode(), key=key) for _ in range(50)])
+        await asyncio.gather(
+            *[
+                await producer.send(submissions_topic(directory.system), json.dumps(fee).encode(), key=key)
+                for _ in range(50)
+            ]
+        )
         await outcomes.wait_for(lambda r: r.key == key)
         await outcomes.drain(2)
 

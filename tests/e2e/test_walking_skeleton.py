@@ -11,18 +11,17 @@ from datetime import date, timedelta
 import asyncpg
 import pytest
 
-from contracts.topics import FEE_OUTCOMES, FEE_SUBMISSIONS
 from efrikort.infra.stack import InfraEndpoints
 from efrikort.services import ServiceProcess
 from runtime.patient_key import patient_key
 from runtime.settings import DEV_PATIENT_KEY_SECRET
 from tests.kafka_clients import eventually, plain_producer, reading
-from tests.submissions import new_patient, submission, without_paid_amount
+from tests.submissions import new_patient, outcomes_topic, submission, submissions_topic, without_paid_amount
 
 pytestmark = pytest.mark.e2e
 
-SUBMISSIONS = FEE_SUBMISSIONS.name
-OUTCOMES = FEE_OUTCOMES.name
+SUBMISSIONS = submissions_topic()
+OUTCOMES = outcomes_topic()
 
 
 def key_of(patient_id: str) -> str:

@@ -1,13 +1,15 @@
 """The load benchmark: fee submissions in through Kafka as integrated systems send them, outcomes out.
 
 Measures over a running stack, per submission from its publication:
-- stage `outcome` (end to end): until its outcome on `efrikort.fee-outcomes.v1`;
+- stage `outcome` (end to end): until its outcome on the bench system's own
+  `efrikort.systems.<system-id>.fee-outcomes.v1`;
 - stage `registration`: until registration has validated, stored and passed it on as `FeeRegistered`
   on `efrikort.fees.v1` (registration's own throughput, whatever protection does after);
 - `http_latency`: `POST /v1/fees` at a steady rate until the answer with the amount due.
 
 The bench's system, unit and employee are granted on the access-grants topic first, as the access
-service would, so that registration lets them register.
+service would, so that registration lets them register, and the system's topics are made as access makes
+them for an approved system. The bench writes them as the admin user (it measures, it is not a system).
 """
 
 from __future__ import annotations
@@ -25,16 +27,18 @@ from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
+from access.system_topics import provide_topics
 from contracts.identity import with_check_digit
-from contracts.topics import FEES
-from efrikort.example import OUTCOMES, SUBMISSIONS
+from contracts.topics import FEES, SYSTEM_FEE_OUTCOMES, SYSTEM_FEE_SUBMISSIONS
 from efrikort.kafka_principals import admin_client_options
 from efrikort.sample_actors import EXAMPLE_EMPLOYEE, EXAMPLE_UNIT, example_grants, publish_grants
 from runtime.partitioner import default_partitioner
 
 BENCH_SYSTEM = "SE2321000016-BENCH"
-STAGES = {"outcome": OUTCOMES, "registration": FEES.name}
+SUBMISSIONS = SYSTEM_FEE_SUBMISSIONS.of(BENCH_SYSTEM).name
+STAGES = {"outcome": SYSTEM_FEE_OUTCOMES.of(BENCH_SYSTEM).name, "registration": FEES.name}
 
 
 def synthetic_patients(count: int, seed: int) -> list[str]:
@@ -85,10 +89,17 @@ def bench_submission(rng: random.Random, people: list[str], first_visit: date) -
 
 
 async def grant_bench_actors(bootstrap: str) -> None:
-    """Let the bench's system, unit and employee register (registration takes the grants in within a
-    moment; the wait below is generous)."""
+    """Let the bench's system, unit and employee register (registration takes the grants in, and finds
+    the system's new topic, within a few seconds; the wait below is generous)."""
     await publish_grants(bootstrap, example_grants(BENCH_SYSTEM))
-    await asyncio.sleep(2)
+    options = admin_client_options()
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **options)
+    await admin.start()
+    try:
+        await provide_topics(admin, BENCH_SYSTEM, bootstrap_servers=bootstrap, client_options=options)
+    finally:
+        await admin.close()
+    await asyncio.sleep(8)
 
 
 @dataclass(frozen=True)

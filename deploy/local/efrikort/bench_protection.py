@@ -21,7 +21,7 @@ from contracts.envelope import Envelope
 from contracts.events import FeeRegistered
 from contracts.identity import IdentityNumber
 from contracts.integration import FeeSource
-from contracts.topics import FEE_OUTCOMES, FEES
+from contracts.topics import FEES, INTERNAL_FEE_OUTCOMES
 from efrikort.bench import BenchResult, Outgoing, send_and_collect, synthetic_patients
 from protection.ledger import Fee
 from protection.recompute import PatientHistory, history_after, recompute
@@ -104,4 +104,4 @@ async def run_protection_bench(
     def outcome_of(record: ConsumerRecord[bytes, bytes]) -> bytes | None:
         return record.key
 
-    return await send_and_collect(bootstrap, FEE_OUTCOMES.name, outgoing, outcome_of, rate)
+    return await send_and_collect(bootstrap, INTERNAL_FEE_OUTCOMES.name, outgoing, outcome_of, rate)

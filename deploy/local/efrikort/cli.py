@@ -230,10 +230,15 @@ def cmd_credentials(args: argparse.Namespace) -> int:
 
 
 def cmd_send_example_fee(args: argparse.Namespace) -> int:
-    from efrikort.example import send_example_fee
+    from efrikort.credentials import files_of
+    from efrikort.example import SystemLogin, send_example_fee
 
+    kcat = Path(args.login) if args.login else files_of(args.system).kcat
+    if not kcat.is_file():
+        print(f"no Kafka login for {args.system} at {kcat}: run ./efrikort up (or: ./efrikort credentials issue)")
+        return 1
     submission = json.loads(Path(args.file).read_text()) if args.file else None
-    return asyncio.run(send_example_fee(args.bootstrap, submission))
+    return asyncio.run(send_example_fee(SystemLogin.from_kcat_file(kcat), submission))
 
 
 def _report_runs(results: list[BenchResult], what: str) -> None:
@@ -345,8 +350,11 @@ def _add_running_commands(commands: Commands) -> None:
     topology = commands.add_parser("topology", help="print which service consumes and produces which topic")
     topology.set_defaults(func=cmd_topology)
 
-    example = commands.add_parser("send-example-fee", help="publish a fee submission and print its outcome")
-    example.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"))
+    example = commands.add_parser(
+        "send-example-fee", help="publish a fee submission as an integrated system and print its outcome"
+    )
+    example.add_argument("--system", default="SE2321000016-SYS1", help="the system whose login is used")
+    example.add_argument("--login", help="its kcat file (default: var/credentials/<system>.kcat.conf)")
     example.add_argument("--file", help="a submission JSON file instead of the built-in example")
     example.set_defaults(func=cmd_send_example_fee)
 

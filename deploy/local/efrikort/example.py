@@ -1,24 +1,54 @@
-"""Sending one fee submission the way an integrated system does, and reading its outcome."""
+"""Sending one fee submission the way an integrated system does, and reading its outcome.
+
+As the sample's system `SE2321000016-SYS1`, with nothing but the kcat configuration its operator
+handed it (`efrikort up` issues it): its own login, its own submissions topic, its own outcome topic.
+"""
 
 from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.helpers import create_ssl_context
 
-from contracts.topics import FEE_OUTCOMES, FEE_SUBMISSIONS
-from efrikort.kafka_principals import admin_client_options
+from contracts.topics import SYSTEM_FEE_OUTCOMES, SYSTEM_FEE_SUBMISSIONS
 
-SUBMISSIONS = FEE_SUBMISSIONS.name
-OUTCOMES = FEE_OUTCOMES.name
+EXAMPLE_SYSTEM = "SE2321000016-SYS1"
+
+
+@dataclass(frozen=True)
+class SystemLogin:
+    """What an integrated system's client needs, read from the kcat file it was handed."""
+
+    system_id: str
+    bootstrap_servers: str
+    options: dict[str, Any]
+    """aiokafka's keyword arguments: SASL_SSL, SCRAM-SHA-512, the login, the CA."""
+
+    @classmethod
+    def from_kcat_file(cls, path: Path) -> SystemLogin:
+        settings = dict(
+            line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and not line.startswith("#")
+        )
+        options = {
+            "security_protocol": settings["security.protocol"],
+            "sasl_mechanism": settings["sasl.mechanisms"],
+            "sasl_plain_username": settings["sasl.username"],
+            "sasl_plain_password": settings["sasl.password"],
+            "ssl_context": create_ssl_context(cafile=settings["ssl.ca.location"]),
+        }
+        return cls(settings["sasl.username"], settings["bootstrap.servers"], options)
 
 
 def example_submission() -> dict[str, object]:
     return {
         "submission_id": str(uuid.uuid4()),
-        "system_id": "SE2321000016-SYS1",
+        "system_id": EXAMPLE_SYSTEM,
         "patient_id": "19850412-1230",
         "visit_date": date.today().isoformat(),
         "care_unit": "SE2321000016-U001",
@@ -30,18 +60,25 @@ def example_submission() -> dict[str, object]:
     }
 
 
-async def send_example_fee(bootstrap: str, submission: dict[str, object] | None, timeout_s: float = 30) -> int:
+async def send_example_fee(login: SystemLogin, submission: dict[str, object] | None, timeout_s: float = 30) -> int:
+    """Publish the submission on the system's own topic and print the outcome from its own outcome topic."""
     submission = submission or example_submission()
     submission_id = str(submission["submission_id"])
+    outcomes = SYSTEM_FEE_OUTCOMES.of(login.system_id).name
+    # No consumer group: one outcome is read from where the topic ends now, nothing to commit.
     consumer = AIOKafkaConsumer(
-        OUTCOMES, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="latest", **admin_client_options()
+        outcomes, bootstrap_servers=login.bootstrap_servers, group_id=None, auto_offset_reset="latest", **login.options
     )
     await consumer.start()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **admin_client_options())
+    producer = AIOKafkaProducer(bootstrap_servers=login.bootstrap_servers, **login.options)
     await producer.start()
     try:
         await consumer.seek_to_end()
-        await producer.send_and_wait(SUBMISSIONS, json.dumps(submission).encode(), key=submission_id.encode())
+        await producer.send_and_wait(
+            SYSTEM_FEE_SUBMISSIONS.of(login.system_id).name,
+            json.dumps(submission).encode(),
+            key=submission_id.encode(),
+        )
         print("sent:   ", json.dumps(submission))
         deadline = timeout_s
         while deadline > 0:

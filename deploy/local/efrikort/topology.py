@@ -14,7 +14,7 @@ import typing
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from contracts.topics import PATIENT_MEMBERSHIP, Topic
+from contracts.topics import PATIENT_MEMBERSHIP, SystemTopic, Topic
 from efrikort.services import SERVICE_PORTS
 from runtime.service import Runtime, Service
 from runtime.settings import ServiceSettings
@@ -28,8 +28,8 @@ class ServiceTopics:
     """What one service reads and writes on Kafka."""
 
     service: str
-    consumes: tuple[Topic, ...]
-    produces: tuple[Topic, ...]
+    consumes: tuple[Topic | SystemTopic, ...]
+    produces: tuple[Topic | SystemTopic, ...]
 
 
 def declared_service(name: str) -> Service:
@@ -47,7 +47,7 @@ def declared_service(name: str) -> Service:
 
 def topics_of(name: str) -> ServiceTopics:
     service = declared_service(name)
-    consumed = [consumer.topic for consumer in service.consumers]
+    consumed: list[Topic | SystemTopic] = [consumer.topic for consumer in service.consumers]
     if service.obeys_patient_exit:
         consumed.append(PATIENT_MEMBERSHIP)
     return ServiceTopics(name, _unique(consumed), _unique(service.produces))
@@ -69,5 +69,5 @@ def markdown_table(services: Iterable[ServiceTopics]) -> str:
     return "\n".join(rows)
 
 
-def _unique(topics: Iterable[Topic]) -> tuple[Topic, ...]:
+def _unique(topics: Iterable[Topic | SystemTopic]) -> tuple[Topic | SystemTopic, ...]:
     return tuple(dict.fromkeys(topics))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from access import mirror
+from access import mirror, system_topics
 from access.handlers import on_agreement_change, on_audit_entries, on_directory_change
 from access.routes import router
 from access.settings import AccessSettings
@@ -31,7 +31,14 @@ def build(runtime: Runtime[AccessSettings]) -> Service:
         ],
         produces=[ACCESS_GRANTS, AUDIT, PATIENT_MEMBERSHIP],
         router=router,
-        background=[partial(mirror.keep_sweeping, work=runtime.uow, interval_s=settings.grant_sweep_interval_s)],
+        background=[
+            partial(mirror.keep_sweeping, work=runtime.uow, interval_s=settings.grant_sweep_interval_s),
+            partial(
+                system_topics.keep_system_topics,
+                region=settings.region,
+                interval_s=settings.system_topics_interval_s,
+            ),
+        ],
     )
 
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from contracts.topics import AUDIT, FEE_OUTCOMES, FEES, FREE_CARDS, OVERCHARGES, PATIENT_STATUS
+from contracts.topics import (
+    AUDIT,
+    FEES,
+    FREE_CARDS,
+    INTERNAL_FEE_OUTCOMES,
+    OVERCHARGES,
+    PATIENT_STATUS,
+    SYSTEM_FEE_OUTCOMES,
+)
 from protection.handlers import on_fee_events
 from protection.regions import RegionSettings
 from protection.routes import router
@@ -27,7 +35,7 @@ def build(runtime: Runtime[ProtectionSettings]) -> Service:
             Consumer(FEES, group=NAME, batch_handler=partial(on_fee_events, region=region)),
             grants_consumer(NAME),
         ],
-        produces=[FEE_OUTCOMES, FREE_CARDS, OVERCHARGES, PATIENT_STATUS, AUDIT],
+        produces=[INTERNAL_FEE_OUTCOMES, SYSTEM_FEE_OUTCOMES, FREE_CARDS, OVERCHARGES, PATIENT_STATUS, AUDIT],
         router=router,
         provides=[region],
     )

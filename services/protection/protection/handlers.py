@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from contracts import clock
 from contracts.events import FeeCorrected, FeeDeleted, FeeRegistered
-from contracts.topics import FEE_OUTCOMES
+from contracts.topics import INTERNAL_FEE_OUTCOMES, SYSTEM_FEE_OUTCOMES
 from protection import ledger_changes, store
 from protection.ledger_changes import PatientChanges
 from protection.recompute import recompute
@@ -67,10 +67,13 @@ def registrations_of(patient_key: str, fee_events: Sequence[tuple[Delivery, FeeE
 
 
 async def answer_registrations(tx: Transaction, registrations: Sequence[Registration], changes: PatientChanges) -> None:
-    """Each registering system is told what its visit costs and where the patient stands."""
+    """Each registering system is told what its visit costs and where the patient stands: on its own
+    outcome topic when it sent the fee on its own topic. Registration is told every outcome, on the
+    internal topic, to answer HTTP requests and re-sends with."""
     result = changes.recomputation
     for delivery, event in registrations:
-        outcome = ledger_changes.outcome(event, result, result.region, changes.at)
-        await tx.caused_by(delivery.correlation_id, delivery.message_id).send(
-            FEE_OUTCOMES, event.submission_id, outcome.to_json()
-        )
+        outcome = ledger_changes.outcome(event, result, result.region, changes.at).to_json()
+        answering = tx.caused_by(delivery.correlation_id, delivery.message_id)
+        await answering.send(INTERNAL_FEE_OUTCOMES, event.submission_id, outcome)
+        if event.sent_on_system_topic and event.system_id is not None:
+            await answering.send(SYSTEM_FEE_OUTCOMES.of(event.system_id), event.submission_id, outcome)

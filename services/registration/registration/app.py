@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from contracts.topics import AUDIT, FEE_OUTCOMES, FEE_SUBMISSIONS, FEES
+from contracts.topics import AUDIT, FEES, INTERNAL_FEE_OUTCOMES, SYSTEM_FEE_OUTCOMES, SYSTEM_FEE_SUBMISSIONS
 from registration.handlers import on_fee_outcomes, on_fee_submissions
 from registration.outcome_waiters import OutcomeWaiters
 from registration.routes import router
@@ -26,16 +26,18 @@ def build(runtime: Runtime[RegistrationSettings]) -> Service:
         migrations=Path(__file__).parent / "migrations",
         consumers=[
             Consumer(
-                FEE_SUBMISSIONS,
+                SYSTEM_FEE_SUBMISSIONS,
                 group=NAME,
                 batch_handler=partial(on_fee_submissions, key_secret=settings.patient_key_secret.get_secret_value()),
             ),
             grants_consumer(NAME),
             Consumer(
-                FEE_OUTCOMES, group=f"{NAME}-fee-outcomes", batch_handler=partial(on_fee_outcomes, waiters=waiters)
+                INTERNAL_FEE_OUTCOMES,
+                group=f"{NAME}-fee-outcomes",
+                batch_handler=partial(on_fee_outcomes, waiters=waiters),
             ),
         ],
-        produces=[FEES, FEE_OUTCOMES, AUDIT],
+        produces=[FEES, INTERNAL_FEE_OUTCOMES, SYSTEM_FEE_OUTCOMES, AUDIT],
         router=router,
         provides=[waiters],
     )

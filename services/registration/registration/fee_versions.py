@@ -132,10 +132,11 @@ class FeeVersion:
             "registered_at": self.registered_at,
         }
 
-    def event(self) -> FeeRegistered | FeeCorrected | FeeDeleted:
-        """The fee event this version is published as."""
+    def event(self, *, on_system_topic: bool = False) -> FeeRegistered | FeeCorrected | FeeDeleted:
+        """The fee event this version is published as; `on_system_topic`: it answers a submission an
+        integrated system sent on its own topic, which protection answers on the system's outcome topic."""
         if self.change is Change.REGISTERED:
-            return FeeRegistered(**self._fee_fields())
+            return FeeRegistered(**self._fee_fields(), sent_on_system_topic=on_system_topic)
         assert self.changed_by is not None and self.changed_at is not None
         if self.change is Change.CORRECTED:
             return FeeCorrected(

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from contracts.integration import FeeOutcome
+from contracts.topics import SYSTEM_FEE_SUBMISSIONS
 from registration import store
 from registration.outcome_waiters import OutcomeWaiters
 from registration.registering import Incoming, register_submissions
@@ -19,15 +20,25 @@ from runtime.transaction import Transaction
 
 
 async def on_fee_submissions(deliveries: Sequence[Delivery], tx: Transaction, *, key_secret: str) -> None:
-    """Registers a poll's submissions. Kafka submissions always come through an integrated system:
-    the one they name, which must be approved. `key_secret` is the secret of the patient key."""
-    items = [Incoming(d.value, tx.caused_by(d.correlation_id, d.message_id)) for d in deliveries]
+    """Registers a poll's submissions. Each comes through the integrated system whose own topic it came
+    on (only that system may write it), which must be approved. `key_secret` is the secret of the patient key."""
+    items = [
+        Incoming(d.value, tx.caused_by(d.correlation_id, d.message_id), system_topic=_system_of(d)) for d in deliveries
+    ]
     results = await register_submissions(items, tx.conn, key_secret)
     unanswerable = [r for r in results if isinstance(r, Rejected) and r.submission_id is None]
     if unanswerable:
         # Without a submission id no outcome can be keyed to the sender: keep it in the DLQ. In a
         # batch this rolls the batch back; the runtime then handles it one message at a time.
         raise InvalidMessage("; ".join(f"{r.code}: {r.message}" for r in unanswerable[0].reasons))
+
+
+def _system_of(delivery: Delivery) -> str:
+    system = SYSTEM_FEE_SUBMISSIONS.system_of(delivery.topic)
+    if system is None:
+        # The subscription's pattern lets no other topic through; if one came, nobody could be answered.
+        raise InvalidMessage(f"{delivery.topic} is no integrated system's submissions topic")
+    return system
 
 
 async def on_fee_outcomes(deliveries: Sequence[Delivery], tx: Transaction, *, waiters: OutcomeWaiters) -> None:

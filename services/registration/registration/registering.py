@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from contracts.authorization import Action
 from contracts.clock import now, today_in_sweden
 from contracts.integration import FeeOutcome, FeeSubmission, RejectionReason
-from contracts.topics import FEE_OUTCOMES, FEES
+from contracts.topics import FEES, INTERNAL_FEE_OUTCOMES, SYSTEM_FEE_OUTCOMES, Topic
 from registration import store
 from registration.fee_versions import FeeVersion
 from registration.submission_rules import Accepted, Rejected, RejectionCode, check_submission, reason
@@ -38,7 +38,23 @@ class Incoming:
     raw: bytes
     tx: Transaction
     caller: Caller | None = None
-    """HTTP only: who calls. None for Kafka, where the submission comes through the system it names."""
+    """HTTP only: who calls."""
+    system_topic: str | None = None
+    """Kafka only: the integrated system whose own topic it came on, which only that system may write.
+    That is the system it comes through, whatever the body says."""
+
+    @property
+    def sender_system(self) -> str | None:
+        """The integrated system it comes through, as proven: by the topic, or by the HTTP caller."""
+        return self.system_topic if self.caller is None else self.caller.system_id
+
+    @property
+    def answer_topic(self) -> Topic:
+        """Where its outcome goes: the system's own outcome topic, or (HTTP) the internal one the
+        request waits on."""
+        if self.system_topic is not None:
+            return SYSTEM_FEE_OUTCOMES.of(self.system_topic)
+        return INTERNAL_FEE_OUTCOMES
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,15 +95,20 @@ class Checked:
         return self.accepted.submission
 
     @property
+    def system_id(self) -> str:
+        # `_checked` fills in the system a submission that leaves it out comes through.
+        assert self.submission.system_id is not None
+        return self.submission.system_id
+
+    @property
     def key(self) -> store.SubmissionKey:
-        return (self.submission.system_id, self.submission.submission_id)
+        return (self.system_id, self.submission.submission_id)
 
     @property
     def through_system(self) -> str | None:
-        """The integrated system to be approved: the one a Kafka submission names, or the one an HTTP
-        caller comes through (None for a person at the web application)."""
-        caller = self.incoming.caller
-        return self.submission.system_id if caller is None else caller.system_id
+        """The integrated system to be approved: the one whose topic a Kafka submission came on, or the
+        one an HTTP caller comes through (None for a person at the web application)."""
+        return self.incoming.sender_system
 
     def rejected(self, *reasons: RejectionReason) -> Answered:
         return Answered(self.incoming, Rejected(self.submission.submission_id, list(reasons)))
@@ -145,10 +166,8 @@ def check(items: Sequence[Incoming], today: date) -> list[Checked | Answered]:
 def _checked(item: Incoming, result: Accepted | Rejected) -> Checked | Answered:
     if isinstance(result, Rejected):
         return Answered(item, result)
-    checked = Checked(item, result)
-    if item.caller is None:
-        return checked
-    if checked.submission.registered_by != item.caller.hsa_id:
+    checked = _with_sender_system(Checked(item, result))
+    if item.caller is not None and checked.submission.registered_by != item.caller.hsa_id:
         return checked.rejected(
             reason(
                 RejectionCode.REGISTERED_BY_NOT_CALLER,
@@ -156,13 +175,26 @@ def _checked(item: Incoming, result: Accepted | Rejected) -> Checked | Answered:
                 "a fee is registered in the caller's own name only",
             )
         )
-    if item.caller.system_id is not None and checked.submission.system_id != item.caller.system_id:
+    named, sender = checked.submission.system_id, item.sender_system
+    if named is None:
+        return checked.rejected(reason(RejectionCode.MISSING_FIELD, "system_id", "Field required"))
+    if sender is not None and named != sender:
         return checked.rejected(
             reason(
                 RejectionCode.SYSTEM_NOT_CALLER, "system_id", "the submission must name the system it is sent through"
             )
         )
     return checked
+
+
+def _with_sender_system(checked: Checked) -> Checked:
+    """A submission that leaves `system_id` out comes through the system that sent it; filled in before
+    its fingerprint is taken, so a re-send that names the system is the same submission."""
+    submission, sender = checked.submission, checked.incoming.sender_system
+    if submission.system_id is not None or sender is None:
+        return checked
+    filled = submission.model_copy(update={"system_id": sender})
+    return Checked(checked.incoming, Accepted(filled, checked.accepted.patient))
 
 
 async def authorize(
@@ -246,7 +278,7 @@ async def record(items: Sequence[Registering | Resent | Answered], conn: AsyncCo
             recorded.append(item)
             continue
         version, tx = item.version, item.incoming.tx
-        await tx.emit(FEES, version.patient_key, version.event())
+        await tx.emit(FEES, version.patient_key, version.event(on_system_topic=item.incoming.system_topic is not None))
         await record_access(
             tx,
             patient_key=version.patient_key,
@@ -276,7 +308,7 @@ async def answer_resent(items: Sequence[Resent | Answered], conn: AsyncConnectio
         outcome = stored.get(submission_id)
         earlier = outcome.outcome if outcome is not None and outcome.status == "accepted" else None
         if earlier is not None:
-            await incoming.tx.send(FEE_OUTCOMES, submission_id, earlier)
+            await incoming.tx.send(incoming.answer_topic, submission_id, earlier)
         elif incoming.caller is None and not item.claimed_now:
             answered.append(Unanswered(item))
             continue
@@ -297,7 +329,7 @@ async def pass_on_again(items: Sequence[Unanswered | Answered], conn: AsyncConne
             continue
         version = latest.get(item.resent.fee_id)
         if version is not None and version.version == 1:
-            await item.resent.checked.incoming.tx.emit(FEES, version.patient_key, version.event())
+            await item.resent.checked.incoming.tx.emit(FEES, version.patient_key, version.event(on_system_topic=True))
         submission_id = item.resent.checked.submission.submission_id
         registered = Registered(submission_id, item.resent.fee_id, None, resent=True)
         passed_on.append(Answered(item.resent.checked.incoming, registered))
@@ -310,7 +342,7 @@ async def answer_rejections(items: Sequence[Answered]) -> list[Result]:
     for item in items:
         if isinstance(item.result, Rejected) and item.result.submission_id is not None:
             rejection = FeeOutcome.rejected(item.result.submission_id, item.result.reasons)
-            await item.incoming.tx.send(FEE_OUTCOMES, item.result.submission_id, rejection.to_json())
+            await item.incoming.tx.send(item.incoming.answer_topic, item.result.submission_id, rejection.to_json())
     return [item.result for item in items]
 
 

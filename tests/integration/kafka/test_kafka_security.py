@@ -14,15 +14,17 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from contracts.topics import ACCESS_GRANTS, FEE_SUBMISSIONS, FEES, PATIENT_MEMBERSHIP
+from access import system_topics
+from contracts.topics import ACCESS_GRANTS, FEES, INTERNAL_FEE_OUTCOMES, PATIENT_MEMBERSHIP
 from efrikort import credentials
 from efrikort.credentials import ClientFiles
 from efrikort.infra.credentials import Credential
 from efrikort.infra.kafka import client_options
 from efrikort.infra.stack import InfraEndpoints
-from efrikort.kafka_principals import wanted_acls
+from efrikort.kafka_principals import is_on_system_topic, wanted_acls
 from runtime.kafka_admin import describe_acls
 from runtime.topics import ensure_topics
+from tests.kafka_clients import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -70,7 +72,7 @@ async def can_read(infra: InfraEndpoints, options: dict[str, object], topic: str
 async def topics(infra: InfraEndpoints) -> None:
     await ensure_topics(
         infra.kafka_bootstrap_servers,
-        [FEES, FEE_SUBMISSIONS, ACCESS_GRANTS, PATIENT_MEMBERSHIP],
+        [FEES, INTERNAL_FEE_OUTCOMES, ACCESS_GRANTS, PATIENT_MEMBERSHIP],
         client_options=infra.admin_options(),
     )
 
@@ -80,7 +82,9 @@ async def test_the_broker_holds_exactly_the_acls_the_services_declarations_give(
     await admin.start()
     try:
         for principal, wanted in wanted_acls().items():
-            assert await describe_acls(admin, principal) == wanted, principal
+            # The rights on the integrated systems' topics are access's to give, per system (tested below).
+            held = {acl for acl in await describe_acls(admin, principal) if not is_on_system_topic(acl)}
+            assert held == wanted, principal
     finally:
         await admin.close()
 
@@ -122,7 +126,7 @@ async def test_only_access_writes_the_grants_and_the_patient_membership(infra: I
 
 async def test_a_service_cannot_read_a_topic_it_does_not_consume(infra: InfraEndpoints) -> None:
     group = f"notifications-probe-{uuid.uuid4().hex[:8]}"
-    assert not await can_read(infra, as_principal(infra, "notifications"), FEE_SUBMISSIONS.name, group)
+    assert not await can_read(infra, as_principal(infra, "notifications"), INTERNAL_FEE_OUTCOMES.name, group)
 
 
 async def test_a_service_cannot_join_another_services_consumer_group(infra: InfraEndpoints) -> None:
@@ -166,3 +170,98 @@ async def test_an_issued_login_works_until_it_is_rotated_or_revoked(infra: Infra
     await credentials.revoke(infra, system, tmp_path)
     assert not await can_connect(infra, second), "a revoked login still logs in"
     assert not credentials.files_of(system, tmp_path).kcat.exists()
+
+
+# --- integrated systems ----------------------------------------------------------------------------
+
+
+def new_system_id(like: str | None = None) -> str:
+    return like or f"SE2321000016-T{uuid.uuid4().hex[:8].upper()}"
+
+
+async def opened_system(infra: InfraEndpoints, tmp_path: Path, system_id: str) -> dict[str, object]:
+    """A system approved as access approves one (its topics and ACLs), and its login's client options."""
+    async with infra.admin_client() as admin:
+        await system_topics.open_system(
+            admin,
+            system_id,
+            bootstrap_servers=infra.kafka_bootstrap_servers,
+            client_options=infra.admin_options(),
+        )
+    return await issued_login(infra, tmp_path, system_id)
+
+
+async def issued_login(infra: InfraEndpoints, tmp_path: Path, system_id: str) -> dict[str, object]:
+    """The system's new login, once the broker takes it (a new SCRAM credential may lag a moment)."""
+    login = login_in(await credentials.issue(infra, system_id, tmp_path))
+
+    async def taken() -> bool:
+        return await can_connect(infra, login)
+
+    assert await eventually(taken, timeout=20, interval=0.5), "the issued login never worked"
+    return client_options(login, infra.kafka_ca_file or "")
+
+
+async def test_an_integrated_system_writes_its_own_submissions_and_nothing_else(
+    infra: InfraEndpoints, tmp_path: Path
+) -> None:
+    system, other = new_system_id(), new_system_id()
+    as_system = await opened_system(infra, tmp_path, system)
+    await opened_system(infra, tmp_path, other)
+
+    assert await can_write(infra, as_system, system_topics.topics_of(system)[0].name)
+    for topic in (
+        system_topics.topics_of(other)[0].name,  # another system's submissions
+        system_topics.topics_of(system)[2].name,  # its own outcomes: e-frikort's to write
+        FEES.name,
+        ACCESS_GRANTS.name,
+        PATIENT_MEMBERSHIP.name,
+        INTERNAL_FEE_OUTCOMES.name,
+    ):
+        assert not await can_write(infra, as_system, topic), topic
+
+
+async def test_an_integrated_system_reads_its_own_outcomes_and_no_other_systems(
+    infra: InfraEndpoints, tmp_path: Path
+) -> None:
+    system, other = new_system_id(), new_system_id()
+    as_system = await opened_system(infra, tmp_path, system)
+    await opened_system(infra, tmp_path, other)
+    own_group = f"{system}.outcomes"
+
+    assert await can_read(infra, as_system, system_topics.topics_of(system)[2].name, own_group)
+    assert not await can_read(infra, as_system, system_topics.topics_of(other)[2].name, own_group)
+    assert not await can_read(infra, as_system, INTERNAL_FEE_OUTCOMES.name, own_group)
+
+
+async def test_an_integrated_system_cannot_join_another_principals_consumer_group(
+    infra: InfraEndpoints, tmp_path: Path
+) -> None:
+    system = new_system_id()
+    longer = system + "0"  # SYS1 and SYS10: a group prefix without the dot would give SYS1 both
+    as_system = await opened_system(infra, tmp_path, system)
+    await opened_system(infra, tmp_path, longer)
+    outcomes = system_topics.topics_of(system)[2].name
+
+    for group in (f"{longer}.outcomes", "registration-fee-outcomes", "protection", f"{system}-no-dot"):
+        assert not await can_read(infra, as_system, outcomes, group), group
+
+
+async def test_access_may_open_and_close_a_systems_topics_and_a_closed_system_writes_nothing(
+    infra: InfraEndpoints, tmp_path: Path
+) -> None:
+    system = new_system_id()
+    as_system = await issued_login(infra, tmp_path, system)
+    as_access = as_principal(infra, "access")
+    submissions = system_topics.topics_of(system)[0].name
+    access_admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap_servers, **as_access)
+    await access_admin.start()
+    try:
+        await system_topics.open_system(
+            access_admin, system, bootstrap_servers=infra.kafka_bootstrap_servers, client_options=as_access
+        )
+        assert await can_write(infra, as_system, submissions)
+        await system_topics.close_system(access_admin, system)
+        assert not await can_write(infra, as_system, submissions)
+    finally:
+        await access_admin.close()

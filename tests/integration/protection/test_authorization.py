@@ -13,7 +13,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from contracts.access_events import AccessRole
-from contracts.topics import FEE_OUTCOMES, OVERCHARGES
+from contracts.topics import INTERNAL_FEE_OUTCOMES, OVERCHARGES
 from efrikort.infra.stack import InfraEndpoints
 from efrikort.sample_actors import employee
 from efrikort.services import ServiceProcess
@@ -92,7 +92,7 @@ async def test_an_overcharge_is_seen_and_marked_refunded_only_by_those_whose_rol
 ) -> None:
     patient = Patient(producer)
     async with (
-        reading(infra.kafka_bootstrap_servers, FEE_OUTCOMES.name) as outcomes,
+        reading(infra.kafka_bootstrap_servers, INTERNAL_FEE_OUTCOMES.name) as outcomes,
         reading(infra.kafka_bootstrap_servers, OVERCHARGES.name) as overcharges,
     ):
         # The later visit arrives first and is charged in full; the earlier one, arriving after, takes

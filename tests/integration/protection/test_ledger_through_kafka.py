@@ -14,7 +14,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from contracts.events import FeeRegistered
-from contracts.topics import FEE_OUTCOMES, FREE_CARDS, OVERCHARGES
+from contracts.topics import FREE_CARDS, INTERNAL_FEE_OUTCOMES, OVERCHARGES
 from efrikort.infra.stack import InfraEndpoints
 from efrikort.services import ServiceProcess
 from tests.integration.protection.conftest import UNIT_A, UNIT_B, UNIT_C, Patient
@@ -37,7 +37,7 @@ async def test_fees_arriving_out_of_order_end_in_the_ledger_of_their_visit_dates
     protection: ServiceProcess, producer: AIOKafkaProducer, http: httpx.AsyncClient, infra: InfraEndpoints
 ) -> None:
     patient = Patient(producer)
-    async with reading(infra.kafka_bootstrap_servers, FEE_OUTCOMES.name) as outcomes:
+    async with reading(infra.kafka_bootstrap_servers, INTERNAL_FEE_OUTCOMES.name) as outcomes:
         # The last visit arrives first, the first visit last.
         for name, day in (("third", date(2025, 8, 1)), ("second", date(2025, 6, 1)), ("first", date(2025, 4, 25))):
             fee = await patient.register(name, day, 500)
@@ -69,7 +69,7 @@ async def test_a_late_receipt_moves_the_free_card_earlier_and_yields_an_overchar
     async with (
         reading(infra.kafka_bootstrap_servers, FREE_CARDS.name) as cards,
         reading(infra.kafka_bootstrap_servers, OVERCHARGES.name) as overcharges,
-        reading(infra.kafka_bootstrap_servers, FEE_OUTCOMES.name) as outcomes,
+        reading(infra.kafka_bootstrap_servers, INTERNAL_FEE_OUTCOMES.name) as outcomes,
     ):
         await patient.register("first", date(2025, 4, 25), 1000, UNIT_A)
         reached = await patient.register("reached", date(2025, 10, 10), 450, UNIT_B)
@@ -130,7 +130,7 @@ async def test_every_fee_version_is_kept_and_the_extract_lists_the_period(
     infra: InfraEndpoints,
 ) -> None:
     patient = Patient(producer)
-    async with reading(infra.kafka_bootstrap_servers, FEE_OUTCOMES.name) as outcomes:
+    async with reading(infra.kafka_bootstrap_servers, INTERNAL_FEE_OUTCOMES.name) as outcomes:
         kept = await patient.register("kept", date.today().replace(day=1), 300)
         gone = await patient.register("gone", date.today().replace(day=1), 200)
         await outcomes.wait_for(lambda r: r.key in (kept.submission_id.encode(), gone.submission_id.encode()), count=2)
