@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient
 
 from access.system_topics import provide_topics
-from contracts.access_events import grant_key
 from contracts.topics import SYSTEM_FEE_OUTCOMES, SYSTEM_FEE_SUBMISSIONS
 from efrikort.bench import synthetic_patients
 from efrikort.kafka_principals import admin_client_options
-from efrikort.sample_actors import Grant, example_grants, publish_grants
-from tests.kafka_clients import eventually
 
 # Valid identity numbers (Luhn-checked) that belong to nobody: test numbers in the form of real ones.
 PATIENT_1985 = "19850412-1230"
@@ -37,8 +32,9 @@ def outcomes_topic(system_id: str = EXAMPLE_SYSTEM) -> str:
 
 async def provide_system_topics(bootstrap: str, *system_ids: str) -> None:
     """The systems' topics, with registration's and protection's rights on them, as access makes them for
-    a system it approves (for test systems granted on the grants topic, which access never heard of).
-    Registration finds a new topic within a few seconds (`runtime.service.METADATA_MAX_AGE_MS`)."""
+    a system it approves: for a test system access does not approve, standing in for one that had its
+    topics before it lost its approval. Registration finds a new topic within a few seconds
+    (`runtime.service.METADATA_MAX_AGE_MS`)."""
     options = admin_client_options()
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **options)
     await admin.start()
@@ -69,43 +65,6 @@ def submission(**overrides: Any) -> dict[str, Any]:
     }
     base.update(overrides)
     return base
-
-
-DECIDING_SERVICES = ("registration", "protection", "notifications")
-"""The services that keep a read model of the grants and decide with it."""
-
-
-async def grant(
-    bootstrap: str,
-    database_url: str,
-    grants: Sequence[Grant],
-    timeout: float = 30,
-    readers: Sequence[str] = ("registration",),
-) -> None:
-    """Publish grants on the access-grants topic as the access service would, and wait until the read
-    model of each of `readers` (a service's schema) holds each of them, so that what a test sends next
-    is decided with them."""
-    await publish_grants(bootstrap, grants)
-    wanted = {grant_key(g): g.changed_at for g in grants}
-    conn = await asyncpg.connect(database_url)
-    try:
-        for schema in readers:
-
-            async def held(schema: str = schema) -> bool:
-                rows = await conn.fetch(
-                    f'SELECT key, changed_at FROM "{schema}".access_grants WHERE key = ANY($1)', list(wanted)
-                )
-                have = {row["key"]: row["changed_at"] for row in rows}
-                return all(key in have and have[key] >= changed for key, changed in wanted.items())
-
-            assert await eventually(held, timeout=timeout), f"{schema} did not take in the grants"
-    finally:
-        await conn.close()
-
-
-async def grant_example_actors(bootstrap: str, database_url: str, readers: Sequence[str] = DECIDING_SERVICES) -> None:
-    """The system, unit and employee `submission()` names may register fees, and look up what came of them."""
-    await grant(bootstrap, database_url, example_grants(), readers=readers)
 
 
 def without_paid_amount(document: dict[str, Any]) -> dict[str, Any]:

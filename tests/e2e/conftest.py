@@ -12,13 +12,16 @@ import asyncpg
 import httpx
 import pytest
 
+from access.directory import parse_export
 from efrikort.cli import SAMPLE_DIRECTORY
 from efrikort.infra.paths import repo_root, var_dir
 from efrikort.infra.stack import InfraEndpoints
 from efrikort.services import SERVICE_PORTS, ServiceProcess
+from efrikort.through_access import until_opened
+from tests.actors import admit, held
 from tests.e2e.registration_actors import Directory, new_directory
 from tests.infra_fixtures import free_ports
-from tests.submissions import EXAMPLE_SYSTEM, grant, grant_example_actors, provide_system_topics
+from tests.submissions import EXAMPLE_SYSTEM, provide_system_topics
 
 NOTICE_WEBHOOK_SECRET = "e2e-webhook-secret"
 
@@ -40,11 +43,11 @@ def service_env(infra: InfraEndpoints) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 async def services(running_services: dict[str, ServiceProcess], infra: InfraEndpoints) -> dict[str, ServiceProcess]:
-    """Every service running, and the example actors of `tests.submissions` allowed to register fees."""
-    await grant_example_actors(infra.kafka_bootstrap_servers, infra.database_url)
-    # Access opens the sample system's topics once the import reaches it; made here too, so that no test
-    # sends before they exist.
-    await provide_system_topics(infra.kafka_bootstrap_servers, EXAMPLE_SYSTEM)
+    """Every service running, and the sample directory's actors (those `tests.submissions` names among
+    them) allowed to register fees: access has published their grants, the deciding services hold them,
+    and access has opened the sample system's topics, so no test sends before they exist."""
+    await held(infra, parse_export((repo_root() / SAMPLE_DIRECTORY).read_bytes()))
+    await until_opened(infra.kafka_bootstrap_servers, infra.admin_options(), [EXAMPLE_SYSTEM])
     return running_services
 
 
@@ -86,10 +89,14 @@ async def db(infra: InfraEndpoints) -> AsyncIterator[asyncpg.Connection]:
 
 @pytest.fixture(scope="session")
 async def directory(services: dict[str, ServiceProcess], infra: InfraEndpoints) -> Directory:
-    """The registration tests' units, employees and systems, granted and taken in by registration."""
+    """The registration tests' units, employees and systems, imported into access, their grants taken in by
+    the deciding services, and the approved system's topics opened by access."""
     made = new_directory()
-    await grant(infra.kafka_bootstrap_servers, infra.database_url, made.grants())
-    await provide_system_topics(infra.kafka_bootstrap_servers, made.system, made.unapproved_system)
+    await admit(infra, made.actors())
+    await until_opened(infra.kafka_bootstrap_servers, infra.admin_options(), [made.system])
+    # Access never opens the topics of a system it does not approve; the tests send through it anyway,
+    # standing in for a system that had its topics before it lost its approval.
+    await provide_system_topics(infra.kafka_bootstrap_servers, made.unapproved_system)
     return made
 
 

@@ -1,4 +1,5 @@
-"""The people, units and systems of the registration tests, each lacking one thing a fee needs.
+"""The people, units and systems of the registration tests, each lacking one thing a fee needs: a
+directory export built in code, imported into access, which gives them their grants.
 
 Their HSA-IDs are made fresh per session, so nothing an earlier run granted on a shared Kafka leaks in.
 """
@@ -7,10 +8,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from contracts.access_events import AccessRole
-from efrikort.sample_actors import EXAMPLE_REGION, Grant, employee, system, unit
+from contracts.clock import today_in_sweden
+from efrikort.through_access import PartialExport
+
+REGION = "Region Exempel"
+"""The deployment's region (access's default `EFRIKORT_ACCESS_REGION`, the sample directory's), so that
+access approves the tests' system and opens its topics."""
 
 
 @dataclass(frozen=True)
@@ -93,31 +99,33 @@ class Directory:
 
     @property
     def other_region(self) -> str:
-        return f"{EXAMPLE_REGION}-OTHER-{self.tag}"
+        return f"Region Annan {self.tag}"
 
-    def grants(self) -> list[Grant]:
-        provider, other_provider = self.id("PROVIDER"), self.id("PROVIDER-OTHER")
-        yesterday = datetime.now(UTC) - timedelta(days=2)
-        return [
-            system(self.system),
-            system(self.unapproved_system, certified=False),
-            unit(self.unit, provider=provider),
-            unit(self.sister_unit, provider=provider),
-            unit(self.other_provider_unit, provider=other_provider),
-            unit(self.other_region_unit, provider=self.id("PROVIDER-ELSEWHERE"), region=self.other_region),
-            unit(self.unit_without_agreement, provider=self.id("PROVIDER-UNSIGNED"), agreement=False),
-            unit(self.closed_unit, provider=provider, active=False),
-            employee(self.user, self.unit),
-            employee(self.user, self.unit_without_agreement),
-            employee(self.colleague, self.sister_unit),
-            employee(self.other_provider_user, self.other_provider_unit),
-            employee(self.administrator, self.other_provider_unit, role=AccessRole.ADMINISTRATOR),
-            employee(self.other_region_administrator, self.other_region_unit, role=AccessRole.ADMINISTRATOR),
-            employee(self.without_commission, self.unit, commission=False),
-            employee(self.commission_ended, self.unit, valid_to=yesterday),
-            employee(self.without_role, self.unit, role=None),
-            employee(self.limited_user, self.unit, role=AccessRole.LIMITED_USER),
-        ]
+    def actors(self) -> PartialExport:
+        """Everyone above as a partial directory export: each lacking the one thing their name says."""
+        actors = PartialExport(REGION)
+        provider, other_provider = actors.provider(self.id("PROVIDER")), actors.provider(self.id("PROVIDER-OTHER"))
+        elsewhere = actors.provider(self.id("PROVIDER-ELSEWHERE"), region=self.other_region)
+        unsigned = actors.provider(self.id("PROVIDER-UNSIGNED"), agreement=False)
+        actors.system(self.system)
+        actors.system(self.unapproved_system, certified=False)
+        actors.unit(self.unit, provider)
+        actors.unit(self.sister_unit, provider)
+        actors.unit(self.other_provider_unit, other_provider)
+        actors.unit(self.other_region_unit, elsewhere, region=self.other_region)
+        actors.unit(self.unit_without_agreement, unsigned)
+        actors.unit(self.closed_unit, provider, closed=True)
+        actors.employee(self.user, self.unit)
+        actors.employee(self.user, self.unit_without_agreement)
+        actors.employee(self.colleague, self.sister_unit)
+        actors.employee(self.other_provider_user, self.other_provider_unit)
+        actors.employee(self.administrator, self.other_provider_unit, role=AccessRole.ADMINISTRATOR)
+        actors.employee(self.other_region_administrator, self.other_region_unit, role=AccessRole.ADMINISTRATOR)
+        actors.employee(self.without_commission, self.unit, commission=False)
+        actors.employee(self.commission_ended, self.unit, commission_ended_on=today_in_sweden() - timedelta(days=2))
+        actors.employee(self.without_role, self.unit, role=None)
+        actors.employee(self.limited_user, self.unit, role=AccessRole.LIMITED_USER)
+        return actors
 
 
 def new_directory() -> Directory:

@@ -1,13 +1,24 @@
-"""The load benchmarks measure what they claim: every message sent is answered and timed."""
+"""The load benchmarks measure what they claim: every message sent is answered and timed; and they
+leave the example fee as they found it."""
 
 from __future__ import annotations
 
-import pytest
+import json
+from pathlib import Path
 
-from efrikort.bench import grant_bench_actors, run_bench, run_http_latency
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+
+from efrikort import credentials
+from efrikort.bench import admit_bench_actors, run_bench, run_http_latency
 from efrikort.bench_protection import run_protection_bench
+from efrikort.example import SystemLogin, example_submission, exchange
 from efrikort.infra.stack import InfraEndpoints
 from efrikort.services import ServiceProcess
+from tests.actors import access_settings
+from tests.kafka_clients import eventually
+from tests.submissions import EXAMPLE_SYSTEM
 
 pytestmark = pytest.mark.e2e
 
@@ -25,7 +36,7 @@ async def test_the_protection_bench_times_every_fee_event_until_its_outcome(
 async def test_the_submission_bench_times_every_submission_until_registration_passed_it_on(
     infra: InfraEndpoints, services: dict[str, ServiceProcess]
 ) -> None:
-    await grant_bench_actors(infra.kafka_bootstrap_servers)
+    await admit_bench_actors(infra.kafka_bootstrap_servers, access_settings(infra))
 
     result = await run_bench(
         infra.kafka_bootstrap_servers, submissions=30, patients=10, rate=50, seed=7, stage="registration"
@@ -38,9 +49,38 @@ async def test_the_submission_bench_times_every_submission_until_registration_pa
 async def test_the_http_bench_times_every_post_answered_with_the_amount_due(
     infra: InfraEndpoints, services: dict[str, ServiceProcess]
 ) -> None:
-    await grant_bench_actors(infra.kafka_bootstrap_servers)
+    await admit_bench_actors(infra.kafka_bootstrap_servers, access_settings(infra))
 
     result = await run_http_latency(services["registration"].url, requests=20, rate=20, patients=10, seed=7)
 
     assert len(result.latencies_ms) == 20  # every one answered 200 with its outcome, and timed
     assert 0 < result.percentile(50) <= result.percentile(99)
+
+
+async def logs_in(login: SystemLogin) -> bool:
+    """A re-issued SCRAM credential may take the broker a moment."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=login.bootstrap_servers, request_timeout_ms=3000, **login.options)
+    try:
+        await admin.start()
+        return True
+    except KafkaError:
+        return False
+    finally:
+        await admin.close()
+
+
+async def test_after_the_bench_the_example_fee_is_still_accepted(
+    infra: InfraEndpoints, services: dict[str, ServiceProcess], tmp_path: Path
+) -> None:
+    # What `efrikort bench` does, at a size a test affords.
+    await admit_bench_actors(infra.kafka_bootstrap_servers, access_settings(infra))
+    await run_bench(infra.kafka_bootstrap_servers, submissions=20, patients=10, rate=None, seed=11)
+
+    # What `efrikort send-example-fee` does, with the sample system's login as `efrikort up` issues it.
+    files = await credentials.issue(infra, EXAMPLE_SYSTEM, tmp_path, keep_password=True)
+    login = SystemLogin.from_kcat_file(files.kcat)
+    assert await eventually(lambda: logs_in(login), timeout=20, interval=0.5)
+    outcome = await exchange(login, example_submission())
+
+    assert outcome is not None, "no outcome for the example fee"
+    assert json.loads(outcome)["status"] == "accepted", outcome

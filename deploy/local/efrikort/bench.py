@@ -7,9 +7,10 @@ Measures over a running stack, per submission from its publication:
   on `efrikort.fees.v1` (registration's own throughput, whatever protection does after);
 - `http_latency`: `POST /v1/fees` at a steady rate until the answer with the amount due.
 
-The bench's system, unit and employee are granted on the access-grants topic first, as the access
-service would, so that registration lets them register, and the system's topics are made as access makes
-them for an approved system. The bench writes them as the admin user (it measures, it is not a system).
+The bench's own provider, unit, employee and system (none of them the sample directory's) are imported
+into access first, as a partial directory export; access publishes their grants and opens the system's
+topics, and the bench waits until registration holds the grants. The bench then sends as the admin user
+(it measures, it is not a system).
 """
 
 from __future__ import annotations
@@ -27,16 +28,20 @@ from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
-from access.system_topics import provide_topics
+from access.app import HTTP_PORT, NAME
+from access.settings import AccessSettings
 from contracts.identity import with_check_digit
 from contracts.topics import FEES, SYSTEM_FEE_OUTCOMES, SYSTEM_FEE_SUBMISSIONS
 from efrikort.kafka_principals import admin_client_options
-from efrikort.sample_actors import EXAMPLE_EMPLOYEE, EXAMPLE_UNIT, example_grants, publish_grants
+from efrikort.through_access import PartialExport, grant_keys, import_actors, until_held, until_opened
 from runtime.partitioner import default_partitioner
+from runtime.service import METADATA_MAX_AGE_MS
 
 BENCH_SYSTEM = "SE2321000016-BENCH"
+BENCH_PROVIDER = "SE2321000016-PBENCH"
+BENCH_UNIT = "SE2321000016-UBENCH"
+BENCH_EMPLOYEE = "SE2321000016-EBENCH"
 SUBMISSIONS = SYSTEM_FEE_SUBMISSIONS.of(BENCH_SYSTEM).name
 STAGES = {"outcome": SYSTEM_FEE_OUTCOMES.of(BENCH_SYSTEM).name, "registration": FEES.name}
 
@@ -80,26 +85,41 @@ def bench_submission(rng: random.Random, people: list[str], first_visit: date) -
         "system_id": BENCH_SYSTEM,
         "patient_id": rng.choice(people),
         "visit_date": (first_visit + timedelta(days=rng.randrange(300))).isoformat(),
-        "care_unit": EXAMPLE_UNIT,
-        "registered_by": EXAMPLE_EMPLOYEE,
+        "care_unit": BENCH_UNIT,
+        "registered_by": BENCH_EMPLOYEE,
         "fee_type": "doctor_visit",
         "fee_amount": rng.choice((100, 200, 300, 400)),
         "source": "visit",
     }
 
 
-async def grant_bench_actors(bootstrap: str) -> None:
-    """Let the bench's system, unit and employee register (registration takes the grants in, and finds
-    the system's new topic, within a few seconds; the wait below is generous)."""
-    await publish_grants(bootstrap, example_grants(BENCH_SYSTEM))
-    options = admin_client_options()
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **options)
-    await admin.start()
-    try:
-        await provide_topics(admin, BENCH_SYSTEM, bootstrap_servers=bootstrap, client_options=options)
-    finally:
-        await admin.close()
-    await asyncio.sleep(8)
+def bench_actors(region: str) -> PartialExport:
+    """The bench's own provider (agreement signed), unit, employee (`EFK;Användare`) and system, in the
+    deployment's region. None is the sample directory's: a bench that redefined the sample's unit once
+    left the example fee refused."""
+    actors = PartialExport(region)
+    provider = actors.provider(BENCH_PROVIDER)
+    actors.employee(BENCH_EMPLOYEE, actors.unit(BENCH_UNIT, provider))
+    actors.system(BENCH_SYSTEM)
+    return actors
+
+
+async def admit_bench_actors(bootstrap: str, settings: AccessSettings | None = None) -> None:
+    """Import the bench's actors into access (its settings from the environment unless given), and wait
+    until access has opened the bench system's topics and registration holds the grants."""
+    settings = settings or AccessSettings.for_service(NAME, http_port=HTTP_PORT)
+    actors = bench_actors(settings.region)
+    await import_actors(actors, settings)
+    await until_opened(bootstrap, admin_client_options(), [BENCH_SYSTEM])
+    await until_held(
+        settings.database_url,
+        grant_keys(actors.export()),
+        access_schema=settings.database_schema,
+        readers=("registration",),
+    )
+    # Registration subscribes to the systems' topics by pattern and finds a new one when its metadata is
+    # next refreshed: what is sent before waits for that, and the first run would time the discovery.
+    await asyncio.sleep(METADATA_MAX_AGE_MS / 1000 + 1)
 
 
 @dataclass(frozen=True)
@@ -246,7 +266,7 @@ async def run_http_latency(url: str, requests: int, rate: float, patients: int, 
     statuses: Counter[int] = Counter()
     head = (
         f"POST /v1/fees HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
-        f"X-HSA-ID: {EXAMPLE_EMPLOYEE}\r\nX-System-ID: {BENCH_SYSTEM}\r\n"
+        f"X-HSA-ID: {BENCH_EMPLOYEE}\r\nX-System-ID: {BENCH_SYSTEM}\r\n"
     )
     due: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue()
 

@@ -270,9 +270,9 @@ def _timed_runs(args: argparse.Namespace, run: Callable[[int, int], BenchResult]
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Load on a running stack; one line per run, then the median."""
-    from efrikort.bench import grant_bench_actors, run_bench, run_http_latency
+    from efrikort.bench import admit_bench_actors, run_bench, run_http_latency
 
-    asyncio.run(grant_bench_actors(args.bootstrap))
+    asyncio.run(admit_bench_actors(args.bootstrap))
 
     def run(count: int, seed: int) -> BenchResult:
         if args.http:

@@ -63,6 +63,18 @@ def example_submission() -> dict[str, object]:
 async def send_example_fee(login: SystemLogin, submission: dict[str, object] | None, timeout_s: float = 30) -> int:
     """Publish the submission on the system's own topic and print the outcome from its own outcome topic."""
     submission = submission or example_submission()
+    print("sent:   ", json.dumps(submission))
+    outcome = await exchange(login, submission, timeout_s)
+    if outcome is None:
+        print(f"no outcome within {timeout_s:.0f}s")
+        return 1
+    print("outcome:", outcome.decode())
+    return 0
+
+
+async def exchange(login: SystemLogin, submission: dict[str, object], timeout_s: float = 30) -> bytes | None:
+    """Publish the submission on the system's own topic; its outcome from its own outcome topic, as sent
+    (None when none came within `timeout_s`)."""
     submission_id = str(submission["submission_id"])
     outcomes = SYSTEM_FEE_OUTCOMES.of(login.system_id).name
     # No consumer group: one outcome is read from where the topic ends now, nothing to commit.
@@ -79,7 +91,6 @@ async def send_example_fee(login: SystemLogin, submission: dict[str, object] | N
             json.dumps(submission).encode(),
             key=submission_id.encode(),
         )
-        print("sent:   ", json.dumps(submission))
         deadline = timeout_s
         while deadline > 0:
             batch = await consumer.getmany(timeout_ms=500)
@@ -87,10 +98,8 @@ async def send_example_fee(login: SystemLogin, submission: dict[str, object] | N
             for records in batch.values():
                 for record in records:
                     if record.key == submission_id.encode():
-                        print("outcome:", record.value.decode())
-                        return 0
-        print(f"no outcome within {timeout_s:.0f}s")
-        return 1
+                        return bytes(record.value)
+        return None
     finally:
         await producer.stop()
         await consumer.stop()

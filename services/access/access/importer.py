@@ -12,6 +12,8 @@ import asyncio
 import json
 import sys
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from access.app import HTTP_PORT, NAME, build
@@ -20,19 +22,29 @@ from access.mirror import ImportSummary, import_export
 from access.settings import AccessSettings
 from runtime import database
 from runtime.service import Runtime
+from runtime.transaction import Transaction
 
 
-async def import_export_file(export: DirectoryExport) -> ImportSummary:
-    runtime = Runtime(AccessSettings.for_service(NAME, http_port=HTTP_PORT))
+@asynccontextmanager
+async def access_transaction(settings: AccessSettings | None = None) -> AsyncIterator[Transaction]:
+    """One transaction on access's own schema (its settings from the environment unless given), the
+    schema made current first: what is changed in it goes to access's outbox, and the running access
+    service publishes it."""
+    runtime = Runtime(settings or AccessSettings.for_service(NAME, http_port=HTTP_PORT))
     try:
         service = build(runtime)
         await database.provision(runtime.settings)
         await database.migrate(runtime.engine, service.migrations, runtime.settings.database_schema)
         # One import is one piece of work: its grants share a fresh correlation id.
         async with runtime.uow.begin(correlation_id=str(uuid.uuid4())) as tx:
-            return await import_export(tx, export)
+            yield tx
     finally:
         await runtime.engine.dispose()
+
+
+async def import_export_file(export: DirectoryExport, settings: AccessSettings | None = None) -> ImportSummary:
+    async with access_transaction(settings) as tx:
+        return await import_export(tx, export)
 
 
 def main(argv: list[str] | None = None) -> int:
