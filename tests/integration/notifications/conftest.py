@@ -1,6 +1,9 @@
 """The notifications service in this process against the session's Kafka and PostgreSQL, with a real
 SMTP server and a real HTTP receiver standing in for the mail server and the digital mailbox.
 
+The people who call it get their grants as everyone does: imported into an access service run in this
+process too, which publishes them.
+
 It runs under a fresh name (its own schema, role and consumer group), so that it does not share
 work with a notifications process the end-to-end tests may have running. That process reads the
 same topics and so sends its own notices too; its webhook secret differs, and the receiver counts
@@ -24,15 +27,16 @@ from contracts.access_events import AccessRole
 from contracts.envelope import Envelope, Event
 from contracts.topics import Topic
 from efrikort.infra.stack import InfraEndpoints
-from efrikort.sample_actors import employee, unit
+from efrikort.through_access import PartialExport
 from notifications.app import build
 from notifications.settings import NotificationsSettings
 from runtime.patient_key import patient_key
 from runtime.service import Runtime, create_app
 from runtime.settings import DEV_PATIENT_KEY_SECRET
+from tests.actors import access_in_process, admit
 from tests.kafka_clients import eventually, plain_producer
 from tests.notice_receivers import HttpReceiver, MailDrop, http_receiver, smtp_server
-from tests.submissions import grant, new_patient
+from tests.submissions import new_patient
 
 WEBHOOK_SECRET = "test-webhook-secret"
 MAX_ATTEMPTS = 4
@@ -51,6 +55,16 @@ CLERK = {"X-HSA-ID": CLERK_ID}
 LOOKER_ID = "SE2321000016-E9N3"
 LOOKER = {"X-HSA-ID": LOOKER_ID}
 """A limited user (`EFK;BegränsadAnvändare`) at the clerk's unit: may look contact details up, not change them."""
+
+
+def actors() -> PartialExport:
+    """The operator, the clerk and the looker, at their units."""
+    made = PartialExport("Region Exempel")
+    provider = made.provider("SE2321000016-P9N1")
+    made.employee(OPERATOR_ID, made.unit(CENTRAL_SUPPORT_UNIT, provider), role=AccessRole.SUPERUSER)
+    made.employee(CLERK_ID, made.unit(CLERK_UNIT, provider))
+    made.employee(LOOKER_ID, CLERK_UNIT, role=AccessRole.LIMITED_USER)
+    return made
 
 
 @dataclass
@@ -161,6 +175,7 @@ async def notifications(
     db = await asyncpg.connect(infra.database_url)
     try:
         async with (
+            access_in_process(infra) as access,
             app.router.lifespan_context(app),
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://notifications") as http,
         ):
@@ -169,18 +184,7 @@ async def notifications(
                 return (await http.get("/ready")).status_code == 200
 
             assert await eventually(ready, timeout=60, interval=0.2), (await http.get("/ready")).json()
-            await grant(
-                infra.kafka_bootstrap_servers,
-                infra.database_url,
-                [
-                    unit(CENTRAL_SUPPORT_UNIT),
-                    employee(OPERATOR_ID, CENTRAL_SUPPORT_UNIT, role=AccessRole.SUPERUSER),
-                    unit(CLERK_UNIT),
-                    employee(CLERK_ID, CLERK_UNIT),
-                    employee(LOOKER_ID, CLERK_UNIT, role=AccessRole.LIMITED_USER),
-                ],
-                readers=(name,),
-            )
+            await admit(infra, actors(), access=access.name, readers=(name,))
             yield NotificationsUnderTest(name, http, db, infra.kafka_bootstrap_servers, mail[0], receiver, letters)
     finally:
         await db.execute(f"DROP OWNED BY efrikort_{name} CASCADE")

@@ -1,5 +1,6 @@
 """Protection in a process of its own against the session's Kafka and PostgreSQL, with the development
-identity header switched on, and the desk that calls it granted on the access-grants topic."""
+identity header switched on, and access in this process: the desk that calls protection, and the units
+of these tests, are imported into access, which publishes their grants."""
 
 from __future__ import annotations
 
@@ -19,20 +20,23 @@ from contracts.integration import FeeSource
 from contracts.topics import FEES
 from efrikort.infra.paths import var_dir
 from efrikort.infra.stack import InfraEndpoints
-from efrikort.sample_actors import employee, unit
 from efrikort.services import ServiceProcess
+from efrikort.through_access import PartialExport
 from runtime.outbox import envelope_headers
 from runtime.patient_key import patient_key
 from runtime.settings import DEV_PATIENT_KEY_SECRET
+from tests.actors import AccessInProcess, access_in_process, admit
 from tests.infra_fixtures import free_ports
 from tests.kafka_clients import plain_producer
-from tests.submissions import grant, new_patient
+from tests.submissions import new_patient
 
 # Units and people of these tests alone: the well-known example unit's grants are changed by other tests
 # on the session's shared grants topic.
 UNIT_A, UNIT_B, UNIT_C = "SE2321000016-UA", "SE2321000016-UB", "SE2321000099-UC"
 """A and B belong to the desk's provider; C to another provider in the same region."""
+DESK_PROVIDER = "SE2321000016-A9P1"
 OTHER_PROVIDER = "SE2321000099-A9"
+REGION = "Region Exempel"
 DESK_ID = "SE2321000016-E9P1"
 DESK = {"X-HSA-ID": DESK_ID}
 """A user (`EFK;Användare`) at unit A, so of the same provider as unit B."""
@@ -56,19 +60,21 @@ def protection(infra: InfraEndpoints) -> Iterator[ServiceProcess]:
 
 
 @pytest.fixture(scope="package")
-async def granted(protection: ServiceProcess, infra: InfraEndpoints) -> ServiceProcess:
-    """Protection, once its read model holds the units of these tests and the desk's grant."""
-    await grant(
-        infra.kafka_bootstrap_servers,
-        infra.database_url,
-        [
-            unit(UNIT_A),
-            unit(UNIT_B),
-            unit(UNIT_C, provider=OTHER_PROVIDER),
-            employee(DESK_ID, UNIT_A),
-        ],
-        readers=("protection",),
-    )
+async def access(infra: InfraEndpoints) -> AsyncIterator[AccessInProcess]:
+    async with access_in_process(infra) as running:
+        yield running
+
+
+@pytest.fixture(scope="package")
+async def granted(protection: ServiceProcess, access: AccessInProcess, infra: InfraEndpoints) -> ServiceProcess:
+    """Protection, once its read model holds the grants access gives the units of these tests and the desk."""
+    actors = PartialExport(REGION)
+    desks, others = actors.provider(DESK_PROVIDER), actors.provider(OTHER_PROVIDER)
+    actors.unit(UNIT_A, desks)
+    actors.unit(UNIT_B, desks)
+    actors.unit(UNIT_C, others)
+    actors.employee(DESK_ID, UNIT_A)
+    await admit(infra, actors, access=access.name, readers=("protection",))
     return protection
 
 

@@ -15,11 +15,12 @@ from aiokafka import AIOKafkaProducer
 from contracts.access_events import AccessRole
 from contracts.topics import INTERNAL_FEE_OUTCOMES, OVERCHARGES
 from efrikort.infra.stack import InfraEndpoints
-from efrikort.sample_actors import employee
 from efrikort.services import ServiceProcess
-from tests.integration.protection.conftest import DESK, UNIT_A, UNIT_C, Patient
+from efrikort.through_access import PartialExport
+from tests.actors import AccessInProcess, admit
+from tests.integration.protection.conftest import DESK, REGION, UNIT_A, UNIT_C, Patient
 from tests.kafka_clients import reading
-from tests.submissions import grant, new_patient
+from tests.submissions import new_patient
 
 pytestmark = pytest.mark.integration
 
@@ -40,18 +41,14 @@ def caller(hsa_id: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-async def actors(granted: ServiceProcess, infra: InfraEndpoints) -> None:
-    await grant(
-        infra.kafka_bootstrap_servers,
-        infra.database_url,
-        [
-            employee(LIMITED, UNIT_A, role=AccessRole.LIMITED_USER),
-            employee(WITHOUT_ROLE, UNIT_A, role=None),
-            employee(OTHER_PROVIDERS_USER, UNIT_C),
-            employee(ADMINISTRATOR, UNIT_C, role=AccessRole.ADMINISTRATOR),
-        ],
-        readers=("protection",),
-    )
+async def actors(granted: ServiceProcess, access: AccessInProcess, infra: InfraEndpoints) -> None:
+    """The people above, at the units the package's access already knows."""
+    actors = PartialExport(REGION)
+    actors.employee(LIMITED, UNIT_A, role=AccessRole.LIMITED_USER)
+    actors.employee(WITHOUT_ROLE, UNIT_A, role=None)
+    actors.employee(OTHER_PROVIDERS_USER, UNIT_C)
+    actors.employee(ADMINISTRATOR, UNIT_C, role=AccessRole.ADMINISTRATOR)
+    await admit(infra, actors, access=access.name, readers=("protection",))
 
 
 @pytest.fixture

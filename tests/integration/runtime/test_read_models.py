@@ -12,57 +12,47 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 
-from contracts.access_events import grant_key
-from contracts.envelope import Envelope
-from contracts.topics import ACCESS_GRANTS
 from efrikort.infra.stack import InfraEndpoints
-from efrikort.kafka_principals import admin_client_options
-from efrikort.sample_actors import unit
+from efrikort.through_access import PartialExport, grant_keys, import_actors
 from runtime.access_grants import grants_consumer
-from runtime.outbox import event_message
 from runtime.service import Runtime, Service, create_app
-from runtime.topics import ensure_topics
+from tests.actors import access_in_process
 from tests.integration.runtime.harness import settings_for, unique_service_name, write_migrations
+from tests.kafka_clients import eventually
 
 pytestmark = pytest.mark.integration
 
 GRANTS_BEFORE_START = 3000
 
 
-async def publish_many(bootstrap: str, count: int) -> list[str]:
-    """Grants for `count` units no other test knows, published as the access service does; their keys."""
+async def publish_many(infra: InfraEndpoints, count: int) -> list[str]:
+    """Grants for `count` units no other test knows, published by access (run here for the purpose) from
+    a directory export; their keys, once access has sent every one of them."""
     tag = uuid.uuid4().hex[:6].upper()
-    grants = [unit(f"SE2321000016-R{tag}{n:05d}") for n in range(count)]
-    # Run alone, nothing else has made the topic yet.
-    await ensure_topics(bootstrap, [ACCESS_GRANTS], client_options=admin_client_options())
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, **admin_client_options())
-    await producer.start()
-    try:
-        sent = []
-        for grant in grants:
-            message = event_message(
-                ACCESS_GRANTS, grant_key(grant), Envelope.wrap(grant, producer="access", correlation_id=tag)
-            )
-            sent.append(
-                await producer.send(
-                    message.topic,
-                    message.value,
-                    key=message.key,
-                    headers=[(k, v.encode()) for k, v in message.headers.items()],
-                )
-            )
-        await asyncio.gather(*sent)
-    finally:
-        await producer.stop()
-    return [grant_key(g) for g in grants]
+    actors = PartialExport("Region Exempel")
+    provider = actors.provider(f"SE2321000016-R{tag}")
+    for n in range(count):
+        actors.unit(f"SE2321000016-R{tag}{n:05d}", provider)
+    async with access_in_process(infra) as access:
+        await import_actors(actors, access.settings)
+        db = await asyncpg.connect(infra.database_url)
+        try:
+            # Access's relay removes what it has sent from its outbox.
+
+            async def sent() -> bool:
+                return await db.fetchval(f"SELECT count(*) FROM {access.name}.outbox") == 0
+
+            assert await eventually(sent, timeout=120, interval=0.2), "access did not send the grants"
+        finally:
+            await db.close()
+    return grant_keys(actors.export())
 
 
 async def test_a_service_is_not_ready_until_it_has_read_the_grants_published_before_it_started(
     infra: InfraEndpoints, tmp_path: Path
 ) -> None:
-    keys = await publish_many(infra.kafka_bootstrap_servers, GRANTS_BEFORE_START)
+    keys = await publish_many(infra, GRANTS_BEFORE_START)
     name = unique_service_name()
     migrations = write_migrations(tmp_path / "migrations", with_grants=True)
     settings = settings_for(name, infra)

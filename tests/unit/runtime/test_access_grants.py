@@ -5,9 +5,9 @@ from datetime import date, datetime
 
 from contracts.access_events import AccessRole, grant_key
 from contracts.authorization import Action, Denial
-from efrikort.sample_actors import employee, system, unit
 from runtime.access_grants import Grant, Grants, refused
 from runtime.identity import Caller
+from tests.grants import employee, system, unit
 
 TODAY = date(2026, 3, 10)
 
