@@ -36,11 +36,14 @@ def as_principal(infra: InfraEndpoints, name: str) -> dict[str, object]:
     return client_options(credential, infra.kafka_ca_file or "")
 
 
-async def can_write(infra: InfraEndpoints, options: dict[str, object], topic: str) -> bool:
+PROBE = json.dumps({"probe": True}).encode()
+
+
+async def can_write(infra: InfraEndpoints, options: dict[str, object], topic: str, value: bytes | None = PROBE) -> bool:
     producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap_servers, request_timeout_ms=5000, **options)
     await producer.start()
     try:
-        await producer.send_and_wait(topic, json.dumps({"probe": True}).encode(), key=b"probe")
+        await producer.send_and_wait(topic, value, key=b"probe")
         return True
     except KafkaError:
         return False
@@ -122,6 +125,15 @@ async def test_only_access_writes_the_grants_and_the_patient_membership(infra: I
     for topic in (ACCESS_GRANTS.name, PATIENT_MEMBERSHIP.name):
         for other in ("registration", "protection", "notifications"):
             assert not await can_write(infra, as_principal(infra, other), topic), (other, topic)
+
+
+async def test_access_is_the_one_principal_that_writes_the_grants(infra: InfraEndpoints, tmp_path: Path) -> None:
+    # A tombstone under a key no grant has: what access writes here changes no service's read model.
+    assert await can_write(infra, as_principal(infra, "access"), ACCESS_GRANTS.name, value=None)
+    others = {name: as_principal(infra, name) for name in ("registration", "protection", "notifications")}
+    others["an integrated system"] = await opened_system(infra, tmp_path, new_system_id())
+    for name, options in others.items():
+        assert not await can_write(infra, options, ACCESS_GRANTS.name, value=None), name
 
 
 async def test_a_service_cannot_read_a_topic_it_does_not_consume(infra: InfraEndpoints) -> None:
