@@ -95,7 +95,9 @@ async def test_after_a_patients_exit_no_row_about_the_patient_remains_in_any_sch
     assert before, "the fees left no row about the patient: the test would prove nothing"
 
     status, _ = post(
-        f"{services['access'].url}/v1/patients/{patient}/exit", {}, {**CENTRAL_SUPPORT, "X-Care-Unit": CENTRAL_UNIT}
+        f"{services['access'].url}/v1/patients/exit",
+        {"patient_id": patient},
+        {**CENTRAL_SUPPORT, "X-Care-Unit": CENTRAL_UNIT},
     )
     assert status == 202
 

@@ -30,7 +30,7 @@ from contracts.clock import now
 from contracts.topics import PATIENT_MEMBERSHIP
 from runtime.access_grants import refused
 from runtime.audit import record_access
-from runtime.http import ActingUnit, Caller, CurrentCaller, SettingsDep, UnitOfWorkDep, patient_key_of
+from runtime.http import ActingUnit, Caller, CurrentCaller, PatientRequest, SettingsDep, UnitOfWorkDep
 from runtime.problems import Problem
 
 log = logging.getLogger(__name__)
@@ -57,8 +57,7 @@ class DecisionAnswer(BaseModel):
     field: str | None
 
 
-class TrailRequest(_Body):
-    patient_id: str = Field(description="The patient's identity number; turned into the patient key, never stored.")
+class TrailRequest(PatientRequest):
     limit: int = Field(default=500, ge=1, le=10_000)
 
 
@@ -126,7 +125,7 @@ async def audit_trail(
 ) -> list[TrailEntry]:
     """Who looked at or changed this patient's data (central support, on the patient's request).
     The identity number travels in the body, so that it stays out of URLs and access logs."""
-    key = patient_key_of(request.patient_id, settings.patient_key_secret.get_secret_value())
+    key = request.patient_key(settings)
     async with work.begin() as tx:
         await _require(tx.conn, caller, Action.READ_AUDIT_TRAIL, acting_unit)
         entries: list[AuditEntry] = await store.audit_trail(tx.conn, key, request.limit)
@@ -141,12 +140,16 @@ async def audit_trail(
     return [TrailEntry(**e.model_dump(include=set(TrailEntry.model_fields))) for e in entries]
 
 
-@router.post("/patients/{patient_id}/exit", status_code=202)
+@router.post("/patients/exit", status_code=202)
 async def patient_exit(
-    patient_id: str, caller: CurrentCaller, work: UnitOfWorkDep, settings: SettingsDep, acting_unit: ActingUnit = None
+    patient: PatientRequest,
+    caller: CurrentCaller,
+    work: UnitOfWorkDep,
+    settings: SettingsDep,
+    acting_unit: ActingUnit = None,
 ) -> dict[str, Any]:
     """Utträde: every service removes the patient's data when it reads the event."""
-    key = patient_key_of(patient_id, settings.patient_key_secret.get_secret_value())
+    key = patient.patient_key(settings)
     async with work.begin() as tx:
         await _require(tx.conn, caller, Action.PATIENT_EXIT, acting_unit)
         exited_at = now()
@@ -157,12 +160,16 @@ async def patient_exit(
     return {"status": "exit published", "exited_at": exited_at.isoformat()}
 
 
-@router.post("/patients/{patient_id}/reentry", status_code=202)
+@router.post("/patients/reentry", status_code=202)
 async def patient_reentry(
-    patient_id: str, caller: CurrentCaller, work: UnitOfWorkDep, settings: SettingsDep, acting_unit: ActingUnit = None
+    patient: PatientRequest,
+    caller: CurrentCaller,
+    work: UnitOfWorkDep,
+    settings: SettingsDep,
+    acting_unit: ActingUnit = None,
 ) -> dict[str, Any]:
     """Återinträde: the patient is back, starting from nothing."""
-    key = patient_key_of(patient_id, settings.patient_key_secret.get_secret_value())
+    key = patient.patient_key(settings)
     async with work.begin() as tx:
         await _require(tx.conn, caller, Action.PATIENT_EXIT, acting_unit)
         reentered_at = now()

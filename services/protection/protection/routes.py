@@ -11,8 +11,8 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Response
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Header, Response
+from pydantic import BaseModel, Field
 
 from contracts import clock
 from contracts.authorization import Action
@@ -27,7 +27,7 @@ from protection.regions import RegionSettings
 from protection.store import OverchargeRow
 from runtime.access_grants import require
 from runtime.audit import record_access
-from runtime.http import ActingUnit, Caller, CurrentCaller, SettingsDep, UnitOfWorkDep, patient_key_of, provided
+from runtime.http import ActingUnit, Caller, CurrentCaller, PatientRequest, SettingsDep, UnitOfWorkDep, provided
 from runtime.problems import Problem, problem_responses
 from runtime.transaction import Transaction
 
@@ -100,22 +100,31 @@ async def recomputed_status(
     return status_on(day, result.ledger, result.cards, region, now), result
 
 
-@router.get("/patients/{patient_id}/protection", response_model=ProtectionStatus)
+Day = date
+"""`date` by another name: the lookup's field is called `date`, which would hide the type in its class."""
+
+
+class ProtectionLookup(PatientRequest):
+    """Whose status, and on which day."""
+
+    date: Day | None = Field(default=None, description="The day asked about; today when left out.")
+
+
+@router.post("/patients/protection", response_model=ProtectionStatus)
 async def protection_status(
-    patient_id: str,
+    lookup: ProtectionLookup,
     caller: CurrentCaller,
     work: UnitOfWorkDep,
     settings: SettingsDep,
     region: Region,
-    on: Annotated[date | None, Query(alias="date", description="The day asked about; today when left out.")] = None,
     acting_unit: ActingUnit = None,
 ) -> ProtectionStatus:
     """Does the patient have a free card, how much is left to the ceiling (on a date, default today).
-    Any e-frikort role may ask."""
-    key = patient_key_of(patient_id, settings.patient_key_secret.get_secret_value())
+    Any e-frikort role may ask. A lookup is a POST so that the identity number stays out of the URL."""
+    key = lookup.patient_key(settings)
     async with work.begin() as tx:
         await require(tx.conn, caller, Action.READ_PROTECTION, acting_unit=acting_unit)
-        day = on or clock.today_in_sweden()
+        day = lookup.date or clock.today_in_sweden()
         status, _ = await recomputed_status(tx, key, day, region)
         await record_access(
             tx,
@@ -128,13 +137,13 @@ async def protection_status(
     return protection_status_out(status, day)
 
 
-@router.get(
-    "/patients/{patient_id}/extract",
+@router.post(
+    "/patients/extract",
     response_model=ExtractOut,
     responses={200: {"content": {"application/pdf": {}}}},
 )
 async def patient_extract(
-    patient_id: str,
+    patient: PatientRequest,
     caller: CurrentCaller,
     work: UnitOfWorkDep,
     settings: SettingsDep,
@@ -144,7 +153,7 @@ async def patient_extract(
 ) -> Any:
     """The fees of the current period, as JSON or (with `Accept: application/pdf`) as a PDF.
     Any e-frikort role may ask."""
-    key = patient_key_of(patient_id, settings.patient_key_secret.get_secret_value())
+    key = patient.patient_key(settings)
     today = clock.today_in_sweden()
     async with work.begin() as tx:
         await require(tx.conn, caller, Action.READ_PROTECTION, acting_unit=acting_unit)

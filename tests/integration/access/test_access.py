@@ -355,13 +355,13 @@ async def test_central_support_sees_who_looked_at_a_patient_and_then_exit_remove
     # The trail read is itself logged; wait for that entry, so the exit below has all three to remove.
     assert await eventually(lambda: _at_least(stored, 3), timeout=20)
     not_allowed = await access.http.post(
-        f"/v1/patients/{patient}/exit", headers={**USER, "X-Care-Unit": "SE2321000016-U001"}
+        "/v1/patients/exit", headers={**USER, "X-Care-Unit": "SE2321000016-U001"}, json={"patient_id": patient}
     )
     assert not_allowed.status_code == 403
 
     async with reading(infra.kafka_bootstrap_servers, PATIENT_MEMBERSHIP.name) as membership:
         exit_ = await access.http.post(
-            f"/v1/patients/{patient}/exit", headers={**CENTRAL_SUPPORT, "X-Care-Unit": CENTRAL_UNIT}
+            "/v1/patients/exit", headers={**CENTRAL_SUPPORT, "X-Care-Unit": CENTRAL_UNIT}, json={"patient_id": patient}
         )
         assert exit_.status_code == 202, exit_.text
         [record] = await membership.wait_for(lambda r: r.key == key.encode(), timeout=20)

@@ -73,16 +73,17 @@ def refusal(response: httpx.Response) -> str:
 async def test_any_role_may_look_up_a_patient_and_others_are_told_what_is_missing(
     anyone: httpx.AsyncClient,
 ) -> None:
-    patient = new_patient()
-    for path in (f"/v1/patients/{patient}/protection", f"/v1/patients/{patient}/extract"):
-        assert (await anyone.get(path, headers=caller(LIMITED))).status_code == 200
-        assert refusal(await anyone.get(path, headers=caller(NOBODY))) == "no_commission"
-        assert refusal(await anyone.get(path, headers=caller(WITHOUT_ROLE))) == "no_role"
+    patient = {"patient_id": new_patient()}
+    for path in ("/v1/patients/protection", "/v1/patients/extract"):
+        assert (await anyone.post(path, json=patient, headers=caller(LIMITED))).status_code == 200
+        assert refusal(await anyone.post(path, json=patient, headers=caller(NOBODY))) == "no_commission"
+        assert refusal(await anyone.post(path, json=patient, headers=caller(WITHOUT_ROLE))) == "no_role"
         # Acting for a unit where they hold nothing: the unit named is the one decided on.
-        assert refusal(await anyone.get(path, headers={**caller(LIMITED), "X-Care-Unit": UNIT_C})) == "no_commission"
+        elsewhere = {**caller(LIMITED), "X-Care-Unit": UNIT_C}
+        assert refusal(await anyone.post(path, json=patient, headers=elsewhere)) == "no_commission"
         # Through an integrated system, which must be approved for the unit's region.
         through = {**caller(LIMITED), "X-System-ID": "SE2321000016-SYS-UNKNOWN"}
-        assert refusal(await anyone.get(path, headers=through)) == "system_not_approved"
+        assert refusal(await anyone.post(path, json=patient, headers=through)) == "system_not_approved"
 
 
 async def test_an_overcharge_is_seen_and_marked_refunded_only_by_those_whose_role_and_reach_allow_it(
