@@ -87,21 +87,25 @@ class SystemJudgement(_Body):
     approved_regions: list[str] = Field(default_factory=list)
 
 
-async def _require(conn: AsyncConnection, caller: Caller, action: Action, acting_unit: str | None) -> None:
-    """The caller may do `action`, by access's own mirror, or the 403 every service answers."""
-    decision = await mirror.decide_for_caller(conn, caller, action, acting_unit=acting_unit)
+async def _require(conn: AsyncConnection, caller: Caller, action: Action, acting_unit: str | None, region: str) -> None:
+    """The caller may do `action` in the region this deployment serves, by access's own mirror, or the
+    403 every service answers."""
+    decision = await mirror.decide_for_caller(conn, caller, action, region=region, acting_unit=acting_unit)
     if not decision.allowed:
         raise refused(decision)
 
 
 @router.post("/decisions", response_model=DecisionAnswer)
-async def decision(request: DecisionRequest, caller: CurrentCaller, work: UnitOfWorkDep) -> DecisionAnswer:
+async def decision(
+    request: DecisionRequest, caller: CurrentCaller, work: UnitOfWorkDep, settings: SettingsDep
+) -> DecisionAnswer:
     """May `hsa_id`, acting for `care_unit` (through `system_id`), do `action` on what belongs to
     `target_unit`? The answer names the reason when it is no. Any authenticated service or person may ask."""
     async with work.begin() as tx:
         answer = await mirror.decide_for_employee(
             tx.conn,
             request.action,
+            region=settings.region,
             employee=request.hsa_id,
             acting_unit=request.care_unit,
             target_unit=request.target_unit,
@@ -127,7 +131,7 @@ async def audit_trail(
     The identity number travels in the body, so that it stays out of URLs and access logs."""
     key = request.patient_key(settings)
     async with work.begin() as tx:
-        await _require(tx.conn, caller, Action.READ_AUDIT_TRAIL, acting_unit)
+        await _require(tx.conn, caller, Action.READ_AUDIT_TRAIL, acting_unit, settings.region)
         entries: list[AuditEntry] = await store.audit_trail(tx.conn, key, request.limit)
         await record_access(
             tx,
@@ -151,7 +155,7 @@ async def patient_exit(
     """Utträde: every service removes the patient's data when it reads the event."""
     key = patient.patient_key(settings)
     async with work.begin() as tx:
-        await _require(tx.conn, caller, Action.PATIENT_EXIT, acting_unit)
+        await _require(tx.conn, caller, Action.PATIENT_EXIT, acting_unit, settings.region)
         exited_at = now()
         await tx.emit(
             PATIENT_MEMBERSHIP, key, PatientExited(patient_key=key, requested_by=caller.hsa_id, exited_at=exited_at)
@@ -171,7 +175,7 @@ async def patient_reentry(
     """Återinträde: the patient is back, starting from nothing."""
     key = patient.patient_key(settings)
     async with work.begin() as tx:
-        await _require(tx.conn, caller, Action.PATIENT_EXIT, acting_unit)
+        await _require(tx.conn, caller, Action.PATIENT_EXIT, acting_unit, settings.region)
         reentered_at = now()
         reentered = PatientReentered(patient_key=key, requested_by=caller.hsa_id, reentered_at=reentered_at)
         await tx.emit(PATIENT_MEMBERSHIP, key, reentered)
@@ -181,12 +185,17 @@ async def patient_reentry(
 
 @router.post("/agreements/{care_provider}/signing")
 async def sign_agreement(
-    care_provider: str, request: Signing, caller: CurrentCaller, work: UnitOfWorkDep, acting_unit: ActingUnit = None
+    care_provider: str,
+    request: Signing,
+    caller: CurrentCaller,
+    work: UnitOfWorkDep,
+    settings: SettingsDep,
+    acting_unit: ActingUnit = None,
 ) -> dict[str, int]:
     """The provider has signed the region's e-frikort agreement."""
     signed = AgreementSigned(care_provider=care_provider, region=request.region, signed_on=request.signed_on)
     async with work.begin() as tx:
-        await _require(tx.conn, caller, Action.MANAGE_ACCESS, acting_unit)
+        await _require(tx.conn, caller, Action.MANAGE_ACCESS, acting_unit, settings.region)
         published = await mirror.apply_agreement_change(tx, signed)
     return {"grants_published": published}
 
@@ -197,11 +206,12 @@ async def terminate_agreement(
     request: Termination,
     caller: CurrentCaller,
     work: UnitOfWorkDep,
+    settings: SettingsDep,
     acting_unit: ActingUnit = None,
 ) -> dict[str, int]:
     """The agreement ends on `terminated_on`: from then on the provider's units may not register."""
     async with work.begin() as tx:
-        await _require(tx.conn, caller, Action.MANAGE_ACCESS, acting_unit)
+        await _require(tx.conn, caller, Action.MANAGE_ACCESS, acting_unit, settings.region)
         if not await store.terminate_agreement(tx.conn, care_provider, request.terminated_on):
             raise Problem(404, "no_agreement", "no agreement", f"{care_provider} has not signed", "care_provider")
         published = await mirror.apply_agreement_change(
@@ -216,6 +226,7 @@ async def judge_system(
     request: SystemJudgement,
     caller: CurrentCaller,
     work: UnitOfWorkDep,
+    settings: SettingsDep,
     acting_unit: ActingUnit = None,
 ) -> dict[str, int]:
     """An integrated system: certified or not, suspended or not, the regions that approved it."""
@@ -227,7 +238,7 @@ async def judge_system(
         approved_regions=request.approved_regions,
     )
     async with work.begin() as tx:
-        await _require(tx.conn, caller, Action.MANAGE_ACCESS, acting_unit)
+        await _require(tx.conn, caller, Action.MANAGE_ACCESS, acting_unit, settings.region)
         published = await mirror.apply_agreement_change(tx, judged)
     return {"grants_published": published}
 
@@ -237,6 +248,7 @@ async def import_directory(
     http: Request,
     caller: CurrentCaller,
     work: UnitOfWorkDep,
+    settings: SettingsDep,
     acting_unit: ActingUnit = None,
     file: Annotated[bytes, Body(media_type="application/json", description="A directory export file.")] = b"",
 ) -> dict[str, Any]:
@@ -246,6 +258,6 @@ async def import_directory(
     except DirectoryFileError as error:
         raise Problem(422, "invalid_directory_file", "invalid directory file", str(error), error.field) from None
     async with work.begin() as tx:
-        await _require(tx.conn, caller, Action.MANAGE_ACCESS, acting_unit)
+        await _require(tx.conn, caller, Action.MANAGE_ACCESS, acting_unit, settings.region)
         summary = await mirror.import_export(tx, export)
     return asdict(summary)

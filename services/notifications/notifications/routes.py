@@ -88,7 +88,7 @@ async def put_contact(
         changed_by=caller.hsa_id,
     )
     async with work.begin() as tx:
-        await require(tx.conn, caller, Action.CHANGE_CONTACT_DETAILS, acting_unit=acting_unit)
+        await require(tx.conn, caller, Action.CHANGE_CONTACT_DETAILS, region=settings.region, acting_unit=acting_unit)
         await store.save_contact(tx.conn, event)
         await tx.emit(PATIENT_CONTACTS, key, event)
         await record_access(
@@ -114,7 +114,7 @@ async def get_contact(
     POST so that the identity number stays out of the URL."""
     key = patient.patient_key(settings)
     async with work.begin() as tx:
-        await require(tx.conn, caller, Action.READ_PROTECTION, acting_unit=acting_unit)
+        await require(tx.conn, caller, Action.READ_PROTECTION, region=settings.region, acting_unit=acting_unit)
         details = await store.contact_details(tx.conn, key)
         await record_access(
             tx,
@@ -138,6 +138,7 @@ async def get_contact(
 async def list_notices(
     caller: CurrentCaller,
     work: UnitOfWorkDep,
+    settings: SettingsDep,
     state: NoticeState = NoticeState.FAILED,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     acting_unit: ActingUnit = None,
@@ -145,18 +146,18 @@ async def list_notices(
     """Notices in a state, the most recently changed first: `failed` ones are an operator's to act on.
     Central support (`EFK;Superanvändare`) only."""
     async with work.engine.connect() as conn:
-        await require(conn, caller, Action.MANAGE_NOTICES, acting_unit=acting_unit)
+        await require(conn, caller, Action.MANAGE_NOTICES, region=settings.region, acting_unit=acting_unit)
         return await store.notices_in_state(conn, state, limit)
 
 
 @router.post("/v1/notices/{notice_id}/resend", tags=["operations"], status_code=202)
 async def resend(
-    notice_id: int, caller: CurrentCaller, work: UnitOfWorkDep, acting_unit: ActingUnit = None
+    notice_id: int, caller: CurrentCaller, work: UnitOfWorkDep, settings: SettingsDep, acting_unit: ActingUnit = None
 ) -> dict[str, Any]:
     """Send a failed notice again, with a fresh set of attempts (to the patient's details as they are now).
     Central support (`EFK;Superanvändare`) only."""
     async with work.begin() as tx:
-        await require(tx.conn, caller, Action.MANAGE_NOTICES, acting_unit=acting_unit)
+        await require(tx.conn, caller, Action.MANAGE_NOTICES, region=settings.region, acting_unit=acting_unit)
         again = await store.send_again(tx.conn, notice_id)
         if again is None:
             existing = await store.notice(tx.conn, notice_id)

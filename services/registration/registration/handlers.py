@@ -18,11 +18,12 @@ from runtime.consumers import Delivery, InvalidMessage, describe_validation_erro
 from runtime.transaction import Transaction
 
 
-async def on_fee_submissions(deliveries: Sequence[Delivery], tx: Transaction, *, key_secret: str) -> None:
+async def on_fee_submissions(deliveries: Sequence[Delivery], tx: Transaction, *, key_secret: str, region: str) -> None:
     """Registers a poll's submissions. Kafka submissions always come through an integrated system:
-    the one they name, which must be approved. `key_secret` is the secret of the patient key."""
+    the one they name, which must be approved. `key_secret` is the secret of the patient key, `region`
+    the one this deployment serves."""
     items = [Incoming(d.value, tx.caused_by(d.correlation_id, d.message_id)) for d in deliveries]
-    results = await register_submissions(items, tx.conn, key_secret)
+    results = await register_submissions(items, tx.conn, key_secret, region)
     unanswerable = [r for r in results if isinstance(r, Rejected) and r.submission_id is None]
     if unanswerable:
         # Without a submission id no outcome can be keyed to the sender: keep it in the DLQ. In a

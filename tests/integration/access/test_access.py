@@ -127,6 +127,8 @@ async def test_the_decision_endpoint_answers_with_the_reason_when_it_is_no(acces
         ),
         ({"hsa_id": "SE2321000016-E999", "care_unit": "SE2321000016-U001"}, "no_commission"),
         ({"hsa_id": "SE2321000016-E001", "care_unit": "SE2321000016-U777"}, "unknown_care_unit"),
+        # Region Annan's user, at a unit whose provider signed Region Annan's agreement: not this deployment's.
+        ({"hsa_id": "SE2321000016-E008", "care_unit": "SE2321000016-U005"}, "region_not_served"),
     ]
     for question, denial in cases:
         answer = await ask(access, action=register, **question)
@@ -377,3 +379,15 @@ async def test_central_support_sees_who_looked_at_a_patient_and_then_exit_remove
 
 async def _at_least(count: Any, n: int) -> bool:
     return bool(await count() >= n)
+
+
+async def test_a_user_acting_for_a_unit_of_another_region_may_read_nothing_about_a_patient(
+    access: RunningAccess,
+) -> None:
+    await import_sample(access)
+    elsewhere = {"X-HSA-ID": "SE2321000016-E008", "X-Care-Unit": "SE2321000016-U005"}
+    for action in ("protection.read", "contact.change", "fee.register", "audit.read", "patient.exit"):
+        answer = await ask(access, hsa_id="SE2321000016-E008", care_unit="SE2321000016-U005", action=action)
+        assert (answer["allowed"], answer["denial"]) == (False, "region_not_served"), action
+    trail = await access.http.post("/v1/audit/trail", headers=elsewhere, json={"patient_id": new_patient()})
+    assert trail.status_code == 403 and trail.json()["code"] == "region_not_served"

@@ -10,10 +10,17 @@ import pytest
 
 from contracts.notice_events import NoticeChannel, PatientContactDetails
 from contracts.topics import AUDIT, PATIENT_CONTACTS
+from efrikort.infra.stack import InfraEndpoints
+from efrikort.sample_actors import employee, unit
 from tests.integration.notifications.conftest import CLERK, CLERK_ID, LOOKER, NotificationsUnderTest, Patient
 from tests.kafka_clients import eventually, reading
+from tests.submissions import grant
 
 LETTER = {"channel": "letter", "postal_address": ["Box 1"]}
+UNIT_ELSEWHERE = "SE2321000016-U005"
+"""The sample directory's unit of Region Annan, whose provider has signed Region Annan's agreement."""
+USER_ELSEWHERE = "SE2321000016-E008"
+"""`EFK;Användare` there: in good standing, but of a region this deployment does not serve."""
 
 
 async def test_contact_details_are_kept_by_patient_key_and_every_change_and_read_is_audited(
@@ -173,3 +180,35 @@ async def test_someone_without_a_commission_may_neither_look_up_nor_change_conta
     assert response.status_code == 403
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == "no_commission"
+
+
+async def test_a_user_acting_for_a_unit_of_another_region_may_neither_read_contact_details_nor_set_a_webhook(
+    notifications: NotificationsUnderTest, patient: Patient, infra: InfraEndpoints
+) -> None:
+    await notifications.set_contact(patient, channel="letter", postal_address=["Box 1"])
+    await grant(
+        infra.kafka_bootstrap_servers,
+        infra.database_url,
+        [
+            unit(UNIT_ELSEWHERE, provider="SE2321000016-P004", region="Region Annan"),
+            employee(USER_ELSEWHERE, UNIT_ELSEWHERE),
+        ],
+        readers=(notifications.name,),
+    )
+    elsewhere = {"X-HSA-ID": USER_ELSEWHERE, "X-Care-Unit": UNIT_ELSEWHERE}
+
+    looked_up = await notifications.http.post(
+        "/v1/patients/contact/lookup", json={"patient_id": patient.identity_number}, headers=elsewhere
+    )
+    webhook = {"channel": "webhook", "webhook_url": "https://mailbox.elsewhere.test/hook"}
+    changed = await notifications.http.put(
+        "/v1/patients/contact", json={"patient_id": patient.identity_number, **webhook}, headers=elsewhere
+    )
+
+    for refused in (looked_up, changed):
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["code"] == "region_not_served"
+    kept = await notifications.http.post(
+        "/v1/patients/contact/lookup", json={"patient_id": patient.identity_number}, headers=CLERK
+    )
+    assert (kept.json()["channel"], kept.json()["webhook_url"]) == ("letter", None)
