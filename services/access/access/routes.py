@@ -152,13 +152,22 @@ async def patient_exit(
     settings: SettingsDep,
     acting_unit: ActingUnit = None,
 ) -> dict[str, Any]:
-    """Utträde: every service removes the patient's data when it reads the event."""
+    """Utträde: every service removes the patient's data when it reads the event; the audit log keeps
+    the record of who read or changed it, and of this exit."""
     key = patient.patient_key(settings)
     async with work.begin() as tx:
         await _require(tx.conn, caller, Action.PATIENT_EXIT, acting_unit, settings.region)
         exited_at = now()
         await tx.emit(
             PATIENT_MEMBERSHIP, key, PatientExited(patient_key=key, requested_by=caller.hsa_id, exited_at=exited_at)
+        )
+        await record_access(
+            tx,
+            patient_key=key,
+            actor=caller.hsa_id,
+            action="patient.exit",
+            system_id=caller.system_id,
+            care_unit=acting_unit,
         )
     log.info("patient exit requested by %s", caller.hsa_id)
     return {"status": "exit published", "exited_at": exited_at.isoformat()}
@@ -179,6 +188,14 @@ async def patient_reentry(
         reentered_at = now()
         reentered = PatientReentered(patient_key=key, requested_by=caller.hsa_id, reentered_at=reentered_at)
         await tx.emit(PATIENT_MEMBERSHIP, key, reentered)
+        await record_access(
+            tx,
+            patient_key=key,
+            actor=caller.hsa_id,
+            action="patient.reentry",
+            system_id=caller.system_id,
+            care_unit=acting_unit,
+        )
     log.info("patient re-entry requested by %s", caller.hsa_id)
     return {"status": "re-entry published", "reentered_at": reentered_at.isoformat()}
 
