@@ -99,6 +99,13 @@ class ServiceSettings(BaseSettings):
         description="Refuse a TLS connection without a client certificate from a trusted CA.",
     )
 
+    region: str = Field(
+        default="Region Exempel",
+        validation_alias=_common("region"),
+        description="The region this deployment serves, as the directory names it: only people acting for one "
+        "of its units may read or change a patient's data.",
+    )
+
     patient_key_secret: SecretStr = Field(
         default=SecretStr(DEV_PATIENT_KEY_SECRET), validation_alias=_common("patient_key_secret")
     )

@@ -31,9 +31,9 @@ async def test_fees_that_reach_the_ceiling_lead_to_exactly_one_notice_in_the_pat
     with http_receiver(NOTICE_WEBHOOK_SECRET) as mailbox:
         async with httpx.AsyncClient(base_url=services["notifications"].url) as notifications:
             registered = await notifications.put(
-                f"/v1/patients/{patient}/contact",
+                "/v1/patients/contact",
                 headers={"X-HSA-ID": "SE2321000016-E001"},
-                json={"channel": "webhook", "webhook_url": mailbox.url(path), "language": "sv"},
+                json={"patient_id": patient, "channel": "webhook", "webhook_url": mailbox.url(path), "language": "sv"},
             )
             assert registered.status_code == 200, registered.text
 

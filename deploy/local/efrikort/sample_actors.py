@@ -19,7 +19,8 @@ from efrikort.kafka_principals import admin_client_options
 from runtime.access_grants import Grant
 from runtime.outbox import event_message
 
-EXAMPLE_REGION = "SE2321000016-REGION"
+EXAMPLE_REGION = "Region Exempel"
+"""The sample directory's region, and the one a deployment serves unless `EFRIKORT_REGION` says otherwise."""
 EXAMPLE_PROVIDER = "SE2321000016-A1B2"
 EXAMPLE_SYSTEM = "SE2321000016-SYS1"
 EXAMPLE_UNIT = "SE2321000016-U001"

@@ -142,15 +142,18 @@ class Unanswered:
 # --- the path ----------------------------------------------------------------------------------
 
 
-async def register_submissions(items: Sequence[Incoming], conn: AsyncConnection, key_secret: str) -> list[Result]:
+async def register_submissions(
+    items: Sequence[Incoming], conn: AsyncConnection, key_secret: str, region: str
+) -> list[Result]:
     """Check, authorize and register each submission; answer each rejection on the outcome topic.
+    `region` is the one this deployment serves: a fee is registered only for a unit of it.
 
     Returns one result per item, in order. A rejection without a submission id is not answered
     (there is no key to answer under): the caller dead-letters it or reports it.
     """
     today = today_in_sweden()
     checked = check(items, today)
-    authorized = await authorize(checked, conn, today)
+    authorized = await authorize(checked, conn, today, region)
     claimed = await claim(authorized, conn, key_secret, now())
     recorded = await record(claimed, conn)
     answered = await answer_resent(recorded, conn)
@@ -198,7 +201,7 @@ def _with_sender_system(checked: Checked) -> Checked:
 
 
 async def authorize(
-    items: Sequence[Checked | Answered], conn: AsyncConnection, today: date
+    items: Sequence[Checked | Answered], conn: AsyncConnection, today: date, region: str
 ) -> list[Checked | Answered]:
     """May the employee register for the unit, through the system? One read of every grant the list needs."""
     pending = [item for item in items if isinstance(item, Checked)]
@@ -215,6 +218,7 @@ async def authorize(
             continue
         decision = grants.decide(
             Action.REGISTER_FEE,
+            region=region,
             acting_unit=item.submission.care_unit,
             employee=item.submission.registered_by,
             system_id=item.through_system,

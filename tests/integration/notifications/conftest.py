@@ -73,7 +73,9 @@ class NotificationsUnderTest:
     letters: Path
 
     async def set_contact(self, patient: Patient, **details: Any) -> httpx.Response:
-        response = await self.http.put(f"/v1/patients/{patient.identity_number}/contact", json=details, headers=CLERK)
+        response = await self.http.put(
+            "/v1/patients/contact", json={"patient_id": patient.identity_number, **details}, headers=CLERK
+        )
         assert response.status_code == 200, response.text
         return response
 

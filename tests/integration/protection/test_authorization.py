@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaProducer
 from contracts.access_events import AccessRole
 from contracts.topics import INTERNAL_FEE_OUTCOMES, OVERCHARGES
 from efrikort.infra.stack import InfraEndpoints
-from efrikort.sample_actors import employee
+from efrikort.sample_actors import employee, unit
 from efrikort.services import ServiceProcess
 from tests.integration.protection.conftest import DESK, UNIT_A, UNIT_C, Patient
 from tests.kafka_clients import reading
@@ -33,6 +33,10 @@ ADMINISTRATOR = "SE2321000099-E203"
 """`EFK;Administratör` at unit C: the region's administrators reach every provider's units."""
 NOBODY = "SE2321000016-E999"
 """No grant anywhere."""
+UNIT_ELSEWHERE = "SE2321000016-U005"
+"""The sample directory's unit of Region Annan, whose provider has signed Region Annan's agreement."""
+USER_ELSEWHERE = "SE2321000016-E008"
+"""`EFK;Användare` at that unit: a user in good standing, of a region this deployment does not serve."""
 
 
 def caller(hsa_id: str) -> dict[str, str]:
@@ -49,6 +53,8 @@ async def actors(granted: ServiceProcess, infra: InfraEndpoints) -> None:
             employee(WITHOUT_ROLE, UNIT_A, role=None),
             employee(OTHER_PROVIDERS_USER, UNIT_C),
             employee(ADMINISTRATOR, UNIT_C, role=AccessRole.ADMINISTRATOR),
+            unit(UNIT_ELSEWHERE, provider="SE2321000016-P004", region="Region Annan"),
+            employee(USER_ELSEWHERE, UNIT_ELSEWHERE),
         ],
         readers=("protection",),
     )
@@ -73,16 +79,30 @@ def refusal(response: httpx.Response) -> str:
 async def test_any_role_may_look_up_a_patient_and_others_are_told_what_is_missing(
     anyone: httpx.AsyncClient,
 ) -> None:
-    patient = new_patient()
-    for path in (f"/v1/patients/{patient}/protection", f"/v1/patients/{patient}/extract"):
-        assert (await anyone.get(path, headers=caller(LIMITED))).status_code == 200
-        assert refusal(await anyone.get(path, headers=caller(NOBODY))) == "no_commission"
-        assert refusal(await anyone.get(path, headers=caller(WITHOUT_ROLE))) == "no_role"
+    patient = {"patient_id": new_patient()}
+    for path in ("/v1/patients/protection", "/v1/patients/extract"):
+        assert (await anyone.post(path, json=patient, headers=caller(LIMITED))).status_code == 200
+        assert refusal(await anyone.post(path, json=patient, headers=caller(NOBODY))) == "no_commission"
+        assert refusal(await anyone.post(path, json=patient, headers=caller(WITHOUT_ROLE))) == "no_role"
         # Acting for a unit where they hold nothing: the unit named is the one decided on.
-        assert refusal(await anyone.get(path, headers={**caller(LIMITED), "X-Care-Unit": UNIT_C})) == "no_commission"
+        elsewhere = {**caller(LIMITED), "X-Care-Unit": UNIT_C}
+        assert refusal(await anyone.post(path, json=patient, headers=elsewhere)) == "no_commission"
         # Through an integrated system, which must be approved for the unit's region.
         through = {**caller(LIMITED), "X-System-ID": "SE2321000016-SYS-UNKNOWN"}
-        assert refusal(await anyone.get(path, headers=through)) == "system_not_approved"
+        assert refusal(await anyone.post(path, json=patient, headers=through)) == "system_not_approved"
+
+
+async def test_a_user_acting_for_a_unit_of_another_region_may_not_look_up_a_patient(
+    anyone: httpx.AsyncClient,
+) -> None:
+    patient = {"patient_id": new_patient()}
+    for path in ("/v1/patients/protection", "/v1/patients/extract"):
+        assert refusal(await anyone.post(path, json=patient, headers=caller(USER_ELSEWHERE))) == "region_not_served"
+        named = {**caller(USER_ELSEWHERE), "X-Care-Unit": UNIT_ELSEWHERE}
+        assert refusal(await anyone.post(path, json=patient, headers=named)) == "region_not_served"
+    assert refusal(
+        await anyone.get(f"/v1/care-units/{UNIT_ELSEWHERE}/overcharges", headers=caller(USER_ELSEWHERE))
+    ) == ("region_not_served")
 
 
 async def test_an_overcharge_is_seen_and_marked_refunded_only_by_those_whose_role_and_reach_allow_it(
