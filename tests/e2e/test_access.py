@@ -119,6 +119,51 @@ async def test_after_a_patients_exit_no_row_about_the_patient_remains_in_any_sch
         assert await db.fetchval(f"SELECT 1 FROM {schema}.exited_patients WHERE patient_key = $1", key), schema
 
 
+async def test_a_fee_for_a_patient_who_has_left_is_refused_and_counts_again_after_re_entry(
+    infra: InfraEndpoints, services: dict[str, ServiceProcess], db: asyncpg.Connection
+) -> None:
+    patient = new_patient()
+    key = patient_key(patient.replace("-", ""), DEV_PATIENT_KEY_SECRET)
+    central = {**CENTRAL_SUPPORT, "X-Care-Unit": CENTRAL_UNIT}
+    assert post(f"{services['access'].url}/v1/patients/exit", {"patient_id": patient}, central)[0] == 202
+
+    async def gone_everywhere() -> bool:
+        return all(
+            [await db.fetchval(f"SELECT 1 FROM {s}.exited_patients WHERE patient_key = $1", key) for s in SERVICE_PORTS]
+        )
+
+    assert await eventually(gone_everywhere, timeout=30)
+    after_exit, after_reentry = submission(patient_id=patient), submission(patient_id=patient)
+    async with (
+        reading(infra.kafka_bootstrap_servers, outcomes_topic()) as outcomes,
+        plain_producer(infra.kafka_bootstrap_servers) as producer,
+    ):
+        await producer.send_and_wait(
+            submissions_topic(), json.dumps(after_exit).encode(), key=after_exit["submission_id"].encode()
+        )
+        [refused] = await outcomes.wait_for(lambda r: r.key == after_exit["submission_id"].encode(), timeout=30)
+
+        assert post(f"{services['access'].url}/v1/patients/reentry", {"patient_id": patient}, central)[0] == 202
+
+        async def back_everywhere() -> bool:
+            return not any(
+                [
+                    await db.fetchval(f"SELECT 1 FROM {s}.exited_patients WHERE patient_key = $1", key)
+                    for s in SERVICE_PORTS
+                ]
+            )
+
+        assert await eventually(back_everywhere, timeout=30)
+        await producer.send_and_wait(
+            submissions_topic(), json.dumps(after_reentry).encode(), key=after_reentry["submission_id"].encode()
+        )
+        [counted] = await outcomes.wait_for(lambda r: r.key == after_reentry["submission_id"].encode(), timeout=30)
+
+    refusal = json.loads(refused.value)
+    assert (refusal["status"], [r["code"] for r in refusal["reasons"]]) == ("rejected", ["patient_exited"])
+    assert json.loads(counted.value)["status"] == "accepted"
+
+
 async def publish(infra: InfraEndpoints, topic: Topic, key: str, payload: Event) -> float:
     envelope = Envelope.wrap(payload, producer="hsa-feed", correlation_id=str(uuid.uuid4()))
     async with plain_producer(infra.kafka_bootstrap_servers) as producer:

@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaProducer
 
 from contracts.access_events import PatientExited, PatientReentered
 from contracts.envelope import Envelope, Event
-from contracts.topics import FEE_OUTCOMES, PATIENT_MEMBERSHIP, PATIENT_STATUS
+from contracts.topics import INTERNAL_FEE_OUTCOMES, PATIENT_MEMBERSHIP, PATIENT_STATUS
 from efrikort.infra.stack import InfraEndpoints
 from efrikort.services import ServiceProcess
 from runtime.outbox import envelope_headers
@@ -72,7 +72,7 @@ async def test_an_exit_tombstones_the_patients_status_and_a_fee_in_flight_does_n
 ) -> None:
     patient = Patient(producer)
     async with (
-        reading(infra.kafka_bootstrap_servers, FEE_OUTCOMES.name) as outcomes,
+        reading(infra.kafka_bootstrap_servers, INTERNAL_FEE_OUTCOMES.name) as outcomes,
         reading(infra.kafka_bootstrap_servers, PATIENT_STATUS.name) as statuses,
     ):
         first = await patient.register("first", date(2025, 4, 25), 300)
@@ -98,7 +98,7 @@ async def test_an_exit_tombstones_the_patients_status_and_a_fee_in_flight_does_n
         return not await exited(db, patient)
 
     assert await eventually(back_in, timeout=30)
-    async with reading(infra.kafka_bootstrap_servers, FEE_OUTCOMES.name) as outcomes:
+    async with reading(infra.kafka_bootstrap_servers, INTERNAL_FEE_OUTCOMES.name) as outcomes:
         after = await patient.register("after re-entry", date(2025, 6, 1), 200)
         [record] = await outcomes.wait_for(lambda r: r.key == after.submission_id.encode())
     assert b'"amount_due":200' in record.value and b'"sum":200' in record.value
