@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
 from contracts import clock
@@ -17,14 +17,15 @@ from contracts.authorization import Action
 from contracts.notice_events import NoticeChannel, NoticeLanguage, PatientContactDetails
 from contracts.topics import PATIENT_CONTACTS
 from notifications import store
-from notifications.delivery_rules import NoticeState, missing_for_channel
+from notifications.delivery_rules import Mailboxes, NoticeState, missing_for_channel
 from runtime.access_grants import require
 from runtime.audit import record_access
-from runtime.http import ActingUnit, CurrentCaller, SettingsDep, UnitOfWorkDep, patient_key_of
+from runtime.http import ActingUnit, CurrentCaller, SettingsDep, UnitOfWorkDep, patient_key_of, provided
 from runtime.problems import Problem
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 PatientId = Annotated[str, Path(description="The patient's identity number, YYYYMMDDNNNN or YYYYMMDD-NNNN.")]
+RegionMailboxes = Annotated[Mailboxes, Depends(provided(Mailboxes))]
 
 
 class ContactDetailsIn(BaseModel):
@@ -67,10 +68,13 @@ async def put_contact(
     caller: CurrentCaller,
     work: UnitOfWorkDep,
     settings: SettingsDep,
+    mailboxes: RegionMailboxes,
     acting_unit: ActingUnit = None,
 ) -> ContactDetailsOut:
     """Set how and where the patient is told (`contact.change`: `EFK;Användare` and up). Audited."""
     webhook_url = str(details.webhook_url) if details.webhook_url else None
+    if webhook_url and (why := mailboxes.refusal(webhook_url)):
+        raise Problem(422, "invalid_value", "A field is not valid", f"webhook_url: {why}", field="webhook_url")
     if missing := missing_for_channel(details.channel, details.email, webhook_url, details.postal_address):
         raise Problem(
             422,
