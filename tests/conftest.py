@@ -9,3 +9,4 @@ from runtime.settings import DEVELOPMENT_ENV
 os.environ.update(DEVELOPMENT_ENV)
 
 from tests.infra_fixtures import *  # noqa: F403 - the session's Kafka and PostgreSQL
+from tests.log_scan import pytest_configure, pytest_sessionfinish  # noqa: F401 - the run's log check

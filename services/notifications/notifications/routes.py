@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from pydantic import AnyHttpUrl, BaseModel, BeforeValidator, ConfigDict, Field
 
 from contracts import clock
 from contracts.authorization import Action
@@ -20,6 +20,7 @@ from notifications import store
 from notifications.delivery_rules import Mailboxes, NoticeState, missing_for_channel
 from runtime.access_grants import require
 from runtime.audit import record_access
+from runtime.free_text import FreeText, no_control_characters
 from runtime.http import ActingUnit, CurrentCaller, SettingsDep, UnitOfWorkDep, patient_key_of, provided
 from runtime.problems import Problem
 
@@ -35,10 +36,10 @@ class ContactDetailsIn(BaseModel):
 
     channel: NoticeChannel
     language: NoticeLanguage = NoticeLanguage.SWEDISH
-    name: str | None = Field(default=None, max_length=200)
-    email: str | None = Field(default=None, max_length=254, pattern=EMAIL_PATTERN)
-    webhook_url: AnyHttpUrl | None = None
-    postal_address: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+    name: FreeText | None = Field(default=None, max_length=200)
+    email: FreeText | None = Field(default=None, max_length=254, pattern=EMAIL_PATTERN)
+    webhook_url: Annotated[AnyHttpUrl, BeforeValidator(no_control_characters)] | None = None
+    postal_address: list[Annotated[FreeText, Field(min_length=1, max_length=100)]] = Field(
         default_factory=list, max_length=6
     )
 
