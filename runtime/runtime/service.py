@@ -36,7 +36,7 @@ from runtime.membership import membership_consumer, skipping_exited_patients
 from runtime.metrics import CONSUMER_LAG
 from runtime.outbox import OutboxRelay
 from runtime.partitioner import default_partitioner
-from runtime.settings import ServiceSettings
+from runtime.settings import DevelopmentDefaultsRefused, ServiceSettings
 from runtime.tls import server_config
 from runtime.topics import ensure_topics
 from runtime.transaction import UnitOfWork
@@ -249,6 +249,7 @@ async def _lifespan(
     """Start: schema, migrations, topics, consumers, relay, background work. Stop: the reverse, taking
     no more messages first (what a handler had not committed is redelivered later)."""
     settings = runtime.settings
+    settings.refuse_development_defaults()
     settings.warn_about_development_defaults()
     await database.provision(settings)
     await database.migrate(runtime.engine, service.migrations, settings.database_schema)
@@ -353,6 +354,11 @@ def run(build: Callable[[Runtime[SettingsT]], Service], settings: SettingsT) -> 
     """Run one service until SIGTERM or Ctrl-C. `build` receives the runtime with the service's own
     settings type, so it reads its fields without a cast or a fallback."""
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    try:
+        settings.refuse_development_defaults()
+    except DevelopmentDefaultsRefused as refused:
+        log.critical("%s does not start: %s", settings.service_name, refused)
+        raise SystemExit(2) from None
     runtime = Runtime(settings)
     app = create_app(build(runtime), runtime)
     uvicorn.Server(server_config(app, settings)).run()

@@ -9,21 +9,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
-from pydantic import AnyHttpUrl, BaseModel, Field
+from fastapi import APIRouter, Depends, Query
+from pydantic import AnyHttpUrl, BaseModel, BeforeValidator, Field
 
 from contracts import clock
 from contracts.authorization import Action
 from contracts.notice_events import NoticeChannel, NoticeLanguage, PatientContactDetails
 from contracts.topics import PATIENT_CONTACTS
 from notifications import store
-from notifications.delivery_rules import NoticeState, missing_for_channel
+from notifications.delivery_rules import Mailboxes, NoticeState, missing_for_channel
 from runtime.access_grants import require
 from runtime.audit import record_access
-from runtime.http import ActingUnit, CurrentCaller, PatientRequest, SettingsDep, UnitOfWorkDep
+from runtime.free_text import FreeText, no_control_characters
+from runtime.http import ActingUnit, CurrentCaller, PatientRequest, SettingsDep, UnitOfWorkDep, provided
 from runtime.problems import Problem
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+RegionMailboxes = Annotated[Mailboxes, Depends(provided(Mailboxes))]
 
 
 class ContactDetailsIn(PatientRequest):
@@ -31,10 +33,10 @@ class ContactDetailsIn(PatientRequest):
 
     channel: NoticeChannel
     language: NoticeLanguage = NoticeLanguage.SWEDISH
-    name: str | None = Field(default=None, max_length=200)
-    email: str | None = Field(default=None, max_length=254, pattern=EMAIL_PATTERN)
-    webhook_url: AnyHttpUrl | None = None
-    postal_address: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+    name: FreeText | None = Field(default=None, max_length=200)
+    email: FreeText | None = Field(default=None, max_length=254, pattern=EMAIL_PATTERN)
+    webhook_url: Annotated[AnyHttpUrl, BeforeValidator(no_control_characters)] | None = None
+    postal_address: list[Annotated[FreeText, Field(min_length=1, max_length=100)]] = Field(
         default_factory=list, max_length=6
     )
 
@@ -63,10 +65,13 @@ async def put_contact(
     caller: CurrentCaller,
     work: UnitOfWorkDep,
     settings: SettingsDep,
+    mailboxes: RegionMailboxes,
     acting_unit: ActingUnit = None,
 ) -> ContactDetailsOut:
     """Set how and where the patient is told (`contact.change`: `EFK;Användare` and up). Audited."""
     webhook_url = str(details.webhook_url) if details.webhook_url else None
+    if webhook_url and (why := mailboxes.refusal(webhook_url)):
+        raise Problem(422, "invalid_value", "A field is not valid", f"webhook_url: {why}", field="webhook_url")
     if missing := missing_for_channel(details.channel, details.email, webhook_url, details.postal_address):
         raise Problem(
             422,

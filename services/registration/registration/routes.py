@@ -26,6 +26,7 @@ from registration.registering import Incoming, Registered, register_submissions
 from registration.submission_rules import AUTHORIZATION_CODES, Rejected, RejectionCode, check_fee_values, reason
 from runtime.access_grants import authorize, refused
 from runtime.audit import record_access
+from runtime.free_text import FreeText, NoControlCharacters
 from runtime.http import ActingUnit, Caller, CurrentCaller, SettingsDep, UnitOfWorkDep, provided
 from runtime.problems import Problem, Reason, problem_responses, refusal
 from runtime.transaction import Transaction, UnitOfWork
@@ -114,7 +115,9 @@ class CorrectionRequest(BaseModel):
     paid_amount: StrictInt | None = None
     visit_date: IsoDate | None = None
     fee_type: StrictStr | None = Field(default=None, max_length=64)
-    reason: StrictStr | None = Field(default=None, max_length=500, description="Why, for the fee's history.")
+    reason: Annotated[StrictStr, NoControlCharacters] | None = Field(
+        default=None, max_length=500, description="Why, for the fee's history."
+    )
 
 
 def _view(versions: list[FeeVersion]) -> FeeView:
@@ -328,7 +331,7 @@ async def delete_fee(
     settings: SettingsDep,
     acting_unit: ActingUnit = None,
     if_match: Annotated[str | None, Header(description="The version deleted, as its ETag says.")] = None,
-    why: Annotated[str | None, Query(alias="reason", max_length=500)] = None,
+    why: Annotated[FreeText | None, Query(alias="reason", max_length=500)] = None,
 ) -> Response:
     async with work.begin() as tx:
         current = await _changeable(tx.conn, caller, Action.DELETE_FEE, fee_id, acting_unit, if_match, settings.region)

@@ -31,7 +31,7 @@ from runtime.patient_key import patient_key
 from runtime.service import Runtime, create_app
 from runtime.settings import DEV_PATIENT_KEY_SECRET
 from tests.kafka_clients import eventually, plain_producer
-from tests.notice_receivers import HttpReceiver, MailDrop, http_receiver, smtp_server
+from tests.notice_receivers import MAILBOX_SETTINGS, HttpReceiver, MailDrop, http_receiver, smtp_server
 from tests.submissions import grant, new_patient
 
 WEBHOOK_SECRET = "test-webhook-secret"
@@ -147,6 +147,7 @@ async def notifications(
         smtp_security="none",
         email_sender="Region Test <frikort@region.test>",
         webhook_secret=WEBHOOK_SECRET,
+        **MAILBOX_SETTINGS,
         letter_folder=letters,
         max_attempts=MAX_ATTEMPTS,
         backoff_initial_s=0.2,
