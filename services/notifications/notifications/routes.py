@@ -68,32 +68,12 @@ async def put_contact(
     mailboxes: RegionMailboxes,
     acting_unit: ActingUnit = None,
 ) -> ContactDetailsOut:
-    """Set how and where the patient is told (`contact.change`: `EFK;Användare` and up). Audited."""
-    webhook_url = str(details.webhook_url) if details.webhook_url else None
-    if webhook_url and (why := mailboxes.refusal(webhook_url)):
-        raise Problem(422, "invalid_value", "A field is not valid", f"webhook_url: {why}", field="webhook_url")
-    if missing := missing_for_channel(details.channel, details.email, webhook_url, details.postal_address):
-        raise Problem(
-            422,
-            "missing_field",
-            "A field is missing",
-            f"{missing}: required when the channel is {details.channel.value}",
-            field=missing,
-        )
+    """Set how and where the patient is told (`contact.change`: `EFK;Användare` and up). Audited. Who
+    asks is decided first: a caller without the right learns nothing of what would be wrong with the body."""
     key = details.patient_key(settings)
-    event = PatientContactDetails(
-        patient_key=key,
-        channel=details.channel,
-        language=details.language,
-        name=details.name,
-        email=details.email,
-        webhook_url=webhook_url,
-        postal_address=details.postal_address,
-        changed_at=clock.now(),
-        changed_by=caller.hsa_id,
-    )
     async with work.begin() as tx:
         await require(tx.conn, caller, Action.CHANGE_CONTACT_DETAILS, region=settings.region, acting_unit=acting_unit)
+        event = _contact_details(details, key, caller.hsa_id, mailboxes)
         await store.save_contact(tx.conn, event)
         await tx.emit(PATIENT_CONTACTS, key, event)
         await record_access(
@@ -105,6 +85,34 @@ async def put_contact(
             subject="notifications/contact",
         )
     return _out(event)
+
+
+def _contact_details(
+    details: ContactDetailsIn, key: str, changed_by: str, mailboxes: Mailboxes
+) -> PatientContactDetails:
+    """The details as they will be kept, or the 422 naming what is wrong with them."""
+    webhook_url = str(details.webhook_url) if details.webhook_url else None
+    if webhook_url and (why := mailboxes.refusal(webhook_url)):
+        raise Problem(422, "invalid_value", "A field is not valid", f"webhook_url: {why}", field="webhook_url")
+    if missing := missing_for_channel(details.channel, details.email, webhook_url, details.postal_address):
+        raise Problem(
+            422,
+            "missing_field",
+            "A field is missing",
+            f"{missing}: required when the channel is {details.channel.value}",
+            field=missing,
+        )
+    return PatientContactDetails(
+        patient_key=key,
+        channel=details.channel,
+        language=details.language,
+        name=details.name,
+        email=details.email,
+        webhook_url=webhook_url,
+        postal_address=details.postal_address,
+        changed_at=clock.now(),
+        changed_by=changed_by,
+    )
 
 
 @router.post("/v1/patients/contact/lookup", tags=["contact details"], response_model=ContactDetailsOut)
