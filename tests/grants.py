@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 
 from contracts.access_events import AccessRole, CareUnitGrant, EmployeeGrant, SystemGrant
 
-REGION = "SE2321000016-REGION"
+REGION = "Region Exempel"
+"""The sample directory's region, and the one a deployment serves unless `EFRIKORT_REGION` says otherwise."""
 PROVIDER = "SE2321000016-A1B2"
 
 

@@ -1,7 +1,10 @@
-"""Real receivers of notices for tests: an SMTP server (aiosmtpd) and an HTTP endpoint.
+"""Real receivers of notices for tests: an SMTP server (aiosmtpd) and an HTTPS endpoint.
 
 Both run in threads of their own on free ports, as an outside mail server or digital mailbox
-would, and keep what they received. The HTTP receiver checks the webhook signature as a mailbox
+would, and keep what they received. The HTTPS endpoint's certificate (for 127.0.0.1) comes from a
+test CA, `MAILBOX_CA_FILE`; the notifications services under test trust it and list 127.0.0.1 as the
+region's mailbox host (`MAILBOX_SETTINGS`), as a region configures its digital mailboxes.
+The HTTPS receiver checks the webhook signature as a mailbox
 does (a request signed with another secret is answered 401 and not counted: it comes from another
 notifications instance sharing the session's Kafka), and can be told to fail a number of times
 first, per path, to show retries.
@@ -14,6 +17,7 @@ import email.policy
 import hashlib
 import hmac
 import json
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -26,7 +30,20 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from efrikort.infra.paths import var_dir
+from efrikort.infra.pki import BROKER_FILE, ensure_broker_pki
 from tests.infra_fixtures import free_ports
+
+MAILBOX_HOST = "127.0.0.1"
+_MAILBOX_PKI = var_dir() / "test" / "mailbox-pki"
+MAILBOX_CA_FILE = ensure_broker_pki(_MAILBOX_PKI, hosts=(MAILBOX_HOST,))
+"""The test CA of the mailbox's certificate (made once per checkout, like the local Kafka CA)."""
+MAILBOX_SETTINGS = {"webhook_allowed_hosts": [MAILBOX_HOST], "webhook_ca_file": MAILBOX_CA_FILE}
+"""What a notifications service needs to send to the test mailbox: its host allowed, its CA trusted."""
+MAILBOX_ENV = {
+    "EFRIKORT_NOTIFICATIONS_WEBHOOK_ALLOWED_HOSTS": MAILBOX_HOST,
+    "EFRIKORT_NOTIFICATIONS_WEBHOOK_CA_FILE": str(MAILBOX_CA_FILE),
+}
 
 
 class MailDrop:
@@ -85,7 +102,7 @@ class HttpReceiver:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"https://{MAILBOX_HOST}:{self.port}{path}"
 
     def at(self, path: str) -> list[Received]:
         """The requests to `path` signed with the receiver's secret."""
@@ -127,7 +144,10 @@ def http_receiver(secret: str) -> Iterator[HttpReceiver]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer((MAILBOX_HOST, 0), Handler)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(_MAILBOX_PKI / BROKER_FILE)
+    server.socket = tls.wrap_socket(server.socket, server_side=True)
     receiver.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

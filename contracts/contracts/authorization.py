@@ -46,6 +46,8 @@ class Denial(StrEnum):
     ROLE_NOT_PERMITTED = "role_not_permitted"
     OTHER_PROVIDER = "other_provider"
     OTHER_REGION = "other_region"
+    REGION_NOT_SERVED = "region_not_served"
+    """The unit acted for is of another region than the one this deployment serves."""
     SYSTEM_NOT_APPROVED = "system_not_approved"
 
 
@@ -98,6 +100,7 @@ class Decision:
 def decide(
     action: Action,
     *,
+    region: str,
     acting_unit: CareUnitGrant | None,
     employee: EmployeeGrant | None,
     target_unit: CareUnitGrant | None = None,
@@ -106,16 +109,25 @@ def decide(
     today: date | None = None,
 ) -> Decision:
     """May this employee, acting for `acting_unit` (and through `system`, if any), do `action` on
-    something that belongs to `target_unit` (the fee's unit; the acting unit when omitted)?
+    something that belongs to `target_unit` (the fee's unit; the acting unit when omitted), in the
+    deployment that serves `region`?
 
-    The order of the checks is the order of the reasons a person can act on: the unit, the
-    provider's agreement, the system's approval, the commission, the role, and then the reach.
+    The order of the checks is the order of the reasons a person can act on: the unit, its region,
+    the provider's agreement, the system's approval, the commission, the role, and then the reach.
+    A deployment serves one region: whoever acts for a unit of another region may do nothing here,
+    whatever their role and whatever agreement their provider holds with their own region.
 
     A commission whose `commission_valid_to` has passed counts as ended even before the access
     service has published the grant again: `today` (Swedish date; now when omitted) decides.
     """
     if acting_unit is None or not acting_unit.active:
         return Decision.deny(Denial.UNKNOWN_CARE_UNIT, "the care unit is not known to e-frikort", "care_unit")
+    if acting_unit.region != region:
+        return Decision.deny(
+            Denial.REGION_NOT_SERVED,
+            f"the care unit is of {acting_unit.region}; this service serves {region}",
+            "care_unit",
+        )
     if not acting_unit.agreement_signed:
         return Decision.deny(
             Denial.NO_AGREEMENT, "the unit's care provider has no signed e-frikort agreement", "care_unit"

@@ -84,6 +84,7 @@ class Grants:
         self,
         action: Action,
         *,
+        region: str,
         acting_unit: str,
         employee: str,
         today: date,
@@ -91,9 +92,10 @@ class Grants:
         system_id: str | None = None,
     ) -> Decision:
         """May `employee`, acting for `acting_unit` (through `system_id` when given), do `action` on
-        something of `target_unit`?"""
+        something of `target_unit`, in the deployment that serves `region`?"""
         return decide(
             action,
+            region=region,
             acting_unit=self.unit(acting_unit),
             employee=self.employee(employee, acting_unit),
             target_unit=self.unit(target_unit) if target_unit is not None else None,
@@ -111,6 +113,7 @@ class Grants:
         action: Action,
         caller: Caller,
         *,
+        region: str,
         today: date,
         acting_unit: str | None = None,
         target_unit: str | None = None,
@@ -130,6 +133,7 @@ class Grants:
         decisions = [
             self.decide(
                 action,
+                region=region,
                 acting_unit=unit,
                 employee=caller.hsa_id,
                 target_unit=target_unit,
@@ -237,6 +241,7 @@ async def authorize(
     caller: Caller,
     action: Action,
     *,
+    region: str,
     acting_unit: str | None = None,
     target_unit: str | None = None,
     today: date | None = None,
@@ -247,7 +252,12 @@ async def authorize(
         extra.append(system_key(caller.system_id))
     held = await grants_of_employee(conn, caller.hsa_id, extra)
     return held.decide_for_caller(
-        action, caller, today=today or today_in_sweden(), acting_unit=acting_unit, target_unit=target_unit
+        action,
+        caller,
+        region=region,
+        today=today or today_in_sweden(),
+        acting_unit=acting_unit,
+        target_unit=target_unit,
     )
 
 
@@ -256,11 +266,13 @@ async def require(
     caller: Caller,
     action: Action,
     *,
+    region: str,
     acting_unit: str | None = None,
     target_unit: str | None = None,
 ) -> None:
-    """`authorize`, for a route: raises the 403 problem when the caller may not."""
-    decision = await authorize(conn, caller, action, acting_unit=acting_unit, target_unit=target_unit)
+    """`authorize`, for a route: raises the 403 problem when the caller may not. `region` is the one the
+    deployment serves (`settings.region`): a caller acting for a unit of another region is refused."""
+    decision = await authorize(conn, caller, action, region=region, acting_unit=acting_unit, target_unit=target_unit)
     if not decision.allowed:
         raise refused(decision)
 

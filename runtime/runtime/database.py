@@ -28,6 +28,9 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
         async_driver_url(settings.own_database_url()),
         pool_size=settings.database_pool_size,
         pool_pre_ping=True,
+        # A statement's parameters are patient data (names, addresses, amounts): an error's text goes
+        # to logs and to dead letters' `dlq_error` header, so it must not carry them.
+        hide_parameters=True,
         connect_args={
             "server_settings": {"search_path": settings.database_schema, "application_name": settings.service_name}
         },
@@ -38,6 +41,8 @@ async def provision(settings: ServiceSettings) -> None:
     """Create the service's role and schema if they are missing (local and test set-ups).
 
     In production operations create them and set `EFRIKORT_SERVICE_DATABASE_URL`, and this does nothing.
+    An existing role's password is set again only in development mode: elsewhere the role may be
+    operations' own, and a start-up must not change what its other users log in with.
     """
     if settings.service_database_url:
         return
@@ -50,16 +55,23 @@ async def provision(settings: ServiceSettings) -> None:
         # Several replicas may start at once; one at a time creates the role and schema.
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(hashtext('efrikort-provision'))")
-            exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
-            password = settings.database_password.get_secret_value().replace("'", "''")
-            verb = "ALTER" if exists else "CREATE"
-            await conn.execute(f"{verb} ROLE {role} LOGIN PASSWORD '{password}'")
+            await _ensure_role(conn, role, settings)
             await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema} AUTHORIZATION {role}")
             await conn.execute(f"REVOKE ALL ON SCHEMA {schema} FROM PUBLIC")
             database = await conn.fetchval("SELECT current_database()")
             await conn.execute(f'GRANT CONNECT ON DATABASE "{database}" TO {role}')
     finally:
         await conn.close()
+
+
+async def _ensure_role(conn: asyncpg.Connection, role: str, settings: ServiceSettings) -> None:
+    exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
+    if exists and not settings.development_mode:
+        log.info("role %s exists; its password is left as it is (not development mode)", role)
+        return
+    password = settings.database_password.get_secret_value().replace("'", "''")
+    verb = "ALTER" if exists else "CREATE"
+    await conn.execute(f"{verb} ROLE {role} LOGIN PASSWORD '{password}'")
 
 
 def _alembic_config(script_location: Path, schema: str) -> Config:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Header, Request
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from contracts.identity import IdentityNumber, InvalidIdentityNumber
@@ -35,6 +36,7 @@ __all__ = [
     "ActingUnit",
     "Caller",
     "CurrentCaller",
+    "PatientRequest",
     "SettingsDep",
     "UnitOfWorkDep",
     "install",
@@ -92,6 +94,24 @@ def patient_key_of(patient_id: str, secret: str) -> str:
             422, "invalid_patient_id", "Invalid identity number", f"patient_id: {error}", field="patient_id"
         ) from None
     return patient_key(number.digits, secret)
+
+
+class PatientRequest(BaseModel):
+    """A request about one patient. The identity number travels in the body, never in a URL: proxies,
+    access logs and browser histories keep URLs. A route's own body extends this with what else it needs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    patient_id: str = Field(
+        max_length=20,
+        description="The patient's identity number, YYYYMMDDNNNN or YYYYMMDD-NNNN; turned into the patient key "
+        "at once, never stored or logged.",
+        examples=["19850412-1230"],
+    )
+
+    def patient_key(self, settings: ServiceSettings) -> str:
+        """The pseudonymous key of the patient this request is about, or a 422 naming `patient_id`."""
+        return patient_key_of(self.patient_id, settings.patient_key_secret.get_secret_value())
 
 
 class CorrelationMiddleware:

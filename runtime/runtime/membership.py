@@ -2,28 +2,47 @@
 
 The convention: **every table that holds data about a patient has a `patient_key` column.** The
 runtime subscribes every service to `efrikort.patient-membership.v1` (consumer group
-`<service>-membership`). On `PatientExited` it deletes, in the service's own schema, every row
-of every table with a `patient_key` column that carries the patient's key. The tables are found
-in the catalogue when the event is handled, so a table added by a later migration is included
-without anyone remembering to list it. Re-entry needs nothing: what was removed is not restored,
-and the patient starts from nothing.
+`<service>-membership`). On `PatientExited` it, in the service's own schema and one transaction:
+
+- deletes every row with the patient's key from every table with a `patient_key` column, except the
+  tables the law keeps (`Service.kept_on_exit`: access's audit log, since the Patient Data Act wants
+  every read and change of a patient's data on record) and the exit register itself. The tables are
+  found in the catalogue when the event is handled, so a table a later migration adds is included
+  without anyone remembering to list it;
+- tombstones the patient's key on each compacted patient topic the service produces (a record with no
+  value), so that compaction drops what those topics held about the patient: contact details,
+  status. Only the topics the service declares it produces, which are the ones its ACLs let it write;
+- records the key in the exit register (`exited_patients`), and from then on the runtime passes none of
+  the patient's events on the patient topics to the service's handlers (`skipping_exited_patients`):
+  a fee in flight at the exit does not bring the patient's rows back.
+
+On `PatientReentered` the register forgets the key and the patient's new events count again. What was
+removed is not restored: the patient starts from nothing.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 
-from sqlalchemy import text
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY, TEXT
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.access_events import PatientExited, PatientReentered
-from contracts.topics import PATIENT_MEMBERSHIP
+from contracts.topics import AUDIT, PATIENT_MEMBERSHIP, SystemTopic, Topic
 from runtime.consumers import Consumer, Delivery
 from runtime.transaction import Transaction
 
 log = logging.getLogger(__name__)
 
 PATIENT_KEY_COLUMN = "patient_key"
+EXIT_REGISTER = "exited_patients"
 
 _PATIENT_TABLES = text(
     "SELECT c.table_name FROM information_schema.columns c JOIN information_schema.tables t "
@@ -31,6 +50,24 @@ _PATIENT_TABLES = text(
     "WHERE c.table_schema = current_schema() AND c.column_name = :column AND t.table_type = 'BASE TABLE' "
     "ORDER BY c.table_name"
 )
+_RECORD_EXIT = text(
+    f"INSERT INTO {EXIT_REGISTER} (patient_key, exited_at) VALUES (:key, :at) "
+    "ON CONFLICT (patient_key) DO UPDATE SET exited_at = excluded.exited_at"
+)
+_FORGET_EXIT = text(f"DELETE FROM {EXIT_REGISTER} WHERE patient_key = :key")
+_EXITED = text(f"SELECT patient_key FROM {EXIT_REGISTER} WHERE patient_key = ANY(:keys)").bindparams(
+    bindparam("keys", type_=ARRAY(TEXT))
+)
+
+
+def create_exit_register() -> None:
+    """The exit register, created by each service's own migration: the keys of the patients who have left,
+    whose events the runtime no longer passes on. It is kept through the exit it records."""
+    op.create_table(
+        EXIT_REGISTER,
+        sa.Column(PATIENT_KEY_COLUMN, sa.Text, primary_key=True),
+        sa.Column("exited_at", sa.DateTime(timezone=True), nullable=False),
+    )
 
 
 async def patient_tables(conn: AsyncConnection) -> list[str]:
@@ -38,10 +75,14 @@ async def patient_tables(conn: AsyncConnection) -> list[str]:
     return list((await conn.execute(_PATIENT_TABLES, {"column": PATIENT_KEY_COLUMN})).scalars())
 
 
-async def remove_patient(conn: AsyncConnection, patient_key: str) -> dict[str, int]:
-    """Delete every row about the patient from every patient table; returns the rows removed per table."""
+async def remove_patient(conn: AsyncConnection, patient_key: str, kept: Iterable[str] = ()) -> dict[str, int]:
+    """Delete every row about the patient from every patient table but the `kept` ones (and the exit
+    register); returns the rows removed per table."""
+    keep = {EXIT_REGISTER, *kept}
     removed: dict[str, int] = {}
     for table in await patient_tables(conn):
+        if table in keep:
+            continue
         quoted = '"' + table.replace('"', '""') + '"'
         result = await conn.execute(
             text(f"DELETE FROM {quoted} WHERE {PATIENT_KEY_COLUMN} = :key"), {"key": patient_key}
@@ -50,15 +91,89 @@ async def remove_patient(conn: AsyncConnection, patient_key: str) -> dict[str, i
     return removed
 
 
-async def on_membership(delivery: Delivery, tx: Transaction) -> None:
-    event = delivery.event(PatientExited, PatientReentered)
-    if isinstance(event, PatientExited):
-        removed = await remove_patient(tx.conn, event.patient_key)
-        # Table names and counts only: the key itself stays out of the logs.
-        log.info("patient exit: removed %s", ", ".join(f"{n} from {t}" for t, n in removed.items()) or "nothing")
-    else:
-        log.info("patient re-entry: nothing to restore")
+async def exited(conn: AsyncConnection, patient_keys: Iterable[str]) -> set[str]:
+    """Those of the keys whose patients have left and not come back."""
+    wanted = sorted(set(patient_keys))
+    if not wanted:
+        return set()
+    return set((await conn.execute(_EXITED, {"keys": wanted})).scalars())
 
 
-def membership_consumer(service_name: str) -> Consumer:
-    return Consumer(PATIENT_MEMBERSHIP, group=f"{service_name}-membership", handler=on_membership)
+async def on_membership(
+    delivery: Delivery, tx: Transaction, *, kept: frozenset[str], tombstoned: Sequence[Topic]
+) -> None:
+    match delivery.event(PatientExited, PatientReentered):
+        case PatientExited() as exit_:
+            await obey_exit(tx, exit_.patient_key, exit_.exited_at, kept=kept, tombstoned=tombstoned)
+        case PatientReentered() as reentry:
+            await tx.conn.execute(_FORGET_EXIT, {"key": reentry.patient_key})
+            log.info("patient re-entry: their events count again; nothing removed is restored")
+
+
+async def obey_exit(
+    tx: Transaction, patient_key: str, exited_at: datetime, *, kept: frozenset[str], tombstoned: Sequence[Topic]
+) -> None:
+    removed = await remove_patient(tx.conn, patient_key, kept)
+    await tx.conn.execute(_RECORD_EXIT, {"key": patient_key, "at": exited_at})
+    for topic in tombstoned:
+        await tx.remove(topic, patient_key)
+    # Table and topic names and counts only: the key itself stays out of the logs.
+    log.info(
+        "patient exit: removed %s; tombstoned on %s",
+        ", ".join(f"{n} from {t}" for t, n in removed.items()) or "nothing",
+        ", ".join(t.name for t in tombstoned) or "no topic",
+    )
+
+
+def compacted_patient_topics(produces: Iterable[Topic | SystemTopic]) -> tuple[Topic, ...]:
+    """The topics whose latest record per patient stays for ever unless tombstoned (a system's topics
+    are keyed by submission, never compacted)."""
+    return tuple(
+        t for t in produces if isinstance(t, Topic) and t.cleanup_policy == "compact" and t.key == PATIENT_KEY_COLUMN
+    )
+
+
+def membership_consumer(
+    service_name: str, *, kept: Iterable[str] = (), produces: Iterable[Topic | SystemTopic] = ()
+) -> Consumer:
+    """The service's subscription to patient exit and re-entry. `kept`: tables the law keeps through an
+    exit; `produces`: the topics the service writes, whose compacted patient topics it tombstones."""
+    handler = functools.partial(on_membership, kept=frozenset(kept), tombstoned=compacted_patient_topics(produces))
+    return Consumer(PATIENT_MEMBERSHIP, group=f"{service_name}-membership", handler=handler)
+
+
+# --- the patient topics: an exited patient's events are passed to no handler -----------------------
+
+NOT_SKIPPED: frozenset[str] = frozenset({AUDIT.name, PATIENT_MEMBERSHIP.name})
+"""Patient-keyed topics whose events count after an exit too: the audit log is kept (the exit itself is
+audited), and membership events are the exit and the re-entry."""
+
+
+def skips_exited_patients(topic: Topic | SystemTopic) -> bool:
+    return topic.key == PATIENT_KEY_COLUMN and topic.name not in NOT_SKIPPED
+
+
+def skipping_exited_patients(consumer: Consumer) -> Consumer:
+    """The consumer, passing its handler only the events of patients who have not left; a consumer of a
+    topic not keyed by patient is returned as it is. The events skipped are still taken in (inbox,
+    offset): they are done with, not retried."""
+    if not skips_exited_patients(consumer.topic):
+        return consumer
+    return dataclasses.replace(consumer, handler=None, batch_handler=functools.partial(members_only, consumer=consumer))
+
+
+async def members_only(deliveries: Sequence[Delivery], tx: Transaction, *, consumer: Consumer) -> None:
+    members = await still_members(tx.conn, deliveries)
+    if members:
+        await consumer.handle(members, tx)
+
+
+async def still_members(conn: AsyncConnection, deliveries: Sequence[Delivery]) -> list[Delivery]:
+    """The deliveries that are not about a patient who has left, nor a tombstone: on a patient topic a
+    tombstone is an exit's, and the exit has already removed what it would."""
+    keys = {d.key.decode("utf-8", "replace") for d in deliveries if d.key}
+    gone = await exited(conn, keys)
+    members = [d for d in deliveries if d.value and not (d.key and d.key.decode("utf-8", "replace") in gone)]
+    if skipped := len(deliveries) - len(members):
+        log.info("skipped %d events of patients who have left e-frikort, or tombstones", skipped)
+    return members

@@ -50,6 +50,11 @@ _BACKLOG = text("SELECT count(*), coalesce(extract(epoch FROM now() - min(create
 _LEADER = text("SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || '.outbox'))")
 
 
+TOMBSTONE = b""
+"""The outbox's value of a tombstone, published as a record with no value at all. Every event and every
+contract message is JSON, never empty, so an empty value can mean nothing else."""
+
+
 def encode_key(key: str | bytes | None) -> bytes | None:
     return key.encode() if isinstance(key, str) else key
 
@@ -223,7 +228,7 @@ class OutboxRelay:
             record = {
                 "timestamp": None,
                 "key": key,
-                "value": row["value"],
+                "value": row["value"] if row["value"] != TOMBSTONE else None,
                 "headers": [(name, value.encode()) for name, value in json.loads(row["headers"]).items()],
             }
             batch = open_batches.get((topic, partition))

@@ -32,11 +32,11 @@ from contracts.topics import SystemTopic, Topic
 from runtime import database, http, identity, kafka, problems
 from runtime.consumers import Consumer, Delivery, MessageProcessor
 from runtime.logs import configure_logging
-from runtime.membership import membership_consumer
+from runtime.membership import membership_consumer, skipping_exited_patients
 from runtime.metrics import CONSUMER_LAG
 from runtime.outbox import OutboxRelay
 from runtime.partitioner import default_partitioner
-from runtime.settings import ServiceSettings
+from runtime.settings import DevelopmentDefaultsRefused, ServiceSettings
 from runtime.tls import server_config
 from runtime.topics import ensure_topics
 from runtime.transaction import UnitOfWork
@@ -70,7 +70,10 @@ class Service:
     title: str = ""
     background: Sequence[BackgroundTask] = ()
     obeys_patient_exit: bool = True
-    """Subscribe to patient exit and delete the patient's rows (see `runtime.membership`). Every service does."""
+    """Subscribe to patient exit: delete the patient's rows, tombstone the compacted patient topics it
+    produces, and skip the patient's events until re-entry (see `runtime.membership`). Every service does."""
+    kept_on_exit: Sequence[str] = ()
+    """Tables whose rows about a patient the law keeps through the patient's exit (the audit log)."""
     provides: Sequence[object] = ()
     """Objects the service's routes ask for by type (`runtime.http.provided`): its region settings, say.
     Bound here once, as handlers are bound to theirs."""
@@ -216,7 +219,14 @@ def _with_readable_headers(record: ConsumerRecord[Any, Any]) -> ConsumerRecord[A
 
 def create_app(service: Service, runtime: Runtime[Any]) -> FastAPI:
     """The service's ASGI application: its consumers subscribed, its routes and the operations routes."""
-    consumers = [*service.consumers, *([membership_consumer(service.name)] if service.obeys_patient_exit else [])]
+    consumers = (
+        [
+            *(skipping_exited_patients(c) for c in service.consumers),
+            membership_consumer(service.name, kept=service.kept_on_exit, produces=service.produces),
+        ]
+        if service.obeys_patient_exit
+        else list(service.consumers)
+    )
     for consumer in consumers:
         runtime.subscribe(consumer)
     app = FastAPI(
@@ -239,6 +249,7 @@ async def _lifespan(
     """Start: schema, migrations, topics, consumers, relay, background work. Stop: the reverse, taking
     no more messages first (what a handler had not committed is redelivered later)."""
     settings = runtime.settings
+    settings.refuse_development_defaults()
     settings.warn_about_development_defaults()
     await database.provision(settings)
     await database.migrate(runtime.engine, service.migrations, settings.database_schema)
@@ -343,6 +354,11 @@ def run(build: Callable[[Runtime[SettingsT]], Service], settings: SettingsT) -> 
     """Run one service until SIGTERM or Ctrl-C. `build` receives the runtime with the service's own
     settings type, so it reads its fields without a cast or a fallback."""
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    try:
+        settings.refuse_development_defaults()
+    except DevelopmentDefaultsRefused as refused:
+        log.critical("%s does not start: %s", settings.service_name, refused)
+        raise SystemExit(2) from None
     runtime = Runtime(settings)
     app = create_app(build(runtime), runtime)
     uvicorn.Server(server_config(app, settings)).run()

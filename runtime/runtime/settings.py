@@ -12,6 +12,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 log = logging.getLogger(__name__)
 
 DEV_PATIENT_KEY_SECRET = "local-development-only-patient-key-secret"
+DEV_DATABASE_PASSWORD = "efrikort-local"
+DEVELOPMENT_MODE_ENV = "EFRIKORT_DEVELOPMENT_MODE"
+DEVELOPMENT_ENV = {DEVELOPMENT_MODE_ENV: "true"}
+"""What `efrikort up`, `efrikort service` against the local stack, and the tests set."""
+
+
+class DevelopmentDefaultsRefused(ValueError):
+    """A service outside development mode was given a value published in this repository: it does not start."""
 
 
 def _common(field: str) -> AliasChoices:
@@ -62,11 +70,18 @@ class ServiceSettings(BaseSettings):
         "operations created the role and schema beforehand.",
     )
     database_password: SecretStr = Field(
-        default=SecretStr("efrikort-local"), validation_alias=_common("database_password")
+        default=SecretStr(DEV_DATABASE_PASSWORD), validation_alias=_common("database_password")
     )
     database_pool_size: int = Field(default=10, validation_alias=_common("database_pool_size"))
     topic_replication_factor: int = Field(
         validation_alias=_common("topic_replication_factor"), default=1, ge=1, description="3 in production."
+    )
+
+    development_mode: bool = Field(
+        default=False,
+        validation_alias=_common("development_mode"),
+        description="A developer's machine or a test run: the repository's published secrets and passwords are "
+        "accepted, and provisioning sets the service roles' passwords. Off, a service refuses to start with them.",
     )
 
     http_host: str = Field(default="127.0.0.1", validation_alias=_common("http_host"))
@@ -97,6 +112,13 @@ class ServiceSettings(BaseSettings):
         validation_alias=_common("tls_require_client_certificate"),
         default=True,
         description="Refuse a TLS connection without a client certificate from a trusted CA.",
+    )
+
+    region: str = Field(
+        default="Region Exempel",
+        validation_alias=_common("region"),
+        description="The region this deployment serves, as the directory names it: only people acting for one "
+        "of its units may read or change a patient's data.",
     )
 
     patient_key_secret: SecretStr = Field(
@@ -175,9 +197,30 @@ class ServiceSettings(BaseSettings):
         if self.tls_certificate and not self.tls_client_ca:
             raise ValueError("EFRIKORT_TLS_CLIENT_CA must name the CAs whose client certificates are trusted")
 
-    def warn_about_development_defaults(self) -> None:
+    def development_defaults(self) -> list[str]:
+        """The variables still holding a value published in this repository. A subclass adds its own."""
+        found = []
         if self.patient_key_secret.get_secret_value() == DEV_PATIENT_KEY_SECRET:
-            log.warning("EFRIKORT_PATIENT_KEY_SECRET is the local development default: never run production so")
+            # With the published secret, anyone can compute every patient's key from identity numbers.
+            found.append("EFRIKORT_PATIENT_KEY_SECRET")
+        if not self.service_database_url and self.database_password.get_secret_value() == DEV_DATABASE_PASSWORD:
+            # Provisioning would give the service's role a password anyone can read here.
+            found.append("EFRIKORT_DATABASE_PASSWORD")
+        return found
+
+    def refuse_development_defaults(self) -> None:
+        """Outside development mode a published secret is a defect, not a convenience: refuse to start."""
+        if self.development_mode:
+            return
+        if found := self.development_defaults():
+            raise DevelopmentDefaultsRefused(
+                f"{', '.join(found)}: still the development default, published in the e-frikort repository. "
+                f"Set a value of your own, or {DEVELOPMENT_MODE_ENV}=true on a developer's machine."
+            )
+
+    def warn_about_development_defaults(self) -> None:
+        for variable in self.development_defaults():
+            log.warning("%s is the local development default: never run production so", variable)
         if self.trust_identity_header:
             log.warning("EFRIKORT_TRUST_IDENTITY_HEADER is on: anyone can claim any HSA-ID. Development only")
         elif not self.serves_tls:

@@ -69,6 +69,19 @@ class Transaction:
         )
         self.emitted += 1
 
+    async def remove(self, topic: Topic, key: str) -> None:
+        """A tombstone (a record without value) for `key` on a compacted topic, once this transaction
+        commits: compaction then drops every earlier record of the key, so what it held is gone from Kafka too."""
+        self._pending.append(
+            OutboxMessage(
+                topic.name,
+                outbox.encode_key(key),
+                outbox.TOMBSTONE,
+                {"correlation_id": self.correlation_id, "producer": self.producer},
+            )
+        )
+        self.emitted += 1
+
     @property
     def pending(self) -> int:
         return len(self._pending)

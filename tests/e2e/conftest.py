@@ -21,6 +21,7 @@ from efrikort.through_access import until_opened
 from tests.actors import admit, held
 from tests.e2e.registration_actors import Directory, new_directory
 from tests.infra_fixtures import free_ports
+from tests.notice_receivers import MAILBOX_ENV
 from tests.submissions import EXAMPLE_SYSTEM, provide_system_topics
 
 NOTICE_WEBHOOK_SECRET = "e2e-webhook-secret"
@@ -35,6 +36,7 @@ def service_env(infra: InfraEndpoints) -> dict[str, str]:
         "EFRIKORT_TRUST_IDENTITY_HEADER": "true",
         "EFRIKORT_REGISTRATION_REPLY_TIMEOUT_S": "10",
         "EFRIKORT_NOTIFICATIONS_WEBHOOK_SECRET": NOTICE_WEBHOOK_SECRET,
+        **MAILBOX_ENV,
         "EFRIKORT_NOTIFICATIONS_LETTER_FOLDER": str(var_dir() / "test" / "letters"),
         "EFRIKORT_NOTIFICATIONS_POLL_INTERVAL_S": "0.2",
         "EFRIKORT_NOTIFICATIONS_BACKOFF_INITIAL_S": "0.5",

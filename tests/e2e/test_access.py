@@ -1,5 +1,6 @@
-"""Access end to end, the services as processes: patient exit empties every service's schema, and a
-commission ended in the directory feed stops that employee's next submission within a second."""
+"""Access end to end, the services as processes: patient exit empties every service's schema but for
+what the law keeps (the audit log, and the record of the exit), and a commission ended in the directory
+feed stops that employee's next submission within a second."""
 
 from __future__ import annotations
 
@@ -36,14 +37,21 @@ def post(url: str, body: dict[str, object], headers: dict[str, str]) -> tuple[in
         return response.status, json.loads(response.read())
 
 
+KEPT_BY_LAW = ("audit_entries", "exited_patients")
+"""Access's audit log (who read or changed the patient's data: the Patient Data Act keeps it), and each
+service's record that the patient has left (so that events in flight are ignored)."""
+
+
 async def rows_about(db: asyncpg.Connection, key: str, identity_number: str) -> dict[str, int]:
-    """Every row in any service's schema that has the patient's key, or the identity number in a text column."""
+    """Every row in any service's schema but the tables the law keeps that has the patient's key, or the
+    identity number in a text column of any table at all."""
     found: dict[str, int] = {}
     schemas = list(SERVICE_PORTS)
     for table in await db.fetch(
         "SELECT table_schema, table_name FROM information_schema.columns WHERE column_name = 'patient_key' "
-        "AND table_schema = ANY($1::text[])",
+        "AND table_schema = ANY($1::text[]) AND NOT table_name = ANY($2::text[])",
         schemas,
+        list(KEPT_BY_LAW),
     ):
         name = f'"{table["table_schema"]}"."{table["table_name"]}"'
         if count := await db.fetchval(f"SELECT count(*) FROM {name} WHERE patient_key = $1", key):
@@ -95,7 +103,9 @@ async def test_after_a_patients_exit_no_row_about_the_patient_remains_in_any_sch
     assert before, "the fees left no row about the patient: the test would prove nothing"
 
     status, _ = post(
-        f"{services['access'].url}/v1/patients/{patient}/exit", {}, {**CENTRAL_SUPPORT, "X-Care-Unit": CENTRAL_UNIT}
+        f"{services['access'].url}/v1/patients/exit",
+        {"patient_id": patient},
+        {**CENTRAL_SUPPORT, "X-Care-Unit": CENTRAL_UNIT},
     )
     assert status == 202
 
@@ -103,6 +113,55 @@ async def test_after_a_patients_exit_no_row_about_the_patient_remains_in_any_sch
         return not await held()
 
     assert await eventually(emptied, timeout=30), await held()
+    actions = await db.fetch("SELECT action FROM access.audit_entries WHERE patient_key = $1", key)
+    assert {"fee.registered", "patient.exit"} <= {a["action"] for a in actions}
+    for schema in SERVICE_PORTS:
+        assert await db.fetchval(f"SELECT 1 FROM {schema}.exited_patients WHERE patient_key = $1", key), schema
+
+
+async def test_a_fee_for_a_patient_who_has_left_is_refused_and_counts_again_after_re_entry(
+    infra: InfraEndpoints, services: dict[str, ServiceProcess], db: asyncpg.Connection
+) -> None:
+    patient = new_patient()
+    key = patient_key(patient.replace("-", ""), DEV_PATIENT_KEY_SECRET)
+    central = {**CENTRAL_SUPPORT, "X-Care-Unit": CENTRAL_UNIT}
+    assert post(f"{services['access'].url}/v1/patients/exit", {"patient_id": patient}, central)[0] == 202
+
+    async def gone_everywhere() -> bool:
+        return all(
+            [await db.fetchval(f"SELECT 1 FROM {s}.exited_patients WHERE patient_key = $1", key) for s in SERVICE_PORTS]
+        )
+
+    assert await eventually(gone_everywhere, timeout=30)
+    after_exit, after_reentry = submission(patient_id=patient), submission(patient_id=patient)
+    async with (
+        reading(infra.kafka_bootstrap_servers, outcomes_topic()) as outcomes,
+        plain_producer(infra.kafka_bootstrap_servers) as producer,
+    ):
+        await producer.send_and_wait(
+            submissions_topic(), json.dumps(after_exit).encode(), key=after_exit["submission_id"].encode()
+        )
+        [refused] = await outcomes.wait_for(lambda r: r.key == after_exit["submission_id"].encode(), timeout=30)
+
+        assert post(f"{services['access'].url}/v1/patients/reentry", {"patient_id": patient}, central)[0] == 202
+
+        async def back_everywhere() -> bool:
+            return not any(
+                [
+                    await db.fetchval(f"SELECT 1 FROM {s}.exited_patients WHERE patient_key = $1", key)
+                    for s in SERVICE_PORTS
+                ]
+            )
+
+        assert await eventually(back_everywhere, timeout=30)
+        await producer.send_and_wait(
+            submissions_topic(), json.dumps(after_reentry).encode(), key=after_reentry["submission_id"].encode()
+        )
+        [counted] = await outcomes.wait_for(lambda r: r.key == after_reentry["submission_id"].encode(), timeout=30)
+
+    refusal = json.loads(refused.value)
+    assert (refusal["status"], [r["code"] for r in refusal["reasons"]]) == ("rejected", ["patient_exited"])
+    assert json.loads(counted.value)["status"] == "accepted"
 
 
 async def publish(infra: InfraEndpoints, topic: Topic, key: str, payload: Event) -> float:

@@ -31,9 +31,9 @@ async def test_fees_that_reach_the_ceiling_lead_to_exactly_one_notice_in_the_pat
     with http_receiver(NOTICE_WEBHOOK_SECRET) as mailbox:
         async with httpx.AsyncClient(base_url=services["notifications"].url) as notifications:
             registered = await notifications.put(
-                f"/v1/patients/{patient}/contact",
+                "/v1/patients/contact",
                 headers={"X-HSA-ID": "SE2321000016-E001"},
-                json={"channel": "webhook", "webhook_url": mailbox.url(path), "language": "sv"},
+                json={"patient_id": patient, "channel": "webhook", "webhook_url": mailbox.url(path), "language": "sv"},
             )
             assert registered.status_code == 200, registered.text
 
@@ -73,3 +73,28 @@ async def test_fees_that_reach_the_ceiling_lead_to_exactly_one_notice_in_the_pat
     timestamp = notice.headers["X-Efrikort-Timestamp"]
     expected = hmac.new(NOTICE_WEBHOOK_SECRET.encode(), timestamp.encode() + b"." + notice.body, hashlib.sha256)
     assert notice.headers["X-Efrikort-Signature"] == f"sha256={expected.hexdigest()}"
+
+
+async def test_a_control_character_in_contact_details_is_refused_naming_the_field_and_logged_nowhere(
+    services: dict[str, ServiceProcess],
+) -> None:
+    """PostgreSQL refuses NUL in text; that must be a 422 naming the field, not a 500 whose log line holds
+    every value of the statement."""
+    tag = uuid.uuid4().hex[:10]
+    details = {
+        "patient_id": new_patient(),
+        "channel": "letter",
+        "name": f"Testa Nulsson\x00{tag}",
+        "email": f"nul-{tag}@patient.test",
+        "postal_address": [f"Nulgatan {tag}", "123 45 Provstad"],
+    }
+    async with httpx.AsyncClient(base_url=services["notifications"].url) as notifications:
+        answer = await notifications.put(
+            "/v1/patients/contact", headers={"X-HSA-ID": "SE2321000016-E001"}, json=details
+        )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == "name"
+    assert tag not in answer.text
+    await asyncio.sleep(0.5)
+    log = services["notifications"].log_path.read_bytes()
+    assert tag.encode() not in log

@@ -89,7 +89,7 @@ async def test_a_correction_of_an_older_version_than_the_current_is_refused(
     ("who", "status", "code"),
     [
         ("other_provider_user", 403, "other_provider"),
-        ("other_region_administrator", 403, "other_region"),
+        ("other_region_administrator", 403, "region_not_served"),
         ("limited_user", 403, "role_not_permitted"),
         ("without_commission", 403, "no_commission"),
         ("administrator", 200, None),

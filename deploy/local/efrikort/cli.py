@@ -19,6 +19,7 @@ from efrikort.infra.paths import repo_root, var_dir
 from efrikort.infra.stack import InfraEndpoints, LocalInfra
 from efrikort.kafka_principals import provision_services_blocking
 from efrikort.services import SERVICE_PORTS, ServiceProcess
+from runtime.settings import DEVELOPMENT_ENV, DEVELOPMENT_MODE_ENV
 
 if TYPE_CHECKING:
     from efrikort.bench import BenchResult
@@ -39,7 +40,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     infra = LocalInfra()
     print("starting Kafka and PostgreSQL ...", flush=True)
     endpoints = infra.up()
-    env = endpoints.as_env()
+    # A developer's stack: the repository's published secrets are accepted (and warned about).
+    env = {**endpoints.as_env(), **DEVELOPMENT_ENV}
     logs = var_dir() / "logs"
     ports = (
         {name: args.http_port_base + i for i, name in enumerate(SERVICE_PORTS, 1)}
@@ -49,7 +51,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     print("giving each service its Kafka principal and ACLs ...", flush=True)
     provision_services_blocking(endpoints)
     processes = [
-        ServiceProcess(name, ports[name], endpoints.service_env(name), logs / f"{name}.log") for name in SERVICE_PORTS
+        ServiceProcess(name, ports[name], {**endpoints.service_env(name), **DEVELOPMENT_ENV}, logs / f"{name}.log")
+        for name in SERVICE_PORTS
     ]
     _stop_on_sigterm()
     code = 0
@@ -149,6 +152,8 @@ def cmd_service(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     if not env.get("KAFKA_BOOTSTRAP_SERVERS") and not env.get("EFRIKORT_KAFKA_SASL_USERNAME"):
         env |= LocalInfra().endpoints.service_env(args.name)
+        # The local stack is a developer's: development mode unless the caller said otherwise.
+        env.setdefault(DEVELOPMENT_MODE_ENV, "true")
     os.execve(sys.executable, [sys.executable, "-m", args.name], env)
 
 

@@ -30,6 +30,8 @@ def build(runtime: Runtime[AccessSettings]) -> Service:
             Consumer(AUDIT, group=f"{name}-audit", batch_handler=on_audit_entries),
         ],
         produces=[ACCESS_GRANTS, AUDIT, PATIENT_MEMBERSHIP],
+        # The Patient Data Act keeps the record of who read or changed a patient's data, exit or not.
+        kept_on_exit=["audit_entries"],
         router=router,
         background=[
             partial(mirror.keep_sweeping, work=runtime.uow, interval_s=settings.grant_sweep_interval_s),

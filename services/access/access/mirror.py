@@ -296,7 +296,7 @@ async def grants_now(conn: AsyncConnection, affected: Affected, today: date) -> 
 
 
 async def decide_for_caller(
-    conn: AsyncConnection, caller: Caller, action: Action, *, acting_unit: str | None
+    conn: AsyncConnection, caller: Caller, action: Action, *, region: str, acting_unit: str | None
 ) -> Decision:
     """May the HTTP caller do `action`, acting for `acting_unit` or else for whichever of their units
     allows it? The same question, answered the same way, as every other service asks its read model."""
@@ -304,13 +304,14 @@ async def decide_for_caller(
     pairs = {(caller.hsa_id, acting_unit)} if acting_unit else await store.pairs_of_employees(conn, [caller.hsa_id])
     systems = {caller.system_id} if caller.system_id else set()
     grants = await grants_now(conn, Affected({unit for _, unit in pairs}, pairs, systems), today)
-    return grants.decide_for_caller(action, caller, today=today, acting_unit=acting_unit)
+    return grants.decide_for_caller(action, caller, region=region, today=today, acting_unit=acting_unit)
 
 
 async def decide_for_employee(
     conn: AsyncConnection,
     action: Action,
     *,
+    region: str,
     employee: str,
     acting_unit: str,
     target_unit: str | None,
@@ -326,5 +327,11 @@ async def decide_for_employee(
     )
     grants = await grants_now(conn, affected, today)
     return grants.decide(
-        action, acting_unit=acting_unit, employee=employee, today=today, target_unit=target_unit, system_id=system_id
+        action,
+        region=region,
+        acting_unit=acting_unit,
+        employee=employee,
+        today=today,
+        target_unit=target_unit,
+        system_id=system_id,
     )

@@ -30,7 +30,7 @@ from contracts.clock import now
 from contracts.topics import PATIENT_MEMBERSHIP
 from runtime.access_grants import refused
 from runtime.audit import record_access
-from runtime.http import ActingUnit, Caller, CurrentCaller, SettingsDep, UnitOfWorkDep, patient_key_of
+from runtime.http import ActingUnit, Caller, CurrentCaller, PatientRequest, SettingsDep, UnitOfWorkDep
 from runtime.problems import Problem
 
 log = logging.getLogger(__name__)
@@ -57,8 +57,7 @@ class DecisionAnswer(BaseModel):
     field: str | None
 
 
-class TrailRequest(_Body):
-    patient_id: str = Field(description="The patient's identity number; turned into the patient key, never stored.")
+class TrailRequest(PatientRequest):
     limit: int = Field(default=500, ge=1, le=10_000)
 
 
@@ -88,21 +87,25 @@ class SystemJudgement(_Body):
     approved_regions: list[str] = Field(default_factory=list)
 
 
-async def _require(conn: AsyncConnection, caller: Caller, action: Action, acting_unit: str | None) -> None:
-    """The caller may do `action`, by access's own mirror, or the 403 every service answers."""
-    decision = await mirror.decide_for_caller(conn, caller, action, acting_unit=acting_unit)
+async def _require(conn: AsyncConnection, caller: Caller, action: Action, acting_unit: str | None, region: str) -> None:
+    """The caller may do `action` in the region this deployment serves, by access's own mirror, or the
+    403 every service answers."""
+    decision = await mirror.decide_for_caller(conn, caller, action, region=region, acting_unit=acting_unit)
     if not decision.allowed:
         raise refused(decision)
 
 
 @router.post("/decisions", response_model=DecisionAnswer)
-async def decision(request: DecisionRequest, caller: CurrentCaller, work: UnitOfWorkDep) -> DecisionAnswer:
+async def decision(
+    request: DecisionRequest, caller: CurrentCaller, work: UnitOfWorkDep, settings: SettingsDep
+) -> DecisionAnswer:
     """May `hsa_id`, acting for `care_unit` (through `system_id`), do `action` on what belongs to
     `target_unit`? The answer names the reason when it is no. Any authenticated service or person may ask."""
     async with work.begin() as tx:
         answer = await mirror.decide_for_employee(
             tx.conn,
             request.action,
+            region=settings.region,
             employee=request.hsa_id,
             acting_unit=request.care_unit,
             target_unit=request.target_unit,
@@ -126,9 +129,9 @@ async def audit_trail(
 ) -> list[TrailEntry]:
     """Who looked at or changed this patient's data (central support, on the patient's request).
     The identity number travels in the body, so that it stays out of URLs and access logs."""
-    key = patient_key_of(request.patient_id, settings.patient_key_secret.get_secret_value())
+    key = request.patient_key(settings)
     async with work.begin() as tx:
-        await _require(tx.conn, caller, Action.READ_AUDIT_TRAIL, acting_unit)
+        await _require(tx.conn, caller, Action.READ_AUDIT_TRAIL, acting_unit, settings.region)
         entries: list[AuditEntry] = await store.audit_trail(tx.conn, key, request.limit)
         await record_access(
             tx,
@@ -141,45 +144,75 @@ async def audit_trail(
     return [TrailEntry(**e.model_dump(include=set(TrailEntry.model_fields))) for e in entries]
 
 
-@router.post("/patients/{patient_id}/exit", status_code=202)
+@router.post("/patients/exit", status_code=202)
 async def patient_exit(
-    patient_id: str, caller: CurrentCaller, work: UnitOfWorkDep, settings: SettingsDep, acting_unit: ActingUnit = None
+    patient: PatientRequest,
+    caller: CurrentCaller,
+    work: UnitOfWorkDep,
+    settings: SettingsDep,
+    acting_unit: ActingUnit = None,
 ) -> dict[str, Any]:
-    """Utträde: every service removes the patient's data when it reads the event."""
-    key = patient_key_of(patient_id, settings.patient_key_secret.get_secret_value())
+    """Utträde: every service removes the patient's data when it reads the event; the audit log keeps
+    the record of who read or changed it, and of this exit."""
+    key = patient.patient_key(settings)
     async with work.begin() as tx:
-        await _require(tx.conn, caller, Action.PATIENT_EXIT, acting_unit)
+        await _require(tx.conn, caller, Action.PATIENT_EXIT, acting_unit, settings.region)
         exited_at = now()
         await tx.emit(
             PATIENT_MEMBERSHIP, key, PatientExited(patient_key=key, requested_by=caller.hsa_id, exited_at=exited_at)
+        )
+        await record_access(
+            tx,
+            patient_key=key,
+            actor=caller.hsa_id,
+            action="patient.exit",
+            system_id=caller.system_id,
+            care_unit=acting_unit,
         )
     log.info("patient exit requested by %s", caller.hsa_id)
     return {"status": "exit published", "exited_at": exited_at.isoformat()}
 
 
-@router.post("/patients/{patient_id}/reentry", status_code=202)
+@router.post("/patients/reentry", status_code=202)
 async def patient_reentry(
-    patient_id: str, caller: CurrentCaller, work: UnitOfWorkDep, settings: SettingsDep, acting_unit: ActingUnit = None
+    patient: PatientRequest,
+    caller: CurrentCaller,
+    work: UnitOfWorkDep,
+    settings: SettingsDep,
+    acting_unit: ActingUnit = None,
 ) -> dict[str, Any]:
     """Återinträde: the patient is back, starting from nothing."""
-    key = patient_key_of(patient_id, settings.patient_key_secret.get_secret_value())
+    key = patient.patient_key(settings)
     async with work.begin() as tx:
-        await _require(tx.conn, caller, Action.PATIENT_EXIT, acting_unit)
+        await _require(tx.conn, caller, Action.PATIENT_EXIT, acting_unit, settings.region)
         reentered_at = now()
         reentered = PatientReentered(patient_key=key, requested_by=caller.hsa_id, reentered_at=reentered_at)
         await tx.emit(PATIENT_MEMBERSHIP, key, reentered)
+        await record_access(
+            tx,
+            patient_key=key,
+            actor=caller.hsa_id,
+            action="patient.reentry",
+            system_id=caller.system_id,
+            care_unit=acting_unit,
+        )
     log.info("patient re-entry requested by %s", caller.hsa_id)
     return {"status": "re-entry published", "reentered_at": reentered_at.isoformat()}
 
 
 @router.post("/agreements/{care_provider}/signing")
 async def sign_agreement(
-    care_provider: str, request: Signing, caller: CurrentCaller, work: UnitOfWorkDep, acting_unit: ActingUnit = None
+    care_provider: str,
+    request: Signing,
+    caller: CurrentCaller,
+    work: UnitOfWorkDep,
+    settings: SettingsDep,
+    acting_unit: ActingUnit = None,
 ) -> dict[str, int]:
     """The provider has signed the region's e-frikort agreement."""
     signed = AgreementSigned(care_provider=care_provider, region=request.region, signed_on=request.signed_on)
     async with work.begin() as tx:
-        await _require(tx.conn, caller, Action.MANAGE_ACCESS, acting_unit)
+        await _require(tx.conn, caller, Action.MANAGE_ACCESS, acting_unit, settings.region)
         published = await mirror.apply_agreement_change(tx, signed)
     return {"grants_published": published}
 
@@ -190,11 +223,12 @@ async def terminate_agreement(
     request: Termination,
     caller: CurrentCaller,
     work: UnitOfWorkDep,
+    settings: SettingsDep,
     acting_unit: ActingUnit = None,
 ) -> dict[str, int]:
     """The agreement ends on `terminated_on`: from then on the provider's units may not register."""
     async with work.begin() as tx:
-        await _require(tx.conn, caller, Action.MANAGE_ACCESS, acting_unit)
+        await _require(tx.conn, caller, Action.MANAGE_ACCESS, acting_unit, settings.region)
         if not await store.terminate_agreement(tx.conn, care_provider, request.terminated_on):
             raise Problem(404, "no_agreement", "no agreement", f"{care_provider} has not signed", "care_provider")
         published = await mirror.apply_agreement_change(
@@ -209,6 +243,7 @@ async def judge_system(
     request: SystemJudgement,
     caller: CurrentCaller,
     work: UnitOfWorkDep,
+    settings: SettingsDep,
     acting_unit: ActingUnit = None,
 ) -> dict[str, int]:
     """An integrated system: certified or not, suspended or not, the regions that approved it."""
@@ -220,7 +255,7 @@ async def judge_system(
         approved_regions=request.approved_regions,
     )
     async with work.begin() as tx:
-        await _require(tx.conn, caller, Action.MANAGE_ACCESS, acting_unit)
+        await _require(tx.conn, caller, Action.MANAGE_ACCESS, acting_unit, settings.region)
         published = await mirror.apply_agreement_change(tx, judged)
     return {"grants_published": published}
 
@@ -230,6 +265,7 @@ async def import_directory(
     http: Request,
     caller: CurrentCaller,
     work: UnitOfWorkDep,
+    settings: SettingsDep,
     acting_unit: ActingUnit = None,
     file: Annotated[bytes, Body(media_type="application/json", description="A directory export file.")] = b"",
 ) -> dict[str, Any]:
@@ -239,6 +275,6 @@ async def import_directory(
     except DirectoryFileError as error:
         raise Problem(422, "invalid_directory_file", "invalid directory file", str(error), error.field) from None
     async with work.begin() as tx:
-        await _require(tx.conn, caller, Action.MANAGE_ACCESS, acting_unit)
+        await _require(tx.conn, caller, Action.MANAGE_ACCESS, acting_unit, settings.region)
         summary = await mirror.import_export(tx, export)
     return asdict(summary)

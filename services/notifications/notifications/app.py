@@ -12,6 +12,7 @@ from notifications.channels import ChannelAdapter
 from notifications.channels.email import EmailChannel
 from notifications.channels.letter import LetterChannel
 from notifications.channels.webhook import WebhookChannel
+from notifications.delivery_rules import Mailboxes
 from notifications.rendering import Region
 from notifications.routes import router
 from notifications.settings import NotificationsSettings
@@ -60,6 +61,7 @@ def build(runtime: Runtime[NotificationsSettings]) -> Service:
         produces=[PATIENT_CONTACTS, NOTICES, AUDIT],
         router=router,
         background=[worker.run],
+        provides=[Mailboxes.of(settings.webhook_allowed_hosts)],
     )
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 from contracts.notice_events import NoticeChannel, NoticeLanguage
 
@@ -77,3 +79,34 @@ def missing_for_channel(
     if channel == NoticeChannel.LETTER and not postal_address:
         return "postal_address"
     return None
+
+
+@dataclass(frozen=True)
+class Mailboxes:
+    """The hosts a patient's own `webhook_url` may name: the digital mailboxes the region has agreed with.
+
+    A notice carries the patient's name, unit, dates, amounts and card number, signed by the region; it
+    goes to no address a desk user happened to type, and never over plain HTTP. None: no patient-specific
+    webhooks at all (only the region's default endpoint)."""
+
+    allowed_hosts: frozenset[str]
+
+    @classmethod
+    def of(cls, hosts: Iterable[str]) -> Mailboxes:
+        return cls(frozenset(host.strip().lower() for host in hosts if host.strip()))
+
+    def refusal(self, url: str) -> str | None:
+        """Why `url` may not receive notices, or None. Never repeats the URL: the reason is shown and logged."""
+        try:
+            parts = urlsplit(url)
+            host = (parts.hostname or "").lower()
+            parts.port  # noqa: B018 - a port that is not a number raises here
+        except ValueError:
+            return "is not a valid URL"
+        if parts.scheme != "https":
+            return "must be an https URL"
+        if parts.username is not None or parts.password is not None:
+            return "must not carry a user name or password"
+        if host not in self.allowed_hosts:
+            return "names a host that is not one of the region's digital mailboxes"
+        return None

@@ -9,35 +9,34 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, Query
+from pydantic import AnyHttpUrl, BaseModel, BeforeValidator, Field
 
 from contracts import clock
 from contracts.authorization import Action
 from contracts.notice_events import NoticeChannel, NoticeLanguage, PatientContactDetails
 from contracts.topics import PATIENT_CONTACTS
 from notifications import store
-from notifications.delivery_rules import NoticeState, missing_for_channel
+from notifications.delivery_rules import Mailboxes, NoticeState, missing_for_channel
 from runtime.access_grants import require
 from runtime.audit import record_access
-from runtime.http import ActingUnit, CurrentCaller, SettingsDep, UnitOfWorkDep, patient_key_of
+from runtime.free_text import FreeText, no_control_characters
+from runtime.http import ActingUnit, CurrentCaller, PatientRequest, SettingsDep, UnitOfWorkDep, provided
 from runtime.problems import Problem
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-PatientId = Annotated[str, Path(description="The patient's identity number, YYYYMMDDNNNN or YYYYMMDD-NNNN.")]
+RegionMailboxes = Annotated[Mailboxes, Depends(provided(Mailboxes))]
 
 
-class ContactDetailsIn(BaseModel):
+class ContactDetailsIn(PatientRequest):
     """How the patient wants to be told. A letter is the fallback when the preferred channel cannot be used."""
-
-    model_config = ConfigDict(extra="forbid")
 
     channel: NoticeChannel
     language: NoticeLanguage = NoticeLanguage.SWEDISH
-    name: str | None = Field(default=None, max_length=200)
-    email: str | None = Field(default=None, max_length=254, pattern=EMAIL_PATTERN)
-    webhook_url: AnyHttpUrl | None = None
-    postal_address: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+    name: FreeText | None = Field(default=None, max_length=200)
+    email: FreeText | None = Field(default=None, max_length=254, pattern=EMAIL_PATTERN)
+    webhook_url: Annotated[AnyHttpUrl, BeforeValidator(no_control_characters)] | None = None
+    postal_address: list[Annotated[FreeText, Field(min_length=1, max_length=100)]] = Field(
         default_factory=list, max_length=6
     )
 
@@ -60,39 +59,21 @@ def _out(details: PatientContactDetails) -> ContactDetailsOut:
 router = APIRouter()
 
 
-@router.put("/v1/patients/{patient_id}/contact", tags=["contact details"], response_model=ContactDetailsOut)
+@router.put("/v1/patients/contact", tags=["contact details"], response_model=ContactDetailsOut)
 async def put_contact(
-    patient_id: PatientId,
     details: ContactDetailsIn,
     caller: CurrentCaller,
     work: UnitOfWorkDep,
     settings: SettingsDep,
+    mailboxes: RegionMailboxes,
     acting_unit: ActingUnit = None,
 ) -> ContactDetailsOut:
-    """Set how and where the patient is told (`contact.change`: `EFK;Användare` and up). Audited."""
-    webhook_url = str(details.webhook_url) if details.webhook_url else None
-    if missing := missing_for_channel(details.channel, details.email, webhook_url, details.postal_address):
-        raise Problem(
-            422,
-            "missing_field",
-            "A field is missing",
-            f"{missing}: required when the channel is {details.channel.value}",
-            field=missing,
-        )
-    key = patient_key_of(patient_id, settings.patient_key_secret.get_secret_value())
-    event = PatientContactDetails(
-        patient_key=key,
-        channel=details.channel,
-        language=details.language,
-        name=details.name,
-        email=details.email,
-        webhook_url=webhook_url,
-        postal_address=details.postal_address,
-        changed_at=clock.now(),
-        changed_by=caller.hsa_id,
-    )
+    """Set how and where the patient is told (`contact.change`: `EFK;Användare` and up). Audited. Who
+    asks is decided first: a caller without the right learns nothing of what would be wrong with the body."""
+    key = details.patient_key(settings)
     async with work.begin() as tx:
-        await require(tx.conn, caller, Action.CHANGE_CONTACT_DETAILS, acting_unit=acting_unit)
+        await require(tx.conn, caller, Action.CHANGE_CONTACT_DETAILS, region=settings.region, acting_unit=acting_unit)
+        event = _contact_details(details, key, caller.hsa_id, mailboxes)
         await store.save_contact(tx.conn, event)
         await tx.emit(PATIENT_CONTACTS, key, event)
         await record_access(
@@ -106,18 +87,47 @@ async def put_contact(
     return _out(event)
 
 
-@router.get("/v1/patients/{patient_id}/contact", tags=["contact details"], response_model=ContactDetailsOut)
+def _contact_details(
+    details: ContactDetailsIn, key: str, changed_by: str, mailboxes: Mailboxes
+) -> PatientContactDetails:
+    """The details as they will be kept, or the 422 naming what is wrong with them."""
+    webhook_url = str(details.webhook_url) if details.webhook_url else None
+    if webhook_url and (why := mailboxes.refusal(webhook_url)):
+        raise Problem(422, "invalid_value", "A field is not valid", f"webhook_url: {why}", field="webhook_url")
+    if missing := missing_for_channel(details.channel, details.email, webhook_url, details.postal_address):
+        raise Problem(
+            422,
+            "missing_field",
+            "A field is missing",
+            f"{missing}: required when the channel is {details.channel.value}",
+            field=missing,
+        )
+    return PatientContactDetails(
+        patient_key=key,
+        channel=details.channel,
+        language=details.language,
+        name=details.name,
+        email=details.email,
+        webhook_url=webhook_url,
+        postal_address=details.postal_address,
+        changed_at=clock.now(),
+        changed_by=changed_by,
+    )
+
+
+@router.post("/v1/patients/contact/lookup", tags=["contact details"], response_model=ContactDetailsOut)
 async def get_contact(
-    patient_id: PatientId,
+    patient: PatientRequest,
     caller: CurrentCaller,
     work: UnitOfWorkDep,
     settings: SettingsDep,
     acting_unit: ActingUnit = None,
 ) -> ContactDetailsOut:
-    """How and where the patient is told (`protection.read`: any e-frikort role). Audited."""
-    key = patient_key_of(patient_id, settings.patient_key_secret.get_secret_value())
+    """How and where the patient is told (`protection.read`: any e-frikort role). Audited. A lookup is a
+    POST so that the identity number stays out of the URL."""
+    key = patient.patient_key(settings)
     async with work.begin() as tx:
-        await require(tx.conn, caller, Action.READ_PROTECTION, acting_unit=acting_unit)
+        await require(tx.conn, caller, Action.READ_PROTECTION, region=settings.region, acting_unit=acting_unit)
         details = await store.contact_details(tx.conn, key)
         await record_access(
             tx,
@@ -141,6 +151,7 @@ async def get_contact(
 async def list_notices(
     caller: CurrentCaller,
     work: UnitOfWorkDep,
+    settings: SettingsDep,
     state: NoticeState = NoticeState.FAILED,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     acting_unit: ActingUnit = None,
@@ -148,18 +159,18 @@ async def list_notices(
     """Notices in a state, the most recently changed first: `failed` ones are an operator's to act on.
     Central support (`EFK;Superanvändare`) only."""
     async with work.engine.connect() as conn:
-        await require(conn, caller, Action.MANAGE_NOTICES, acting_unit=acting_unit)
+        await require(conn, caller, Action.MANAGE_NOTICES, region=settings.region, acting_unit=acting_unit)
         return await store.notices_in_state(conn, state, limit)
 
 
 @router.post("/v1/notices/{notice_id}/resend", tags=["operations"], status_code=202)
 async def resend(
-    notice_id: int, caller: CurrentCaller, work: UnitOfWorkDep, acting_unit: ActingUnit = None
+    notice_id: int, caller: CurrentCaller, work: UnitOfWorkDep, settings: SettingsDep, acting_unit: ActingUnit = None
 ) -> dict[str, Any]:
     """Send a failed notice again, with a fresh set of attempts (to the patient's details as they are now).
     Central support (`EFK;Superanvändare`) only."""
     async with work.begin() as tx:
-        await require(tx.conn, caller, Action.MANAGE_NOTICES, acting_unit=acting_unit)
+        await require(tx.conn, caller, Action.MANAGE_NOTICES, region=settings.region, acting_unit=acting_unit)
         again = await store.send_again(tx.conn, notice_id)
         if again is None:
             existing = await store.notice(tx.conn, notice_id)

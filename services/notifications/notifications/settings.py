@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from runtime.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+DEV_WEBHOOK_SECRET = "local-development-only-webhook-secret"
 
 
 class NotificationsSettings(ServiceSettings):
@@ -30,9 +35,17 @@ class NotificationsSettings(ServiceSettings):
     email_sender: str = "e-frikort <no-reply@efrikort.invalid>"
 
     # Webhook: a digital mailbox or an inbox such as 1177's.
-    webhook_secret: SecretStr = SecretStr("local-development-only-webhook-secret")
+    webhook_secret: SecretStr = SecretStr(DEV_WEBHOOK_SECRET)
     webhook_default_url: str | None = Field(
         default=None, description="Where webhook notices go when the patient's details name no endpoint of their own."
+    )
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Hosts a patient's own webhook_url may name (https only): the digital mailboxes the region "
+        "has agreed with. Empty: no patient-specific webhooks, only the default URL.",
+    )
+    webhook_ca_file: Path | None = Field(
+        default=None, description="CA bundle to verify the mailboxes' certificates with; the system's CAs when unset."
     )
     webhook_timeout_s: float = 10.0
 
@@ -62,3 +75,25 @@ class NotificationsSettings(ServiceSettings):
         gt=0,
         description="Tell the patient once per period when no more than this is left to the ceiling; off when unset.",
     )
+
+    @field_validator("webhook_allowed_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, value: object) -> object:
+        """An operator writes `a.example,b.example`; host names compare in lower case."""
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list):
+            return [str(host).strip().lower() for host in value if str(host).strip()]
+        return value
+
+    def development_defaults(self) -> list[str]:
+        found = super().development_defaults()
+        if self.webhook_secret.get_secret_value() == DEV_WEBHOOK_SECRET:
+            # Anyone could sign a notice a mailbox would believe came from the region.
+            found.append("EFRIKORT_NOTIFICATIONS_WEBHOOK_SECRET")
+        return found
+
+    def warn_about_development_defaults(self) -> None:
+        super().warn_about_development_defaults()
+        if self.smtp_security == "none":
+            log.warning("EFRIKORT_NOTIFICATIONS_SMTP_SECURITY is none: e-mails leave unencrypted. Local tests only")

@@ -11,8 +11,8 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Response
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Header, Response
+from pydantic import BaseModel, Field
 
 from contracts import clock
 from contracts.authorization import Action
@@ -27,7 +27,7 @@ from protection.regions import RegionSettings
 from protection.store import OverchargeRow
 from runtime.access_grants import require
 from runtime.audit import record_access
-from runtime.http import ActingUnit, Caller, CurrentCaller, SettingsDep, UnitOfWorkDep, patient_key_of, provided
+from runtime.http import ActingUnit, Caller, CurrentCaller, PatientRequest, SettingsDep, UnitOfWorkDep, provided
 from runtime.problems import Problem, problem_responses
 from runtime.transaction import Transaction
 
@@ -100,22 +100,31 @@ async def recomputed_status(
     return status_on(day, result.ledger, result.cards, region, now), result
 
 
-@router.get("/patients/{patient_id}/protection", response_model=ProtectionStatus)
+Day = date
+"""`date` by another name: the lookup's field is called `date`, which would hide the type in its class."""
+
+
+class ProtectionLookup(PatientRequest):
+    """Whose status, and on which day."""
+
+    date: Day | None = Field(default=None, description="The day asked about; today when left out.")
+
+
+@router.post("/patients/protection", response_model=ProtectionStatus)
 async def protection_status(
-    patient_id: str,
+    lookup: ProtectionLookup,
     caller: CurrentCaller,
     work: UnitOfWorkDep,
     settings: SettingsDep,
     region: Region,
-    on: Annotated[date | None, Query(alias="date", description="The day asked about; today when left out.")] = None,
     acting_unit: ActingUnit = None,
 ) -> ProtectionStatus:
     """Does the patient have a free card, how much is left to the ceiling (on a date, default today).
-    Any e-frikort role may ask."""
-    key = patient_key_of(patient_id, settings.patient_key_secret.get_secret_value())
+    Any e-frikort role may ask. A lookup is a POST so that the identity number stays out of the URL."""
+    key = lookup.patient_key(settings)
     async with work.begin() as tx:
-        await require(tx.conn, caller, Action.READ_PROTECTION, acting_unit=acting_unit)
-        day = on or clock.today_in_sweden()
+        await require(tx.conn, caller, Action.READ_PROTECTION, region=settings.region, acting_unit=acting_unit)
+        day = lookup.date or clock.today_in_sweden()
         status, _ = await recomputed_status(tx, key, day, region)
         await record_access(
             tx,
@@ -128,13 +137,13 @@ async def protection_status(
     return protection_status_out(status, day)
 
 
-@router.get(
-    "/patients/{patient_id}/extract",
+@router.post(
+    "/patients/extract",
     response_model=ExtractOut,
     responses={200: {"content": {"application/pdf": {}}}},
 )
 async def patient_extract(
-    patient_id: str,
+    patient: PatientRequest,
     caller: CurrentCaller,
     work: UnitOfWorkDep,
     settings: SettingsDep,
@@ -144,10 +153,10 @@ async def patient_extract(
 ) -> Any:
     """The fees of the current period, as JSON or (with `Accept: application/pdf`) as a PDF.
     Any e-frikort role may ask."""
-    key = patient_key_of(patient_id, settings.patient_key_secret.get_secret_value())
+    key = patient.patient_key(settings)
     today = clock.today_in_sweden()
     async with work.begin() as tx:
-        await require(tx.conn, caller, Action.READ_PROTECTION, acting_unit=acting_unit)
+        await require(tx.conn, caller, Action.READ_PROTECTION, region=settings.region, acting_unit=acting_unit)
         status, result = await recomputed_status(tx, key, today, region)
         await record_access(
             tx,
@@ -169,24 +178,35 @@ async def patient_extract(
 
 @router.get("/care-units/{care_unit}/overcharges", response_model=list[OverchargeOut])
 async def open_overcharges(
-    care_unit: str, caller: CurrentCaller, work: UnitOfWorkDep, acting_unit: ActingUnit = None
+    care_unit: str, caller: CurrentCaller, work: UnitOfWorkDep, settings: SettingsDep, acting_unit: ActingUnit = None
 ) -> list[OverchargeOut]:
     """Overcharges this unit owes patients and has not yet marked refunded: the work list of those who
     may mark them refunded (a user of the unit's provider, the region's administrators, central support)."""
     async with work.engine.connect() as conn:
-        await require(conn, caller, Action.MARK_OVERCHARGE_REFUNDED, acting_unit=acting_unit, target_unit=care_unit)
+        await require(
+            conn,
+            caller,
+            Action.MARK_OVERCHARGE_REFUNDED,
+            region=settings.region,
+            acting_unit=acting_unit,
+            target_unit=care_unit,
+        )
         rows = await store.open_overcharges(conn, care_unit)
     return [overcharge_out(row) for row in rows]
 
 
 @router.post("/overcharges/{overcharge_id}/refunded", response_model=OverchargeOut)
 async def mark_refunded(
-    overcharge_id: UUID, caller: CurrentCaller, work: UnitOfWorkDep, acting_unit: ActingUnit = None
+    overcharge_id: UUID,
+    caller: CurrentCaller,
+    work: UnitOfWorkDep,
+    settings: SettingsDep,
+    acting_unit: ActingUnit = None,
 ) -> OverchargeOut:
     """The unit has paid the patient back (återbetalt): the overcharge is closed. A user of the unit's
     provider, the region's administrators or central support may say so."""
     async with work.begin() as tx:
-        row = await open_overcharge_for_update(tx, overcharge_id, caller, acting_unit)
+        row = await open_overcharge_for_update(tx, overcharge_id, caller, acting_unit, settings.region)
         now = clock.now()
         await store.mark_refunded(tx.conn, overcharge_id, caller.hsa_id, now)
         await tx.emit(
@@ -215,7 +235,7 @@ async def mark_refunded(
 
 
 async def open_overcharge_for_update(
-    tx: Transaction, overcharge_id: UUID, caller: Caller, acting_unit: str | None
+    tx: Transaction, overcharge_id: UUID, caller: Caller, acting_unit: str | None, region: str
 ) -> OverchargeRow:
     """The overcharge, locked, once it is known, the caller may mark it refunded, and it is still open."""
     row = await store.overcharge_for_update(tx.conn, overcharge_id)
@@ -227,7 +247,14 @@ async def open_overcharge_for_update(
             f"overcharge_id: {overcharge_id} is not known",
             field="overcharge_id",
         )
-    await require(tx.conn, caller, Action.MARK_OVERCHARGE_REFUNDED, acting_unit=acting_unit, target_unit=row.care_unit)
+    await require(
+        tx.conn,
+        caller,
+        Action.MARK_OVERCHARGE_REFUNDED,
+        region=region,
+        acting_unit=acting_unit,
+        target_unit=row.care_unit,
+    )
     if row.state != "open":
         raise Problem(
             409,

@@ -78,9 +78,11 @@ _ADD_OVERCHARGE = text(
     "amount_due, amount, state, found_at, changed_at) VALUES (:overcharge_id, :patient_key, :fee_id, :care_unit, "
     ":visit_date, :fee_type, :paid_amount, :amount_due, :amount, 'open', :at, :at)"
 )
+# Only an open overcharge is the recomputation's to change: one marked refunded stays so, whatever a
+# recomputation read before the mark (the patient lock keeps the two apart; this is the second guard).
 _CHANGE_OVERCHARGE = text(
     "UPDATE overcharges SET amount_due = :amount_due, amount = :amount, state = :state, changed_at = :at "
-    "WHERE overcharge_id = :overcharge_id"
+    "WHERE overcharge_id = :overcharge_id AND state = 'open'"
 )
 _RECORD_UNDERCHARGE = text(
     "INSERT INTO undercharges (fee_id, patient_key, care_unit, amount, recorded_at) "
@@ -308,6 +310,7 @@ _OPEN_FOR_UNIT = text(
     "SELECT overcharge_id, patient_key, fee_id, care_unit, visit_date, fee_type, paid_amount, amount_due, amount, "
     "found_at FROM overcharges WHERE care_unit = :care_unit AND state = 'open' ORDER BY found_at, overcharge_id"
 )
+_PATIENT_OF_OVERCHARGE = text("SELECT patient_key FROM overcharges WHERE overcharge_id = :overcharge_id")
 _OVERCHARGE = text(
     "SELECT overcharge_id, patient_key, fee_id, care_unit, visit_date, fee_type, paid_amount, amount_due, amount, "
     "state, found_at, refunded_by FROM overcharges WHERE overcharge_id = :overcharge_id FOR UPDATE"
@@ -339,6 +342,14 @@ async def open_overcharges(conn: AsyncConnection, care_unit: str) -> list[Overch
 
 
 async def overcharge_for_update(conn: AsyncConnection, overcharge_id: UUID) -> OverchargeRow | None:
+    """The overcharge as it stands once no recomputation of its patient is under way, locked until commit.
+
+    The patient's lock first, then the row, in the order a recomputation takes them: a recomputation that
+    read the overcharge open finishes before the mark, and one that starts after it reads it refunded."""
+    patient = (await conn.execute(_PATIENT_OF_OVERCHARGE, {"overcharge_id": overcharge_id})).scalar()
+    if patient is None:
+        return None
+    await lock_patients(conn, [patient])
     row = (await conn.execute(_OVERCHARGE, {"overcharge_id": overcharge_id})).first()
     return OverchargeRow(**row._mapping) if row is not None else None
 

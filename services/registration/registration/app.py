@@ -28,7 +28,11 @@ def build(runtime: Runtime[RegistrationSettings]) -> Service:
             Consumer(
                 SYSTEM_FEE_SUBMISSIONS,
                 group=NAME,
-                batch_handler=partial(on_fee_submissions, key_secret=settings.patient_key_secret.get_secret_value()),
+                batch_handler=partial(
+                    on_fee_submissions,
+                    key_secret=settings.patient_key_secret.get_secret_value(),
+                    region=settings.region,
+                ),
             ),
             grants_consumer(NAME),
             Consumer(

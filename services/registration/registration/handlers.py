@@ -19,13 +19,14 @@ from runtime.consumers import Delivery, InvalidMessage, describe_validation_erro
 from runtime.transaction import Transaction
 
 
-async def on_fee_submissions(deliveries: Sequence[Delivery], tx: Transaction, *, key_secret: str) -> None:
+async def on_fee_submissions(deliveries: Sequence[Delivery], tx: Transaction, *, key_secret: str, region: str) -> None:
     """Registers a poll's submissions. Each comes through the integrated system whose own topic it came
-    on (only that system may write it), which must be approved. `key_secret` is the secret of the patient key."""
+    on (only that system may write it), which must be approved. `key_secret` is the secret of the patient
+    key, `region` the one this deployment serves."""
     items = [
         Incoming(d.value, tx.caused_by(d.correlation_id, d.message_id), system_topic=_system_of(d)) for d in deliveries
     ]
-    results = await register_submissions(items, tx.conn, key_secret)
+    results = await register_submissions(items, tx.conn, key_secret, region)
     unanswerable = [r for r in results if isinstance(r, Rejected) and r.submission_id is None]
     if unanswerable:
         # Without a submission id no outcome can be keyed to the sender: keep it in the DLQ. In a

@@ -5,7 +5,8 @@ each submission through the steps below, in order. Each step takes the list and 
 submission moved on to its next state or answered; a step reads or writes with one statement for
 the whole list: grants (read), idempotency keys, fee versions, outcomes, the outbox.
 
-    check -> authorize -> claim -> record -> answer re-sends -> pass on again -> answer rejections
+    check -> authorize -> refuse exited patients -> claim -> record -> answer re-sends -> pass on again
+    -> answer rejections
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from contracts.topics import FEES, INTERNAL_FEE_OUTCOMES, SYSTEM_FEE_OUTCOMES, T
 from registration import store
 from registration.fee_versions import FeeVersion
 from registration.submission_rules import Accepted, Rejected, RejectionCode, check_submission, reason
-from runtime import access_grants
+from runtime import access_grants, membership
 from runtime.audit import record_access
 from runtime.identity import Caller
 from runtime.patient_key import patient_key
@@ -89,6 +90,8 @@ class Checked:
 
     incoming: Incoming
     accepted: Accepted
+    patient_key: str
+    """The pseudonym the identity number is turned into at the edge (computed once, here)."""
 
     @property
     def submission(self) -> FeeSubmission:
@@ -142,31 +145,35 @@ class Unanswered:
 # --- the path ----------------------------------------------------------------------------------
 
 
-async def register_submissions(items: Sequence[Incoming], conn: AsyncConnection, key_secret: str) -> list[Result]:
+async def register_submissions(
+    items: Sequence[Incoming], conn: AsyncConnection, key_secret: str, region: str
+) -> list[Result]:
     """Check, authorize and register each submission; answer each rejection on the outcome topic.
+    `region` is the one this deployment serves: a fee is registered only for a unit of it.
 
     Returns one result per item, in order. A rejection without a submission id is not answered
     (there is no key to answer under): the caller dead-letters it or reports it.
     """
     today = today_in_sweden()
-    checked = check(items, today)
-    authorized = await authorize(checked, conn, today)
-    claimed = await claim(authorized, conn, key_secret, now())
+    checked = check(items, today, key_secret)
+    authorized = await authorize(checked, conn, today, region)
+    members = await refuse_exited_patients(authorized, conn)
+    claimed = await claim(members, conn, now())
     recorded = await record(claimed, conn)
     answered = await answer_resent(recorded, conn)
     passed_on = await pass_on_again(answered, conn)
     return await answer_rejections(passed_on)
 
 
-def check(items: Sequence[Incoming], today: date) -> list[Checked | Answered]:
+def check(items: Sequence[Incoming], today: date, key_secret: str) -> list[Checked | Answered]:
     """The rules of a submission; over HTTP also that it is the caller's own, sent through their system."""
-    return [_checked(item, check_submission(item.raw, today)) for item in items]
+    return [_checked(item, check_submission(item.raw, today), key_secret) for item in items]
 
 
-def _checked(item: Incoming, result: Accepted | Rejected) -> Checked | Answered:
+def _checked(item: Incoming, result: Accepted | Rejected, key_secret: str) -> Checked | Answered:
     if isinstance(result, Rejected):
         return Answered(item, result)
-    checked = _with_sender_system(Checked(item, result))
+    checked = _with_sender_system(Checked(item, result, patient_key(result.patient.digits, key_secret)))
     if item.caller is not None and checked.submission.registered_by != item.caller.hsa_id:
         return checked.rejected(
             reason(
@@ -194,11 +201,11 @@ def _with_sender_system(checked: Checked) -> Checked:
     if submission.system_id is not None or sender is None:
         return checked
     filled = submission.model_copy(update={"system_id": sender})
-    return Checked(checked.incoming, Accepted(filled, checked.accepted.patient))
+    return Checked(checked.incoming, Accepted(filled, checked.accepted.patient), checked.patient_key)
 
 
 async def authorize(
-    items: Sequence[Checked | Answered], conn: AsyncConnection, today: date
+    items: Sequence[Checked | Answered], conn: AsyncConnection, today: date, region: str
 ) -> list[Checked | Answered]:
     """May the employee register for the unit, through the system? One read of every grant the list needs."""
     pending = [item for item in items if isinstance(item, Checked)]
@@ -215,6 +222,7 @@ async def authorize(
             continue
         decision = grants.decide(
             Action.REGISTER_FEE,
+            region=region,
             acting_unit=item.submission.care_unit,
             employee=item.submission.registered_by,
             system_id=item.through_system,
@@ -228,8 +236,29 @@ async def authorize(
     return authorized
 
 
+async def refuse_exited_patients(
+    items: Sequence[Checked | Answered], conn: AsyncConnection
+) -> list[Checked | Answered]:
+    """A patient who has left e-frikort (utträde) and not re-entered has no ledger to count a fee in: the
+    fee is refused, so the sender hears so now instead of never (the patient keeps the paper receipt).
+    Asked after authorization, so that only those who may register learn it."""
+    pending = [item for item in items if isinstance(item, Checked)]
+    gone = await membership.exited(conn, [item.patient_key for item in pending])
+    return [
+        item.rejected(_PATIENT_EXITED) if isinstance(item, Checked) and item.patient_key in gone else item
+        for item in items
+    ]
+
+
+_PATIENT_EXITED = reason(
+    RejectionCode.PATIENT_EXITED,
+    "patient_id",
+    "the patient has left e-frikort: no fee is registered for them until they re-enter",
+)
+
+
 async def claim(
-    items: Sequence[Checked | Answered], conn: AsyncConnection, key_secret: str, at: datetime
+    items: Sequence[Checked | Answered], conn: AsyncConnection, at: datetime
 ) -> list[Registering | Resent | Answered]:
     """Reserve each idempotency key for a new fee. The first of a key in the list claims it; a later one,
     or one whose key was claimed before, is a re-send of that fee, or a conflict when its content differs."""
@@ -242,7 +271,7 @@ async def claim(
             *key,
             fingerprint=first.accepted.fingerprint,
             fee_id=uuid.uuid4(),
-            patient_key=patient_key(first.accepted.patient.digits, key_secret),
+            patient_key=first.patient_key,
         )
         for key, first in first_of_key.items()
     }

@@ -26,6 +26,7 @@ from registration.registering import Incoming, Registered, register_submissions
 from registration.submission_rules import AUTHORIZATION_CODES, Rejected, RejectionCode, check_fee_values, reason
 from runtime.access_grants import authorize, refused
 from runtime.audit import record_access
+from runtime.free_text import FreeText, NoControlCharacters
 from runtime.http import ActingUnit, Caller, CurrentCaller, SettingsDep, UnitOfWorkDep, provided
 from runtime.problems import Problem, Reason, problem_responses, refusal
 from runtime.transaction import Transaction, UnitOfWork
@@ -114,7 +115,9 @@ class CorrectionRequest(BaseModel):
     paid_amount: StrictInt | None = None
     visit_date: IsoDate | None = None
     fee_type: StrictStr | None = Field(default=None, max_length=64)
-    reason: StrictStr | None = Field(default=None, max_length=500, description="Why, for the fee's history.")
+    reason: Annotated[StrictStr, NoControlCharacters] | None = Field(
+        default=None, max_length=500, description="Why, for the fee's history."
+    )
 
 
 def _view(versions: list[FeeVersion]) -> FeeView:
@@ -165,11 +168,11 @@ def _expected_version(if_match: str | None) -> int | str | None:
 
 
 async def _authorized_on_fee(
-    conn: AsyncConnection, caller: Caller, action: Action, fee: FeeVersion, acting_unit: str | None
+    conn: AsyncConnection, caller: Caller, action: Action, fee: FeeVersion, acting_unit: str | None, region: str
 ) -> None:
     """The caller may do `action` on the fee, or 403. The unit they act for is the one they name, else any
-    unit where they hold a grant that allows it."""
-    decision = await authorize(conn, caller, action, acting_unit=acting_unit, target_unit=fee.care_unit)
+    unit where they hold a grant that allows it; either way a unit of the `region` this deployment serves."""
+    decision = await authorize(conn, caller, action, region=region, acting_unit=acting_unit, target_unit=fee.care_unit)
     if not decision.allowed:
         raise refused(decision)
 
@@ -205,7 +208,7 @@ async def register_fee(
         body = body[: MAX_SUBMISSION_BYTES + 1]
     secret = settings.patient_key_secret.get_secret_value()
     async with work.begin() as tx:
-        [result] = await register_submissions([Incoming(body, tx, caller)], tx.conn, secret)
+        [result] = await register_submissions([Incoming(body, tx, caller)], tx.conn, secret, settings.region)
     if isinstance(result, Rejected):
         status = max((_STATUS_OF_CODE.get(r.code, 422) for r in result.reasons), default=422)
         raise not_done(status, "The fee was not registered", result.reasons)
@@ -244,7 +247,11 @@ def _pending(submission_id: str, fee_id: str) -> JSONResponse:
     responses={202: {"model": Pending, "description": "Not assessed yet"}},
 )
 async def submission_outcome(
-    submission_id: str, caller: CurrentCaller, work: UnitOfWorkDep, acting_unit: ActingUnit = None
+    submission_id: str,
+    caller: CurrentCaller,
+    work: UnitOfWorkDep,
+    settings: SettingsDep,
+    acting_unit: ActingUnit = None,
 ) -> Response:
     async with work.begin() as tx:
         found = (await store.outcomes(tx.conn, [submission_id])).get(submission_id)
@@ -257,7 +264,7 @@ async def submission_outcome(
             return Response(found.outcome, media_type="application/json")
         if caller.hsa_id != fee.registered_by:
             # Whoever registered the fee may follow its outcome; others need the right to read.
-            await _authorized_on_fee(tx.conn, caller, Action.READ_PROTECTION, fee, acting_unit)
+            await _authorized_on_fee(tx.conn, caller, Action.READ_PROTECTION, fee, acting_unit, settings.region)
         await record_access(
             tx,
             patient_key=fee.patient_key,
@@ -274,14 +281,14 @@ async def submission_outcome(
 
 @router.get("/fees/{fee_id}", summary="A fee and every version of it", response_model=FeeView)
 async def read_fee(
-    fee_id: uuid.UUID, caller: CurrentCaller, work: UnitOfWorkDep, acting_unit: ActingUnit = None
+    fee_id: uuid.UUID, caller: CurrentCaller, work: UnitOfWorkDep, settings: SettingsDep, acting_unit: ActingUnit = None
 ) -> Response:
     async with work.begin() as tx:
         versions = await store.versions(tx.conn, fee_id)
         if not versions:
             raise Problem(404, "unknown_fee", "Not found", "no such fee")
         current = versions[-1]
-        await _authorized_on_fee(tx.conn, caller, Action.READ_PROTECTION, current, acting_unit)
+        await _authorized_on_fee(tx.conn, caller, Action.READ_PROTECTION, current, acting_unit, settings.region)
         await record_access(
             tx,
             patient_key=current.patient_key,
@@ -300,11 +307,12 @@ async def correct_fee(
     correction: CorrectionRequest,
     caller: CurrentCaller,
     work: UnitOfWorkDep,
+    settings: SettingsDep,
     acting_unit: ActingUnit = None,
     if_match: Annotated[str | None, Header(description="The version corrected, as its ETag says.")] = None,
 ) -> Response:
     async with work.begin() as tx:
-        current = await _changeable(tx.conn, caller, Action.CORRECT_FEE, fee_id, acting_unit, if_match)
+        current = await _changeable(tx.conn, caller, Action.CORRECT_FEE, fee_id, acting_unit, if_match, settings.region)
         corrected = _corrected(current, correction, by=caller.hsa_id)
         await _record_change(tx, corrected, caller, acting_unit, "fee.corrected")
         versions = await store.versions(tx.conn, fee_id)
@@ -320,12 +328,13 @@ async def delete_fee(
     fee_id: uuid.UUID,
     caller: CurrentCaller,
     work: UnitOfWorkDep,
+    settings: SettingsDep,
     acting_unit: ActingUnit = None,
     if_match: Annotated[str | None, Header(description="The version deleted, as its ETag says.")] = None,
-    why: Annotated[str | None, Query(alias="reason", max_length=500)] = None,
+    why: Annotated[FreeText | None, Query(alias="reason", max_length=500)] = None,
 ) -> Response:
     async with work.begin() as tx:
-        current = await _changeable(tx.conn, caller, Action.DELETE_FEE, fee_id, acting_unit, if_match)
+        current = await _changeable(tx.conn, caller, Action.DELETE_FEE, fee_id, acting_unit, if_match, settings.region)
         deletion = current.deletion(by=caller.hsa_id, at=now(), reason=why)
         await _record_change(tx, deletion, caller, acting_unit, "fee.deleted")
         versions = await store.versions(tx.conn, fee_id)
@@ -339,13 +348,14 @@ async def _changeable(
     fee_id: uuid.UUID,
     acting_unit: str | None,
     if_match: str | None,
+    region: str,
 ) -> FeeVersion:
     """The fee's current version, locked for the change: known, the caller's to change, not deleted,
     and the version the caller changes (`If-Match`) when they name one."""
     current = await store.latest_version_for_change(conn, fee_id)
     if current is None:
         raise Problem(404, "unknown_fee", "Not found", "no such fee")
-    await _authorized_on_fee(conn, caller, action, current, acting_unit)
+    await _authorized_on_fee(conn, caller, action, current, acting_unit, region)
     if current.deleted:
         raise not_done(409, "The fee is deleted", [reason(RejectionCode.FEE_DELETED, None, "the fee is deleted")])
     expected = _expected_version(if_match)

@@ -34,6 +34,8 @@ class RejectionCode(StrEnum):
     UNKNOWN_FEE_TYPE = "unknown_fee_type"
     MISSING_RECEIPT_ISSUER = "missing_receipt_issuer"
     SUBMISSION_CONFLICT = "submission_conflict"
+    PATIENT_EXITED = "patient_exited"
+    """The patient has left e-frikort (utträde) and not re-entered."""
     REGISTERED_BY_NOT_CALLER = "registered_by_not_caller"
     """Over HTTP a person registers in their own name only."""
     SYSTEM_NOT_CALLER = "system_not_caller"

@@ -127,6 +127,8 @@ async def test_the_decision_endpoint_answers_with_the_reason_when_it_is_no(acces
         ),
         ({"hsa_id": "SE2321000016-E999", "care_unit": "SE2321000016-U001"}, "no_commission"),
         ({"hsa_id": "SE2321000016-E001", "care_unit": "SE2321000016-U777"}, "unknown_care_unit"),
+        # Region Annan's user, at a unit whose provider signed Region Annan's agreement: not this deployment's.
+        ({"hsa_id": "SE2321000016-E008", "care_unit": "SE2321000016-U005"}, "region_not_served"),
     ]
     for question, denial in cases:
         answer = await ask(access, action=register, **question)
@@ -321,7 +323,7 @@ def audit_entry(patient_key: str, actor: str, action: str) -> AuditEntry:
     )
 
 
-async def test_central_support_sees_who_looked_at_a_patient_and_then_exit_removes_the_trail(
+async def test_central_support_sees_who_looked_at_a_patient_and_the_exit_keeps_the_trail_and_is_itself_audited(
     infra: InfraEndpoints, access: RunningAccess
 ) -> None:
 
@@ -352,16 +354,16 @@ async def test_central_support_sees_who_looked_at_a_patient_and_then_exit_remove
     assert refused.json()["type"].endswith("role_not_permitted")
     assert patient not in refused.text
 
-    # The trail read is itself logged; wait for that entry, so the exit below has all three to remove.
+    # The trail read is itself logged; wait for that entry, so the exit below has all three to keep.
     assert await eventually(lambda: _at_least(stored, 3), timeout=20)
     not_allowed = await access.http.post(
-        f"/v1/patients/{patient}/exit", headers={**USER, "X-Care-Unit": "SE2321000016-U001"}
+        "/v1/patients/exit", headers={**USER, "X-Care-Unit": "SE2321000016-U001"}, json={"patient_id": patient}
     )
     assert not_allowed.status_code == 403
 
     async with reading(infra.kafka_bootstrap_servers, PATIENT_MEMBERSHIP.name) as membership:
         exit_ = await access.http.post(
-            f"/v1/patients/{patient}/exit", headers={**CENTRAL_SUPPORT, "X-Care-Unit": CENTRAL_UNIT}
+            "/v1/patients/exit", headers={**CENTRAL_SUPPORT, "X-Care-Unit": CENTRAL_UNIT}, json={"patient_id": patient}
         )
         assert exit_.status_code == 202, exit_.text
         [record] = await membership.wait_for(lambda r: r.key == key.encode(), timeout=20)
@@ -369,11 +371,41 @@ async def test_central_support_sees_who_looked_at_a_patient_and_then_exit_remove
     assert event["event_type"] == "PatientExited"
     assert event["payload"]["requested_by"] == "SE2321000016-E004"
 
-    async def gone() -> bool:
-        return await stored() == 0
+    # The Patient Data Act keeps who read or changed the patient's data, and the exit is on record too.
+    assert await eventually(lambda: _at_least(stored, 4), timeout=20)
+    assert await eventually(lambda: _exit_obeyed(access, key), timeout=20)
+    reentry = await access.http.post(
+        "/v1/patients/reentry", headers={**CENTRAL_SUPPORT, "X-Care-Unit": CENTRAL_UNIT}, json={"patient_id": patient}
+    )
+    assert reentry.status_code == 202, reentry.text
+    assert await eventually(lambda: _at_least(stored, 5), timeout=20)
+    actions = await access.rows(
+        "SELECT action, actor FROM {schema}.audit_entries WHERE patient_key = $1 ORDER BY occurred_at", key
+    )
+    assert [(a["action"], a["actor"]) for a in actions] == [
+        ("fee.registered", "SE2321000016-E001"),
+        ("protection.read", "SE2321000016-E002"),
+        ("audit.read", "SE2321000016-E004"),
+        ("patient.exit", "SE2321000016-E004"),
+        ("patient.reentry", "SE2321000016-E004"),
+    ]
 
-    assert await eventually(gone, timeout=20)
+
+async def _exit_obeyed(access: RunningAccess, key: str) -> bool:
+    return bool(await access.rows("SELECT 1 FROM {schema}.exited_patients WHERE patient_key = $1", key))
 
 
 async def _at_least(count: Any, n: int) -> bool:
     return bool(await count() >= n)
+
+
+async def test_a_user_acting_for_a_unit_of_another_region_may_read_nothing_about_a_patient(
+    access: RunningAccess,
+) -> None:
+    await import_sample(access)
+    elsewhere = {"X-HSA-ID": "SE2321000016-E008", "X-Care-Unit": "SE2321000016-U005"}
+    for action in ("protection.read", "contact.change", "fee.register", "audit.read", "patient.exit"):
+        answer = await ask(access, hsa_id="SE2321000016-E008", care_unit="SE2321000016-U005", action=action)
+        assert (answer["allowed"], answer["denial"]) == (False, "region_not_served"), action
+    trail = await access.http.post("/v1/audit/trail", headers=elsewhere, json={"patient_id": new_patient()})
+    assert trail.status_code == 403 and trail.json()["code"] == "region_not_served"

@@ -35,7 +35,7 @@ from runtime.service import Runtime, create_app
 from runtime.settings import DEV_PATIENT_KEY_SECRET
 from tests.actors import access_in_process, admit
 from tests.kafka_clients import eventually, plain_producer
-from tests.notice_receivers import HttpReceiver, MailDrop, http_receiver, smtp_server
+from tests.notice_receivers import MAILBOX_SETTINGS, HttpReceiver, MailDrop, http_receiver, smtp_server
 from tests.submissions import new_patient
 
 WEBHOOK_SECRET = "test-webhook-secret"
@@ -85,9 +85,13 @@ class NotificationsUnderTest:
     mail: MailDrop
     receiver: HttpReceiver
     letters: Path
+    access: str
+    """The name (and schema) of the access service run beside it, which gives the tests' people their grants."""
 
     async def set_contact(self, patient: Patient, **details: Any) -> httpx.Response:
-        response = await self.http.put(f"/v1/patients/{patient.identity_number}/contact", json=details, headers=CLERK)
+        response = await self.http.put(
+            "/v1/patients/contact", json={"patient_id": patient.identity_number, **details}, headers=CLERK
+        )
         assert response.status_code == 200, response.text
         return response
 
@@ -159,6 +163,7 @@ async def notifications(
         smtp_security="none",
         email_sender="Region Test <frikort@region.test>",
         webhook_secret=WEBHOOK_SECRET,
+        **MAILBOX_SETTINGS,
         letter_folder=letters,
         max_attempts=MAX_ATTEMPTS,
         backoff_initial_s=0.2,
@@ -185,7 +190,9 @@ async def notifications(
 
             assert await eventually(ready, timeout=60, interval=0.2), (await http.get("/ready")).json()
             await admit(infra, actors(), access=access.name, readers=(name,))
-            yield NotificationsUnderTest(name, http, db, infra.kafka_bootstrap_servers, mail[0], receiver, letters)
+            yield NotificationsUnderTest(
+                name, http, db, infra.kafka_bootstrap_servers, mail[0], receiver, letters, access.name
+            )
     finally:
         await db.execute(f"DROP OWNED BY efrikort_{name} CASCADE")
         await db.execute(f"DROP ROLE IF EXISTS efrikort_{name}")

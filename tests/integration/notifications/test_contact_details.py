@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from contracts.notice_events import NoticeChannel, PatientContactDetails
 from contracts.topics import AUDIT, PATIENT_CONTACTS
+from efrikort.infra.stack import InfraEndpoints
+from efrikort.through_access import PartialExport
+from tests.actors import admit
 from tests.integration.notifications.conftest import CLERK, CLERK_ID, LOOKER, NotificationsUnderTest, Patient
 from tests.kafka_clients import eventually, reading
+
+LETTER = {"channel": "letter", "postal_address": ["Box 1"]}
+REGION_ELSEWHERE = "Region Annan"
+PROVIDER_ELSEWHERE = "SE2321000016-P004"
+UNIT_ELSEWHERE = "SE2321000016-U005"
+"""The sample directory's unit of Region Annan, whose provider has signed Region Annan's agreement."""
+USER_ELSEWHERE = "SE2321000016-E008"
+"""`EFK;Användare` there: in good standing, but of a region this deployment does not serve."""
 
 
 async def test_contact_details_are_kept_by_patient_key_and_every_change_and_read_is_audited(
@@ -27,7 +39,9 @@ async def test_contact_details_are_kept_by_patient_key_and_every_change_and_read
             language="en",
             postal_address=["Storgatan 1", "582 22 Linköping"],
         )
-        got = await notifications.http.get(f"/v1/patients/{patient.identity_number}/contact", headers=CLERK)
+        got = await notifications.http.post(
+            "/v1/patients/contact/lookup", json={"patient_id": patient.identity_number}, headers=CLERK
+        )
         assert got.status_code == 200
         assert got.json()["email"] == "asa@example.se" and got.json()["language"] == "en"
         assert got.json()["changed_by"] == CLERK_ID
@@ -81,7 +95,9 @@ async def test_a_bad_identity_number_is_a_problem_naming_the_field_and_not_the_n
     notifications: NotificationsUnderTest,
 ) -> None:
     response = await notifications.http.put(
-        "/v1/patients/19850412-1231/contact", headers=CLERK, json={"channel": "letter", "postal_address": ["Box 1"]}
+        "/v1/patients/contact",
+        headers=CLERK,
+        json={"patient_id": "19850412-1231", "channel": "letter", "postal_address": ["Box 1"]},
     )
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
@@ -94,7 +110,7 @@ async def test_a_channel_without_its_address_is_a_problem_naming_the_missing_fie
     notifications: NotificationsUnderTest, patient: Patient
 ) -> None:
     response = await notifications.http.put(
-        f"/v1/patients/{patient.identity_number}/contact", headers=CLERK, json={"channel": "email"}
+        "/v1/patients/contact", headers=CLERK, json={"patient_id": patient.identity_number, "channel": "email"}
     )
     assert response.status_code == 422
     assert response.json()["field"] == "email"
@@ -103,7 +119,7 @@ async def test_a_channel_without_its_address_is_a_problem_naming_the_missing_fie
 
 async def test_an_invalid_field_is_a_problem_naming_it(notifications: NotificationsUnderTest, patient: Patient) -> None:
     response = await notifications.http.put(
-        f"/v1/patients/{patient.identity_number}/contact", headers=CLERK, json={"channel": "pigeon"}
+        "/v1/patients/contact", headers=CLERK, json={"patient_id": patient.identity_number, "channel": "pigeon"}
     )
     assert response.status_code == 422
     problem = response.json()
@@ -111,7 +127,9 @@ async def test_an_invalid_field_is_a_problem_naming_it(notifications: Notificati
 
 
 async def test_a_caller_without_identity_is_refused(notifications: NotificationsUnderTest, patient: Patient) -> None:
-    response = await notifications.http.get(f"/v1/patients/{patient.identity_number}/contact")
+    response = await notifications.http.post(
+        "/v1/patients/contact/lookup", json={"patient_id": patient.identity_number}
+    )
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"
     assert (await notifications.http.get("/v1/notices")).status_code == 401
@@ -120,7 +138,9 @@ async def test_a_caller_without_identity_is_refused(notifications: Notifications
 async def test_a_patient_without_contact_details_is_a_404_problem(
     notifications: NotificationsUnderTest, patient: Patient
 ) -> None:
-    response = await notifications.http.get(f"/v1/patients/{patient.identity_number}/contact", headers=CLERK)
+    response = await notifications.http.post(
+        "/v1/patients/contact/lookup", json={"patient_id": patient.identity_number}, headers=CLERK
+    )
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
 
@@ -130,11 +150,13 @@ async def test_a_limited_user_may_look_contact_details_up_but_not_change_them(
 ) -> None:
     await notifications.set_contact(patient, channel="letter", postal_address=["Box 1"])
 
-    looked_up = await notifications.http.get(f"/v1/patients/{patient.identity_number}/contact", headers=LOOKER)
+    looked_up = await notifications.http.post(
+        "/v1/patients/contact/lookup", json={"patient_id": patient.identity_number}, headers=LOOKER
+    )
     changed = await notifications.http.put(
-        f"/v1/patients/{patient.identity_number}/contact",
+        "/v1/patients/contact",
         headers=LOOKER,
-        json={"channel": "letter", "postal_address": ["Box 2"]},
+        json={"patient_id": patient.identity_number, "channel": "letter", "postal_address": ["Box 2"]},
     )
 
     assert looked_up.status_code == 200 and looked_up.json()["postal_address"] == ["Box 1"]
@@ -142,17 +164,47 @@ async def test_a_limited_user_may_look_contact_details_up_but_not_change_them(
     assert changed.json()["code"] == "role_not_permitted"
 
 
-@pytest.mark.parametrize("method", ["GET", "PUT"])
+@pytest.mark.parametrize(
+    ("method", "path", "details"),
+    [("POST", "/v1/patients/contact/lookup", {}), ("PUT", "/v1/patients/contact", LETTER)],
+    ids=["look up", "change"],
+)
 async def test_someone_without_a_commission_may_neither_look_up_nor_change_contact_details(
-    notifications: NotificationsUnderTest, patient: Patient, method: str
+    notifications: NotificationsUnderTest, patient: Patient, method: str, path: str, details: dict[str, Any]
 ) -> None:
     response = await notifications.http.request(
         method,
-        f"/v1/patients/{patient.identity_number}/contact",
+        path,
         headers={"X-HSA-ID": "SE2321000016-NOBODY"},
-        json={"channel": "letter", "postal_address": ["Box 1"]} if method == "PUT" else None,
+        json={"patient_id": patient.identity_number, **details},
     )
 
     assert response.status_code == 403
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["code"] == "no_commission"
+
+
+async def test_a_user_acting_for_a_unit_of_another_region_may_neither_read_contact_details_nor_set_a_webhook(
+    notifications: NotificationsUnderTest, patient: Patient, infra: InfraEndpoints
+) -> None:
+    await notifications.set_contact(patient, channel="letter", postal_address=["Box 1"])
+    actors = PartialExport(REGION_ELSEWHERE)
+    actors.employee(USER_ELSEWHERE, actors.unit(UNIT_ELSEWHERE, actors.provider(PROVIDER_ELSEWHERE)))
+    await admit(infra, actors, access=notifications.access, readers=(notifications.name,))
+    elsewhere = {"X-HSA-ID": USER_ELSEWHERE, "X-Care-Unit": UNIT_ELSEWHERE}
+
+    looked_up = await notifications.http.post(
+        "/v1/patients/contact/lookup", json={"patient_id": patient.identity_number}, headers=elsewhere
+    )
+    webhook = {"channel": "webhook", "webhook_url": "https://mailbox.elsewhere.test/hook"}
+    changed = await notifications.http.put(
+        "/v1/patients/contact", json={"patient_id": patient.identity_number, **webhook}, headers=elsewhere
+    )
+
+    for refused in (looked_up, changed):
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["code"] == "region_not_served"
+    kept = await notifications.http.post(
+        "/v1/patients/contact/lookup", json={"patient_id": patient.identity_number}, headers=CLERK
+    )
+    assert (kept.json()["channel"], kept.json()["webhook_url"]) == ("letter", None)

@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -99,8 +100,9 @@ class Patient:
         self.key = patient_key(self.number.digits, DEV_PATIENT_KEY_SECRET)
         self.producer = producer
         self.fees: dict[str, FeeRegistered] = {}
+        self.event_ids: dict[str, uuid.UUID] = {}
 
-    async def publish(self, event: Event) -> None:
+    async def publish(self, event: Event) -> Envelope[Any]:
         envelope = Envelope.wrap(event, producer="registration", correlation_id=str(uuid.uuid4()))
         await self.producer.send_and_wait(
             FEES.name,
@@ -108,6 +110,7 @@ class Patient:
             key=self.key.encode(),
             headers=[(k, v.encode()) for k, v in envelope_headers(envelope).items()],
         )
+        return envelope
 
     async def register(
         self,
@@ -136,7 +139,7 @@ class Patient:
             registered_at=datetime.now(UTC),
         )
         self.fees[name] = fee
-        await self.publish(fee)
+        self.event_ids[name] = (await self.publish(fee)).event_id
         return fee
 
     async def delete(self, name: str) -> None:

@@ -34,6 +34,12 @@ ADMINISTRATOR = "SE2321000099-E203"
 """`EFK;Administratör` at unit C: the region's administrators reach every provider's units."""
 NOBODY = "SE2321000016-E999"
 """No grant anywhere."""
+REGION_ELSEWHERE = "Region Annan"
+PROVIDER_ELSEWHERE = "SE2321000016-P004"
+UNIT_ELSEWHERE = "SE2321000016-U005"
+"""The sample directory's unit of Region Annan, whose provider has signed Region Annan's agreement."""
+USER_ELSEWHERE = "SE2321000016-E008"
+"""`EFK;Användare` at that unit: a user in good standing, of a region this deployment does not serve."""
 
 
 def caller(hsa_id: str) -> dict[str, str]:
@@ -42,12 +48,15 @@ def caller(hsa_id: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 async def actors(granted: ServiceProcess, access: AccessInProcess, infra: InfraEndpoints) -> None:
-    """The people above, at the units the package's access already knows."""
+    """The people above, at the units the package's access already knows; and Region Annan's unit, its
+    provider with that region's agreement, and its user."""
     actors = PartialExport(REGION)
     actors.employee(LIMITED, UNIT_A, role=AccessRole.LIMITED_USER)
     actors.employee(WITHOUT_ROLE, UNIT_A, role=None)
     actors.employee(OTHER_PROVIDERS_USER, UNIT_C)
     actors.employee(ADMINISTRATOR, UNIT_C, role=AccessRole.ADMINISTRATOR)
+    elsewhere = actors.provider(PROVIDER_ELSEWHERE, region=REGION_ELSEWHERE)
+    actors.employee(USER_ELSEWHERE, actors.unit(UNIT_ELSEWHERE, elsewhere, region=REGION_ELSEWHERE))
     await admit(infra, actors, access=access.name, readers=("protection",))
 
 
@@ -70,16 +79,30 @@ def refusal(response: httpx.Response) -> str:
 async def test_any_role_may_look_up_a_patient_and_others_are_told_what_is_missing(
     anyone: httpx.AsyncClient,
 ) -> None:
-    patient = new_patient()
-    for path in (f"/v1/patients/{patient}/protection", f"/v1/patients/{patient}/extract"):
-        assert (await anyone.get(path, headers=caller(LIMITED))).status_code == 200
-        assert refusal(await anyone.get(path, headers=caller(NOBODY))) == "no_commission"
-        assert refusal(await anyone.get(path, headers=caller(WITHOUT_ROLE))) == "no_role"
+    patient = {"patient_id": new_patient()}
+    for path in ("/v1/patients/protection", "/v1/patients/extract"):
+        assert (await anyone.post(path, json=patient, headers=caller(LIMITED))).status_code == 200
+        assert refusal(await anyone.post(path, json=patient, headers=caller(NOBODY))) == "no_commission"
+        assert refusal(await anyone.post(path, json=patient, headers=caller(WITHOUT_ROLE))) == "no_role"
         # Acting for a unit where they hold nothing: the unit named is the one decided on.
-        assert refusal(await anyone.get(path, headers={**caller(LIMITED), "X-Care-Unit": UNIT_C})) == "no_commission"
+        elsewhere = {**caller(LIMITED), "X-Care-Unit": UNIT_C}
+        assert refusal(await anyone.post(path, json=patient, headers=elsewhere)) == "no_commission"
         # Through an integrated system, which must be approved for the unit's region.
         through = {**caller(LIMITED), "X-System-ID": "SE2321000016-SYS-UNKNOWN"}
-        assert refusal(await anyone.get(path, headers=through)) == "system_not_approved"
+        assert refusal(await anyone.post(path, json=patient, headers=through)) == "system_not_approved"
+
+
+async def test_a_user_acting_for_a_unit_of_another_region_may_not_look_up_a_patient(
+    anyone: httpx.AsyncClient,
+) -> None:
+    patient = {"patient_id": new_patient()}
+    for path in ("/v1/patients/protection", "/v1/patients/extract"):
+        assert refusal(await anyone.post(path, json=patient, headers=caller(USER_ELSEWHERE))) == "region_not_served"
+        named = {**caller(USER_ELSEWHERE), "X-Care-Unit": UNIT_ELSEWHERE}
+        assert refusal(await anyone.post(path, json=patient, headers=named)) == "region_not_served"
+    assert refusal(
+        await anyone.get(f"/v1/care-units/{UNIT_ELSEWHERE}/overcharges", headers=caller(USER_ELSEWHERE))
+    ) == ("region_not_served")
 
 
 async def test_an_overcharge_is_seen_and_marked_refunded_only_by_those_whose_role_and_reach_allow_it(

@@ -55,7 +55,9 @@ async def test_fees_arriving_out_of_order_end_in_the_ledger_of_their_visit_dates
     assert [(o["fee_id"], o["amount"]) for o in owed if o["fee_id"] == str(patient.fees["third"].fee_id)] == [
         (str(patient.fees["third"].fee_id), 50)
     ]
-    status = (await http.get(f"/v1/patients/{patient.identity}/protection", params={"date": "2025-08-01"})).json()
+    status = (
+        await http.post("/v1/patients/protection", json={"patient_id": patient.identity, "date": "2025-08-01"})
+    ).json()
     assert status["status"] in ("preliminary", "final")
     assert status["period_start"] == "2025-04-25"
     assert status["free_card"]["valid_from"] == "2025-08-01"
@@ -119,7 +121,9 @@ async def test_a_deletion_that_takes_the_sum_below_the_ceiling_revokes_the_free_
     revoked = events(cards, patient)[1]
     assert revoked["event_type"] == "FreeCardRevoked"
     assert revoked["payload"]["number"] == json.loads(issued.value)["payload"]["number"]
-    status = (await http.get(f"/v1/patients/{patient.identity}/protection", params={"date": "2025-10-10"})).json()
+    status = (
+        await http.post("/v1/patients/protection", json={"patient_id": patient.identity, "date": "2025-10-10"})
+    ).json()
     assert (status["status"], status["sum"], status["free_card"]) == ("below_limit", 1000, None)
 
 
@@ -155,9 +159,11 @@ async def test_every_fee_version_is_kept_and_the_extract_lists_the_period(
     finally:
         await conn.close()
 
-    extract = (await http.get(f"/v1/patients/{patient.identity}/extract")).json()
+    extract = (await http.post("/v1/patients/extract", json={"patient_id": patient.identity})).json()
     assert [(f["fee_amount"], f["amount_due"]) for f in extract["fees"]] == [(300, 300)]
-    pdf = await http.get(f"/v1/patients/{patient.identity}/extract", headers={"Accept": "application/pdf"})
+    pdf = await http.post(
+        "/v1/patients/extract", json={"patient_id": patient.identity}, headers={"Accept": "application/pdf"}
+    )
     assert pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
 
@@ -170,9 +176,11 @@ async def _all_three(versions: Callable[[], Awaitable[list[tuple[str, int]]]]) -
 async def test_a_lookup_needs_a_valid_identity_number_and_a_caller(
     protection: ServiceProcess, http: httpx.AsyncClient
 ) -> None:
-    bad = await http.get("/v1/patients/19850412-1231/protection")
+    bad = await http.post("/v1/patients/protection", json={"patient_id": "19850412-1231"})
     assert bad.status_code == 422
     assert bad.json()["field"] == "patient_id"
     assert "1985" not in bad.text
-    anonymous = await httpx.AsyncClient(base_url=protection.url).get(f"/v1/patients/{new_patient()}/protection")
+    anonymous = await httpx.AsyncClient(base_url=protection.url).post(
+        "/v1/patients/protection", json={"patient_id": new_patient()}
+    )
     assert anonymous.status_code == 401

@@ -7,7 +7,7 @@ from contracts.access_events import AccessRole, grant_key
 from contracts.authorization import Action, Denial
 from runtime.access_grants import Grant, Grants, refused
 from runtime.identity import Caller
-from tests.grants import employee, system, unit
+from tests.grants import REGION, employee, system, unit
 
 TODAY = date(2026, 3, 10)
 
@@ -17,7 +17,9 @@ def grants(*given: Grant) -> Grants:
 
 
 def register(found: Grants, *, through: str | None = "SYS") -> str | None:
-    decision = found.decide(Action.REGISTER_FEE, acting_unit="U", employee="E", system_id=through, today=TODAY)
+    decision = found.decide(
+        Action.REGISTER_FEE, region=REGION, acting_unit="U", employee="E", system_id=through, today=TODAY
+    )
     return None if decision.allowed else decision.denial
 
 
@@ -64,7 +66,12 @@ def may(
     system_id: str | None = None,
 ) -> str | None:
     decision = found.decide_for_caller(
-        action, Caller(caller, system_id), today=TODAY, acting_unit=acting_unit, target_unit=target_unit
+        action,
+        Caller(caller, system_id),
+        region=REGION,
+        today=TODAY,
+        acting_unit=acting_unit,
+        target_unit=target_unit,
     )
     return None if decision.allowed else decision.denial
 
@@ -105,8 +112,20 @@ def test_a_caller_through_a_system_needs_it_approved() -> None:
 
 def test_a_refusal_is_a_403_problem_naming_the_denial() -> None:
     decision = grants(unit("U"), employee("E", "U", role=None)).decide_for_caller(
-        Action.READ_PROTECTION, Caller("E"), today=TODAY
+        Action.READ_PROTECTION, Caller("E"), region=REGION, today=TODAY
     )
     problem = refused(decision)
     assert (problem.status, problem.code) == (403, "no_role")
     assert [r.code for r in problem.reasons] == ["no_role"]
+
+
+def test_a_caller_with_units_in_two_regions_acts_for_the_one_this_deployment_serves() -> None:
+    found = grants(unit("U"), unit("FAR", region="Region Annan"), employee("E", "U"), employee("E", "FAR"))
+    assert may(found, Action.READ_PROTECTION) is None
+    assert may(found, Action.READ_PROTECTION, acting_unit="FAR") == Denial.REGION_NOT_SERVED
+
+
+def test_a_caller_whose_only_unit_is_of_another_region_is_refused_naming_the_region() -> None:
+    found = grants(unit("FAR", region="Region Annan"), employee("E", "FAR", role=AccessRole.SUPERUSER))
+    assert may(found, Action.READ_PROTECTION) == Denial.REGION_NOT_SERVED
+    assert may(found, Action.CHANGE_CONTACT_DETAILS) == Denial.REGION_NOT_SERVED

@@ -1,0 +1,108 @@
+"""A patient's exit, as protection obeys it: the ledger removed, the compacted status topic tombstoned,
+and a fee event that was in flight at the exit ignored until the patient re-enters."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from contracts.access_events import PatientExited, PatientReentered
+from contracts.envelope import Envelope, Event
+from contracts.topics import INTERNAL_FEE_OUTCOMES, PATIENT_MEMBERSHIP, PATIENT_STATUS
+from efrikort.infra.stack import InfraEndpoints
+from efrikort.services import ServiceProcess
+from runtime.outbox import envelope_headers
+from tests.integration.protection.conftest import Patient
+from tests.kafka_clients import eventually, reading
+
+pytestmark = pytest.mark.integration
+
+SCHEMA = "protection"
+
+
+@pytest.fixture
+async def db(infra: InfraEndpoints) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(infra.database_url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+async def as_access(producer: AIOKafkaProducer, patient: Patient, event: Event) -> None:
+    """Publish on the membership topic as the access service does."""
+    envelope = Envelope.wrap(event, producer="access", correlation_id=str(uuid.uuid4()))
+    await producer.send_and_wait(
+        PATIENT_MEMBERSHIP.name,
+        envelope.model_dump_json().encode(),
+        key=patient.key.encode(),
+        headers=[(k, v.encode()) for k, v in envelope_headers(envelope).items()],
+    )
+
+
+async def rows_about(db: asyncpg.Connection, patient: Patient) -> dict[str, int]:
+    """Rows with the patient's key in every table of protection's schema but the exit register."""
+    found: dict[str, int] = {}
+    for table in await db.fetch(
+        "SELECT table_name FROM information_schema.columns WHERE table_schema = $1 AND column_name = 'patient_key' "
+        "AND table_name <> 'exited_patients'",
+        SCHEMA,
+    ):
+        name = f'"{SCHEMA}"."{table["table_name"]}"'
+        if count := await db.fetchval(f"SELECT count(*) FROM {name} WHERE patient_key = $1", patient.key):
+            found[name] = count
+    return found
+
+
+async def taken_in(db: asyncpg.Connection, event_id: uuid.UUID) -> bool:
+    return bool(await db.fetchval(f"SELECT 1 FROM {SCHEMA}.inbox WHERE message_id = $1", str(event_id)))
+
+
+async def exited(db: asyncpg.Connection, patient: Patient) -> bool:
+    return bool(await db.fetchval(f"SELECT 1 FROM {SCHEMA}.exited_patients WHERE patient_key = $1", patient.key))
+
+
+async def test_an_exit_tombstones_the_patients_status_and_a_fee_in_flight_does_not_bring_the_patient_back(
+    granted: ServiceProcess, producer: AIOKafkaProducer, infra: InfraEndpoints, db: asyncpg.Connection
+) -> None:
+    patient = Patient(producer)
+    async with (
+        reading(infra.kafka_bootstrap_servers, INTERNAL_FEE_OUTCOMES.name) as outcomes,
+        reading(infra.kafka_bootstrap_servers, PATIENT_STATUS.name) as statuses,
+    ):
+        first = await patient.register("first", date(2025, 4, 25), 300)
+        await outcomes.wait_for(lambda r: r.key == first.submission_id.encode())
+        await statuses.wait_for(lambda r: r.key == patient.key.encode() and r.value is not None)
+        assert await rows_about(db, patient)
+
+        await as_access(producer, patient, PatientExited(patient_key=patient.key, requested_by="E", exited_at=now()))
+        [tombstone] = await statuses.wait_for(lambda r: r.key == patient.key.encode() and r.value is None)
+    assert dict(tombstone.headers)["producer"] == b"protection"
+    assert await eventually(lambda: exited(db, patient), timeout=30)
+    assert await rows_about(db, patient) == {}
+
+    # Registered just before the exit, it reaches protection after: taken in, and nothing comes of it.
+    await patient.register("in flight", date(2025, 5, 2), 400)
+    assert await eventually(lambda: taken_in(db, patient.event_ids["in flight"]), timeout=30)
+    assert await rows_about(db, patient) == {}
+
+    # Back in e-frikort, the patient's next fee counts again, from nothing.
+    await as_access(producer, patient, PatientReentered(patient_key=patient.key, requested_by="E", reentered_at=now()))
+
+    async def back_in() -> bool:
+        return not await exited(db, patient)
+
+    assert await eventually(back_in, timeout=30)
+    async with reading(infra.kafka_bootstrap_servers, INTERNAL_FEE_OUTCOMES.name) as outcomes:
+        after = await patient.register("after re-entry", date(2025, 6, 1), 200)
+        [record] = await outcomes.wait_for(lambda r: r.key == after.submission_id.encode())
+    assert b'"amount_due":200' in record.value and b'"sum":200' in record.value
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
