@@ -30,7 +30,10 @@ async def access_transaction(settings: AccessSettings | None = None) -> AsyncIte
     """One transaction on access's own schema (its settings from the environment unless given), the
     schema made current first: what is changed in it goes to access's outbox, and the running access
     service publishes it."""
-    runtime = Runtime(settings or AccessSettings.for_service(NAME, http_port=HTTP_PORT))
+    settings = settings or AccessSettings.for_service(NAME, http_port=HTTP_PORT)
+    # The import writes access's tables and outbox and never Kafka (the running service's relay
+    # publishes), so it needs no Kafka login: the runtime is made without one and never connects.
+    runtime = Runtime(settings.model_copy(update={"kafka_security_protocol": "PLAINTEXT"}))
     try:
         service = build(runtime)
         await database.provision(runtime.settings)
