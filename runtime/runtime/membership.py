@@ -54,6 +54,12 @@ _RECORD_EXIT = text(
     f"INSERT INTO {EXIT_REGISTER} (patient_key, exited_at) VALUES (:key, :at) "
     "ON CONFLICT (patient_key) DO UPDATE SET exited_at = excluded.exited_at"
 )
+_EXITS_ALONE = text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.membership'))")
+_NO_EXIT_MEANWHILE = text("SELECT pg_advisory_xact_lock_shared(hashtext(current_schema() || '.membership'))")
+"""An exit and a batch of patient events must not interleave: the batch could find the patient still a
+member, the exit remove their rows and commit, and the batch then write them back. Batches share the
+lock (they never wait for each other); an exit takes it alone, waiting for the batches under way. One
+lock per schema, so that no order of taking several can deadlock; exits are rare."""
 _FORGET_EXIT = text(f"DELETE FROM {EXIT_REGISTER} WHERE patient_key = :key")
 _EXITED = text(f"SELECT patient_key FROM {EXIT_REGISTER} WHERE patient_key = ANY(:keys)").bindparams(
     bindparam("keys", type_=ARRAY(TEXT))
@@ -102,6 +108,7 @@ async def exited(conn: AsyncConnection, patient_keys: Iterable[str]) -> set[str]
 async def on_membership(
     delivery: Delivery, tx: Transaction, *, kept: frozenset[str], tombstoned: Sequence[Topic]
 ) -> None:
+    await tx.conn.execute(_EXITS_ALONE)
     match delivery.event(PatientExited, PatientReentered):
         case PatientExited() as exit_:
             await obey_exit(tx, exit_.patient_key, exit_.exited_at, kept=kept, tombstoned=tombstoned)
@@ -172,6 +179,7 @@ async def still_members(conn: AsyncConnection, deliveries: Sequence[Delivery]) -
     """The deliveries that are not about a patient who has left, nor a tombstone: on a patient topic a
     tombstone is an exit's, and the exit has already removed what it would."""
     keys = {d.key.decode("utf-8", "replace") for d in deliveries if d.key}
+    await conn.execute(_NO_EXIT_MEANWHILE)
     gone = await exited(conn, keys)
     members = [d for d in deliveries if d.value and not (d.key and d.key.decode("utf-8", "replace") in gone)]
     if skipped := len(deliveries) - len(members):
