@@ -25,6 +25,11 @@ class Directory:
         return self.id("SYS")
 
     @property
+    def second_system(self) -> str:
+        """Another approved system, whose submission ids may be the same as the first's."""
+        return self.id("SYS-2")
+
+    @property
     def unapproved_system(self) -> str:
         return self.id("SYS-UNCERTIFIED")
 
@@ -100,6 +105,7 @@ class Directory:
         yesterday = datetime.now(UTC) - timedelta(days=2)
         return [
             system(self.system),
+            system(self.second_system),
             system(self.unapproved_system, certified=False),
             unit(self.unit, provider=provider),
             unit(self.sister_unit, provider=provider),

@@ -15,7 +15,7 @@ import pytest
 
 from efrikort.infra.stack import InfraEndpoints
 from tests.e2e.registration_actors import Directory
-from tests.e2e.registration_fees import DROP, post_fee, valid_fee
+from tests.e2e.registration_fees import DROP, as_caller, post_fee, valid_fee
 from tests.kafka_clients import eventually, plain_producer, reading
 from tests.submissions import outcomes_topic, submissions_topic
 
@@ -220,7 +220,7 @@ async def test_a_used_submission_id_with_other_content_is_a_conflict_and_the_fir
     # (Registration takes the outcome in from Kafka on its own; the test may have read it first.)
     async def answered() -> httpx.Response | None:
         response = await registration_http.get(
-            f"/v1/submissions/{first['submission_id']}/outcome", headers={"X-HSA-ID": directory.user}
+            f"/v1/submissions/{first['submission_id']}/outcome", headers=as_caller(directory.user, directory.system)
         )
         return response if response.status_code == 200 else None
 

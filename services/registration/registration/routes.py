@@ -22,7 +22,7 @@ from contracts.topics import FEES
 from registration import store
 from registration.fee_versions import Correction, FeeVersion
 from registration.outcome_waiters import OutcomeWaiters
-from registration.registering import Incoming, Registered, register_submissions
+from registration.registering import Incoming, Registered, register_submissions, sender_of
 from registration.submission_rules import AUTHORIZATION_CODES, Rejected, RejectionCode, check_fee_values, reason
 from runtime.access_grants import authorize, refused
 from runtime.audit import record_access
@@ -212,12 +212,13 @@ async def register_fee(
     if isinstance(result, Rejected):
         status = max((_STATUS_OF_CODE.get(r.code, 422) for r in result.reasons), default=422)
         raise not_done(status, "The fee was not registered", result.reasons)
-    return await _answer(result, work, waiters)
+    return await _answer(result, sender_of(caller.system_id, caller.hsa_id), work, waiters)
 
 
-async def _answer(registered: Registered, work: UnitOfWork, waiters: OutcomeWaiters) -> Response:
+async def _answer(registered: Registered, sender: str, work: UnitOfWork, waiters: OutcomeWaiters) -> Response:
     """The outcome that answers the fee as registered, once it comes; else 202 with the URL to poll."""
     fee_id = str(registered.fee_id)
+    key = (sender, registered.submission_id)
 
     def answers(outcome: bytes) -> bool:
         parsed = FeeOutcome.model_validate_json(outcome)
@@ -225,10 +226,10 @@ async def _answer(registered: Registered, work: UnitOfWork, waiters: OutcomeWait
 
     async def stored_outcome() -> bytes | None:
         async with work.engine.connect() as conn:
-            found = (await store.outcomes(conn, [registered.submission_id])).get(registered.submission_id)
+            found = (await store.outcomes(conn, [key])).get(key)
         return found.outcome if found is not None else None
 
-    outcome = registered.earlier_outcome or await waiters.wait(registered.submission_id, stored_outcome, answers)
+    outcome = registered.earlier_outcome or await waiters.wait(fee_id, stored_outcome, answers)
     if outcome is not None:
         return Response(outcome, media_type="application/json")
     return _pending(registered.submission_id, fee_id)
@@ -253,9 +254,12 @@ async def submission_outcome(
     settings: SettingsDep,
     acting_unit: ActingUnit = None,
 ) -> Response:
+    """The outcome of the caller's own submission: a caller is answered under its own sender (its system,
+    or itself when through none) only, so another sender's submission of the same id is unknown to it."""
+    key = (sender_of(caller.system_id, caller.hsa_id), submission_id)
     async with work.begin() as tx:
-        found = (await store.outcomes(tx.conn, [submission_id])).get(submission_id)
-        fee_id = await store.fee_of_submission(tx.conn, submission_id)
+        found = (await store.outcomes(tx.conn, [key])).get(key)
+        fee_id = await store.fee_of_submission(tx.conn, key)
         fee = await store.latest_version(tx.conn, fee_id) if fee_id is not None else None
         if fee is None:
             if found is None:
