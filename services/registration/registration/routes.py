@@ -200,10 +200,7 @@ async def register_fee(
     """The integration contract's submission, registered in the caller's name. Answers with the outcome
     (amount due, protection summary) once protection has assessed the fee, waiting at most
     `EFRIKORT_REGISTRATION_REPLY_TIMEOUT_S`; else 202 with the URL to poll."""
-    body = await request.body()
-    if len(body) > MAX_SUBMISSION_BYTES:
-        # Read no further into something this large: the intake would refuse it anyway.
-        body = body[: MAX_SUBMISSION_BYTES + 1]
+    body = await _bounded_body(request)
     secret = settings.patient_key_secret.get_secret_value()
     async with work.begin() as tx:
         [result] = await register_submissions([Incoming(body, tx, caller)], tx.conn, secret, settings.region)
@@ -211,6 +208,24 @@ async def register_fee(
         status = max((_STATUS_OF_CODE.get(r.code, 422) for r in result.reasons), default=422)
         raise not_done(status, "The fee was not registered", result.reasons)
     return await _answer(result, sender_of(caller.system_id, caller.hsa_id), work, waiters)
+
+
+async def _bounded_body(request: Request) -> bytes:
+    """The body, read no further than one byte past the most a submission may be, which the intake then
+    refuses as too large: a sender cannot make the service take in, and hold, more than that. A body
+    declared larger than that is refused before any of it is read."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_SUBMISSION_BYTES:
+        raise not_done(413, "The fee was not registered", [_TOO_LARGE])
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_SUBMISSION_BYTES:
+            break
+    return bytes(body[: MAX_SUBMISSION_BYTES + 1])
+
+
+_TOO_LARGE = reason(RejectionCode.TOO_LARGE, None, f"a submission may be at most {MAX_SUBMISSION_BYTES} bytes")
 
 
 async def _answer(registered: Registered, sender: str, work: UnitOfWork, waiters: OutcomeWaiters) -> Response:
