@@ -87,6 +87,9 @@ class Decision:
     denial: Denial | None = None
     message: str = ""
     field: str | None = None
+    acting_unit: str | None = None
+    """Allowed for an HTTP caller: the unit they act for (named, or the first of theirs that allows it),
+    which the audit log names."""
 
     @classmethod
     def allow(cls) -> Decision:

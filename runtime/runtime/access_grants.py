@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -142,7 +142,9 @@ class Grants:
             )
             for unit in units
         ]
-        return next((d for d in decisions if d.allowed), decisions[0])
+        # The unit it is allowed at is the one the caller acts for, which the audit log names.
+        allowed = (replace(d, acting_unit=unit) for unit, d in zip(units, decisions, strict=True) if d.allowed)
+        return next(allowed, decisions[0])
 
 
 def refused(decision: Decision) -> Problem:
@@ -269,12 +271,15 @@ async def require(
     region: str,
     acting_unit: str | None = None,
     target_unit: str | None = None,
-) -> None:
-    """`authorize`, for a route: raises the 403 problem when the caller may not. `region` is the one the
-    deployment serves (`settings.region`): a caller acting for a unit of another region is refused."""
+) -> str:
+    """`authorize`, for a route: raises the 403 problem when the caller may not, and otherwise returns the
+    unit they act for (for the audit log). `region` is the one the deployment serves (`settings.region`):
+    a caller acting for a unit of another region is refused."""
     decision = await authorize(conn, caller, action, region=region, acting_unit=acting_unit, target_unit=target_unit)
     if not decision.allowed:
         raise refused(decision)
+    assert decision.acting_unit is not None, "a caller is allowed acting for a unit"
+    return decision.acting_unit
 
 
 # --- the consumer --------------------------------------------------------------------------------

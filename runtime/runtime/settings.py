@@ -108,6 +108,12 @@ class ServiceSettings(BaseSettings):
         default=None,
         description="PEM bundle of the CAs whose client certificates are trusted (SITHS).",
     )
+    tls_client_crl: str | None = Field(
+        validation_alias=_common("tls_client_crl"),
+        default=None,
+        description="PEM file of the certificate revocation lists of the trusted client CAs, one for each: set, "
+        "a client certificate is checked against them and a revoked one is refused in the handshake. Read at start.",
+    )
     tls_require_client_certificate: bool = Field(
         validation_alias=_common("tls_require_client_certificate"),
         default=True,
@@ -196,6 +202,8 @@ class ServiceSettings(BaseSettings):
             raise ValueError("EFRIKORT_TLS_PRIVATE_KEY must be set with EFRIKORT_TLS_CERTIFICATE")
         if self.tls_certificate and not self.tls_client_ca:
             raise ValueError("EFRIKORT_TLS_CLIENT_CA must name the CAs whose client certificates are trusted")
+        if self.tls_client_crl and not self.tls_certificate:
+            raise ValueError("EFRIKORT_TLS_CLIENT_CRL is used only with TLS (EFRIKORT_TLS_CERTIFICATE)")
 
     def development_defaults(self) -> list[str]:
         """The variables still holding a value published in this repository. A subclass adds its own."""

@@ -31,6 +31,11 @@ class Directory:
         return self.id("SYS")
 
     @property
+    def second_system(self) -> str:
+        """Another approved system, whose submission ids may be the same as the first's."""
+        return self.id("SYS-2")
+
+    @property
     def unapproved_system(self) -> str:
         return self.id("SYS-UNCERTIFIED")
 
@@ -108,6 +113,7 @@ class Directory:
         elsewhere = actors.provider(self.id("PROVIDER-ELSEWHERE"), region=self.other_region)
         unsigned = actors.provider(self.id("PROVIDER-UNSIGNED"), agreement=False)
         actors.system(self.system)
+        actors.system(self.second_system)
         actors.system(self.unapproved_system, certified=False)
         actors.unit(self.unit, provider)
         actors.unit(self.sister_unit, provider)

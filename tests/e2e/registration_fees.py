@@ -36,8 +36,11 @@ def as_caller(hsa_id: str, system_id: str | None = None) -> dict[str, str]:
 async def post_fee(
     http: httpx.AsyncClient, fee: dict[str, Any] | bytes, caller: str | None = None, system_id: str | None = None
 ) -> httpx.Response:
+    """POST the fee as `caller` (else its `registered_by`), through `system_id` (else the system its body
+    names: a fee naming a system is registered through it, and only then)."""
     body = fee if isinstance(fee, bytes) else json.dumps(fee).encode()
     who = caller or (fee["registered_by"] if isinstance(fee, dict) else "SE2321000016-NOBODY")
+    system_id = system_id or (fee.get("system_id") if isinstance(fee, dict) else None)
     return await http.post(
         "/v1/fees", content=body, headers={"Content-Type": "application/json", **as_caller(who, system_id)}
     )

@@ -15,7 +15,7 @@ import pytest
 
 from efrikort.infra.stack import InfraEndpoints
 from tests.e2e.registration_actors import Directory
-from tests.e2e.registration_fees import DROP, post_fee, valid_fee
+from tests.e2e.registration_fees import DROP, as_caller, post_fee, valid_fee
 from tests.kafka_clients import eventually, plain_producer, reading
 from tests.submissions import outcomes_topic, submissions_topic
 
@@ -145,7 +145,8 @@ async def test_over_http_a_refused_fee_is_a_problem_naming_code_and_field_and_th
     refusal = REFUSALS[case]
     bad = refusal.fee(directory)
     caller = refusal.caller(directory) if refusal.caller else bad.get("registered_by", directory.user)
-    through = refusal.through(directory) if refusal.through else None
+    # Sent through the system the fee names (the body is sent as bytes, which `post_fee` does not read).
+    through = refusal.through(directory) if refusal.through else bad.get("system_id")
 
     response = await post_fee(registration_http, refusal.body(bad), caller=caller, system_id=through)
 
@@ -220,7 +221,7 @@ async def test_a_used_submission_id_with_other_content_is_a_conflict_and_the_fir
     # (Registration takes the outcome in from Kafka on its own; the test may have read it first.)
     async def answered() -> httpx.Response | None:
         response = await registration_http.get(
-            f"/v1/submissions/{first['submission_id']}/outcome", headers={"X-HSA-ID": directory.user}
+            f"/v1/submissions/{first['submission_id']}/outcome", headers=as_caller(directory.user, directory.system)
         )
         return response if response.status_code == 200 else None
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -87,12 +87,14 @@ class SystemJudgement(_Body):
     approved_regions: list[str] = Field(default_factory=list)
 
 
-async def _require(conn: AsyncConnection, caller: Caller, action: Action, acting_unit: str | None, region: str) -> None:
-    """The caller may do `action` in the region this deployment serves, by access's own mirror, or the
-    403 every service answers."""
+async def _require(conn: AsyncConnection, caller: Caller, action: Action, acting_unit: str | None, region: str) -> str:
+    """The unit the caller acts for in doing `action` in the region this deployment serves, by access's own
+    mirror, or the 403 every service answers."""
     decision = await mirror.decide_for_caller(conn, caller, action, region=region, acting_unit=acting_unit)
     if not decision.allowed:
         raise refused(decision)
+    assert decision.acting_unit is not None, "a caller is allowed acting for a unit"
+    return decision.acting_unit
 
 
 @router.post("/decisions", response_model=DecisionAnswer)
@@ -131,7 +133,7 @@ async def audit_trail(
     The identity number travels in the body, so that it stays out of URLs and access logs."""
     key = request.patient_key(settings)
     async with work.begin() as tx:
-        await _require(tx.conn, caller, Action.READ_AUDIT_TRAIL, acting_unit, settings.region)
+        unit = await _require(tx.conn, caller, Action.READ_AUDIT_TRAIL, acting_unit, settings.region)
         entries: list[AuditEntry] = await store.audit_trail(tx.conn, key, request.limit)
         await record_access(
             tx,
@@ -139,7 +141,7 @@ async def audit_trail(
             actor=caller.hsa_id,
             action=Action.READ_AUDIT_TRAIL.value,
             system_id=caller.system_id,
-            care_unit=acting_unit,
+            care_unit=unit,
         )
     return [TrailEntry(**e.model_dump(include=set(TrailEntry.model_fields))) for e in entries]
 
@@ -156,7 +158,7 @@ async def patient_exit(
     the record of who read or changed it, and of this exit."""
     key = patient.patient_key(settings)
     async with work.begin() as tx:
-        await _require(tx.conn, caller, Action.PATIENT_EXIT, acting_unit, settings.region)
+        unit = await _require(tx.conn, caller, Action.PATIENT_EXIT, acting_unit, settings.region)
         exited_at = now()
         await tx.emit(
             PATIENT_MEMBERSHIP, key, PatientExited(patient_key=key, requested_by=caller.hsa_id, exited_at=exited_at)
@@ -167,7 +169,7 @@ async def patient_exit(
             actor=caller.hsa_id,
             action="patient.exit",
             system_id=caller.system_id,
-            care_unit=acting_unit,
+            care_unit=unit,
         )
     log.info("patient exit requested by %s", caller.hsa_id)
     return {"status": "exit published", "exited_at": exited_at.isoformat()}
@@ -184,7 +186,7 @@ async def patient_reentry(
     """Återinträde: the patient is back, starting from nothing."""
     key = patient.patient_key(settings)
     async with work.begin() as tx:
-        await _require(tx.conn, caller, Action.PATIENT_EXIT, acting_unit, settings.region)
+        unit = await _require(tx.conn, caller, Action.PATIENT_EXIT, acting_unit, settings.region)
         reentered_at = now()
         reentered = PatientReentered(patient_key=key, requested_by=caller.hsa_id, reentered_at=reentered_at)
         await tx.emit(PATIENT_MEMBERSHIP, key, reentered)
@@ -194,7 +196,7 @@ async def patient_reentry(
             actor=caller.hsa_id,
             action="patient.reentry",
             system_id=caller.system_id,
-            care_unit=acting_unit,
+            care_unit=unit,
         )
     log.info("patient re-entry requested by %s", caller.hsa_id)
     return {"status": "re-entry published", "reentered_at": reentered_at.isoformat()}
@@ -260,21 +262,30 @@ async def judge_system(
     return {"grants_published": published}
 
 
-@router.post("/directory/imports")
+@router.post(
+    "/directory/imports",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "A directory export file.",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
 async def import_directory(
     http: Request,
     caller: CurrentCaller,
     work: UnitOfWorkDep,
     settings: SettingsDep,
     acting_unit: ActingUnit = None,
-    file: Annotated[bytes, Body(media_type="application/json", description="A directory export file.")] = b"",
 ) -> dict[str, Any]:
-    """Load a directory export (format in `access/directory.py`). A full one ends what it lacks, at once."""
-    try:
-        export = parse_export(await http.body())
-    except DirectoryFileError as error:
-        raise Problem(422, "invalid_directory_file", "invalid directory file", str(error), error.field) from None
+    """Load a directory export (format in `access/directory.py`). A full one ends what it lacks, at once.
+    Who asks is decided before the file is read: a caller without the right learns nothing of it."""
     async with work.begin() as tx:
         await _require(tx.conn, caller, Action.MANAGE_ACCESS, acting_unit, settings.region)
+        try:
+            export = parse_export(await http.body())
+        except DirectoryFileError as error:
+            raise Problem(422, "invalid_directory_file", "invalid directory file", str(error), error.field) from None
         summary = await mirror.import_export(tx, export)
     return asdict(summary)

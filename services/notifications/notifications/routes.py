@@ -72,7 +72,9 @@ async def put_contact(
     asks is decided first: a caller without the right learns nothing of what would be wrong with the body."""
     key = details.patient_key(settings)
     async with work.begin() as tx:
-        await require(tx.conn, caller, Action.CHANGE_CONTACT_DETAILS, region=settings.region, acting_unit=acting_unit)
+        unit = await require(
+            tx.conn, caller, Action.CHANGE_CONTACT_DETAILS, region=settings.region, acting_unit=acting_unit
+        )
         event = _contact_details(details, key, caller.hsa_id, mailboxes)
         await store.save_contact(tx.conn, event)
         await tx.emit(PATIENT_CONTACTS, key, event)
@@ -81,6 +83,7 @@ async def put_contact(
             patient_key=key,
             actor=caller.hsa_id,
             system_id=caller.system_id,
+            care_unit=unit,
             action="contact_details.changed",
             subject="notifications/contact",
         )
@@ -127,13 +130,14 @@ async def get_contact(
     POST so that the identity number stays out of the URL."""
     key = patient.patient_key(settings)
     async with work.begin() as tx:
-        await require(tx.conn, caller, Action.READ_PROTECTION, region=settings.region, acting_unit=acting_unit)
+        unit = await require(tx.conn, caller, Action.READ_PROTECTION, region=settings.region, acting_unit=acting_unit)
         details = await store.contact_details(tx.conn, key)
         await record_access(
             tx,
             patient_key=key,
             actor=caller.hsa_id,
             system_id=caller.system_id,
+            care_unit=unit,
             action="contact_details.read",
             subject="notifications/contact",
         )

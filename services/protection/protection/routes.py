@@ -123,7 +123,7 @@ async def protection_status(
     Any e-frikort role may ask. A lookup is a POST so that the identity number stays out of the URL."""
     key = lookup.patient_key(settings)
     async with work.begin() as tx:
-        await require(tx.conn, caller, Action.READ_PROTECTION, region=settings.region, acting_unit=acting_unit)
+        unit = await require(tx.conn, caller, Action.READ_PROTECTION, region=settings.region, acting_unit=acting_unit)
         day = lookup.date or clock.today_in_sweden()
         status, _ = await recomputed_status(tx, key, day, region)
         await record_access(
@@ -131,7 +131,7 @@ async def protection_status(
             patient_key=key,
             actor=caller.hsa_id,
             system_id=caller.system_id,
-            care_unit=acting_unit,
+            care_unit=unit,
             action="protection.read",
         )
     return protection_status_out(status, day)
@@ -156,14 +156,14 @@ async def patient_extract(
     key = patient.patient_key(settings)
     today = clock.today_in_sweden()
     async with work.begin() as tx:
-        await require(tx.conn, caller, Action.READ_PROTECTION, region=settings.region, acting_unit=acting_unit)
+        unit = await require(tx.conn, caller, Action.READ_PROTECTION, region=settings.region, acting_unit=acting_unit)
         status, result = await recomputed_status(tx, key, today, region)
         await record_access(
             tx,
             patient_key=key,
             actor=caller.hsa_id,
             system_id=caller.system_id,
-            care_unit=acting_unit,
+            care_unit=unit,
             action="extract.read",
         )
     document = extract(result.fees, result.ledger, status, today)
@@ -206,7 +206,7 @@ async def mark_refunded(
     """The unit has paid the patient back (återbetalt): the overcharge is closed. A user of the unit's
     provider, the region's administrators or central support may say so."""
     async with work.begin() as tx:
-        row = await open_overcharge_for_update(tx, overcharge_id, caller, acting_unit, settings.region)
+        row, unit = await open_overcharge_for_update(tx, overcharge_id, caller, acting_unit, settings.region)
         now = clock.now()
         await store.mark_refunded(tx.conn, overcharge_id, caller.hsa_id, now)
         await tx.emit(
@@ -228,7 +228,7 @@ async def mark_refunded(
             actor=caller.hsa_id,
             system_id=caller.system_id,
             action="overcharge.refunded",
-            care_unit=row.care_unit,
+            care_unit=unit,
             subject=str(overcharge_id),
         )
     return overcharge_out(row)
@@ -236,8 +236,9 @@ async def mark_refunded(
 
 async def open_overcharge_for_update(
     tx: Transaction, overcharge_id: UUID, caller: Caller, acting_unit: str | None, region: str
-) -> OverchargeRow:
-    """The overcharge, locked, once it is known, the caller may mark it refunded, and it is still open."""
+) -> tuple[OverchargeRow, str]:
+    """The overcharge, locked, once it is known, the caller may mark it refunded, and it is still open; and
+    the unit the caller acts for."""
     row = await store.overcharge_for_update(tx.conn, overcharge_id)
     if row is None:
         raise Problem(
@@ -247,7 +248,7 @@ async def open_overcharge_for_update(
             f"overcharge_id: {overcharge_id} is not known",
             field="overcharge_id",
         )
-    await require(
+    unit = await require(
         tx.conn,
         caller,
         Action.MARK_OVERCHARGE_REFUNDED,
@@ -263,7 +264,7 @@ async def open_overcharge_for_update(
             f"overcharge_id: the overcharge is {row.state}",
             field="overcharge_id",
         )
-    return row
+    return row, unit
 
 
 def overcharge_out(row: OverchargeRow) -> OverchargeOut:

@@ -5,11 +5,12 @@ Each is a module function, its dependencies keyword parameters bound once in `ap
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from contracts.integration import FeeOutcome
+from contracts.integration import FeeOutcome, OutcomeStatus
 from contracts.topics import SYSTEM_FEE_SUBMISSIONS
 from registration import store
 from registration.outcome_waiters import OutcomeWaiters
@@ -43,26 +44,26 @@ def _system_of(delivery: Delivery) -> str:
 
 
 async def on_fee_outcomes(deliveries: Sequence[Delivery], tx: Transaction, *, waiters: OutcomeWaiters) -> None:
-    """Keeps every outcome per submission id, and wakes an HTTP request waiting for one."""
-    latest = _latest_per_submission([_stored(delivery) for delivery in deliveries])
-    await store.store_outcomes(tx.conn, latest)
-    for stored in latest:
-        waiters.deliver(stored.submission_id, stored.outcome)
+    """Keeps every fee's outcome under its submission's key, and wakes an HTTP request waiting for it.
+
+    Only protection's outcomes are kept from here: each names its fee, whose submission says whose it
+    is. Registration's own rejections on this topic name no sender; it kept them when it sent them."""
+    assessed = _latest_per_fee([outcome for delivery in deliveries if (outcome := _assessed(delivery)) is not None])
+    await store.store_assessed(tx.conn, assessed)
+    for outcome in assessed:
+        waiters.deliver(str(outcome.fee_id), outcome.outcome)
 
 
-def _stored(delivery: Delivery) -> store.StoredOutcome:
+def _assessed(delivery: Delivery) -> store.AssessedOutcome | None:
     try:
         outcome = FeeOutcome.model_validate_json(delivery.value)
     except ValidationError as error:
         raise InvalidMessage(describe_validation_error(error)) from None
-    return store.StoredOutcome(outcome.submission_id, outcome.status.value, delivery.value)
+    if outcome.status is not OutcomeStatus.ACCEPTED or outcome.fee_id is None:
+        return None
+    return store.AssessedOutcome(uuid.UUID(outcome.fee_id), delivery.value)
 
 
-def _latest_per_submission(received: Sequence[store.StoredOutcome]) -> list[store.StoredOutcome]:
-    """One outcome per id: the last accepted one, or else the last one."""
-    latest: dict[str, store.StoredOutcome] = {}
-    for stored in received:
-        kept = latest.get(stored.submission_id)
-        if kept is None or kept.status != "accepted" or stored.status == "accepted":
-            latest[stored.submission_id] = stored
-    return list(latest.values())
+def _latest_per_fee(received: Sequence[store.AssessedOutcome]) -> list[store.AssessedOutcome]:
+    """One outcome per fee (a re-send is answered again): the last one."""
+    return list({outcome.fee_id: outcome for outcome in received}.values())

@@ -16,20 +16,21 @@ LOOK_IN_DATABASE_EVERY_S = 0.5
 
 
 class OutcomeWaiters:
-    """Requests waiting for outcomes, by submission id, each at most `reply_timeout_s`."""
+    """Requests waiting for outcomes, by fee id (the outcome names its fee; two senders may share a
+    submission id), each at most `reply_timeout_s`."""
 
     def __init__(self, reply_timeout_s: float) -> None:
         self.reply_timeout_s = reply_timeout_s
         self._waiting: dict[str, list[asyncio.Future[bytes]]] = {}
 
-    def deliver(self, submission_id: str, outcome: bytes) -> None:
-        for future in self._waiting.pop(submission_id, []):
+    def deliver(self, fee_id: str, outcome: bytes) -> None:
+        for future in self._waiting.pop(fee_id, []):
             if not future.done():
                 future.set_result(outcome)
 
     async def wait(
         self,
-        submission_id: str,
+        fee_id: str,
         look_up: Callable[[], Awaitable[bytes | None]],
         is_answer: Callable[[bytes], bool],
     ) -> bytes | None:
@@ -38,7 +39,7 @@ class OutcomeWaiters:
         deadline = loop.time() + self.reply_timeout_s
         while True:
             future: asyncio.Future[bytes] = loop.create_future()
-            self._waiting.setdefault(submission_id, []).append(future)
+            self._waiting.setdefault(fee_id, []).append(future)
             try:
                 # The outcome of a fee registered a moment ago is not stored yet: wait for this process's
                 # consumer first, and look in the database (for another replica's) only after a while,
@@ -54,8 +55,8 @@ class OutcomeWaiters:
                 if deadline - loop.time() <= 0:
                     return None
             finally:
-                waiting = self._waiting.get(submission_id)
+                waiting = self._waiting.get(fee_id)
                 if waiting is not None and future in waiting:
                     waiting.remove(future)
                     if not waiting:
-                        del self._waiting[submission_id]
+                        del self._waiting[fee_id]

@@ -32,6 +32,16 @@ from runtime.patient_key import patient_key
 from runtime.transaction import Transaction
 
 
+def sender_of(system_id: str | None, person: str | None) -> str:
+    """The namespace of a sender's submission ids: the integrated system's, or (a person registering
+    through no system) the person's own. The prefixes keep the two apart whatever a system id holds,
+    so a person can never take a submission id of a system's, nor a system a person's."""
+    if system_id is not None:
+        return f"system/{system_id}"
+    assert person is not None, "a submission through no system is a person's"
+    return f"person/{person}"
+
+
 @dataclass(frozen=True, slots=True)
 class Incoming:
     """One submission as it arrived, and how: `tx` emits on its behalf (its correlation and cause)."""
@@ -48,6 +58,14 @@ class Incoming:
     def sender_system(self) -> str | None:
         """The integrated system it comes through, as proven: by the topic, or by the HTTP caller."""
         return self.system_topic if self.caller is None else self.caller.system_id
+
+    @property
+    def sender(self) -> str:
+        """Whose submission ids these are (see `sender_of`)."""
+        if self.caller is None:
+            assert self.system_topic is not None, "a Kafka submission comes on a system's topic"
+            return sender_of(self.system_topic, None)
+        return sender_of(self.caller.system_id, self.caller.hsa_id)
 
     @property
     def answer_topic(self) -> Topic:
@@ -98,14 +116,8 @@ class Checked:
         return self.accepted.submission
 
     @property
-    def system_id(self) -> str:
-        # `_checked` fills in the system a submission that leaves it out comes through.
-        assert self.submission.system_id is not None
-        return self.submission.system_id
-
-    @property
     def key(self) -> store.SubmissionKey:
-        return (self.system_id, self.submission.submission_id)
+        return (self.incoming.sender, self.submission.submission_id)
 
     @property
     def through_system(self) -> str | None:
@@ -162,7 +174,7 @@ async def register_submissions(
     recorded = await record(claimed, conn)
     answered = await answer_resent(recorded, conn)
     passed_on = await pass_on_again(answered, conn)
-    return await answer_rejections(passed_on)
+    return await answer_rejections(passed_on, conn)
 
 
 def check(items: Sequence[Incoming], today: date, key_secret: str) -> list[Checked | Answered]:
@@ -182,13 +194,14 @@ def _checked(item: Incoming, result: Accepted | Rejected, key_secret: str) -> Ch
                 "a fee is registered in the caller's own name only",
             )
         )
-    named, sender = checked.submission.system_id, item.sender_system
-    if named is None:
-        return checked.rejected(reason(RejectionCode.MISSING_FIELD, "system_id", "Field required"))
-    if sender is not None and named != sender:
+    # A fee comes through the system that is its sender, proven by topic or caller, or through none:
+    # a person registering at the web application names no system (its fee has none).
+    if checked.submission.system_id not in (None, item.sender_system):
         return checked.rejected(
             reason(
-                RejectionCode.SYSTEM_NOT_CALLER, "system_id", "the submission must name the system it is sent through"
+                RejectionCode.SYSTEM_NOT_CALLER,
+                "system_id",
+                "a submission names only the system it is sent through, and none when it comes through none",
             )
         )
     return checked
@@ -325,16 +338,14 @@ async def record(items: Sequence[Registering | Resent | Answered], conn: AsyncCo
 async def answer_resent(items: Sequence[Resent | Answered], conn: AsyncConnection) -> list[Unanswered | Answered]:
     """A re-send gets the outcome its first copy got, sent again. A Kafka re-send of a fee registered
     before this list whose outcome has not come yet is left unanswered, for the next step."""
-    stored = await store.outcomes(
-        conn, [item.checked.submission.submission_id for item in items if isinstance(item, Resent)]
-    )
+    stored = await store.outcomes(conn, [item.checked.key for item in items if isinstance(item, Resent)])
     answered: list[Unanswered | Answered] = []
     for item in items:
         if isinstance(item, Answered):
             answered.append(item)
             continue
         incoming, submission_id = item.checked.incoming, item.checked.submission.submission_id
-        outcome = stored.get(submission_id)
+        outcome = stored.get(item.checked.key)
         earlier = outcome.outcome if outcome is not None and outcome.status == "accepted" else None
         if earlier is not None:
             await incoming.tx.send(incoming.answer_topic, submission_id, earlier)
@@ -365,13 +376,18 @@ async def pass_on_again(items: Sequence[Unanswered | Answered], conn: AsyncConne
     return passed_on
 
 
-async def answer_rejections(items: Sequence[Answered]) -> list[Result]:
+async def answer_rejections(items: Sequence[Answered], conn: AsyncConnection) -> list[Result]:
     """Every rejection with a submission id is answered on the outcome topic; one without has no key to
-    be answered under."""
+    be answered under. An HTTP caller's rejection is also kept under its sender, for the polling URL: the
+    internal outcome topic's copy names no sender to keep it under."""
+    kept: list[store.Rejection] = []
     for item in items:
         if isinstance(item.result, Rejected) and item.result.submission_id is not None:
-            rejection = FeeOutcome.rejected(item.result.submission_id, item.result.reasons)
-            await item.incoming.tx.send(item.incoming.answer_topic, item.result.submission_id, rejection.to_json())
+            rejection = FeeOutcome.rejected(item.result.submission_id, item.result.reasons).to_json()
+            await item.incoming.tx.send(item.incoming.answer_topic, item.result.submission_id, rejection)
+            if item.incoming.caller is not None:
+                kept.append(store.Rejection(item.incoming.sender, item.result.submission_id, rejection))
+    await store.keep_rejections(conn, kept)
     return [item.result for item in items]
 
 

@@ -22,9 +22,9 @@ from contracts.topics import FEES
 from registration import store
 from registration.fee_versions import Correction, FeeVersion
 from registration.outcome_waiters import OutcomeWaiters
-from registration.registering import Incoming, Registered, register_submissions
+from registration.registering import Incoming, Registered, register_submissions, sender_of
 from registration.submission_rules import AUTHORIZATION_CODES, Rejected, RejectionCode, check_fee_values, reason
-from runtime.access_grants import authorize, refused
+from runtime.access_grants import require
 from runtime.audit import record_access
 from runtime.free_text import FreeText, NoControlCharacters
 from runtime.http import ActingUnit, Caller, CurrentCaller, SettingsDep, UnitOfWorkDep, provided
@@ -169,12 +169,10 @@ def _expected_version(if_match: str | None) -> int | str | None:
 
 async def _authorized_on_fee(
     conn: AsyncConnection, caller: Caller, action: Action, fee: FeeVersion, acting_unit: str | None, region: str
-) -> None:
-    """The caller may do `action` on the fee, or 403. The unit they act for is the one they name, else any
+) -> str:
+    """The unit the caller acts for in doing `action` on the fee, or 403. It is the one they name, else any
     unit where they hold a grant that allows it; either way a unit of the `region` this deployment serves."""
-    decision = await authorize(conn, caller, action, region=region, acting_unit=acting_unit, target_unit=fee.care_unit)
-    if not decision.allowed:
-        raise refused(decision)
+    return await require(conn, caller, action, region=region, acting_unit=acting_unit, target_unit=fee.care_unit)
 
 
 router = APIRouter(prefix="/v1", tags=["fees"], responses=PROBLEM_RESPONSES)
@@ -202,22 +200,38 @@ async def register_fee(
     """The integration contract's submission, registered in the caller's name. Answers with the outcome
     (amount due, protection summary) once protection has assessed the fee, waiting at most
     `EFRIKORT_REGISTRATION_REPLY_TIMEOUT_S`; else 202 with the URL to poll."""
-    body = await request.body()
-    if len(body) > MAX_SUBMISSION_BYTES:
-        # Read no further into something this large: the intake would refuse it anyway.
-        body = body[: MAX_SUBMISSION_BYTES + 1]
+    body = await _bounded_body(request)
     secret = settings.patient_key_secret.get_secret_value()
     async with work.begin() as tx:
         [result] = await register_submissions([Incoming(body, tx, caller)], tx.conn, secret, settings.region)
     if isinstance(result, Rejected):
         status = max((_STATUS_OF_CODE.get(r.code, 422) for r in result.reasons), default=422)
         raise not_done(status, "The fee was not registered", result.reasons)
-    return await _answer(result, work, waiters)
+    return await _answer(result, sender_of(caller.system_id, caller.hsa_id), work, waiters)
 
 
-async def _answer(registered: Registered, work: UnitOfWork, waiters: OutcomeWaiters) -> Response:
+async def _bounded_body(request: Request) -> bytes:
+    """The body, read no further than one byte past the most a submission may be, which the intake then
+    refuses as too large: a sender cannot make the service take in, and hold, more than that. A body
+    declared larger than that is refused before any of it is read."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_SUBMISSION_BYTES:
+        raise not_done(413, "The fee was not registered", [_TOO_LARGE])
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_SUBMISSION_BYTES:
+            break
+    return bytes(body[: MAX_SUBMISSION_BYTES + 1])
+
+
+_TOO_LARGE = reason(RejectionCode.TOO_LARGE, None, f"a submission may be at most {MAX_SUBMISSION_BYTES} bytes")
+
+
+async def _answer(registered: Registered, sender: str, work: UnitOfWork, waiters: OutcomeWaiters) -> Response:
     """The outcome that answers the fee as registered, once it comes; else 202 with the URL to poll."""
     fee_id = str(registered.fee_id)
+    key = (sender, registered.submission_id)
 
     def answers(outcome: bytes) -> bool:
         parsed = FeeOutcome.model_validate_json(outcome)
@@ -225,10 +239,10 @@ async def _answer(registered: Registered, work: UnitOfWork, waiters: OutcomeWait
 
     async def stored_outcome() -> bytes | None:
         async with work.engine.connect() as conn:
-            found = (await store.outcomes(conn, [registered.submission_id])).get(registered.submission_id)
+            found = (await store.outcomes(conn, [key])).get(key)
         return found.outcome if found is not None else None
 
-    outcome = registered.earlier_outcome or await waiters.wait(registered.submission_id, stored_outcome, answers)
+    outcome = registered.earlier_outcome or await waiters.wait(fee_id, stored_outcome, answers)
     if outcome is not None:
         return Response(outcome, media_type="application/json")
     return _pending(registered.submission_id, fee_id)
@@ -253,25 +267,28 @@ async def submission_outcome(
     settings: SettingsDep,
     acting_unit: ActingUnit = None,
 ) -> Response:
+    """The outcome of the caller's own submission: a caller is answered under its own sender (its system,
+    or itself when through none) only, so another sender's submission of the same id is unknown to it."""
+    key = (sender_of(caller.system_id, caller.hsa_id), submission_id)
     async with work.begin() as tx:
-        found = (await store.outcomes(tx.conn, [submission_id])).get(submission_id)
-        fee_id = await store.fee_of_submission(tx.conn, submission_id)
+        found = (await store.outcomes(tx.conn, [key])).get(key)
+        fee_id = await store.fee_of_submission(tx.conn, key)
         fee = await store.latest_version(tx.conn, fee_id) if fee_id is not None else None
         if fee is None:
             if found is None:
                 raise Problem(404, "unknown_submission", "Not found", "no outcome for this submission")
             # A rejection: it names nobody's data.
             return Response(found.outcome, media_type="application/json")
-        if caller.hsa_id != fee.registered_by:
-            # Whoever registered the fee may follow its outcome; others need the right to read.
-            await _authorized_on_fee(tx.conn, caller, Action.READ_PROTECTION, fee, acting_unit, settings.region)
+        # Having registered the fee is no right to read it: its registrant too reads only while their
+        # commission and role allow it.
+        unit = await _authorized_on_fee(tx.conn, caller, Action.READ_PROTECTION, fee, acting_unit, settings.region)
         await record_access(
             tx,
             patient_key=fee.patient_key,
             actor=caller.hsa_id,
             action="fee.outcome.read",
             system_id=caller.system_id,
-            care_unit=acting_unit or fee.care_unit,
+            care_unit=unit,
             subject=str(fee.fee_id),
         )
     if found is None or found.status != OutcomeStatus.ACCEPTED.value:
@@ -288,14 +305,14 @@ async def read_fee(
         if not versions:
             raise Problem(404, "unknown_fee", "Not found", "no such fee")
         current = versions[-1]
-        await _authorized_on_fee(tx.conn, caller, Action.READ_PROTECTION, current, acting_unit, settings.region)
+        unit = await _authorized_on_fee(tx.conn, caller, Action.READ_PROTECTION, current, acting_unit, settings.region)
         await record_access(
             tx,
             patient_key=current.patient_key,
             actor=caller.hsa_id,
             action="fee.read",
             system_id=caller.system_id,
-            care_unit=acting_unit or current.care_unit,
+            care_unit=unit,
             subject=str(fee_id),
         )
     return _fee_response(versions)
@@ -312,9 +329,11 @@ async def correct_fee(
     if_match: Annotated[str | None, Header(description="The version corrected, as its ETag says.")] = None,
 ) -> Response:
     async with work.begin() as tx:
-        current = await _changeable(tx.conn, caller, Action.CORRECT_FEE, fee_id, acting_unit, if_match, settings.region)
+        current, unit = await _changeable(
+            tx.conn, caller, Action.CORRECT_FEE, fee_id, acting_unit, if_match, settings.region
+        )
         corrected = _corrected(current, correction, by=caller.hsa_id)
-        await _record_change(tx, corrected, caller, acting_unit, "fee.corrected")
+        await _record_change(tx, corrected, caller, unit, "fee.corrected")
         versions = await store.versions(tx.conn, fee_id)
     return _fee_response(versions)
 
@@ -334,9 +353,11 @@ async def delete_fee(
     why: Annotated[FreeText | None, Query(alias="reason", max_length=500)] = None,
 ) -> Response:
     async with work.begin() as tx:
-        current = await _changeable(tx.conn, caller, Action.DELETE_FEE, fee_id, acting_unit, if_match, settings.region)
+        current, unit = await _changeable(
+            tx.conn, caller, Action.DELETE_FEE, fee_id, acting_unit, if_match, settings.region
+        )
         deletion = current.deletion(by=caller.hsa_id, at=now(), reason=why)
-        await _record_change(tx, deletion, caller, acting_unit, "fee.deleted")
+        await _record_change(tx, deletion, caller, unit, "fee.deleted")
         versions = await store.versions(tx.conn, fee_id)
     return _fee_response(versions)
 
@@ -349,13 +370,13 @@ async def _changeable(
     acting_unit: str | None,
     if_match: str | None,
     region: str,
-) -> FeeVersion:
+) -> tuple[FeeVersion, str]:
     """The fee's current version, locked for the change: known, the caller's to change, not deleted,
-    and the version the caller changes (`If-Match`) when they name one."""
+    and the version the caller changes (`If-Match`) when they name one; and the unit the caller acts for."""
     current = await store.latest_version_for_change(conn, fee_id)
     if current is None:
         raise Problem(404, "unknown_fee", "Not found", "no such fee")
-    await _authorized_on_fee(conn, caller, action, current, acting_unit, region)
+    unit = await _authorized_on_fee(conn, caller, action, current, acting_unit, region)
     if current.deleted:
         raise not_done(409, "The fee is deleted", [reason(RejectionCode.FEE_DELETED, None, "the fee is deleted")])
     expected = _expected_version(if_match)
@@ -365,7 +386,7 @@ async def _changeable(
             "The fee has changed",
             [reason(RejectionCode.VERSION_MISMATCH, None, f"the fee is at version {current.version}, not {if_match}")],
         )
-    return current
+    return current, unit
 
 
 def _corrected(current: FeeVersion, correction: CorrectionRequest, by: str) -> FeeVersion:
@@ -396,9 +417,7 @@ def _corrected(current: FeeVersion, correction: CorrectionRequest, by: str) -> F
     return corrected
 
 
-async def _record_change(
-    tx: Transaction, version: FeeVersion, caller: Caller, acting_unit: str | None, action: str
-) -> None:
+async def _record_change(tx: Transaction, version: FeeVersion, caller: Caller, acting_unit: str, action: str) -> None:
     await store.add_versions(tx.conn, [version])
     await tx.emit(FEES, version.patient_key, version.event())
     await record_access(
@@ -407,6 +426,6 @@ async def _record_change(
         actor=caller.hsa_id,
         action=action,
         system_id=caller.system_id,
-        care_unit=acting_unit or version.care_unit,
+        care_unit=acting_unit,
         subject=str(version.fee_id),
     )

@@ -12,15 +12,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import ARRAY, TEXT
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from registration.fee_versions import FeeVersion
 from runtime.database import driver_connection
 
 SubmissionKey = tuple[str, str]
-"""(system_id, submission_id): the idempotency key."""
+"""(sender, submission_id): the idempotency key, and whose outcome it is. The sender is the system's or
+the person's namespace of submission ids (`registering.sender_of`)."""
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class KnownSubmission:
 
 @dataclass(frozen=True)
 class Claim:
-    system_id: str
+    sender: str
     submission_id: str
     fingerprint: str
     fee_id: UUID
@@ -40,20 +40,20 @@ class Claim:
 
     @property
     def key(self) -> SubmissionKey:
-        return (self.system_id, self.submission_id)
+        return (self.sender, self.submission_id)
 
 
 # --- submissions and fee versions -------------------------------------------------------------
 
 _CLAIM = (
-    "INSERT INTO submissions (system_id, submission_id, fingerprint, fee_id, patient_key) "
+    "INSERT INTO submissions (sender, submission_id, fingerprint, fee_id, patient_key) "
     "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::text[]) "
-    "ON CONFLICT DO NOTHING RETURNING system_id, submission_id"
+    "ON CONFLICT DO NOTHING RETURNING sender, submission_id"
 )
 _KNOWN = text(
-    "SELECT s.system_id, s.submission_id, s.fee_id, s.fingerprint FROM submissions s "
-    "JOIN unnest(CAST(:system_ids AS text[]), CAST(:submission_ids AS text[])) AS k(system_id, submission_id) "
-    "USING (system_id, submission_id)"
+    "SELECT s.sender, s.submission_id, s.fee_id, s.fingerprint FROM submissions s "
+    "JOIN unnest(CAST(:senders AS text[]), CAST(:submission_ids AS text[])) AS k(sender, submission_id) "
+    "USING (sender, submission_id)"
 )
 _VERSION_COLUMNS = (
     "fee_id",
@@ -122,7 +122,7 @@ async def claim_submissions(conn: AsyncConnection, claims: Sequence[Claim]) -> s
     driver = await driver_connection(conn)
     rows = await driver.fetch(
         _CLAIM,
-        [c.system_id for c in ordered],
+        [c.sender for c in ordered],
         [c.submission_id for c in ordered],
         [c.fingerprint for c in ordered],
         [c.fee_id for c in ordered],
@@ -137,10 +137,8 @@ async def known_submissions(
     wanted = sorted(set(keys))
     if not wanted:
         return {}
-    result = await conn.execute(
-        _KNOWN, {"system_ids": [k[0] for k in wanted], "submission_ids": [k[1] for k in wanted]}
-    )
-    return {(row.system_id, row.submission_id): KnownSubmission(row.fee_id, row.fingerprint) for row in result}
+    result = await conn.execute(_KNOWN, {"senders": [k[0] for k in wanted], "submission_ids": [k[1] for k in wanted]})
+    return {(row.sender, row.submission_id): KnownSubmission(row.fee_id, row.fingerprint) for row in result}
 
 
 async def add_versions(conn: AsyncConnection, versions: Sequence[FeeVersion]) -> None:
@@ -185,20 +183,51 @@ async def latest_version(conn: AsyncConnection, fee_id: UUID) -> FeeVersion | No
 
 
 # --- outcomes ----------------------------------------------------------------------------------
+# Kept per (sender, submission id), as the submissions are: two senders may use the same id, and each is
+# answered its own outcome only.
 
-_STORE_OUTCOMES = text(
-    "INSERT INTO outcomes (submission_id, status, outcome, patient_key) "
-    "SELECT u.*, (SELECT s.patient_key FROM submissions s WHERE s.submission_id = u.submission_id LIMIT 1) "
-    "FROM unnest(CAST(:submission_ids AS text[]), CAST(:statuses AS text[]), CAST(:outcomes AS bytea[])) "
-    "AS u(submission_id, status, outcome) "
-    "ON CONFLICT (submission_id) DO UPDATE SET status = excluded.status, outcome = excluded.outcome, "
-    "received_at = now() "
-    # An accepted fee's outcome is never replaced by a later rejection of the same id (a conflict).
-    "WHERE outcomes.status <> 'accepted' OR excluded.status = 'accepted'"
+# An accepted fee's outcome is never replaced by a later rejection of the same id (a conflict).
+_KEEP_ACCEPTED = (
+    "ON CONFLICT (sender, submission_id) DO UPDATE SET status = excluded.status, outcome = excluded.outcome, "
+    "received_at = now() WHERE outcomes.status <> 'accepted' OR excluded.status = 'accepted'"
+)
+# Protection's outcome names the fee, not its sender: the fee's submission says whose it is.
+_STORE_ASSESSED = text(
+    "INSERT INTO outcomes (sender, submission_id, status, outcome, patient_key) "
+    "SELECT s.sender, s.submission_id, 'accepted', u.outcome, s.patient_key "
+    "FROM unnest(CAST(:fee_ids AS uuid[]), CAST(:outcomes AS bytea[])) AS u(fee_id, outcome) "
+    "JOIN submissions s ON s.fee_id = u.fee_id "
+    "ORDER BY s.sender, s.submission_id " + _KEEP_ACCEPTED
+)
+_KEEP_REJECTIONS = text(
+    "INSERT INTO outcomes (sender, submission_id, status, outcome, patient_key) "
+    "SELECT u.sender, u.submission_id, 'rejected', u.outcome, s.patient_key "
+    "FROM unnest(CAST(:senders AS text[]), CAST(:submission_ids AS text[]), CAST(:outcomes AS bytea[])) "
+    "AS u(sender, submission_id, outcome) LEFT JOIN submissions s USING (sender, submission_id) "
+    "ORDER BY u.sender, u.submission_id " + _KEEP_ACCEPTED
 )
 _OUTCOMES = text(
-    "SELECT submission_id, status, outcome FROM outcomes WHERE submission_id = ANY(:submission_ids)"
-).bindparams(bindparam("submission_ids", type_=ARRAY(TEXT)))
+    "SELECT o.sender, o.submission_id, o.status, o.outcome FROM outcomes o "
+    "JOIN unnest(CAST(:senders AS text[]), CAST(:submission_ids AS text[])) AS k(sender, submission_id) "
+    "USING (sender, submission_id)"
+)
+
+
+@dataclass(frozen=True)
+class AssessedOutcome:
+    """Protection's outcome of a fee: accepted, with what is due."""
+
+    fee_id: UUID
+    outcome: bytes
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Registration's own answer refusing an HTTP caller's submission."""
+
+    sender: str
+    submission_id: str
+    outcome: bytes
 
 
 @dataclass(frozen=True)
@@ -208,31 +237,44 @@ class StoredOutcome:
     outcome: bytes
 
 
-async def store_outcomes(conn: AsyncConnection, outcomes: Sequence[StoredOutcome]) -> None:
-    """Keep the outcome of each submission; one row per submission id in the batch."""
+async def store_assessed(conn: AsyncConnection, outcomes: Sequence[AssessedOutcome]) -> None:
+    """Keep each fee's outcome under its submission's key; one outcome per fee in the batch. An outcome of a
+    fee registration no longer knows (its patient has left) is not kept."""
     if not outcomes:
         return
-    ordered = sorted(outcomes, key=lambda o: o.submission_id)
     await conn.execute(
-        _STORE_OUTCOMES,
+        _STORE_ASSESSED, {"fee_ids": [o.fee_id for o in outcomes], "outcomes": [o.outcome for o in outcomes]}
+    )
+
+
+async def keep_rejections(conn: AsyncConnection, rejections: Sequence[Rejection]) -> None:
+    """Keep each rejection under its sender's key; one per key in the list."""
+    unique = list({(r.sender, r.submission_id): r for r in rejections}.values())
+    if not unique:
+        return
+    await conn.execute(
+        _KEEP_REJECTIONS,
         {
-            "submission_ids": [o.submission_id for o in ordered],
-            "statuses": [o.status for o in ordered],
-            "outcomes": [o.outcome for o in ordered],
+            "senders": [r.sender for r in unique],
+            "submission_ids": [r.submission_id for r in unique],
+            "outcomes": [r.outcome for r in unique],
         },
     )
 
 
-async def outcomes(conn: AsyncConnection, submission_ids: Iterable[str]) -> dict[str, StoredOutcome]:
-    wanted = sorted(set(submission_ids))
+async def outcomes(conn: AsyncConnection, keys: Iterable[SubmissionKey]) -> dict[SubmissionKey, StoredOutcome]:
+    wanted = sorted(set(keys))
     if not wanted:
         return {}
-    rows = await conn.execute(_OUTCOMES, {"submission_ids": wanted})
-    return {row.submission_id: StoredOutcome(row.submission_id, row.status, bytes(row.outcome)) for row in rows}
+    rows = await conn.execute(_OUTCOMES, {"senders": [k[0] for k in wanted], "submission_ids": [k[1] for k in wanted]})
+    return {
+        (row.sender, row.submission_id): StoredOutcome(row.submission_id, row.status, bytes(row.outcome))
+        for row in rows
+    }
 
 
-_SUBMISSION_FEE = text("SELECT fee_id FROM submissions WHERE submission_id = :submission_id LIMIT 1")
+_SUBMISSION_FEE = text("SELECT fee_id FROM submissions WHERE sender = :sender AND submission_id = :submission_id")
 
 
-async def fee_of_submission(conn: AsyncConnection, submission_id: str) -> UUID | None:
-    return (await conn.execute(_SUBMISSION_FEE, {"submission_id": submission_id})).scalar()
+async def fee_of_submission(conn: AsyncConnection, key: SubmissionKey) -> UUID | None:
+    return (await conn.execute(_SUBMISSION_FEE, {"sender": key[0], "submission_id": key[1]})).scalar()

@@ -125,6 +125,27 @@ def test_a_caller_with_units_in_two_regions_acts_for_the_one_this_deployment_ser
     assert may(found, Action.READ_PROTECTION, acting_unit="FAR") == Denial.REGION_NOT_SERVED
 
 
+def test_an_allowed_caller_acts_for_the_unit_they_name_or_else_the_one_of_theirs_that_allows_it() -> None:
+    found = grants(
+        unit("FAR", region="Region Annan"),
+        unit("U"),
+        unit("V"),
+        employee("E", "FAR"),
+        employee("E", "U"),
+        employee("E", "V"),
+    )
+
+    def acting_for(acting_unit: str | None) -> str | None:
+        decision = found.decide_for_caller(
+            Action.READ_PROTECTION, Caller("E"), region=REGION, today=TODAY, acting_unit=acting_unit
+        )
+        return decision.acting_unit
+
+    assert acting_for("V") == "V"
+    assert acting_for(None) == "U"
+    assert acting_for("FAR") is None
+
+
 def test_a_caller_whose_only_unit_is_of_another_region_is_refused_naming_the_region() -> None:
     found = grants(unit("FAR", region="Region Annan"), employee("E", "FAR", role=AccessRole.SUPERUSER))
     assert may(found, Action.READ_PROTECTION) == Denial.REGION_NOT_SERVED

@@ -8,6 +8,7 @@ the certificates are made here, in a temporary folder, and never committed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import ssl
@@ -15,6 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -102,6 +104,27 @@ class CertificateAuthority:
         )
         return issued
 
+    def revocation_list(self, file: str, revoked: Issued) -> Path:
+        """The CA's CRL, naming `revoked`'s certificate, as a PEM file."""
+        serial = x509.load_pem_x509_certificate(revoked.certificate.read_bytes()).serial_number
+        now = datetime.now(UTC)
+        crl = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(self.name)
+            .last_update(now - timedelta(minutes=5))
+            .next_update(now + timedelta(days=1))
+            .add_revoked_certificate(
+                x509.RevokedCertificateBuilder()
+                .serial_number(serial)
+                .revocation_date(now - timedelta(minutes=1))
+                .build()
+            )
+            .sign(self.key, hashes.SHA256())
+        )
+        path = self.folder / f"{file}.crl.pem"
+        path.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+        return path
+
 
 def siths_subject(hsa_id: str) -> x509.Name:
     """As on a SITHS card: the person's name, and the HSA-ID in serialNumber."""
@@ -149,6 +172,12 @@ def app_for(settings: ServiceSettings) -> FastAPI:
 
 @pytest.fixture
 async def serving(pki: Pki) -> AsyncIterator[ServiceSettings]:
+    async with served(pki) as settings:
+        yield settings
+
+
+@contextlib.asynccontextmanager
+async def served(pki: Pki, **more: Any) -> AsyncIterator[ServiceSettings]:
     [port] = free_ports(1)
     settings = ServiceSettings(
         service_name="tls-test",
@@ -156,6 +185,7 @@ async def serving(pki: Pki) -> AsyncIterator[ServiceSettings]:
         tls_certificate=str(pki.server.certificate),
         tls_private_key=str(pki.server.key),
         tls_client_ca=str(pki.trusted.path),
+        **more,
     )
     server = uvicorn.Server(server_config(app_for(settings), settings))
     task = asyncio.create_task(server.serve())
@@ -201,6 +231,20 @@ async def test_a_connection_without_a_client_certificate_is_refused(pki: Pki, se
         with pytest.raises(httpx.TransportError):
             response = await http.get(f"https://127.0.0.1:{serving.http_port}/whoami")
             pytest.fail(f"answered {response.status_code}")
+
+
+async def test_a_revoked_client_certificate_is_refused_and_the_others_of_its_ca_are_not(pki: Pki) -> None:
+    leaver = pki.trusted.issue("leaver", siths_subject("SE2321000016-E777"), server=False)
+    crl = pki.trusted.revocation_list("siths-test", revoked=leaver)
+
+    async with served(pki, tls_client_crl=str(crl)) as settings:
+        async with client(pki, leaver) as http:
+            with pytest.raises(httpx.TransportError):
+                response = await http.get(f"https://127.0.0.1:{settings.http_port}/whoami")
+                pytest.fail(f"answered {response.status_code}")
+        async with client(pki, pki.employee) as http:
+            response = await http.get(f"https://127.0.0.1:{settings.http_port}/whoami")
+        assert response.json() == {"hsa_id": EMPLOYEE}
 
 
 async def ask_plain(settings: ServiceSettings, headers: dict[str, str]) -> httpx.Response:
