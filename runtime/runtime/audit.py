@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from contracts.events import AuditEntry
 from contracts.topics import AUDIT
+from runtime.identity import Caller
 from runtime.transaction import Transaction
 
 
@@ -36,4 +37,25 @@ async def record_access(
             subject=subject,
             occurred_at=datetime.now(UTC),
         ),
+    )
+
+
+async def audit_caller(
+    tx: Transaction,
+    caller: Caller,
+    *,
+    patient_key: str,
+    care_unit: str | None,
+    action: str,
+    subject: str | None = None,
+) -> None:
+    """What an HTTP caller read or changed: who, through which system, acting for which unit."""
+    await record_access(
+        tx,
+        patient_key=patient_key,
+        actor=caller.hsa_id,
+        system_id=caller.system_id,
+        care_unit=care_unit,
+        action=action,
+        subject=subject,
     )

@@ -29,7 +29,7 @@ from contracts.authorization import Action
 from contracts.clock import now
 from contracts.topics import PATIENT_MEMBERSHIP
 from runtime.access_grants import refused
-from runtime.audit import record_access
+from runtime.audit import audit_caller
 from runtime.http import ActingUnit, Caller, CurrentCaller, PatientRequest, SettingsDep, UnitOfWorkDep
 from runtime.problems import Problem
 
@@ -135,13 +135,12 @@ async def audit_trail(
     async with work.begin() as tx:
         unit = await _require(tx.conn, caller, Action.READ_AUDIT_TRAIL, acting_unit, settings.region)
         entries: list[AuditEntry] = await store.audit_trail(tx.conn, key, request.limit)
-        await record_access(
+        await audit_caller(
             tx,
+            caller,
             patient_key=key,
-            actor=caller.hsa_id,
-            action=Action.READ_AUDIT_TRAIL.value,
-            system_id=caller.system_id,
             care_unit=unit,
+            action=Action.READ_AUDIT_TRAIL.value,
         )
     return [TrailEntry(**e.model_dump(include=set(TrailEntry.model_fields))) for e in entries]
 
@@ -163,13 +162,12 @@ async def patient_exit(
         await tx.emit(
             PATIENT_MEMBERSHIP, key, PatientExited(patient_key=key, requested_by=caller.hsa_id, exited_at=exited_at)
         )
-        await record_access(
+        await audit_caller(
             tx,
+            caller,
             patient_key=key,
-            actor=caller.hsa_id,
-            action="patient.exit",
-            system_id=caller.system_id,
             care_unit=unit,
+            action="patient.exit",
         )
     log.info("patient exit requested by %s", caller.hsa_id)
     return {"status": "exit published", "exited_at": exited_at.isoformat()}
@@ -190,13 +188,12 @@ async def patient_reentry(
         reentered_at = now()
         reentered = PatientReentered(patient_key=key, requested_by=caller.hsa_id, reentered_at=reentered_at)
         await tx.emit(PATIENT_MEMBERSHIP, key, reentered)
-        await record_access(
+        await audit_caller(
             tx,
+            caller,
             patient_key=key,
-            actor=caller.hsa_id,
-            action="patient.reentry",
-            system_id=caller.system_id,
             care_unit=unit,
+            action="patient.reentry",
         )
     log.info("patient re-entry requested by %s", caller.hsa_id)
     return {"status": "re-entry published", "reentered_at": reentered_at.isoformat()}

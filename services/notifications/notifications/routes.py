@@ -19,7 +19,7 @@ from contracts.topics import PATIENT_CONTACTS
 from notifications import store
 from notifications.delivery_rules import Mailboxes, NoticeState, missing_for_channel
 from runtime.access_grants import require
-from runtime.audit import record_access
+from runtime.audit import audit_caller
 from runtime.free_text import FreeText, no_control_characters
 from runtime.http import ActingUnit, CurrentCaller, PatientRequest, SettingsDep, UnitOfWorkDep, provided
 from runtime.problems import Problem
@@ -78,11 +78,10 @@ async def put_contact(
         event = _contact_details(details, key, caller.hsa_id, mailboxes)
         await store.save_contact(tx.conn, event)
         await tx.emit(PATIENT_CONTACTS, key, event)
-        await record_access(
+        await audit_caller(
             tx,
+            caller,
             patient_key=key,
-            actor=caller.hsa_id,
-            system_id=caller.system_id,
             care_unit=unit,
             action="contact_details.changed",
             subject="notifications/contact",
@@ -132,11 +131,10 @@ async def get_contact(
     async with work.begin() as tx:
         unit = await require(tx.conn, caller, Action.READ_PROTECTION, region=settings.region, acting_unit=acting_unit)
         details = await store.contact_details(tx.conn, key)
-        await record_access(
+        await audit_caller(
             tx,
+            caller,
             patient_key=key,
-            actor=caller.hsa_id,
-            system_id=caller.system_id,
             care_unit=unit,
             action="contact_details.read",
             subject="notifications/contact",

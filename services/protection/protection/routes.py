@@ -26,7 +26,7 @@ from protection.recompute import Recomputation, Status, recompute, status_on
 from protection.regions import RegionSettings
 from protection.store import OverchargeRow
 from runtime.access_grants import require
-from runtime.audit import record_access
+from runtime.audit import audit_caller
 from runtime.http import ActingUnit, Caller, CurrentCaller, PatientRequest, SettingsDep, UnitOfWorkDep, provided
 from runtime.problems import Problem, problem_responses
 from runtime.transaction import Transaction
@@ -126,11 +126,10 @@ async def protection_status(
         unit = await require(tx.conn, caller, Action.READ_PROTECTION, region=settings.region, acting_unit=acting_unit)
         day = lookup.date or clock.today_in_sweden()
         status, _ = await recomputed_status(tx, key, day, region)
-        await record_access(
+        await audit_caller(
             tx,
+            caller,
             patient_key=key,
-            actor=caller.hsa_id,
-            system_id=caller.system_id,
             care_unit=unit,
             action="protection.read",
         )
@@ -158,11 +157,10 @@ async def patient_extract(
     async with work.begin() as tx:
         unit = await require(tx.conn, caller, Action.READ_PROTECTION, region=settings.region, acting_unit=acting_unit)
         status, result = await recomputed_status(tx, key, today, region)
-        await record_access(
+        await audit_caller(
             tx,
+            caller,
             patient_key=key,
-            actor=caller.hsa_id,
-            system_id=caller.system_id,
             care_unit=unit,
             action="extract.read",
         )
@@ -222,13 +220,12 @@ async def mark_refunded(
                 refunded_at=now,
             ),
         )
-        await record_access(
+        await audit_caller(
             tx,
+            caller,
             patient_key=row.patient_key,
-            actor=caller.hsa_id,
-            system_id=caller.system_id,
-            action="overcharge.refunded",
             care_unit=unit,
+            action="overcharge.refunded",
             subject=str(overcharge_id),
         )
     return overcharge_out(row)

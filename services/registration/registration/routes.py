@@ -25,7 +25,7 @@ from registration.outcome_waiters import OutcomeWaiters
 from registration.registering import Incoming, Registered, register_submissions, sender_of
 from registration.submission_rules import AUTHORIZATION_CODES, Rejected, RejectionCode, check_fee_values, reason
 from runtime.access_grants import require
-from runtime.audit import record_access
+from runtime.audit import audit_caller
 from runtime.free_text import FreeText, NoControlCharacters
 from runtime.http import ActingUnit, Caller, CurrentCaller, SettingsDep, UnitOfWorkDep, provided
 from runtime.problems import Problem, Reason, problem_responses, refusal
@@ -282,13 +282,12 @@ async def submission_outcome(
         # Having registered the fee is no right to read it: its registrant too reads only while their
         # commission and role allow it.
         unit = await _authorized_on_fee(tx.conn, caller, Action.READ_PROTECTION, fee, acting_unit, settings.region)
-        await record_access(
+        await audit_caller(
             tx,
+            caller,
             patient_key=fee.patient_key,
-            actor=caller.hsa_id,
-            action="fee.outcome.read",
-            system_id=caller.system_id,
             care_unit=unit,
+            action="fee.outcome.read",
             subject=str(fee.fee_id),
         )
     if found is None or found.status != OutcomeStatus.ACCEPTED.value:
@@ -306,13 +305,12 @@ async def read_fee(
             raise Problem(404, "unknown_fee", "Not found", "no such fee")
         current = versions[-1]
         unit = await _authorized_on_fee(tx.conn, caller, Action.READ_PROTECTION, current, acting_unit, settings.region)
-        await record_access(
+        await audit_caller(
             tx,
+            caller,
             patient_key=current.patient_key,
-            actor=caller.hsa_id,
-            action="fee.read",
-            system_id=caller.system_id,
             care_unit=unit,
+            action="fee.read",
             subject=str(fee_id),
         )
     return _fee_response(versions)
@@ -420,12 +418,11 @@ def _corrected(current: FeeVersion, correction: CorrectionRequest, by: str) -> F
 async def _record_change(tx: Transaction, version: FeeVersion, caller: Caller, acting_unit: str, action: str) -> None:
     await store.add_versions(tx.conn, [version])
     await tx.emit(FEES, version.patient_key, version.event())
-    await record_access(
+    await audit_caller(
         tx,
+        caller,
         patient_key=version.patient_key,
-        actor=caller.hsa_id,
-        action=action,
-        system_id=caller.system_id,
         care_unit=acting_unit,
+        action=action,
         subject=str(version.fee_id),
     )
