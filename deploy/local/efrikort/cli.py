@@ -303,12 +303,22 @@ def cmd_bench_protection(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    return int((args := parse(argv)).func(args) or 0)
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="efrikort", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     _add_running_commands(commands)
     _add_bench_commands(commands)
-    args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["test"]:
+        # Everything after `test` is pytest's, in its order and options included (argparse's REMAINDER
+        # refuses a first argument that starts with a dash, such as `-q`).
+        args = parser.parse_args(["test"])
+        args.pytest_args = argv[1:]
+        return args
+    return parser.parse_args(argv)
 
 
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
