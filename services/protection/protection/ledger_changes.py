@@ -152,17 +152,21 @@ def undercharge_event(patient_key: str, short: overcharges.UnderchargeRecorded, 
 
 
 def patient_status(patient_key: str, status: Status, today: date) -> PatientStatusChanged:
+    return PatientStatusChanged(patient_key=patient_key, **status_on_day(status, today))
+
+
+def status_on_day(status: Status, day: date) -> dict[str, Any]:
+    """Where the patient stands on `day`: the fields the status event and the HTTP status answer share."""
     standing = status.standing
-    return PatientStatusChanged(
-        patient_key=patient_key,
-        as_of=today,
-        status=status.status,
-        period_start=standing.period_start,
-        ceiling=standing.ceiling,
-        sum=standing.sum,
-        remaining=standing.remaining,
-        free_card=status.free_card_summary(),
-    )
+    return {
+        "as_of": day,
+        "status": status.status,
+        "period_start": standing.period_start,
+        "ceiling": standing.ceiling,
+        "sum": standing.sum,
+        "remaining": standing.remaining,
+        "free_card": status.free_card_summary(),
+    }
 
 
 def summary(standing: Standing, card: FreeCardSummary | None) -> ProtectionSummary:

@@ -21,6 +21,7 @@ from contracts.integration import FreeCardStatus, FreeCardSummary
 from contracts.topics import OVERCHARGES
 from protection import store
 from protection.extract import Extract, extract
+from protection.ledger_changes import status_on_day
 from protection.pdf import extract_pdf
 from protection.recompute import Recomputation, Status, recompute, status_on
 from protection.regions import RegionSettings
@@ -288,13 +289,4 @@ def extract_out(document: Extract, status: Status) -> ExtractOut:
 
 
 def protection_status_out(status: Status, day: date) -> ProtectionStatus:
-    standing = status.standing
-    return ProtectionStatus(
-        as_of=day,
-        status=status.status,
-        period_start=standing.period_start,
-        ceiling=standing.ceiling,
-        sum=standing.sum,
-        remaining=standing.remaining,
-        free_card=status.free_card_summary(),
-    )
+    return ProtectionStatus(**status_on_day(status, day))
