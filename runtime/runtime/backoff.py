@@ -42,6 +42,7 @@ class OutageBackoff:
         self._since: float | None = None
         self._paused: set[TopicPartition] = set()
         self._timer: asyncio.TimerHandle | None = None
+        self.measure()
 
     @property
     def backing_off(self) -> bool:

@@ -48,3 +48,9 @@ CONSUMER_BACKOFF_SECONDS = Gauge(
     "How long a consumer has been backing off an outage (0 while it consumes)",
     ["topic"],
 )
+
+
+def start_dead_letter_counts(topic: str) -> None:
+    """The topic's dead-letter series, at 0 from the start: an alert's `increase()` then sees the first one."""
+    for counter in (DEAD_LETTERS, DEAD_LETTERS_TRUNCATED, DEAD_LETTERS_UNWRITABLE):
+        counter.labels(topic)

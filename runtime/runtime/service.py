@@ -34,7 +34,7 @@ from runtime.backoff import OutageBackoff
 from runtime.consumers import Consumer, Delivery, MessageProcessor, Outage
 from runtime.logs import configure_logging
 from runtime.membership import membership_consumer, skipping_exited_patients
-from runtime.metrics import CONSUMER_LAG
+from runtime.metrics import CONSUMER_LAG, start_dead_letter_counts
 from runtime.outbox import OutboxRelay
 from runtime.partitioner import default_partitioner
 from runtime.settings import DevelopmentDefaultsRefused, ServiceSettings
@@ -168,6 +168,8 @@ class Runtime(Generic[SettingsT]):
 
         self._subscribers.append((subscriber, isinstance(consumer.topic, SystemTopic)))
         self._backoffs.append(backoff)
+        if isinstance(consumer.topic, Topic):
+            start_dead_letter_counts(consumer.topic.name)
         if consumer.ready_once_read:
             self.has_read_models = True
             self._to_read.append((consumer, subscriber))
