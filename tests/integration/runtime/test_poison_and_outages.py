@@ -195,6 +195,7 @@ async def test_with_postgresql_stopped_the_consumer_backs_off_dead_letters_nothi
             assert await metric(http, "efrikort_consumer_backoff_seconds", topic=topic) == 0
     finally:
         await asyncio.to_thread(own_postgres.start)
+        await service.forget_db_connection()
         await service.close()
 
     # Each pause lasts at least half its nominal length (initial_s doubled per try, up to max_s); a
