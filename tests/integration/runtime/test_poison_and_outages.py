@@ -78,6 +78,39 @@ async def test_a_message_whose_dead_letter_is_too_large_goes_truncated_and_the_n
     assert await eventually(counted, timeout=5, interval=0.05)
 
 
+async def test_a_dead_letter_refused_even_truncated_is_logged_without_its_content_counted_and_skipped(
+    infra: InfraEndpoints, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def rejects(attempt: Attempt) -> None:
+        raise InvalidMessage("padding: longer than any submission")
+
+    # Truncated to more than it holds, the dead letter is as large as before: Kafka refuses it twice.
+    service = TinyService(infra, tmp_path, consumer_dead_letter_value_bytes=2 * BROKER_LIMIT)
+    topic = service.input.name
+    key = f"patient-{uuid.uuid4().hex}"
+    try:
+        async with service.running() as http:
+            large = await service.send(rejects, key=key, padding=BROKER_LIMIT - 300)
+            follower = await service.send(record_effect, key=key)
+
+            assert await service.wait_for_effects(follower.message_id, timeout=30) == [1]
+
+            async def counted() -> bool:
+                return await metric(http, "efrikort_dead_letters_unwritable_total", topic=topic) == 1
+
+            assert await eventually(counted, timeout=5, interval=0.05)
+            assert await metric(http, "efrikort_messages_consumed_total", topic=topic, result="dead_letter_failed") == 1
+            assert await metric(http, "efrikort_dead_letters_total", topic=topic) == 0
+            async with reading(infra.kafka_bootstrap_servers, service.input.dead_letter.name) as dlq:
+                await dlq.drain(1.0)
+            assert dlq.seen == []
+    finally:
+        await service.close()
+    [logged] = [r for r in caplog.records if "could not be written" in r.getMessage()]
+    assert (logged.levelname, getattr(logged, "offset", None)) == ("ERROR", large.offset)
+    assert "x" * 64 not in caplog.text, "the message's content was logged"
+
+
 async def test_a_message_failing_every_try_while_others_go_through_is_dead_lettered_and_its_partition_goes_on(
     http: httpx.AsyncClient, service: TinyService, infra: InfraEndpoints
 ) -> None:
