@@ -17,11 +17,23 @@ import random
 import time
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from faststream.kafka.message import KafkaMessage
+from faststream.exceptions import NackMessage
 
 from runtime.metrics import CONSUMER_BACKOFF_SECONDS, CONSUMER_PAUSED_PARTITIONS, CONSUMER_RETRIES
 
 log = logging.getLogger(__name__)
+
+
+class Rewind(NackMessage):
+    """FastStream's way to negatively acknowledge a batch without logging a failure: it seeks each
+    partition of the batch back to its first message and commits nothing."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    def __str__(self) -> str:
+        return f"batch rewound; its partitions paused for {self.delay:.1f} s"
 
 
 def backoff_delay(failures: int, initial_s: float, max_s: float) -> float:
@@ -49,13 +61,12 @@ class OutageBackoff:
         """An outage stopped the last batch and no batch has succeeded since."""
         return self._since is not None
 
-    async def pause(self, message: KafkaMessage, client: AIOKafkaConsumer, cause: BaseException) -> float:
-        """Rewind the failed batch, pause the consumer's partitions, and resume them after the next delay."""
+    def pause(self, client: AIOKafkaConsumer, cause: BaseException) -> Rewind:
+        """Pause the consumer's partitions and resume them after the next delay. Raise what this returns
+        from the handler: FastStream then rewinds the batch, and commits nothing."""
         self.failures += 1
         if self._since is None:
             self._since = time.monotonic()
-        # Seeks each partition of the batch back to its first message; the offsets stay uncommitted.
-        await message.nack()
         self._paused = set(client.assignment())
         client.pause(*self._paused)
         delay = backoff_delay(self.failures, self._initial_s, self._max_s)
@@ -72,7 +83,7 @@ class OutageBackoff:
             self.failures,
             extra={"topic": self._topic},
         )
-        return delay
+        return Rewind(delay)
 
     def _resume(self, client: AIOKafkaConsumer) -> None:
         self._timer = None

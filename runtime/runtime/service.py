@@ -160,10 +160,8 @@ class Runtime(Generic[SettingsT]):
                     consumer, [Delivery.from_record(r, from_outside=outside) for r in records]
                 )
             except Outage as outage:
-                # Returning (not raising) keeps FastStream from logging a failure per try; the batch is
-                # rewound, so nothing is committed, and the poll loop goes on with the partitions paused.
-                await backoff.pause(message, subscriber.consumer, outage.__cause__ or outage)
-                return
+                # The poll loop goes on with the partitions paused, so the member stays in its group.
+                raise backoff.pause(subscriber.consumer, outage.__cause__ or outage) from None
             backoff.recovered()
 
         self._subscribers.append((subscriber, isinstance(consumer.topic, SystemTopic)))
