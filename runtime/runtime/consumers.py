@@ -43,7 +43,7 @@ from runtime.metrics import (
     HANDLING_SECONDS,
     MESSAGES_CONSUMED,
 )
-from runtime.outages import is_outage
+from runtime.outages import is_network_failure, is_outage
 from runtime.settings import ServiceSettings
 from runtime.transaction import Transaction, UnitOfWork
 
@@ -344,6 +344,8 @@ class MessageProcessor:
                     # Nothing is committed and the whole batch is tried again after a pause: nothing is lost.
                     raise Outage() from error
                 if attempt == attempts:
+                    if is_network_failure(error):
+                        raise Outage() from error  # what the handler talks to is out: no fault of the message
                     return Exhausted(delivery, error, attempt)
                 log.warning("attempt %d failed (%s); retrying", attempt, type(error).__name__, extra=extra)
                 CONSUMER_RETRIES.labels(consumer.topic.name, "message").inc()
@@ -401,7 +403,7 @@ class MessageProcessor:
         try:
             await self._publish(delivery, whole)
         except Exception as refused:
-            if is_outage(refused):
+            if is_network_failure(refused):
                 raise Outage() from refused
             return await self._dead_letter_truncated(delivery, whole, refused)
         DEAD_LETTERS.labels(delivery.topic).inc()
@@ -413,7 +415,7 @@ class MessageProcessor:
         try:
             await self._publish(delivery, cut)
         except Exception as failure:
-            if is_outage(failure):
+            if is_network_failure(failure):
                 raise Outage() from failure
             # Coordinates and error types only, never the message: it is still on its topic to be read there.
             log.error(

@@ -2,9 +2,10 @@
 
 An outage (PostgreSQL or Kafka out of reach, a connection broken, a server shutting down) fails every
 message alike, and retrying it is worth nothing until the dependency is back: the consumer pauses and
-tries the same messages again later, and never dead-letters them for it. Any other error is taken to
-be the message's (or the handler's with that message): it is retried a bounded number of times and
-then dead-lettered.
+tries the same messages again later, and never dead-letters them for it. A network error of the
+handler's own (a connection reset, a timeout) is tried again in place first, as a blip may pass, and
+then waited out in the same way. Any other error is taken to be the message's (or the handler's with
+that message): it is retried a bounded number of times and then dead-lettered.
 """
 
 from __future__ import annotations
@@ -21,9 +22,14 @@ besides class 08, the connection exceptions."""
 
 
 def is_outage(error: BaseException) -> bool:
-    """The error, or one it was raised from, says a dependency is out of reach rather than that the
-    message cannot be handled."""
+    """The error, or one it was raised from, says PostgreSQL or Kafka is out of reach."""
     return any(_is_unavailable(cause) for cause in _chain(error))
+
+
+def is_network_failure(error: BaseException) -> bool:
+    """An outage, or a refused or reset connection, an unreachable host or a timeout of whatever the
+    handler talks to: the network's fault, never the message's."""
+    return any(_is_unavailable(cause) or isinstance(cause, OSError | TimeoutError) for cause in _chain(error))
 
 
 def _is_unavailable(error: BaseException) -> bool:
@@ -38,8 +44,7 @@ def _is_unavailable(error: BaseException) -> bool:
         return True
     if isinstance(error, KafkaError):
         return bool(error.retriable)
-    # Refused or reset connections, unreachable hosts, timeouts: the network's, not the message's.
-    return isinstance(error, OSError | TimeoutError)
+    return False
 
 
 def _chain(error: BaseException) -> Iterator[BaseException]:
