@@ -169,6 +169,34 @@ async def test_when_every_message_fails_nothing_is_dead_lettered_and_all_are_han
     assert await eventually(lambda: _ready(http), timeout=15, interval=0.1)
 
 
+async def test_a_lone_message_whose_handler_keeps_losing_its_connection_waits_and_is_never_dead_lettered(
+    http: httpx.AsyncClient, service: TinyService, infra: InfraEndpoints
+) -> None:
+    reachable = False
+
+    async def needs_a_server(attempt: Attempt) -> None:
+        await attempt.record_effect()
+        if not reachable:
+            raise ConnectionResetError("the server the handler talks to hung up")
+
+    sent = await service.send(needs_a_server)
+
+    async def backing_off() -> bool:
+        response = await http.get("/ready")
+        return response.status_code == 503 and response.json()["checks"]["consuming"] is False
+
+    assert await eventually(backing_off, timeout=15, interval=0.05), (await http.get("/ready")).json()
+    async with reading(infra.kafka_bootstrap_servers, service.input.dead_letter.name) as dlq:
+        await dlq.drain(2.0)
+        reachable = True
+        assert await service.wait_for_effects(sent.message_id, timeout=15) == [service.attempts[sent.message_id]]
+        await dlq.drain(0.5)
+    assert [r for r in dlq.seen if r.key == sent.key] == [], "a message was dead-lettered for a network error"
+    # Tried in place first (a blip may pass), then paused between tries.
+    assert service.attempts[sent.message_id] > service.settings.consumer_max_attempts
+    assert await eventually(lambda: _ready(http), timeout=15, interval=0.1)
+
+
 async def _ready(http: httpx.AsyncClient) -> bool:
     return (await http.get("/ready")).status_code == 200
 
