@@ -3,13 +3,16 @@
 For each message: open a transaction, record the message in the inbox (a redelivery stops
 here), run the service's handler, commit, and only then let the Kafka offset be committed. A
 message the handler rejects as invalid goes to `<topic>.dlq` at once; one that keeps failing
-goes there after `consumer_max_attempts` tries. Either way the consumer carries on with the next.
+goes there after `consumer_max_attempts` tries (truncated if it is too large to go whole). Either
+way the consumer carries on with the next. An outage is not the message's fault: it is waited out
+(`Outage`, `runtime.backoff`), and nothing is dead-lettered for it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -17,7 +20,7 @@ import signal
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -28,10 +31,19 @@ from pydantic import ValidationError
 
 from contracts.envelope import Envelope, Event, envelope_for
 from contracts.topics import SystemTopic, Topic, dead_letter_name
-from runtime.database import is_connection_lost
+from runtime import database
 from runtime.inbox import first_deliveries, first_delivery
 from runtime.logs import correlation_id
-from runtime.metrics import DEAD_LETTERS, DUPLICATES, HANDLING_SECONDS, MESSAGES_CONSUMED
+from runtime.metrics import (
+    CONSUMER_RETRIES,
+    DEAD_LETTERS,
+    DEAD_LETTERS_TRUNCATED,
+    DEAD_LETTERS_UNWRITABLE,
+    DUPLICATES,
+    HANDLING_SECONDS,
+    MESSAGES_CONSUMED,
+)
+from runtime.outages import is_network_failure, is_outage
 from runtime.settings import ServiceSettings
 from runtime.transaction import Transaction, UnitOfWork
 
@@ -44,8 +56,9 @@ class InvalidMessage(Exception):
     """A message no retry can fix. Its text must never quote an identity number."""
 
 
-class ConnectionLost(Exception):
-    """The database connection broke mid-batch: nothing was committed and the batch is redelivered."""
+class Outage(Exception):
+    """PostgreSQL or Kafka is out of reach, or every message of a batch fails alike: nothing of the batch
+    was committed and nothing dead-lettered; the consumer pauses and tries the batch again."""
 
 
 @dataclass(frozen=True)
@@ -160,6 +173,56 @@ class Consumer:
                 correlation_id.reset(token)
 
 
+@dataclass(frozen=True)
+class Exhausted:
+    """A message that failed every one of its tries with an error of its own: poison, once another
+    message shows that the handler and its database work."""
+
+    delivery: Delivery
+    error: Exception
+    attempts: int
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """What goes to `<topic>.dlq`: the message as it came, and headers saying why and from where."""
+
+    key: bytes | None
+    value: bytes
+    original_headers: Mapping[str, str]
+    about: Mapping[str, str]
+    """The `dlq_*` headers; they win over an original header of the same name."""
+
+
+DEAD_LETTER_KEPT_HEADER_BYTES = 1024
+"""In a truncated dead letter, an original header (name and value) or key larger than this is left out."""
+
+
+def truncated_dead_letter(whole: DeadLetter, refused: BaseException, value_bytes: int) -> DeadLetter:
+    """The dead letter Kafka refused (too large), cut so that it fits: the value's first `value_bytes`,
+    its original size and SHA-256 and the refusal in headers, original headers over 1 KiB left out (their
+    number said), a key over 1 KiB replaced by its SHA-256."""
+    kept = {
+        name: value
+        for name, value in whole.original_headers.items()
+        if len(name.encode()) + len(value.encode()) <= DEAD_LETTER_KEPT_HEADER_BYTES
+    }
+    about = {
+        **whole.about,
+        "dlq_truncated": "true",
+        "dlq_original_value_bytes": str(len(whole.value)),
+        "dlq_original_value_sha256": hashlib.sha256(whole.value).hexdigest(),
+        "dlq_write_error": f"{type(refused).__name__}: {str(refused)[:500]}",
+    }
+    if dropped := len(whole.original_headers) - len(kept):
+        about["dlq_original_headers_dropped"] = str(dropped)
+    key = whole.key
+    if key is not None and len(key) > DEAD_LETTER_KEPT_HEADER_BYTES:
+        about["dlq_original_key_sha256"] = hashlib.sha256(key).hexdigest()
+        key = about["dlq_original_key_sha256"].encode()
+    return DeadLetter(key, whole.value[:value_bytes], kept, about)
+
+
 class MessageProcessor:
     """Handles what one poll returned, with one transaction and one offset commit for the batch.
 
@@ -167,6 +230,10 @@ class MessageProcessor:
     one outbox statement. If anything in it fails, it is rolled back and the batch is handled again
     one message at a time, each in its own savepoint, so that the message that fails is retried or
     dead-lettered alone while the others keep their effects.
+
+    What is no fault of a message (`runtime.outages`: PostgreSQL or Kafka out of reach), and every
+    message of a batch failing alike, raises `Outage` with nothing committed and nothing dead-lettered;
+    the consumer then pauses (`runtime.backoff`) and tries the batch again.
     """
 
     def __init__(self, broker: KafkaBroker, uow: UnitOfWork, settings: ServiceSettings) -> None:
@@ -180,15 +247,15 @@ class MessageProcessor:
             results = await self._all_at_once(consumer, deliveries)
         except asyncio.CancelledError:
             raise
-        except ConnectionLost:
-            raise
         except Exception as error:
+            if is_outage(error):
+                raise Outage() from error
             log.info(
                 "batch of %d failed as a whole (%s); handling it one message at a time",
                 len(deliveries),
                 type(error).__name__,
             )
-            results = await self._one_at_a_time(consumer, deliveries)
+            results = await self._isolating_failures(consumer, deliveries)
         # Committed: only now do the effects count, and only after this returns is the offset committed.
         per_message = (time.perf_counter() - started) / max(1, len(deliveries))
         handling = HANDLING_SECONDS.labels(consumer.topic.name)
@@ -209,12 +276,7 @@ class MessageProcessor:
 
     async def _all_at_once(self, consumer: Consumer, deliveries: Sequence[Delivery]) -> list[tuple[Delivery, str]]:
         async with self._uow.begin(correlation_id="batch") as tx:
-            try:
-                fresh_ids = await first_deliveries(tx.conn, consumer.group, [d.message_id for d in deliveries])
-            except Exception as error:
-                if is_connection_lost(error):
-                    raise ConnectionLost() from error
-                raise
+            fresh_ids = await first_deliveries(tx.conn, consumer.group, [d.message_id for d in deliveries])
             fresh: list[Delivery] = []
             results: list[tuple[Delivery, str]] = []
             for delivery in deliveries:
@@ -226,27 +288,47 @@ class MessageProcessor:
                 else:
                     results.append((delivery, "duplicate"))
             if fresh:
-                try:
-                    await consumer.handle(fresh, tx)
-                except Exception as error:
-                    if is_connection_lost(error):
-                        raise ConnectionLost() from error
-                    raise
+                await consumer.handle(fresh, tx)
         return results
+
+    async def _isolating_failures(
+        self, consumer: Consumer, deliveries: Sequence[Delivery]
+    ) -> list[tuple[Delivery, str]]:
+        """The batch one message at a time. What fails outside any one message's handling (the batch's
+        transaction cannot begin or commit) is no message's fault: an outage."""
+        try:
+            return await self._one_at_a_time(consumer, deliveries)
+        except (Outage, asyncio.CancelledError):
+            raise
+        except Exception as error:
+            raise Outage() from error
 
     async def _one_at_a_time(self, consumer: Consumer, deliveries: Sequence[Delivery]) -> list[tuple[Delivery, str]]:
         results: list[tuple[Delivery, str]] = []
+        suspects: list[Exhausted] = []
         async with self._uow.begin(correlation_id="batch") as batch:
             for delivery in deliveries:
                 token = correlation_id.set(delivery.correlation_id)
                 try:
-                    result = await self._process_with_retries(batch, consumer, delivery)
+                    outcome = await self._process_with_retries(batch, consumer, delivery)
                 finally:
                     correlation_id.reset(token)
-                results.append((delivery, result))
+                if isinstance(outcome, Exhausted):
+                    suspects.append(outcome)
+                    if len(suspects) > 1 and not _any_went_through(results):
+                        raise _everything_fails(suspects)
+                else:
+                    results.append((delivery, outcome))
+            # A lone failing message has nothing to be compared with: poison if the database answers.
+            if suspects and not _any_went_through(results) and not await database.is_reachable(self._uow.engine):
+                raise Outage() from suspects[0].error
+            for suspect in suspects:
+                results.append((suspect.delivery, await self._dead_letter_poison(consumer, suspect)))
         return results
 
-    async def _process_with_retries(self, batch: Transaction, consumer: Consumer, delivery: Delivery) -> str:
+    async def _process_with_retries(
+        self, batch: Transaction, consumer: Consumer, delivery: Delivery
+    ) -> str | Exhausted:
         extra = {"topic": delivery.topic, "partition": delivery.partition, "offset": delivery.offset}
         attempts = self._settings.consumer_max_attempts
         for attempt in range(1, attempts + 1):
@@ -254,18 +336,19 @@ class MessageProcessor:
                 return await self._handle_once(batch, consumer, delivery)
             except InvalidMessage as error:
                 log.warning("invalid message sent to the dead-letter topic: %s", error, extra=extra)
-                await self.dead_letter(consumer, delivery, error, attempt)
-                return "dead_lettered"
+                return await self.dead_letter(consumer, delivery, error, attempt)
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                if batch.conn.invalidated or batch.conn.closed:
-                    raise  # the connection is gone: the whole batch is redelivered, nothing is lost
+                if is_outage(error) or batch.conn.invalidated or batch.conn.closed:
+                    # Nothing is committed and the whole batch is tried again after a pause: nothing is lost.
+                    raise Outage() from error
                 if attempt == attempts:
-                    log.exception("message failed %d times; sent to the dead-letter topic", attempt, extra=extra)
-                    await self.dead_letter(consumer, delivery, error, attempt)
-                    return "dead_lettered"
+                    if is_network_failure(error):
+                        raise Outage() from error  # what the handler talks to is out: no fault of the message
+                    return Exhausted(delivery, error, attempt)
                 log.warning("attempt %d failed (%s); retrying", attempt, type(error).__name__, extra=extra)
+                CONSUMER_RETRIES.labels(consumer.topic.name, "message").inc()
                 await asyncio.sleep(self._settings.consumer_retry_backoff_s * 2 ** (attempt - 1))
         raise AssertionError("unreachable")
 
@@ -281,24 +364,103 @@ class MessageProcessor:
             raise
         return "handled"
 
-    async def dead_letter(self, consumer: Consumer, delivery: Delivery, error: BaseException, attempts: int) -> None:
-        """Publish to `<topic>.dlq` and wait for Kafka's acknowledgement: the offset may only move on after it."""
-        headers = {
-            **delivery.headers,
-            "dlq_error": str(error)[:2000] or type(error).__name__,
-            "dlq_error_type": type(error).__name__,
-            "dlq_consumer_group": consumer.group,
-            "dlq_original_topic": delivery.topic,
-            "dlq_original_partition": str(delivery.partition),
-            "dlq_original_offset": str(delivery.offset),
-            "dlq_attempts": str(attempts),
-            "dlq_failed_at": datetime.now(UTC).isoformat(),
-        }
-        await self._broker.publish(
+    async def _dead_letter_poison(self, consumer: Consumer, suspect: Exhausted) -> str:
+        delivery = suspect.delivery
+        token = correlation_id.set(delivery.correlation_id)
+        try:
+            log.error(
+                "message failed %d times; sent to the dead-letter topic",
+                suspect.attempts,
+                exc_info=suspect.error,
+                extra={"topic": delivery.topic, "partition": delivery.partition, "offset": delivery.offset},
+            )
+            return await self.dead_letter(consumer, delivery, suspect.error, suspect.attempts)
+        finally:
+            correlation_id.reset(token)
+
+    async def dead_letter(self, consumer: Consumer, delivery: Delivery, error: BaseException, attempts: int) -> str:
+        """Publish to `<topic>.dlq` and wait for Kafka's acknowledgement: the offset may only move on after it.
+
+        A dead letter Kafka refuses (too large) goes truncated (`truncated_dead_letter`); one refused even
+        so is logged by its coordinates, counted and skipped ("dead_letter_failed"), so that it cannot
+        hold up its partition. Kafka out of reach raises `Outage`: the message is tried again later.
+        """
+        whole = DeadLetter(
+            delivery.key,
             delivery.value,
-            dead_letter_name(delivery.topic),
-            key=delivery.key,
-            headers=headers,
-            correlation_id=delivery.correlation_id,
+            delivery.headers,
+            {
+                "dlq_error": str(error)[:2000] or type(error).__name__,
+                "dlq_error_type": type(error).__name__,
+                "dlq_consumer_group": consumer.group,
+                "dlq_original_topic": delivery.topic,
+                "dlq_original_partition": str(delivery.partition),
+                "dlq_original_offset": str(delivery.offset),
+                "dlq_attempts": str(attempts),
+                "dlq_failed_at": datetime.now(UTC).isoformat(),
+            },
+        )
+        try:
+            await self._publish(delivery, whole)
+        except Exception as refused:
+            if is_network_failure(refused):
+                raise Outage() from refused
+            return await self._dead_letter_truncated(delivery, whole, refused)
+        DEAD_LETTERS.labels(delivery.topic).inc()
+        return "dead_lettered"
+
+    async def _dead_letter_truncated(self, delivery: Delivery, whole: DeadLetter, refused: Exception) -> str:
+        extra = {"topic": delivery.topic, "partition": delivery.partition, "offset": delivery.offset}
+        cut = truncated_dead_letter(whole, refused, self._settings.consumer_dead_letter_value_bytes)
+        try:
+            await self._publish(delivery, cut)
+        except Exception as failure:
+            if is_network_failure(failure):
+                raise Outage() from failure
+            # Coordinates and error types only, never the message: it is still on its topic to be read there.
+            log.error(
+                "dead letter could not be written, even truncated (%s, then %s); the message is skipped",
+                type(refused).__name__,
+                type(failure).__name__,
+                extra=extra,
+            )
+            DEAD_LETTERS_UNWRITABLE.labels(delivery.topic).inc()
+            return "dead_letter_failed"
+        log.warning(
+            "dead letter refused whole (%s); written truncated to %d of %d bytes",
+            type(refused).__name__,
+            len(cut.value),
+            len(whole.value),
+            extra=extra,
         )
         DEAD_LETTERS.labels(delivery.topic).inc()
+        DEAD_LETTERS_TRUNCATED.labels(delivery.topic).inc()
+        return "dead_lettered"
+
+    async def _publish(self, delivery: Delivery, letter: DeadLetter) -> None:
+        await self._broker.publish(
+            letter.value,
+            dead_letter_name(delivery.topic),
+            key=letter.key,
+            headers={**letter.original_headers, **letter.about},
+            correlation_id=delivery.correlation_id,
+        )
+
+
+def _any_went_through(results: Sequence[tuple[Delivery, str]]) -> bool:
+    """Some message of the batch was handled (or recognised as handled before): the handler and its
+    database work, so a message that keeps failing among them is at fault itself."""
+    return any(result in ("handled", "duplicate") for _, result in results)
+
+
+def _everything_fails(suspects: Sequence[Exhausted]) -> Outage:
+    """Two messages in a row failed every try and none went through: a fault of the handler or of what it
+    depends on, not of the messages. Dead-lettering them would empty the topic into its DLQ."""
+    log.warning(
+        "%d messages in a row failed every try (%s) and none went through: taken for an outage, not dead-lettered",
+        len(suspects),
+        ", ".join(sorted({type(s.error).__name__ for s in suspects})),
+    )
+    outage = Outage()
+    outage.__cause__ = suspects[-1].error
+    return outage

@@ -25,3 +25,32 @@ DUPLICATES = Counter("efrikort_duplicate_messages_total", "Redelivered messages 
 CONSUMER_LAG = Gauge("efrikort_consumer_lag", "Messages not yet consumed, by partition", ["topic", "partition"])
 OUTBOX_BACKLOG = Gauge("efrikort_outbox_backlog", "Events written to the outbox and not yet published")
 OUTBOX_OLDEST_AGE = Gauge("efrikort_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox event")
+DEAD_LETTERS_TRUNCATED = Counter(
+    "efrikort_dead_letters_truncated_total",
+    "Dead letters too large to be written whole, written with their value cut (counted in dead_letters_total too)",
+    ["topic"],
+)
+DEAD_LETTERS_UNWRITABLE = Counter(
+    "efrikort_dead_letters_unwritable_total",
+    "Messages that could not be dead-lettered even truncated: logged by coordinates and skipped",
+    ["topic"],
+)
+CONSUMER_RETRIES = Counter(
+    "efrikort_consumer_retries_total",
+    "Tries again: of one failed message (reason=message), or of a batch after an outage pause (reason=outage)",
+    ["topic", "reason"],
+)
+CONSUMER_PAUSED_PARTITIONS = Gauge(
+    "efrikort_consumer_paused_partitions", "Partitions a consumer holds paused while it backs off an outage", ["topic"]
+)
+CONSUMER_BACKOFF_SECONDS = Gauge(
+    "efrikort_consumer_backoff_seconds",
+    "How long a consumer has been backing off an outage (0 while it consumes)",
+    ["topic"],
+)
+
+
+def start_dead_letter_counts(topic: str) -> None:
+    """The topic's dead-letter series, at 0 from the start: an alert's `increase()` then sees the first one."""
+    for counter in (DEAD_LETTERS, DEAD_LETTERS_TRUNCATED, DEAD_LETTERS_UNWRITABLE):
+        counter.labels(topic)

@@ -30,10 +30,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from contracts.topics import SystemTopic, Topic
 from runtime import database, http, identity, kafka, problems
-from runtime.consumers import Consumer, Delivery, MessageProcessor
+from runtime.backoff import OutageBackoff
+from runtime.consumers import Consumer, Delivery, MessageProcessor, Outage
 from runtime.logs import configure_logging
 from runtime.membership import membership_consumer, skipping_exited_patients
-from runtime.metrics import CONSUMER_LAG
+from runtime.metrics import CONSUMER_LAG, start_dead_letter_counts
 from runtime.outbox import OutboxRelay
 from runtime.partitioner import default_partitioner
 from runtime.settings import DevelopmentDefaultsRefused, ServiceSettings
@@ -108,6 +109,7 @@ class Runtime(Generic[SettingsT]):
         self.uow = UnitOfWork(self.engine, self.relay, producer=settings.service_name)
         self.processor = MessageProcessor(self.broker, self.uow, settings)
         self._subscribers: list[tuple[Any, bool]] = []
+        self._backoffs: list[OutageBackoff] = []
         """Each subscriber, and whether it reads by pattern."""
         self.has_read_models = False
         """Some consumer is `ready_once_read`: readiness then checks `read_what_was_there` too."""
@@ -143,15 +145,29 @@ class Runtime(Generic[SettingsT]):
             max_records=self.settings.consumer_batch_size,
         )
 
+        backoff = OutageBackoff(
+            consumer.topic.name,
+            self.settings.consumer_outage_backoff_initial_s,
+            self.settings.consumer_outage_backoff_max_s,
+        )
+
         @subscriber
         async def handle(message: KafkaMessage) -> None:
             records = message.raw_message
             outside = consumer.from_outside
-            await self.processor.process_batch(
-                consumer, [Delivery.from_record(r, from_outside=outside) for r in records]
-            )
+            try:
+                await self.processor.process_batch(
+                    consumer, [Delivery.from_record(r, from_outside=outside) for r in records]
+                )
+            except Outage as outage:
+                # The poll loop goes on with the partitions paused, so the member stays in its group.
+                raise backoff.pause(subscriber.consumer, outage.__cause__ or outage) from None
+            backoff.recovered()
 
         self._subscribers.append((subscriber, isinstance(consumer.topic, SystemTopic)))
+        self._backoffs.append(backoff)
+        if isinstance(consumer.topic, Topic):
+            start_dead_letter_counts(consumer.topic.name)
         if consumer.ready_once_read:
             self.has_read_models = True
             self._to_read.append((consumer, subscriber))
@@ -185,13 +201,21 @@ class Runtime(Generic[SettingsT]):
             self._to_read.remove((consumer, subscriber))
         return True
 
+    def backing_off(self) -> bool:
+        """Some consumer is waiting out an outage (its partitions paused between tries)."""
+        return any(backoff.backing_off for backoff in self._backoffs)
+
     async def stop_consumers(self) -> None:
         """Leave the consumer groups; what was not committed is redelivered to the next member."""
+        for backoff in self._backoffs:
+            backoff.stop()
         for sub, _ in self._subscribers:
             await sub.stop()
 
     async def measure(self) -> None:
-        """Consumer lag per partition and the outbox backlog, for /metrics."""
+        """Consumer lag per partition, how long consumers have backed off, and the outbox backlog, for /metrics."""
+        for backoff in self._backoffs:
+            backoff.measure()
         for sub, _ in self._subscribers:
             consumer = sub.consumer
             if consumer is None:
@@ -299,12 +323,13 @@ async def health() -> dict[str, str]:
 
 @operations.get("/ready")
 async def ready(runtime: RuntimeDep) -> JSONResponse:
-    """Kafka and PostgreSQL reachable, and every consumer assigned its partitions. A check that fails
-    with an error counts as not ready: a probe must always be answered."""
+    """Kafka and PostgreSQL reachable, every consumer assigned its partitions and none backing off an
+    outage. A check that fails with an error counts as not ready: a probe must always be answered."""
     checks = {
         "postgresql": await _passes(database.is_reachable(runtime.engine)),
         "kafka": await _passes(runtime.broker.ping(timeout=2.0)),
         "consumers": runtime.assigned(),
+        "consuming": not runtime.backing_off(),
     }
     if runtime.has_read_models:
         checks["read_models"] = checks["consumers"] and await _passes(runtime.read_what_was_there())

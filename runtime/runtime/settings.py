@@ -143,7 +143,31 @@ class ServiceSettings(BaseSettings):
         ge=1,
         description="Tries before a message goes to the DLQ.",
     )
-    consumer_retry_backoff_s: float = Field(validation_alias=_common("consumer_retry_backoff_s"), default=0.2, ge=0)
+    consumer_retry_backoff_s: float = Field(
+        validation_alias=_common("consumer_retry_backoff_s"),
+        default=0.2,
+        ge=0,
+        description="Wait before a failed message's second try, doubled per try (the message's own retries).",
+    )
+    consumer_outage_backoff_initial_s: float = Field(
+        validation_alias=_common("consumer_outage_backoff_initial_s"),
+        default=1.0,
+        gt=0,
+        description="First pause of a consumer's partitions after an outage (PostgreSQL or Kafka out of reach), "
+        "doubled per failed try, with jitter.",
+    )
+    consumer_outage_backoff_max_s: float = Field(
+        validation_alias=_common("consumer_outage_backoff_max_s"),
+        default=60.0,
+        gt=0,
+        description="The longest pause between tries during an outage.",
+    )
+    consumer_dead_letter_value_bytes: int = Field(
+        validation_alias=_common("consumer_dead_letter_value_bytes"),
+        default=64 * 1024,
+        ge=0,
+        description="How much of a message's value a truncated dead letter keeps (one too large to be written whole).",
+    )
     consumer_batch_size: int = Field(
         validation_alias=_common("consumer_batch_size"),
         default=500,

@@ -8,6 +8,7 @@ that message, so the handler a test relies on is written in the test itself.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import uuid
@@ -31,6 +32,7 @@ from contracts.topics import Topic
 from efrikort.infra.stack import InfraEndpoints
 from runtime.consumers import Consumer, Delivery
 from runtime.http import UnitOfWorkDep, provided
+from runtime.partitioner import default_partitioner
 from runtime.service import Runtime, Service, create_app
 from runtime.settings import ServiceSettings
 from runtime.transaction import Transaction
@@ -261,11 +263,13 @@ class TinyService:
         headers: Mapping[str, str] | None = None,
         message_id: str | None = None,
         partition: int | None = None,
+        padding: int = 0,
     ) -> Sent:
-        """Publish a test message with a plain producer, as another service would, and say how to handle it."""
+        """Publish a test message with a plain producer, as another service would, and say how to handle it.
+        `padding` adds that many bytes to its value."""
         message_id = message_id or uuid.uuid4().hex
         self.behaviours[message_id] = behaviour
-        value = json.dumps({"id": message_id}).encode()
+        value = json.dumps({"id": message_id, **({"padding": "x" * padding} if padding else {})}).encode()
         raw_key = (key or message_id).encode()
         async with plain_producer(self.infra.kafka_bootstrap_servers) as producer:
             metadata = await producer.send_and_wait(
@@ -276,6 +280,29 @@ class TinyService:
                 headers=[(name, v.encode()) for name, v in (headers or {}).items()],
             )
         return Sent(message_id, raw_key, value, metadata.partition, metadata.offset)
+
+    async def send_together(self, *behaviours: Behaviour, key: str) -> list[Sent]:
+        """Several messages with one key in one producer batch, so that one poll fetches them all."""
+        ids = [uuid.uuid4().hex for _ in behaviours]
+        self.behaviours.update(zip(ids, behaviours, strict=True))
+        async with plain_producer(self.infra.kafka_bootstrap_servers) as producer:
+            batch = producer.create_batch()
+            for message_id in ids:
+                batch.append(key=key.encode(), value=json.dumps({"id": message_id}).encode(), timestamp=None)
+            partitions = sorted(await producer.partitions_for(self.input.name))
+            partition = default_partitioner(key.encode(), partitions, partitions)
+            metadata = await (await producer.send_batch(batch, self.input.name, partition=partition))
+        return [
+            Sent(message_id, key.encode(), json.dumps({"id": message_id}).encode(), partition, metadata.offset + i)
+            for i, message_id in enumerate(ids)
+        ]
+
+    async def forget_db_connection(self) -> None:
+        """After the test's PostgreSQL was restarted: the next look connects anew."""
+        if self._db is not None:
+            with contextlib.suppress(Exception):
+                await self._db.close()
+        self._db = None
 
     async def db(self) -> asyncpg.Connection:
         """A superuser connection, to look into the service's schema from outside."""

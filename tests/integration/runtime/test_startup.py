@@ -90,7 +90,10 @@ async def test_a_started_service_is_healthy_and_ready_with_every_check_passing(h
 
     ready = await http.get("/ready")
     assert ready.status_code == 200
-    assert ready.json() == {"ready": True, "checks": {"postgresql": True, "kafka": True, "consumers": True}}
+    assert ready.json() == {
+        "ready": True,
+        "checks": {"postgresql": True, "kafka": True, "consumers": True, "consuming": True},
+    }
 
 
 async def test_metrics_count_what_the_consumer_handled(http: httpx.AsyncClient, service: TinyService) -> None:
