@@ -318,9 +318,10 @@ def _bench_at(args: argparse.Namespace, rate: float | None) -> dict[str, object]
 
 def cmd_bench_protection(args: argparse.Namespace) -> int:
     """Protection alone: recomputing a 200-fee history, then fee events through a running protection."""
-    from efrikort.bench_protection import recompute_200, run_protection_bench
+    from efrikort.bench_protection import recompute_history, run_protection_bench
 
-    print(f"recompute a 200-fee history: median {recompute_200():.3f} ms", flush=True)
+    for count in (5, 200, 500):
+        print(f"recompute a {count}-fee history: median {recompute_history(count):.3f} ms", flush=True)
 
     def run(count: int, seed: int) -> BenchResult:
         return asyncio.run(run_protection_bench(args.bootstrap, count, args.patients, args.rate, seed=seed))
