@@ -460,7 +460,13 @@ async def _changeable(
         raise not_done(
             412,
             "The fee has changed",
-            [reason(RejectionCode.VERSION_MISMATCH, None, f"the fee is at version {current.version}, not {if_match}")],
+            [
+                reason(
+                    RejectionCode.VERSION_MISMATCH,
+                    None,
+                    f"the fee is at version {current.version}, not as If-Match says",
+                )
+            ],
         )
     return current, unit
 

@@ -116,6 +116,7 @@ _PYDANTIC_CODES = {
     "extra_forbidden": RejectionCode.UNKNOWN_FIELD,
     # What Python's parser took and pydantic's does not (a lone surrogate escape):
     "json_invalid": RejectionCode.MALFORMED_JSON,
+    "model_type": RejectionCode.MALFORMED_JSON,  # an array, a number, a string or null where one object belongs
 }
 
 
