@@ -248,7 +248,7 @@ async def register_fee(
 
 
 def _refused(title: str, reasons: Sequence[RejectionReason]) -> Problem:
-    """The refusal, its status the gravest of its reasons' (403 over 413 over 400 over 422)."""
+    """The refusal, with its reasons' status (the highest, when they differ: 422 over 413 over 403 over 400)."""
     return not_done(max((_STATUS_OF_CODE.get(r.code, 422) for r in reasons), default=422), title, reasons)
 
 
