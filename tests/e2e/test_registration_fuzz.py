@@ -21,14 +21,13 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from contracts.integration import MAX_FEE_AMOUNT
 from contracts.topics import dead_letter_name
 from efrikort.infra.stack import InfraEndpoints
 from registration.submission_rules import submission_id_in
 from tests.e2e.registration_actors import Directory
 from tests.e2e.registration_fees import valid_fee
 from tests.kafka_clients import eventually, plain_producer, reading
-from tests.submissions import outcomes_topic, submissions_topic
+from tests.submissions import ODD_FIELD_VALUES, outcomes_topic, submissions_topic
 
 pytestmark = pytest.mark.e2e
 
@@ -45,25 +44,7 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
     max_leaves=12,
 )
-ODD_VALUES: dict[str, list[Any]] = {
-    "patient_id": [
-        "١٩٨٥٠٤١٢-١٢٣٠",
-        "１９８５０４１２-１２３０",
-        "19850412-1230\n",
-        " 19850412-1230",
-        "19850412-1230\x00",
-    ],
-    "visit_date": ["2018-12-31", "0001-01-01", "9999-12-31", "٢٠٢٥-٠٤-٢٥", "2025-04-25\n", 20250425],
-    "fee_amount": [2**31, -(2**63), 10**40, MAX_FEE_AMOUNT, MAX_FEE_AMOUNT + 1, 1e400, [300]],
-    "paid_amount": [2**31, 10**40, MAX_FEE_AMOUNT + 1, -1],
-    "care_unit": ["SE2321000016-U001\x00", "\u0085", "\ud800", "U" * 300, None],
-    "submission_id": ["a\x00b", "", "x" * 101, "\ud800", ["id"], 7],
-    "receipt_issuer": ["\x00", "x" * 300, {"a": [[[[[[[[[[1]]]]]]]]]]}],
-    "source": ["receipt", "fax", None],
-}
-"""What an integrator might write in a field: each is refused naming the field, or (an id that cannot be
-read) dead-lettered."""
-ODD_PAIRS = [(field, value) for field, values in ODD_VALUES.items() for value in values]
+ODD_PAIRS = [(field, value) for field, values in ODD_FIELD_VALUES.items() for value in values]
 FIELDS = [
     "submission_id",
     "system_id",

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from contracts.integration import MAX_FEE_AMOUNT, MAX_SUBMISSION_BYTES
 from contracts.text import printable
 from registration.submission_rules import Accepted, Rejected, VisitDates, check_submission, submission_id_in
-from tests.submissions import submission
+from tests.submissions import ODD_FIELD_VALUES, submission
 
 TODAY = date(2026, 11, 22)
 VISITS = VisitDates(first=date(2019, 1, 1), last=TODAY)
@@ -59,7 +59,11 @@ mutated = st.builds(
     st.sampled_from([*FIELDS, "receipt_issuer", "extra"]),
     st.one_of(odd_values, st.integers(), st.text(), json_values),
 )
-messages = st.one_of(st.binary(max_size=400), json_values.map(lambda v: json.dumps(v).encode()), mutated, mutated)
+odd_pairs = st.sampled_from([(field, value) for field, values in ODD_FIELD_VALUES.items() for value in values])
+odd_fields = odd_pairs.map(lambda pair: with_one_field(*pair))
+messages = st.one_of(
+    st.binary(max_size=400), json_values.map(lambda v: json.dumps(v).encode()), mutated, mutated, odd_fields, odd_fields
+)
 
 
 def holds(raw: bytes) -> None:
