@@ -79,7 +79,7 @@ class UnitGrant(_Model):
 
 
 class FreeCard(_Model):
-    number: str
+    number: str | None = None
     valid_from: date
     valid_to: date
     status: str
