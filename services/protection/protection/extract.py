@@ -24,6 +24,8 @@ class ExtractLine:
     amount_due: int
     counted: int
     basis: Basis
+    version: int = 1
+    """The fee's version assessed."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ def extract(fees: list[Fee], ledger: Ledger, status: Status, today: date) -> Ext
             ledger.assessments[fee.fee_id].amount_due,
             ledger.assessments[fee.fee_id].counted,
             ledger.assessments[fee.fee_id].basis,
+            fee.version,
         )
         for fee in sorted(fees, key=replay_order)
         if start is not None and start <= fee.visit_date <= today and fee.fee_id in ledger.assessments

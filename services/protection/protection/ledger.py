@@ -47,6 +47,8 @@ class Fee:
     care_unit: str = ""
     paid_amount: int | None = None
     """What the patient paid for it: as registered, or what was due when it was first assessed."""
+    version: int = 1
+    """The fee's version this is (registration's ETag): a correction is a later one."""
 
     @property
     def counting(self) -> bool:

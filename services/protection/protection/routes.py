@@ -1,4 +1,4 @@
-"""Protection's HTTP API: a patient's status and extract, and the overcharges a unit owes.
+"""Protection's HTTP API: a patient's status, extract and quotes, the fee types, and the overcharges a unit owes.
 
 Each route asks the shared decision, on protection's own read model of the access grants, whether
 the caller's role allows what they ask (a 403 naming the reason when it does not), and audits every
@@ -12,24 +12,27 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt, StrictStr
 
 from contracts import clock
 from contracts.authorization import Action
 from contracts.events import OverchargeRefunded
-from contracts.integration import FreeCardStatus, FreeCardSummary
+from contracts.fee_checks import check_fee_values, check_patient_id
+from contracts.fee_types import FEE_TYPES
+from contracts.integration import FreeCardStatus, FreeCardSummary, IsoDate
 from contracts.topics import OVERCHARGES
 from protection import store
 from protection.extract import Extract, extract
 from protection.ledger_changes import status_on_day
 from protection.pdf import extract_pdf
+from protection.quote import Quote, Visit, quote
 from protection.recompute import Recomputation, Status, recompute, status_on
 from protection.regions import RegionSettings
 from protection.store import OverchargeRow
 from runtime.access_grants import require
 from runtime.audit import audit_caller
 from runtime.http import ActingUnit, Caller, CurrentCaller, PatientRequest, SettingsDep, UnitOfWorkDep, provided
-from runtime.problems import Problem, problem_responses
+from runtime.problems import Problem, problem_responses, refusal
 from runtime.transaction import Transaction
 
 PROBLEMS = problem_responses(
@@ -56,6 +59,8 @@ class ProtectionStatus(BaseModel):
 
 
 class ExtractLineOut(BaseModel):
+    fee_id: UUID = Field(description="The fee, as registration's `/v1/fees/{fee_id}` routes name it.")
+    version: int = Field(description="The fee's version protection assessed (registration's ETag).")
     visit_date: date
     care_unit: str
     fee_type: str
@@ -71,6 +76,56 @@ class ExtractOut(BaseModel):
 
     protection: ProtectionStatus
     fees: list[ExtractLineOut]
+
+
+class QuoteRequest(PatientRequest):
+    """A visit asked about: what it would cost on its date, computed without registering anything."""
+
+    visit_date: IsoDate = Field(description="YYYY-MM-DD, in Swedish time; not after today.")
+    care_unit: StrictStr = Field(min_length=1, max_length=64, description="HSA-ID of the unit of the visit.")
+    fee_type: StrictStr = Field(min_length=1, max_length=64, description="A code of `GET /v1/fee-types`.")
+    fee_amount: StrictInt = Field(description="Tariff fee in whole kronor.")
+
+
+class QuoteFreeCard(BaseModel):
+    """The free card that would apply on the visit's day; `number` only for a card already issued."""
+
+    number: str | None
+    valid_from: date
+    valid_to: date
+    status: FreeCardStatus
+
+
+class QuoteProtection(BaseModel):
+    """Where the patient would stand on the visit's day, the visit included."""
+
+    period_start: date | None
+    ceiling: int
+    sum: int
+    remaining: int
+    free_card: QuoteFreeCard | None
+
+
+class QuoteOut(BaseModel):
+    """What the visit would cost: the same assessment a registered fee gets, nothing recorded."""
+
+    visit_date: date
+    fee_type: str
+    fee_amount: int
+    amount_due: int
+    counted_amount: int
+    reaches_ceiling: bool = Field(description="This visit would make the free card.")
+    free_card_applies: bool = Field(description="A free card already covers the visit's day.")
+    protection: QuoteProtection
+
+
+class FeeTypeOut(BaseModel):
+    """A fee type of the catalogue (avgiftstyp)."""
+
+    code: str
+    name_sv: str
+    name_en: str
+    counting: bool = Field(description="högkostnadsgrundande: counts towards the ceiling, covered by a free card.")
 
 
 class OverchargeOut(BaseModel):
@@ -175,6 +230,81 @@ async def patient_extract(
     return extract_out(document, status)
 
 
+@router.post("/quotes", response_model=QuoteOut)
+async def visit_quote(
+    asked: QuoteRequest,
+    caller: CurrentCaller,
+    work: UnitOfWorkDep,
+    settings: SettingsDep,
+    region: Region,
+    acting_unit: ActingUnit = None,
+) -> QuoteOut:
+    """What a visit would cost on its date (and whether it makes or meets a free card), by the rules that
+    assess a registered fee, storing nothing. Any e-frikort role may ask; the question is audited."""
+    visit = checked_visit(asked, clock.today_in_sweden())
+    key = asked.patient_key(settings)
+    async with work.begin() as tx:
+        unit = await require(tx.conn, caller, Action.READ_PROTECTION, region=settings.region, acting_unit=acting_unit)
+        history = (await store.histories(tx.conn, [key]))[key]
+        await audit_caller(tx, caller, patient_key=key, care_unit=unit, action="protection.quote")
+    return quote_out(asked, quote(history, visit, region, clock.now()))
+
+
+def checked_visit(asked: QuoteRequest, today: date) -> Visit:
+    """The visit, or 422 naming every field at fault: the checks a submission's fields pass."""
+    patient, reasons = check_patient_id(asked.patient_id, today)
+    reasons += check_fee_values(
+        visit_date=asked.visit_date,
+        fee_type=asked.fee_type,
+        fee_amount=asked.fee_amount,
+        paid_amount=None,
+        today=today,
+    )
+    if reasons or patient is None:
+        raise refusal(422, "The quote is not valid", reasons)
+    return Visit(asked.visit_date, asked.care_unit, asked.fee_type, asked.fee_amount, patient.birth_date)
+
+
+def quote_out(asked: QuoteRequest, answer: Quote) -> QuoteOut:
+    standing = answer.status.standing
+    card = standing.free_card
+    return QuoteOut(
+        visit_date=asked.visit_date,
+        fee_type=asked.fee_type,
+        fee_amount=asked.fee_amount,
+        amount_due=answer.assessment.amount_due,
+        counted_amount=answer.assessment.counted,
+        reaches_ceiling=answer.reaches_ceiling,
+        free_card_applies=answer.free_card_applies,
+        protection=QuoteProtection(
+            period_start=standing.period_start,
+            ceiling=standing.ceiling,
+            sum=standing.sum,
+            remaining=standing.remaining,
+            free_card=None
+            if card is None or answer.status.card_status is None
+            else QuoteFreeCard(
+                number=answer.card_number,
+                valid_from=card.valid_from,
+                valid_to=card.valid_to,
+                status=answer.status.card_status,
+            ),
+        ),
+    )
+
+
+@router.get("/fee-types", response_model=list[FeeTypeOut])
+async def fee_types(
+    caller: CurrentCaller, work: UnitOfWorkDep, settings: SettingsDep, acting_unit: ActingUnit = None
+) -> list[FeeTypeOut]:
+    """The fee-type catalogue, for a select: no patient data, so any e-frikort role may read it, unaudited."""
+    async with work.engine.connect() as conn:
+        await require(conn, caller, Action.READ_PROTECTION, region=settings.region, acting_unit=acting_unit)
+    return [
+        FeeTypeOut(code=t.code, name_sv=t.name_sv, name_en=t.name_en, counting=t.counting) for t in FEE_TYPES.values()
+    ]
+
+
 @router.get("/care-units/{care_unit}/overcharges", response_model=list[OverchargeOut])
 async def open_overcharges(
     care_unit: str, caller: CurrentCaller, work: UnitOfWorkDep, settings: SettingsDep, acting_unit: ActingUnit = None
@@ -274,6 +404,8 @@ def extract_out(document: Extract, status: Status) -> ExtractOut:
         protection=protection_status_out(status, document.as_of),
         fees=[
             ExtractLineOut(
+                fee_id=line.fee_id,
+                version=line.version,
                 visit_date=line.visit_date,
                 care_unit=line.care_unit,
                 fee_type=line.fee_type,

@@ -50,7 +50,7 @@ _DELETE_FEE = text("UPDATE fees SET deleted = true, version = :version WHERE fee
 # a batch's patients, and that is where SQLAlchemy's row handling cost the most.
 _FEES = (
     "SELECT fee_id, patient_key, visit_date, registered_at, fee_type, fee_amount, birth_date, care_unit, "
-    "coalesce(paid_amount, charged_amount) FROM fees WHERE patient_key = ANY($1::text[]) AND NOT deleted"
+    "coalesce(paid_amount, charged_amount), version FROM fees WHERE patient_key = ANY($1::text[]) AND NOT deleted"
 )
 _CARDS = (
     "SELECT number, patient_key, period_start, valid_from, valid_to, ceiling, issued_at FROM free_cards "
@@ -157,10 +157,8 @@ async def histories(conn: AsyncConnection, patient_keys: Sequence[str]) -> dict[
     db = await driver_connection(conn)
     keys = list(patient_keys)
     fees: dict[str, list[Fee]] = {k: [] for k in keys}
-    for fee_id, key, visit_date, registered_at, fee_type, fee_amount, birth_date, care_unit, paid in await db.fetch(
-        _FEES, keys
-    ):
-        fees[key].append(Fee(fee_id, visit_date, registered_at, fee_type, fee_amount, birth_date, care_unit, paid))
+    for fee_id, key, visit, registered_at, fee_type, amount, born, unit, paid, version in await db.fetch(_FEES, keys):
+        fees[key].append(Fee(fee_id, visit, registered_at, fee_type, amount, born, unit, paid, version))
     cards: dict[str, list[IssuedCard]] = {k: [] for k in keys}
     for number, key, period_start, valid_from, valid_to, ceiling, issued_at in await db.fetch(_CARDS, keys):
         cards[key].append(IssuedCard(number, period_start, valid_from, valid_to, ceiling, issued_at))

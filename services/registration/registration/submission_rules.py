@@ -13,8 +13,8 @@ from enum import StrEnum
 from pydantic import ValidationError
 
 from contracts.authorization import Denial
-from contracts.fee_types import FEE_TYPES
-from contracts.identity import IdentityNumber, InvalidIdentityNumber
+from contracts.fee_checks import FeeCheckCode, check_fee_values, check_patient_id
+from contracts.identity import IdentityNumber
 from contracts.integration import MAX_SUBMISSION_BYTES, FeeSource, FeeSubmission, RejectionReason
 
 
@@ -27,11 +27,11 @@ class RejectionCode(StrEnum):
     UNKNOWN_FIELD = "unknown_field"
     WRONG_TYPE = "wrong_type"
     INVALID_VALUE = "invalid_value"
-    INVALID_PATIENT_ID = "invalid_patient_id"
-    FUTURE_VISIT_DATE = "future_visit_date"
-    NEGATIVE_AMOUNT = "negative_amount"
-    PAID_ABOVE_FEE = "paid_above_fee"
-    UNKNOWN_FEE_TYPE = "unknown_fee_type"
+    INVALID_PATIENT_ID = FeeCheckCode.INVALID_PATIENT_ID.value
+    FUTURE_VISIT_DATE = FeeCheckCode.FUTURE_VISIT_DATE.value
+    NEGATIVE_AMOUNT = FeeCheckCode.NEGATIVE_AMOUNT.value
+    PAID_ABOVE_FEE = FeeCheckCode.PAID_ABOVE_FEE.value
+    UNKNOWN_FEE_TYPE = FeeCheckCode.UNKNOWN_FEE_TYPE.value
     MISSING_RECEIPT_ISSUER = "missing_receipt_issuer"
     SUBMISSION_CONFLICT = "submission_conflict"
     PATIENT_EXITED = "patient_exited"
@@ -127,14 +127,7 @@ def check_submission(raw: bytes, today: date) -> Accepted | Rejected:
 
 
 def _check_content(submission: FeeSubmission, today: date) -> Accepted | Rejected:
-    reasons: list[RejectionReason] = []
-    patient: IdentityNumber | None = None
-    try:
-        patient = IdentityNumber.parse(submission.patient_id)
-        if patient.birth_date > today:
-            reasons.append(reason(RejectionCode.INVALID_PATIENT_ID, "patient_id", "date of birth lies in the future"))
-    except InvalidIdentityNumber as error:
-        reasons.append(reason(RejectionCode.INVALID_PATIENT_ID, "patient_id", f"identity number {error}"))
+    patient, reasons = check_patient_id(submission.patient_id, today)
     reasons += check_fee_values(
         visit_date=submission.visit_date,
         fee_type=submission.fee_type,
@@ -149,22 +142,3 @@ def _check_content(submission: FeeSubmission, today: date) -> Accepted | Rejecte
     if reasons or patient is None:
         return Rejected(submission.submission_id, reasons)
     return Accepted(submission, patient)
-
-
-def check_fee_values(
-    *, visit_date: date, fee_type: str, fee_amount: int, paid_amount: int | None, today: date
-) -> list[RejectionReason]:
-    """The rules on what a fee says, for a new fee and for a correction (rättelse) alike."""
-    reasons: list[RejectionReason] = []
-    if visit_date > today:
-        reasons.append(reason(RejectionCode.FUTURE_VISIT_DATE, "visit_date", "the visit date lies in the future"))
-    if fee_amount < 0:
-        reasons.append(reason(RejectionCode.NEGATIVE_AMOUNT, "fee_amount", "the fee may not be negative"))
-    if paid_amount is not None:
-        if paid_amount < 0:
-            reasons.append(reason(RejectionCode.NEGATIVE_AMOUNT, "paid_amount", "the paid amount may not be negative"))
-        elif paid_amount > fee_amount >= 0:
-            reasons.append(reason(RejectionCode.PAID_ABOVE_FEE, "paid_amount", "paid more than the fee"))
-    if fee_type not in FEE_TYPES:
-        reasons.append(reason(RejectionCode.UNKNOWN_FEE_TYPE, "fee_type", "not a fee type of the catalogue"))
-    return reasons
