@@ -120,8 +120,6 @@ def build(settings: DeskSettings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.warn_about_development_defaults()
-        if settings.development_sign_in:
-            log.warning("the development sign-in is on: anyone may sign in as anyone. Development only")
         yield
         await app.state.services.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -10,6 +11,8 @@ from pydantic_settings import SettingsConfigDict
 from runtime.settings import ServiceSettings
 
 DEV_SESSION_SECRET = "local-development-only-desk-session-secret"
+log = logging.getLogger(__name__)
+
 SAMPLE_DIRECTORY = Path(__file__).resolve().parents[3] / "deploy" / "local" / "directory" / "sample-directory.json"
 
 
@@ -55,6 +58,13 @@ class DeskSettings(ServiceSettings):
             # With the published secret anyone could sign a session cookie naming any person.
             return ["EFRIKORT_DESK_SESSION_SECRET"]
         return []
+
+    def warn_about_development_defaults(self) -> None:
+        """The desk trusts no identity header (it is no API): only its published secret and its sign-in to warn of."""
+        for variable in self.development_defaults():
+            log.warning("%s is the local development default: never run production so", variable)
+        if self.development_sign_in:
+            log.warning("the development sign-in is on: anyone may sign in as anyone. Development only")
 
     def check_identity_settings(self) -> None:
         super().check_identity_settings()
