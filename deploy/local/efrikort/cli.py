@@ -325,6 +325,16 @@ def cmd_bench_protection(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_desk(args: argparse.Namespace) -> int:
+    """Page answer times of a running desk (`efrikort up`), one signed-in person asking page after page."""
+    from efrikort.bench_desk import bench_desk, summary
+
+    if args.warmup:
+        bench_desk(args.url, args.person, args.unit, args.warmup)
+    print(summary(bench_desk(args.url, args.person, args.unit, args.rounds)))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     return int((args := parse(argv)).func(args) or 0)
 
@@ -433,6 +443,14 @@ def _add_bench_commands(commands: Commands) -> None:
     bench_protection.add_argument("--rate", type=float, default=None, help="events per second (default: flat out)")
     bench_protection.add_argument("--runs", type=int, default=3)
     bench_protection.set_defaults(func=cmd_bench_protection)
+
+    bench_desk = commands.add_parser("bench-desk", help="page answer times of a running desk (p50/p95 per page)")
+    bench_desk.add_argument("--url", default=f"http://127.0.0.1:{DESK_PORT}", help="the desk's address")
+    bench_desk.add_argument("--rounds", type=int, default=100, help="times each of the four main pages is asked")
+    bench_desk.add_argument("--warmup", type=int, default=10, help="rounds first that are not counted")
+    bench_desk.add_argument("--person", default="SE2321000016-E001", help="who signs in (development sign-in)")
+    bench_desk.add_argument("--unit", default="SE2321000016-U001", help="the unit they act for")
+    bench_desk.set_defaults(func=cmd_bench_desk)
 
 
 if __name__ == "__main__":
