@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from desk.pages import desk_pages, overcharges, sign_in
+from desk.pages import central, desk_pages, overcharges, sign_in
 from desk.pages.common import CsrfRefused, SignInNeeded, UnitNeeded, check_csrf, is_htmx, render
 from desk.services_client import ServicesClient
 from desk.settings import DeskSettings
@@ -132,7 +132,7 @@ def build(settings: DeskSettings) -> FastAPI:
     app.add_api_route("/health", health, methods=["GET"], include_in_schema=False)
     app.add_api_route("/ready", ready, methods=["GET"], include_in_schema=False)
     app.add_api_route("/metrics", metrics, methods=["GET"], include_in_schema=False)
-    for pages in (sign_in, desk_pages, overcharges):
+    for pages in (sign_in, desk_pages, overcharges, central):
         app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(

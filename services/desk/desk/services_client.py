@@ -193,6 +193,48 @@ class Overcharge(_Model):
     found_at: datetime
 
 
+class TrailEntry(_Model):
+    """One read or change of a patient's data: who, through which system, for which unit, what."""
+
+    occurred_at: datetime
+    actor: str
+    system_id: str | None = None
+    care_unit: str | None = None
+    action: str
+    service: str
+    subject: str | None = None
+
+
+class Notice(_Model):
+    """A notice to a patient (no patient data: its kind, channel and how sending it went)."""
+
+    id: int
+    kind: str
+    cause: str | None = None
+    channel: str
+    language: str | None = None
+    state: str
+    attempts: int
+    last_error: str | None = None
+    updated_at: datetime
+
+
+class IntegratedSystem(_Model):
+    system_id: str
+    name: str | None = None
+    certified: bool
+    suspended: bool = False
+    approved_regions: list[str] = []
+
+
+class Agreement(_Model):
+    care_provider: str
+    provider_name: str | None = None
+    region: str
+    signed_on: date
+    terminated_on: date | None = None
+
+
 @dataclass(frozen=True)
 class FeeSubmission:
     """A fee the desk registers (a visit, or a paper receipt with its issuer)."""
@@ -363,6 +405,33 @@ class ServicesClient:
     async def mark_refunded(self, acting: ActingAs, overcharge_id: uuid.UUID) -> Overcharge:
         path = f"/v1/overcharges/{overcharge_id}/refunded"
         return await self.answer(acting, Overcharge, "POST", "protection", path)
+
+    async def audit_trail(self, acting: ActingAs, patient_id: str) -> list[TrailEntry]:
+        body = {"patient_id": patient_id}
+        return await self.answer(acting, list[TrailEntry], "POST", "access", "/v1/audit/trail", json=body)
+
+    async def membership(self, acting: ActingAs, patient_id: str, change: str) -> None:
+        """Utträde (`exit`) or återinträde (`reentry`) of the patient."""
+        await self.call(acting, "POST", "access", f"/v1/patients/{change}", json={"patient_id": patient_id})
+
+    async def failed_notices(self, acting: ActingAs) -> list[Notice]:
+        params = {"state": "failed"}
+        return await self.answer(acting, list[Notice], "GET", "notifications", "/v1/notices", params=params)
+
+    async def resend_notice(self, acting: ActingAs, notice_id: int) -> None:
+        await self.call(acting, "POST", "notifications", f"/v1/notices/{notice_id}/resend")
+
+    async def import_directory(self, acting: ActingAs, export: bytes) -> dict[str, Any]:
+        """A directory export file to access, as it is: access judges it."""
+        headers = {"Content-Type": "application/json"}
+        path = "/v1/directory/imports"
+        return await self.answer(acting, dict[str, Any], "POST", "access", path, content=export, headers=headers)
+
+    async def systems(self, acting: ActingAs) -> list[IntegratedSystem]:
+        return await self.answer(acting, list[IntegratedSystem], "GET", "access", "/v1/systems")
+
+    async def agreements(self, acting: ActingAs) -> list[Agreement]:
+        return await self.answer(acting, list[Agreement], "GET", "access", "/v1/agreements")
 
     async def answering(self) -> dict[str, bool]:
         """Which of the services the desk calls answer their /health: the desk is ready when all do."""

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
+from contracts.authorization import Action
 from desk.i18n import Translator, language_of
 from desk.services_client import ActingAs, Refused, ServicesClient
 from desk.settings import DeskSettings
@@ -26,6 +27,16 @@ from runtime.identity import from_client_certificate
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+CENTRAL_PAGES = (
+    ("/central/audit", Action.READ_AUDIT_TRAIL.value, "nav.audit"),
+    ("/central/membership", Action.PATIENT_EXIT.value, "nav.membership"),
+    ("/central/notices", Action.MANAGE_NOTICES.value, "nav.notices"),
+    ("/central/directory", Action.MANAGE_ACCESS.value, "nav.directory"),
+    ("/central/systems", Action.MANAGE_ACCESS.value, "nav.systems"),
+)
+"""Central support's and the administrators' pages: the action a role must allow for the navigation to offer
+each, and its name."""
 
 templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 
@@ -169,6 +180,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
             "unit": unit if isinstance(unit, dict) else None,
             "actions": frozenset(unit.get("actions") or ()) if isinstance(unit, dict) else frozenset(),
             "errors": {},
+            "central_pages": CENTRAL_PAGES,
             **context,
         },
         status_code=status_code,
