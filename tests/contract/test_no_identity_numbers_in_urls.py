@@ -50,10 +50,14 @@ def test_no_url_of_the_service_has_a_parameter_that_could_hold_an_identity_numbe
 
 
 def test_the_lookups_take_the_patient_in_their_body() -> None:
-    protection, notifications, access = (openapi_of(n) for n in ("protection", "notifications", "access"))
+    protection, notifications, access, registration = (
+        openapi_of(n) for n in ("protection", "notifications", "access", "registration")
+    )
     for document, path, method in [
         (protection, "/v1/patients/protection", "post"),
         (protection, "/v1/patients/extract", "post"),
+        (protection, "/v1/quotes", "post"),
+        (registration, "/v1/patients/fees", "post"),
         (notifications, "/v1/patients/contact/lookup", "post"),
         (notifications, "/v1/patients/contact", "put"),
         (access, "/v1/patients/exit", "post"),

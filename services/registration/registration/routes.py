@@ -1,4 +1,5 @@
-"""Registration's HTTP API: register a fee (answering with the amount due), read, correct and delete one.
+"""Registration's HTTP API: register a fee (answering with the amount due), read, correct and delete one,
+and list a patient's fees.
 
 Thin routes: they call the same registration path as the Kafka intake, the fee rules and the store.
 """
@@ -27,7 +28,7 @@ from registration.submission_rules import AUTHORIZATION_CODES, Rejected, Rejecti
 from runtime.access_grants import require
 from runtime.audit import audit_caller
 from runtime.free_text import FreeText, NoControlCharacters
-from runtime.http import ActingUnit, Caller, CurrentCaller, SettingsDep, UnitOfWorkDep, provided
+from runtime.http import ActingUnit, Caller, CurrentCaller, PatientRequest, SettingsDep, UnitOfWorkDep, provided
 from runtime.problems import Problem, Reason, problem_responses, refusal
 from runtime.transaction import Transaction, UnitOfWork
 
@@ -104,6 +105,22 @@ class FeeView(BaseModel):
     source: FeeSource
     receipt_issuer: str | None
     versions: list[FeeVersionView]
+
+
+class PatientFeeView(BaseModel):
+    """One of a patient's fees as it now stands (its latest version), to correct or delete by `fee_id`."""
+
+    fee_id: uuid.UUID
+    visit_date: date
+    care_unit: str
+    fee_type: str
+    fee_amount: int
+    paid_amount: int | None
+    source: FeeSource
+    receipt_issuer: str | None
+    version: int = Field(description="The version to name in `If-Match` when correcting or deleting it.")
+    deleted: bool
+    registered_at: datetime
 
 
 class CorrectionRequest(BaseModel):
@@ -293,6 +310,40 @@ async def submission_outcome(
     if found is None or found.status != OutcomeStatus.ACCEPTED.value:
         return _pending(submission_id, str(fee.fee_id))
     return Response(found.outcome, media_type="application/json")
+
+
+@router.post("/patients/fees", summary="A patient's fees, newest visit first", response_model=list[PatientFeeView])
+async def patient_fees(
+    patient: PatientRequest,
+    caller: CurrentCaller,
+    work: UnitOfWorkDep,
+    settings: SettingsDep,
+    acting_unit: ActingUnit = None,
+) -> list[PatientFeeView]:
+    """Every fee registered for the patient as it now stands, deleted ones marked, newest visit first.
+    Any e-frikort role may read them (`protection.read`); the read is audited. A POST, so that the
+    identity number stays out of the URL."""
+    key = patient.patient_key(settings)
+    async with work.begin() as tx:
+        unit = await require(tx.conn, caller, Action.READ_PROTECTION, region=settings.region, acting_unit=acting_unit)
+        fees = await store.patients_fees(tx.conn, key)
+        await audit_caller(tx, caller, patient_key=key, care_unit=unit, action="fees.read")
+    return [
+        PatientFeeView(
+            fee_id=fee.fee_id,
+            visit_date=fee.visit_date,
+            care_unit=fee.care_unit,
+            fee_type=fee.fee_type,
+            fee_amount=fee.fee_amount,
+            paid_amount=fee.paid_amount,
+            source=fee.source,
+            receipt_issuer=fee.receipt_issuer,
+            version=fee.version,
+            deleted=fee.deleted,
+            registered_at=fee.registered_at,
+        )
+        for fee in fees
+    ]
 
 
 @router.get("/fees/{fee_id}", summary="A fee and every version of it", response_model=FeeView)

@@ -177,6 +177,18 @@ async def latest_versions(conn: AsyncConnection, fee_ids: Iterable[UUID]) -> dic
     return {row["fee_id"]: FeeVersion.from_row(dict(row)) for row in rows}
 
 
+_PATIENTS_FEES = text(
+    "SELECT * FROM (SELECT DISTINCT ON (fee_id) * FROM fee_versions WHERE patient_key = :patient_key "
+    "ORDER BY fee_id, version DESC) AS latest ORDER BY visit_date DESC, registered_at DESC, fee_id"
+)
+
+
+async def patients_fees(conn: AsyncConnection, patient_key: str) -> list[FeeVersion]:
+    """The latest version of each of the patient's fees, deleted ones included, newest visit first."""
+    rows = (await conn.execute(_PATIENTS_FEES, {"patient_key": patient_key})).mappings()
+    return [FeeVersion.from_row(dict(row)) for row in rows]
+
+
 async def latest_version(conn: AsyncConnection, fee_id: UUID) -> FeeVersion | None:
     row = (await conn.execute(_LATEST, {"fee_id": fee_id})).mappings().first()
     return FeeVersion.from_row(dict(row)) if row is not None else None
