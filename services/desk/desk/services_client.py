@@ -74,7 +74,7 @@ class UnitGrant(_Model):
     unit_name: str | None = None
     care_provider: str | None = None
     region: str | None = None
-    role: str
+    role: str | None = None
     actions: list[str] = []
 
 
@@ -225,14 +225,18 @@ class IntegratedSystem(_Model):
     certified: bool
     suspended: bool = False
     approved_regions: list[str] = []
+    state: str | None = None
+    """approved, suspended, not_certified or not_approved (for this deployment's region)"""
 
 
 class Agreement(_Model):
     care_provider: str
-    provider_name: str | None = None
-    region: str
-    signed_on: date
+    name: str | None = None
+    region: str | None = None
+    signed_on: date | None = None
     terminated_on: date | None = None
+    state: str | None = None
+    """signed, terminated, pending or none"""
 
 
 @dataclass(frozen=True)

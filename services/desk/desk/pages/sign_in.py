@@ -93,7 +93,7 @@ async def pick_unit(request: Request, person: Person, services: Services) -> Res
     request.session["unit"] = {
         "care_unit": grant.care_unit,
         "unit_name": grant.unit_name or grant.care_unit,
-        "role": grant.role,
+        "role": grant.role or "",
         "actions": sorted(grant.actions),
     }
     return RedirectResponse("/", status_code=303)
