@@ -29,6 +29,7 @@ from access.granting import (
 )
 from access.store import Listed, ListedUnit, RoleHeld
 from contracts.access_events import (
+    AccessRole,
     AccessRoleChanged,
     AgreementSigned,
     AgreementTerminated,
@@ -335,3 +336,43 @@ async def decide_for_employee(
         target_unit=target_unit,
         system_id=system_id,
     )
+
+
+@dataclass(frozen=True)
+class UnitOfCaller:
+    """A unit the caller may act for now, and what they may do there (their medarbetaruppdrag and role)."""
+
+    care_unit: str
+    unit_name: str
+    care_provider: str
+    region: str
+    role: AccessRole | None
+    actions: list[Action]
+
+
+async def units_of_caller(conn: AsyncConnection, caller: Caller, *, region: str) -> list[UnitOfCaller]:
+    """Every unit of the served `region` where the caller may do anything at all now, by the one decision:
+    an active commission with a role, a provider with an agreement in force (and, through a system, an
+    approved one)."""
+    today = today_in_sweden()
+    pairs = await store.pairs_of_employees(conn, [caller.hsa_id])
+    systems = {caller.system_id} if caller.system_id else set()
+    grants = await grants_now(conn, Affected({unit for _, unit in pairs}, pairs, systems), today)
+    names = await store.unit_names(conn, [unit for _, unit in pairs])
+    found: list[UnitOfCaller] = []
+    for unit in sorted(unit for _, unit in pairs):
+        allowed = [
+            action
+            for action in Action
+            if grants.decide(
+                action, region=region, acting_unit=unit, employee=caller.hsa_id, today=today, system_id=caller.system_id
+            ).allowed
+        ]
+        unit_grant, employee_grant = grants.unit(unit), grants.employee(caller.hsa_id, unit)
+        if allowed and unit_grant is not None and employee_grant is not None:
+            found.append(
+                UnitOfCaller(
+                    unit, names.get(unit, ""), unit_grant.care_provider, unit_grant.region, employee_grant.role, allowed
+                )
+            )
+    return found

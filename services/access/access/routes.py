@@ -1,4 +1,5 @@
-"""Access over HTTP: decisions, the audit trail, patient exit and re-entry, agreements, systems, imports.
+"""Access over HTTP: decisions, the caller's own units, the audit trail, patient exit and re-entry,
+agreements, systems, imports.
 
 Thin: each route checks who asks (the one decision function, on access's own mirror), then calls
 the mirror or the store. The caller acts for the unit in `X-Care-Unit`, as in every service.
@@ -17,7 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from access import mirror, store
 from access.directory import DirectoryFileError, parse_export
+from access.granting import Agreement, IntegratedSystem
 from contracts.access_events import (
+    AccessRole,
     AgreementSigned,
     AgreementTerminated,
     AuditEntry,
@@ -26,7 +29,7 @@ from contracts.access_events import (
     PatientReentered,
 )
 from contracts.authorization import Action
-from contracts.clock import now
+from contracts.clock import now, today_in_sweden
 from contracts.topics import PATIENT_MEMBERSHIP
 from runtime.access_grants import refused
 from runtime.audit import audit_caller
@@ -36,6 +39,45 @@ from runtime.problems import Problem
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1", tags=["access"])
+
+
+class UnitGrantOut(BaseModel):
+    """A unit the caller may act for now (send it as `X-Care-Unit`), and what they may do there."""
+
+    care_unit: str
+    unit_name: str
+    care_provider: str
+    region: str
+    role: AccessRole | None
+    actions: list[Action] = Field(description="Every action the caller may take acting for this unit.")
+
+
+class SystemOut(BaseModel):
+    """An integrated system as judged, and what that means in the region this deployment serves."""
+
+    system_id: str
+    name: str
+    certified: bool
+    suspended: bool
+    approved_regions: list[str]
+    state: str = Field(
+        description="`approved` (may send for this region), `suspended`, `not_certified`, or `not_approved` "
+        "(certified, but not for this region)"
+    )
+
+
+class AgreementOut(BaseModel):
+    """A care provider and its e-frikort agreement with the region."""
+
+    care_provider: str
+    name: str
+    in_directory: bool
+    region: str | None
+    signed_on: date | None
+    terminated_on: date | None
+    state: str = Field(
+        description="`signed` (in force today), `terminated` (ended), `pending` (signed from a later day), `none`"
+    )
 
 
 class _Body(BaseModel):
@@ -119,6 +161,76 @@ async def decision(
         message=answer.message,
         field=answer.field,
     )
+
+
+@router.get("/me/units", response_model=list[UnitGrantOut])
+async def my_units(caller: CurrentCaller, work: UnitOfWorkDep, settings: SettingsDep) -> list[UnitGrantOut]:
+    """The units of this deployment's region the caller may act for now (an active commission with an
+    e-frikort role, at a provider with an agreement in force), each with the actions allowed there.
+    Empty for a caller with none: that is an answer, not a refusal."""
+    async with work.engine.connect() as conn:
+        units = await mirror.units_of_caller(conn, caller, region=settings.region)
+    return [UnitGrantOut(**asdict(unit)) for unit in units]
+
+
+@router.get("/systems", response_model=list[SystemOut])
+async def list_systems(
+    caller: CurrentCaller, work: UnitOfWorkDep, settings: SettingsDep, acting_unit: ActingUnit = None
+) -> list[SystemOut]:
+    """Every integrated system judged, with its standing in this region (central support)."""
+    async with work.engine.connect() as conn:
+        await _require(conn, caller, Action.MANAGE_ACCESS, acting_unit, settings.region)
+        systems = await store.every_system(conn)
+    return [
+        SystemOut(
+            system_id=s.system_id,
+            name=s.name,
+            certified=s.certified,
+            suspended=s.suspended,
+            approved_regions=sorted(s.approved_regions),
+            state=system_state(s, settings.region),
+        )
+        for s in systems
+    ]
+
+
+def system_state(system: IntegratedSystem, region: str) -> str:
+    if system.suspended:
+        return "suspended"
+    if not system.certified:
+        return "not_certified"
+    return "approved" if region in system.approved_regions else "not_approved"
+
+
+@router.get("/agreements", response_model=list[AgreementOut])
+async def list_agreements(
+    caller: CurrentCaller, work: UnitOfWorkDep, settings: SettingsDep, acting_unit: ActingUnit = None
+) -> list[AgreementOut]:
+    """Every care provider known, with its agreement's state today (central support)."""
+    async with work.engine.connect() as conn:
+        await _require(conn, caller, Action.MANAGE_ACCESS, acting_unit, settings.region)
+        providers = await store.provider_agreements(conn)
+    today = today_in_sweden()
+    return [
+        AgreementOut(
+            care_provider=p.care_provider,
+            name=p.name,
+            in_directory=p.in_directory,
+            region=p.agreement.region if p.agreement else None,
+            signed_on=p.agreement.signed_on if p.agreement else None,
+            terminated_on=p.agreement.terminated_on if p.agreement else None,
+            state=agreement_state(p.agreement, today),
+        )
+        for p in providers
+    ]
+
+
+def agreement_state(agreement: Agreement | None, today: date) -> str:
+    if agreement is None:
+        return "none"
+    if agreement.in_force(today):
+        return "signed"
+    return "pending" if agreement.signed_on > today else "terminated"
 
 
 @router.post("/audit/trail", response_model=list[TrailEntry])

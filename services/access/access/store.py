@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, NamedTuple
 
@@ -397,3 +398,49 @@ async def audit_trail(conn: AsyncConnection, patient_key: str, limit: int) -> li
         {"key": patient_key, "limit": limit},
     )
     return [AuditEntry.model_validate(dict(r)) for r in result.mappings()]
+
+
+# --- what the admin pages list --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProviderAgreement:
+    """A care provider of the mirror, and its agreement with the region when it has one."""
+
+    care_provider: str
+    name: str
+    in_directory: bool
+    agreement: Agreement | None
+
+
+async def provider_agreements(conn: AsyncConnection) -> list[ProviderAgreement]:
+    """Every care provider known, with its agreement, by HSA-ID."""
+    result = await conn.execute(
+        text(
+            "SELECT p.hsa_id, p.name, p.in_directory, a.region, a.signed_on, a.terminated_on FROM care_providers p "
+            "LEFT JOIN agreements a ON a.care_provider = p.hsa_id ORDER BY p.hsa_id"
+        )
+    )
+    return [
+        ProviderAgreement(
+            r.hsa_id,
+            r.name,
+            r.in_directory,
+            Agreement(r.hsa_id, r.region, r.signed_on, r.terminated_on) if r.signed_on else None,
+        )
+        for r in result
+    ]
+
+
+async def every_system(conn: AsyncConnection) -> list[IntegratedSystem]:
+    """Every integrated system judged, by HSA-ID."""
+    ids = list((await conn.execute(text("SELECT system_id FROM integrated_systems"))).scalars())
+    found = await systems(conn, ids)
+    return [found[system_id] for system_id in sorted(found)]
+
+
+async def unit_names(conn: AsyncConnection, care_units: Iterable[str]) -> dict[str, str]:
+    result = await conn.execute(
+        text("SELECT hsa_id, name FROM care_units WHERE hsa_id = ANY(CAST(:ids AS text[]))"), {"ids": list(care_units)}
+    )
+    return {r.hsa_id: r.name for r in result}
