@@ -41,9 +41,11 @@ async def fill_fee(page: Page, visit_date: str, amount: int) -> None:
 
 
 async def register(page: Page, visit_date: str, amount: int) -> None:
+    """Register the fee and wait for the desk's answer (the previous fee's outcome may still be on the page)."""
     await fill_fee(page, visit_date, amount)
-    await page.get_by_role("button", name="Registrera avgift").click()
-    await expect(page.get_by_role("heading", name="Avgiften är registrerad")).to_be_visible(timeout=20_000)
+    async with page.expect_response(lambda r: r.url.endswith("/patient/fees"), timeout=30_000):
+        await page.get_by_role("button", name="Registrera avgift").click()
+    await expect(page.get_by_role("heading", name="Avgiften är registrerad")).to_be_visible()
 
 
 async def test_a_user_registers_fees_until_the_free_card_corrects_one_and_downloads_the_extract(page: Page) -> None:
@@ -63,7 +65,8 @@ async def test_a_user_registers_fees_until_the_free_card_corrects_one_and_downlo
     await expect(page.locator("#remaining-value")).to_have_text("250\u00a0kr")
 
     await fill_fee(page, days_ago(10), 400)
-    await page.get_by_role("button", name="Vad kostar besöket?").click()
+    async with page.expect_response(lambda r: r.url.endswith("/patient/quote")):
+        await page.get_by_role("button", name="Vad kostar besöket?").click()
     await expect(page.locator("#quote")).to_contain_text("Att betala: 250\u00a0kr; frikortet nås")
     await accessible(page)
     await register(page, days_ago(10), 400)
