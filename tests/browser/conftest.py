@@ -82,6 +82,7 @@ async def new_context(browser: Browser, desk: ServiceProcess, *, javascript: boo
         accept_downloads=True,
         java_script_enabled=javascript,
         viewport={"width": 1280, "height": 900},
+        locale="sv-SE",
     )
     if javascript:
         await context.add_init_script(path=AXE)
