@@ -3,6 +3,7 @@ stack otherwise idle. What a person at the desk waits for, not a load test."""
 
 from __future__ import annotations
 
+import random
 import re
 import statistics
 import time
@@ -36,14 +37,20 @@ class PageTimes:
 
 
 def signed_in(base_url: str, person: str, unit: str) -> tuple[httpx.Client, str]:
-    """A client signed in through the development sign-in and acting for `unit`, and its CSRF token."""
+    """A client signed in through the development sign-in and acting for `unit`, and its CSRF token (signing
+    in starts a new session, with a new token)."""
     client = httpx.Client(base_url=base_url, timeout=30, follow_redirects=True)
-    token = CSRF.search(client.get("/sign-in").text)
-    if token is None:
-        raise RuntimeError("no development sign-in at the desk: is it in development mode?")
-    client.post("/sign-in", data={"hsa_id": person, "csrf_token": token.group(1)}).raise_for_status()
-    client.post("/units", data={"care_unit": unit, "csrf_token": token.group(1)}).raise_for_status()
-    return client, token.group(1)
+    units = client.post("/sign-in", data={"hsa_id": person, "csrf_token": _token(client.get("/sign-in").text)})
+    token = _token(units.raise_for_status().text)
+    client.post("/units", data={"care_unit": unit, "csrf_token": token}).raise_for_status()
+    return client, token
+
+
+def _token(page: str) -> str:
+    found = CSRF.search(page)
+    if found is None:
+        raise RuntimeError("no form on the desk's page: is it in development mode, and is the person known?")
+    return found.group(1)
 
 
 def timed(
@@ -58,32 +65,39 @@ def timed(
     return elapsed
 
 
-def bench_desk(base_url: str, person: str, unit: str, rounds: int) -> list[PageTimes]:
-    """`rounds` times each main page: home, patient lookup, quote (as htmx asks for it), overcharges."""
-    client, token = signed_in(base_url, person, unit)
-    patient = with_check_digit("19700101123")
-    visit = {
+def _fee(token: str, patient: str, days_ago: int) -> dict[str, str]:
+    return {
         "csrf_token": token,
         "patient_id": patient,
-        "visit_date": (today_in_sweden() - timedelta(days=1)).isoformat(),
+        "visit_date": (today_in_sweden() - timedelta(days=days_ago)).isoformat(),
         "fee_type": "doctor_visit",
         "fee_amount": "300",
         "source": "visit",
     }
-    pages: dict[str, list[float]] = {
-        "GET /": [],
-        "POST /patient": [],
-        "POST /patient/quote": [],
-        "GET /overcharges": [],
-    }
-    with client:
+
+
+def bench_desk(base_url: str, person: str, unit: str, rounds: int) -> list[PageTimes]:
+    """`rounds` times each main page: home, patient lookup, quote (as htmx asks for it), overcharges; the
+    patient a new one with four fees that reached the free card."""
+    client, token = signed_in(base_url, person, unit)
+    born = f"1970{random.randint(1, 12):02d}{random.randint(1, 28):02d}"
+    patient = with_check_digit(f"{born}{random.randint(0, 999):03d}")
+    for days in (40, 30, 20, 10):
+        # A patient with a period's fees and a free card, as the desk usually shows one.
+        fee = {**_fee(token, patient, days), "fee_amount": "400"}
+        client.post("/patient/fees", data=fee).raise_for_status()
+    visit = _fee(token, patient, 1)
+    lookup = {"csrf_token": token, "patient_id": patient}
+    pages: dict[str, list[float]] = {"GET /": [], "POST /patient": [], "POST /patient/quote (htmx)": []}
+    pages["GET /overcharges"] = []
+    try:
         for _ in range(rounds):
             pages["GET /"].append(timed(client, "GET", "/"))
-            pages["POST /patient"].append(
-                timed(client, "POST", "/patient", {"csrf_token": token, "patient_id": patient})
-            )
-            pages["POST /patient/quote"].append(timed(client, "POST", "/patient/quote", visit))
+            pages["POST /patient"].append(timed(client, "POST", "/patient", lookup))
+            pages["POST /patient/quote (htmx)"].append(timed(client, "POST", "/patient/quote", visit, htmx=True))
             pages["GET /overcharges"].append(timed(client, "GET", "/overcharges"))
+    finally:
+        client.close()
     return [PageTimes(page, times) for page, times in pages.items()]
 
 
