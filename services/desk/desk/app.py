@@ -42,9 +42,26 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+def security_headers(*, static: bool, tls: bool) -> list[tuple[bytes, bytes]]:
+    """A strict CSP (no inline script or style anywhere), no framing, no sniffing, no referrer; and no
+    caching of anything but the static files (pages may hold patient data)."""
+    headers = [
+        (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"cross-origin-opener-policy", b"same-origin"),
+        (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+    ]
+    if not static:
+        headers.append((b"cache-control", b"no-store"))
+    if tls:
+        headers.append((b"strict-transport-security", b"max-age=31536000"))
+    return headers
+
+
 class SecurityHeaders:
-    """The headers every answer carries: a strict CSP (no inline script or style anywhere), no framing, no
-    sniffing, no referrer; and no caching of anything but the static files (pages may hold patient data)."""
+    """Every answer carries `security_headers`."""
 
     def __init__(self, app: ASGIApp, *, tls: bool) -> None:
         self.app = app
@@ -54,22 +71,10 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        static = str(scope.get("path", "")).startswith("/static/")
+        headers = security_headers(static=str(scope.get("path", "")).startswith("/static/"), tls=self.tls)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [
-                    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"x-frame-options", b"DENY"),
-                    (b"referrer-policy", b"no-referrer"),
-                    (b"cross-origin-opener-policy", b"same-origin"),
-                    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
-                ]
-                if not static:
-                    headers.append((b"cache-control", b"no-store"))
-                if self.tls:
-                    headers.append((b"strict-transport-security", b"max-age=31536000"))
                 message["headers"] = [*message.get("headers", []), *headers]
             await send(message)
 
@@ -103,8 +108,14 @@ def install_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> HTMLResponse:
+        # Only the kind of failure: its message might hold what a person typed. The correlation id ties it
+        # to the request.
         log.error("a page failed: %s", type(error).__name__)
-        return render(request, "error.html", 500, message_key="error.unexpected")
+        page = render(request, "error.html", 500, message_key="error.unexpected")
+        # Answered outside the middleware that adds them (Starlette's last resort wraps everything).
+        for name, value in security_headers(static=False, tls=request.app.state.settings.serves_tls):
+            page.headers[name.decode()] = value.decode()
+        return page
 
 
 async def ready(request: Request) -> JSONResponse:

@@ -114,3 +114,18 @@ def test_the_language_switch_sets_the_pages_language() -> None:
         switched = desk.post("/language", data={"lang": "en", "next": "//evil.example/", "csrf_token": token_of(page)})
         assert switched.headers["location"] == "/"
         assert '<html lang="en">' in desk.get("/sign-in").text
+
+
+def test_an_unexpected_failure_is_a_page_without_a_trace_and_with_the_same_headers() -> None:
+    app = build(DeskSettings(service_name="desk", development_mode=True))
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("19850412-1230 secret detail")
+
+    with TestClient(app, raise_server_exceptions=False) as desk:
+        answer = desk.get("/boom")
+    assert answer.status_code == 500
+    assert "Traceback" not in answer.text and "19850412" not in answer.text and "RuntimeError" not in answer.text
+    assert answer.headers["content-security-policy"] == CSP
+    assert answer.headers["cache-control"] == "no-store"
