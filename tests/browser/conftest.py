@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright, expect
 
 from contracts.identity import with_check_digit
 from efrikort.infra.paths import repo_root, var_dir
@@ -29,6 +29,10 @@ CHROMIUM = "/usr/bin/chromium"
 AXE = repo_root() / "services" / "desk" / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = repo_root() / "docs" / "desk"
 SERIOUS = ("serious", "critical")
+
+# A page waits for the services it calls; on a busy two-core machine (and right after the stack has started)
+# that can take seconds. A generous bound, not a timing the tests assert.
+expect.set_options(timeout=20_000)
 
 
 def adult_patient() -> str:

@@ -4,6 +4,7 @@ cannot do, a post without its CSRF token, the English switch, and the same flow 
 
 from __future__ import annotations
 
+import base64
 import io
 from datetime import timedelta
 
@@ -22,6 +23,12 @@ USER = "SE2321000016-E001"
 LIMITED = "SE2321000016-E002"
 """Bertil Berg: EFK;BegränsadAnvändare at the same unit."""
 CENTRUM = "SE2321000016-U001"
+
+
+def session_text(cookie: str) -> str:
+    """What a signed session cookie holds, readable (its payload is base64 JSON before the signature)."""
+    payload = cookie.split(".")[0]
+    return base64.b64decode(payload + "=" * (-len(payload) % 4)).decode(errors="replace")
 
 
 def days_ago(days: int) -> str:
@@ -50,6 +57,8 @@ async def register(page: Page, visit_date: str, amount: int) -> None:
 
 async def test_a_user_registers_fees_until_the_free_card_corrects_one_and_downloads_the_extract(page: Page) -> None:
     patient = adult_patient()
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
     await sign_in(page, USER, CENTRUM, check=True)
     await accessible(page, "home")
     await look_up(page, patient)
@@ -91,6 +100,12 @@ async def test_a_user_registers_fees_until_the_free_card_corrects_one_and_downlo
     pdf = PdfReader(io.BytesIO((await download.path()).read_bytes()))
     text = "".join(p.extract_text() for p in pdf.pages)
     assert "Sammanst" in text and "1450" in text.replace(" ", "").replace("\u00a0", "")
+
+    digits = patient.replace("-", "")
+    assert len(urls) > 10 and [u for u in urls if digits in u or patient in u or digits[2:] in u] == []
+    session = "".join(c["value"] for c in await page.context.cookies())
+    assert '"csrf"' in session_text(session), "the session cookie could not be read: the check would prove nothing"
+    assert digits not in session_text(session) and digits[:8] not in session_text(session)
 
 
 async def test_the_units_overcharges_page_is_there_for_a_user(page: Page) -> None:
