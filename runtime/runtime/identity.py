@@ -3,10 +3,16 @@
 In production the identity comes from the verified client certificate (a SITHS card carries the
 HSA-ID in the subject's serialNumber). A development mode that trusts the `X-HSA-ID` header exists
 only when `EFRIKORT_TRUST_IDENTITY_HEADER=true` is set, and the service warns about it at start.
+
+A front end (the desk web application) calls as the person signed in to it: over mutual TLS with its
+own certificate, naming the person in `X-On-Behalf-Of`. Only a front end listed in
+`EFRIKORT_TRUSTED_FRONTENDS` may; the header from any other caller, or without a verified certificate,
+is refused, and a listed front end without the header is refused too (it has no rights of its own).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -15,8 +21,13 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 from fastapi import Depends, HTTPException, Request
 
+from runtime.problems import Problem
+
 IDENTITY_HEADER = "X-HSA-ID"
 SYSTEM_HEADER = "X-System-ID"
+ON_BEHALF_HEADER = "X-On-Behalf-Of"
+HSA_ID = re.compile(r"SE\d{10}-[A-Za-z0-9][A-Za-z0-9-]{0,30}")
+"""An HSA-ID: SE, the organisation number, a dash and up to 31 letters, digits and dashes."""
 
 
 @dataclass(frozen=True)
@@ -71,12 +82,62 @@ def from_certificate_or_trusted_headers(request: Request) -> Caller | None:
     return from_client_certificate(request) or from_trusted_headers(request)
 
 
-def identify_for(trust_identity_header: bool, serves_tls: bool) -> Callable[[Request], Caller | None]:
-    """How a service knows its callers: the client certificate under TLS, the header only in development
-    mode, and otherwise nobody (every request that needs a caller gets 401)."""
+Identify = Callable[[Request], Caller | None]
+
+
+def speaking_for_people(identify: Identify, trusted_frontends: frozenset[str]) -> Identify:
+    """`identify`, except that a trusted front end's verified certificate speaks for the person it names
+    in `X-On-Behalf-Of`, and nobody else may name anyone there."""
+
+    def identify_with_delegation(request: Request) -> Caller | None:
+        person = request.headers.get(ON_BEHALF_HEADER)
+        front_end = from_client_certificate(request)
+        if person is None:
+            if front_end is not None and front_end.hsa_id in trusted_frontends:
+                raise Problem(
+                    401,
+                    "on_behalf_of_missing",
+                    "A front end acts for a person",
+                    f"a front end's certificate names the signed-in person in {ON_BEHALF_HEADER}",
+                    field=ON_BEHALF_HEADER,
+                )
+            return identify(request)
+        if front_end is None:
+            raise Problem(
+                401,
+                "on_behalf_of_without_certificate",
+                "No trusted front end",
+                f"{ON_BEHALF_HEADER} is taken only from a trusted front end's verified client certificate",
+                field=ON_BEHALF_HEADER,
+            )
+        if front_end.hsa_id not in trusted_frontends:
+            raise Problem(
+                403,
+                "frontend_not_trusted",
+                "Not a trusted front end",
+                f"this certificate may not act for anyone else ({ON_BEHALF_HEADER})",
+                field=ON_BEHALF_HEADER,
+            )
+        if not HSA_ID.fullmatch(person):
+            raise Problem(
+                400, "invalid_value", "Invalid HSA-ID", f"{ON_BEHALF_HEADER}: not an HSA-ID", field=ON_BEHALF_HEADER
+            )
+        return Caller(hsa_id=person)
+
+    return identify_with_delegation
+
+
+def identify_for(
+    trust_identity_header: bool, serves_tls: bool, *, trusted_frontends: frozenset[str] = frozenset()
+) -> Identify:
+    """How a service knows its callers: the client certificate under TLS (a trusted front end's speaking
+    for the person in `X-On-Behalf-Of`), the header only in development mode, and otherwise nobody
+    (every request that needs a caller gets 401)."""
     if trust_identity_header:
-        return from_certificate_or_trusted_headers if serves_tls else from_trusted_headers
-    return from_client_certificate if serves_tls else _nobody
+        identify = from_certificate_or_trusted_headers if serves_tls else from_trusted_headers
+    else:
+        identify = from_client_certificate if serves_tls else _nobody
+    return speaking_for_people(identify, trusted_frontends)
 
 
 CurrentCaller = Annotated[Caller, Depends(current_caller)]

@@ -235,7 +235,11 @@ def create_app(service: Service, runtime: Runtime[Any]) -> FastAPI:
     )
     problems.install(app)
     http.install(app, runtime, service.provides)
-    app.state.identify = identity.identify_for(runtime.settings.trust_identity_header, runtime.settings.serves_tls)
+    app.state.identify = identity.identify_for(
+        runtime.settings.trust_identity_header,
+        runtime.settings.serves_tls,
+        trusted_frontends=runtime.settings.trusted_frontend_ids,
+    )
     app.include_router(operations)
     if service.router is not None:
         app.include_router(service.router)

@@ -92,6 +92,12 @@ class ServiceSettings(BaseSettings):
         description="Development only: take the caller's HSA-ID from the X-HSA-ID header instead of a "
         "verified client certificate.",
     )
+    trusted_frontends: str = Field(
+        validation_alias=_common("trusted_frontends"),
+        default="",
+        description="Comma-separated HSA-IDs of the front ends (the desk) whose verified client certificate may "
+        "speak for a signed-in person named in `X-On-Behalf-Of`. Empty: no one may.",
+    )
 
     tls_certificate: str | None = Field(
         validation_alias=_common("tls_certificate"),
@@ -191,6 +197,11 @@ class ServiceSettings(BaseSettings):
         if parts.port:
             netloc += f":{parts.port}"
         return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+    @property
+    def trusted_frontend_ids(self) -> frozenset[str]:
+        """The HSA-IDs of `trusted_frontends`."""
+        return frozenset(part.strip() for part in self.trusted_frontends.split(",") if part.strip())
 
     @property
     def serves_tls(self) -> bool:

@@ -76,7 +76,8 @@ class AgreementOut(BaseModel):
     signed_on: date | None
     terminated_on: date | None
     state: str = Field(
-        description="`signed` (in force today), `terminated` (ended), `pending` (signed from a later day), `none`"
+        description="`signed` (in force today), `terminated` (ended), `pending` (signed from a later day), "
+        "`other_region` (an agreement with another region than this deployment serves), `none`"
     )
 
 
@@ -219,15 +220,17 @@ async def list_agreements(
             region=p.agreement.region if p.agreement else None,
             signed_on=p.agreement.signed_on if p.agreement else None,
             terminated_on=p.agreement.terminated_on if p.agreement else None,
-            state=agreement_state(p.agreement, today),
+            state=agreement_state(p.agreement, today, settings.region),
         )
         for p in providers
     ]
 
 
-def agreement_state(agreement: Agreement | None, today: date) -> str:
+def agreement_state(agreement: Agreement | None, today: date, region: str) -> str:
     if agreement is None:
         return "none"
+    if agreement.region != region:
+        return "other_region"
     if agreement.in_force(today):
         return "signed"
     return "pending" if agreement.signed_on > today else "terminated"

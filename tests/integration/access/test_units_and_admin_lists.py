@@ -100,7 +100,10 @@ async def test_central_support_lists_the_care_providers_and_their_agreements(sam
         "state": "signed",
     }
     assert (providers["SE2321000016-P003"]["state"], providers["SE2321000016-P003"]["signed_on"]) == ("none", None)
-    assert providers["SE2321000016-P004"]["region"] == "Region Annan"
+    assert (providers["SE2321000016-P004"]["region"], providers["SE2321000016-P004"]["state"]) == (
+        "Region Annan",
+        "other_region",
+    )
 
 
 def refusal(response: httpx.Response) -> str:

@@ -161,7 +161,9 @@ def app_for(settings: ServiceSettings) -> FastAPI:
     """A route that needs a caller, identified as every service identifies its callers."""
     app = FastAPI()
     problems.install(app)
-    app.state.identify = identity.identify_for(settings.trust_identity_header, settings.serves_tls)
+    app.state.identify = identity.identify_for(
+        settings.trust_identity_header, settings.serves_tls, trusted_frontends=settings.trusted_frontend_ids
+    )
 
     @app.get("/whoami")
     async def whoami(caller: CurrentCaller) -> dict[str, str]:
@@ -275,3 +277,58 @@ def test_tls_without_trusted_client_cas_is_a_configuration_error(pki: Pki) -> No
     )
     with pytest.raises(ValueError, match="EFRIKORT_TLS_CLIENT_CA"):
         server_config(app_for(settings), settings)
+
+
+DESK = "SE2321000016-DESK1"
+"""The desk web application's own HSA-ID, in its client certificate."""
+PERSON = "SE2321000016-E002"
+"""The person signed in to the desk."""
+
+
+@pytest.fixture(scope="module")
+def desk(pki: Pki) -> Issued:
+    return pki.trusted.issue("desk", siths_subject(DESK), server=False)
+
+
+async def ask_over_tls(pki: Pki, presented: Issued, headers: dict[str, str]) -> httpx.Response:
+    async with served(pki, trusted_frontends=f"SE2321000016-OTHER, {DESK}") as settings, client(pki, presented) as http:
+        return await http.get(f"https://127.0.0.1:{settings.http_port}/whoami", headers=headers)
+
+
+def problem_of(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem: dict[str, Any] = response.json()
+    assert problem["field"] == "X-On-Behalf-Of"
+    return problem
+
+
+async def test_a_trusted_front_ends_certificate_speaks_for_the_person_it_names(pki: Pki, desk: Issued) -> None:
+    through = {"X-On-Behalf-Of": PERSON, "X-System-ID": "SE2321000016-SYS1"}
+    response = await ask_over_tls(pki, desk, through)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"hsa_id": PERSON}
+
+
+async def test_a_front_end_not_listed_may_not_speak_for_anyone(pki: Pki, desk: Issued) -> None:
+    # The employee's own certificate is verified, but it is no trusted front end.
+    response = await ask_over_tls(pki, pki.employee, {"X-On-Behalf-Of": PERSON})
+    assert problem_of(response, 403)["code"] == "frontend_not_trusted"
+
+
+async def test_a_trusted_front_end_without_the_header_does_not_act_as_itself(pki: Pki, desk: Issued) -> None:
+    response = await ask_over_tls(pki, desk, {})
+    assert problem_of(response, 401)["code"] == "on_behalf_of_missing"
+
+
+async def test_a_malformed_person_in_the_header_is_refused_naming_the_header(pki: Pki, desk: Issued) -> None:
+    response = await ask_over_tls(pki, desk, {"X-On-Behalf-Of": "19850412-1230"})
+    problem = problem_of(response, 400)
+    assert problem["code"] == "invalid_value" and "19850412" not in response.text
+
+
+@pytest.mark.parametrize("development_mode", [False, True])
+async def test_the_header_without_tls_is_refused_even_in_development_mode(development_mode: bool) -> None:
+    settings = ServiceSettings(service_name="plain", trust_identity_header=development_mode, trusted_frontends=DESK)
+    response = await ask_plain(settings, {"X-HSA-ID": DESK, "X-On-Behalf-Of": PERSON})
+    assert problem_of(response, 401)["code"] == "on_behalf_of_without_certificate"
