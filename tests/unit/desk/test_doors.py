@@ -60,6 +60,13 @@ def test_a_post_without_the_sessions_csrf_token_is_refused() -> None:
         assert (signed.status_code, signed.headers["location"]) == (303, "/units")
 
 
+def test_htmx_sends_the_token_as_a_header_and_that_passes_too() -> None:
+    with client(development_mode=True) as desk:
+        token = token_of(desk.get("/sign-in").text)
+        signed = desk.post("/sign-in", data={"hsa_id": "SE2321000016-E001"}, headers={"X-CSRF-Token": token})
+        assert (signed.status_code, signed.headers["location"]) == (303, "/units")
+
+
 def test_the_csrf_token_of_one_session_does_not_pass_in_another() -> None:
     with client(development_mode=True) as first, client(development_mode=True) as second:
         token = token_of(first.get("/sign-in").text)
