@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 
 import httpx
 import pytest
 
 from desk.services_client import ActingAs, FeeSubmission, Refused, ServicesClient
 from desk.settings import DeskSettings
+from efrikort.infra.pki import BROKER_FILE, ensure_broker_pki
 from runtime.logs import correlation_id
 
 ANNA = ActingAs("SE2321000016-E001", "SE2321000016-U001")
@@ -115,3 +117,14 @@ async def test_a_body_that_is_no_problem_document_still_gives_the_status() -> No
     with pytest.raises(Refused) as refused:
         await client.fee_types(ANNA)
     assert (refused.value.status, refused.value.code) == (502, "error")
+
+
+async def test_with_a_certificate_of_its_own_the_desk_names_the_person_on_behalf_of(tmp_path: Path) -> None:
+    ca = ensure_broker_pki(tmp_path)
+    own = str(ca.parent / BROKER_FILE)
+    settings = DeskSettings(client_certificate=own, client_private_key=own, services_ca=str(ca))
+    client = ServicesClient(settings)
+    headers = client.headers(ANNA)
+    assert headers["X-On-Behalf-Of"] == ANNA.person and "X-HSA-ID" not in headers
+    assert headers["X-Care-Unit"] == ANNA.care_unit
+    await client.close()
