@@ -1,0 +1,120 @@
+"""What the chaos run does to its own stack while the load runs, in a thread of its own (starting and
+stopping processes blocks): a random service SIGKILLed and started again every few seconds, the broker
+restarted once and PostgreSQL once; or, for a rolling restart, each service in turn stopped with
+SIGTERM, started again and waited for until ready."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from efrikort.chaos.stack import ChaosStack
+
+BROKER_RESTART_AT = 0.3
+"""The broker is restarted once this share of the submissions has been sent."""
+POSTGRES_RESTART_AT = 0.6
+
+
+@dataclass(frozen=True)
+class Disturbance:
+    at: float
+    """Seconds since the run's load began."""
+    what: str
+    """`kill`, `restart` (SIGTERM, start, ready), `broker restart` or `postgres restart`."""
+    target: str
+    seconds: float
+    """How long the target was away: until started again (kill), or until ready (the others)."""
+
+
+@dataclass(eq=False)
+class Agent:
+    stack: ChaosStack
+    progress: Callable[[], float]
+    """The share of the submissions sent so far."""
+    began: float
+    kill_every: float = 5.0
+    seed: int = 0
+    rolling: bool = False
+    restart_infra: bool = True
+    done: list[Disturbance] = field(default_factory=list)
+    stopping: threading.Event = field(default_factory=threading.Event)
+    infra_restarted: threading.Event = field(default_factory=threading.Event)
+    """Set once the broker and PostgreSQL have each been restarted (at once when there is nothing to restart)."""
+    failure: BaseException | None = None
+    thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.rolling or not self.restart_infra:
+            self.infra_restarted.set()
+        self.thread = threading.Thread(target=self.run, name="efrikort-chaos", daemon=True)
+        self.thread.start()
+
+    def run(self) -> None:
+        try:
+            self._rolling_restarts() if self.rolling else self._chaos()
+        except BaseException as error:  # reported by the run, which then stops
+            self.failure = error
+            self.infra_restarted.set()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.thread is not None:
+            self.thread.join()
+
+    def _chaos(self) -> None:
+        rng = random.Random(self.seed)
+        broker_done = postgres_done = not self.restart_infra
+        while not self.stopping.wait(self.kill_every):
+            if not broker_done and self.progress() >= BROKER_RESTART_AT:
+                self._restart_broker()
+                broker_done = True
+            elif not postgres_done and self.progress() >= POSTGRES_RESTART_AT:
+                self._restart_postgres()
+                postgres_done = True
+                self.infra_restarted.set()
+            else:
+                self._kill(rng.choice(sorted(self.stack.services)))
+
+    def _kill(self, name: str) -> None:
+        process = self.stack.services[name]
+        started = time.monotonic()
+        process.kill()
+        process.start()
+        self._record("kill", name, started)
+
+    def _restart_broker(self) -> None:
+        started = time.monotonic()
+        self.stack.infra.kafka.stop()
+        self.stack.infra.kafka.start(timeout=180)
+        self._record("broker restart", "kafka", started)
+
+    def _restart_postgres(self) -> None:
+        started = time.monotonic()
+        self.stack.infra.postgres.stop()
+        self.stack.infra.postgres.start(timeout=180)
+        self._record("postgres restart", "postgresql", started)
+
+    def _rolling_restarts(self) -> None:
+        """Each service in turn, once the load has begun: SIGTERM, start, ready, then the next."""
+        while self.progress() < 0.1:
+            if self.stopping.wait(0.2):
+                return
+        for name in sorted(self.stack.services):
+            if self.stopping.is_set():
+                return
+            process = self.stack.services[name]
+            started = time.monotonic()
+            process.stop()
+            process.start()
+            process.wait_ready(timeout=180)
+            self._record("restart", name, started)
+
+    def _record(self, what: str, target: str, started: float) -> None:
+        self.done.append(Disturbance(started - self.began, what, target, time.monotonic() - started))
+
+    @property
+    def finished_rolling(self) -> bool:
+        return not self.rolling or len(self.done) == len(self.stack.services) or self.failure is not None
