@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -315,6 +316,8 @@ def cmd_chaos(args: argparse.Namespace) -> int:
         rolling=args.rolling,
         restart_infra=not args.no_server_restarts,
     )
+    # The broker and the services are taken away on purpose: the client library's complaints are expected.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     # With --json the report is the one thing on stdout; progress goes to stderr.
     progress = sys.stderr if args.json else sys.stdout
 

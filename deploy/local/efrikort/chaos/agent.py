@@ -116,5 +116,9 @@ class Agent:
         self.done.append(Disturbance(started - self.began, what, target, time.monotonic() - started))
 
     @property
+    def kills(self) -> int:
+        return sum(1 for d in self.done if d.what == "kill")
+
+    @property
     def finished_rolling(self) -> bool:
         return not self.rolling or len(self.done) == len(self.stack.services) or self.failure is not None

@@ -32,29 +32,26 @@ class Record:
 async def read_topic(endpoints: InfraEndpoints, topic: str) -> list[Record]:
     """Every record the topic holds now, each partition in order (as the admin user)."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=endpoints.kafka_bootstrap_servers, group_id=None, **endpoints.admin_options()
+        bootstrap_servers=endpoints.kafka_bootstrap_servers,
+        group_id=None,
+        auto_offset_reset="earliest",
+        **endpoints.admin_options(),
     )
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in sorted(await _partitions(consumer, topic))]
-        if not partitions:
+        if topic not in await consumer.topics():
             return []
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
+        consumer.subscribe([topic])  # without a group: every partition, from its beginning
         records: list[Record] = []
-        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
-            for batch in (await consumer.getmany(timeout_ms=1000, max_records=5000)).values():
+        ends: dict[TopicPartition, int] = {}
+        while not ends or [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+            for batch in (await consumer.getmany(timeout_ms=500, max_records=5000)).values():
                 records.extend(_record(r) for r in batch)
+            if not ends and consumer.assignment():
+                ends = await consumer.end_offsets(list(consumer.assignment()))
         return records
     finally:
         await consumer.stop()
-
-
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    if topic not in await consumer.topics():  # which also brings the metadata up to date
-        return set()
-    return set(consumer.partitions_for_topic(topic) or ())
 
 
 def _record(record: Any) -> Record:

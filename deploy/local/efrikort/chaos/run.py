@@ -43,6 +43,8 @@ class ChaosOptions:
     rolling: bool = False
     """Instead of kills and restarts of the servers: each service in turn stopped (SIGTERM), started, ready."""
     restart_infra: bool = True
+    min_kills: int = 3
+    """The load is not over before this many kills, however soon every submission is answered."""
     stall_timeout: float = 300.0
     """Give up waiting for outcomes when none has come for this long."""
     settle_timeout: float = 600.0
@@ -177,7 +179,7 @@ async def drive(
     await producer.start()
     try:
         await send_all(producer, SYSTEM_FEE_SUBMISSIONS.of(CHAOS_SYSTEM).name, workload, options.rate, observed)
-        while not _done(workload, observed, agent):
+        while not _done(workload, observed, agent, options):
             if time.monotonic() - observed.last_outcome_at > options.stall_timeout or agent.failure is not None:
                 say(f"no outcome for {options.stall_timeout:.0f}s: checking what there is")
                 break
@@ -193,9 +195,10 @@ async def drive(
         await producer.stop()
 
 
-def _done(workload: Workload, observed: Observed, agent: Agent) -> bool:
+def _done(workload: Workload, observed: Observed, agent: Agent, options: ChaosOptions) -> bool:
     return (
-        len(observed.answered) == len(workload.submissions)
+        (options.rolling or agent.kills >= options.min_kills)
+        and len(observed.answered) == len(workload.submissions)
         and len(observed.changes) == observed.changes_queued
         and agent.infra_restarted.is_set()
         and agent.finished_rolling
@@ -206,7 +209,7 @@ async def report_progress(workload: Workload, observed: Observed, agent: Agent, 
     began = time.monotonic()
     while True:
         await asyncio.sleep(5)
-        kills = sum(1 for d in agent.done if d.what == "kill")
+        kills = agent.kills
         others = ", ".join(f"{d.what} {d.target}" for d in agent.done if d.what != "kill")
         say(
             f"[{time.monotonic() - began:5.0f}s] sent {observed.sent}/{len(workload.submissions)}, "

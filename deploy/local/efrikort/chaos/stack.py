@@ -58,9 +58,15 @@ class ChaosStack:
 
     root: Path
     infra: LocalInfra
-    endpoints: InfraEndpoints
     services: dict[str, ServiceProcess]
     patient_key_secret: str
+    started: InfraEndpoints | None = None
+
+    @property
+    def endpoints(self) -> InfraEndpoints:
+        if self.started is None:
+            raise RuntimeError("the run's Kafka and PostgreSQL are not started")
+        return self.started
 
     @classmethod
     def create(cls, root: Path) -> ChaosStack:
@@ -75,7 +81,7 @@ class ChaosStack:
             postgres_port=postgres_port,
             environ={},  # never a server the environment names: the run restarts its servers
         )
-        stack = cls(root, infra, infra.endpoints, {}, secrets.token_urlsafe(32))
+        stack = cls(root, infra, {}, secrets.token_urlsafe(32))
         stack.services = {
             name: ServiceProcess(name, port, {}, root / "logs" / f"{name}.log")
             for name, port in zip(SERVICE_PORTS, http_ports, strict=True)
@@ -94,7 +100,7 @@ class ChaosStack:
         }
 
     def start_infra(self) -> None:
-        self.endpoints = self.infra.up()
+        self.started = self.infra.up()
         asyncio.run(provision_services(self.endpoints))
         for name, process in self.services.items():
             process.env = self.service_env(name)
