@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from efrikort.chaos.stack import ChaosStack
+from efrikort.services import ServiceProcess
 
 BROKER_RESTART_AT = 0.3
 """The broker is restarted once this share of the submissions has been sent."""
@@ -23,10 +24,11 @@ class Disturbance:
     at: float
     """Seconds since the run's load began."""
     what: str
-    """`kill`, `restart` (SIGTERM, start, ready), `broker restart` or `postgres restart`."""
+    """`kill`, `restart` (SIGTERM, start, ready), `broker restart`, `postgres restart`, or `exited, started
+    again` (a service that failed its start-up while a server was away)."""
     target: str
     seconds: float
-    """How long the target was away: until started again (kill), or until ready (the others)."""
+    """How long the target was away: from the kill or stop until it was ready again."""
 
 
 @dataclass(eq=False)
@@ -44,6 +46,8 @@ class Agent:
     infra_restarted: threading.Event = field(default_factory=threading.Event)
     """Set once the broker and PostgreSQL have each been restarted (at once when there is nothing to restart)."""
     failure: BaseException | None = None
+    revived: int = 0
+    """Times a service that exited by itself during a start was started again."""
     thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -68,34 +72,60 @@ class Agent:
         rng = random.Random(self.seed)
         broker_done = postgres_done = not self.restart_infra
         while not self.stopping.wait(self.kill_every):
+            self._revive_exited()
             if not broker_done and self.progress() >= BROKER_RESTART_AT:
-                self._restart_broker()
+                kafka = self.stack.infra.kafka
+                self._restart_server("broker restart", "kafka", kafka.stop, kafka.start)
                 broker_done = True
             elif not postgres_done and self.progress() >= POSTGRES_RESTART_AT:
-                self._restart_postgres()
+                postgres = self.stack.infra.postgres
+                self._restart_server("postgres restart", "postgresql", postgres.stop, postgres.start)
                 postgres_done = True
                 self.infra_restarted.set()
             else:
                 self._kill(rng.choice(sorted(self.stack.services)))
 
     def _kill(self, name: str) -> None:
+        """SIGKILL, start again, and wait until it is ready before the next kill is due: on a busy machine
+        a service takes longer to start than the interval, and killing faster than they come back would
+        leave nothing running to test."""
         process = self.stack.services[name]
         started = time.monotonic()
         process.kill()
         process.start()
+        self._until_ready(process)
         self._record("kill", name, started)
 
-    def _restart_broker(self) -> None:
+    def _restart_server(self, what: str, target: str, stop: Callable[[], None], start: Callable[[], None]) -> None:
+        """Stop the server (SIGTERM; PostgreSQL's fast shutdown ends every session), start it again, and wait
+        until every service is ready once more."""
         started = time.monotonic()
-        self.stack.infra.kafka.stop()
-        self.stack.infra.kafka.start(timeout=180)
-        self._record("broker restart", "kafka", started)
+        stop()
+        start()
+        self._record(what, target, started)
+        for process in self.stack.services.values():
+            self._until_ready(process)
 
-    def _restart_postgres(self) -> None:
-        started = time.monotonic()
-        self.stack.infra.postgres.stop()
-        self.stack.infra.postgres.start(timeout=180)
-        self._record("postgres restart", "postgresql", started)
+    def _revive_exited(self) -> None:
+        """As a supervisor (systemd, Kubernetes) does: a service that exited is started again. A service
+        exits by itself when Kafka or PostgreSQL is away while it starts (it fails its start-up)."""
+        for name, process in self.stack.services.items():
+            if process.process is not None and process.process.poll() is not None:
+                started = time.monotonic()
+                process.start()
+                self._until_ready(process)
+                self._record("exited, started again", name, started)
+
+    def _until_ready(self, process: ServiceProcess, timeout: float = 300) -> None:
+        """Ready, starting it again whenever it exits on the way (its start-up failed)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                process.wait_ready(timeout=max(1.0, deadline - time.monotonic()))
+                return
+            except RuntimeError:  # it exited: as a supervisor would, start it again
+                self.revived += 1
+                process.start()
 
     def _rolling_restarts(self) -> None:
         """Each service in turn, once the load has begun: SIGTERM, start, ready, then the next."""
@@ -109,7 +139,7 @@ class Agent:
             started = time.monotonic()
             process.stop()
             process.start()
-            process.wait_ready(timeout=180)
+            self._until_ready(process)
             self._record("restart", name, started)
 
     def _record(self, what: str, target: str, started: float) -> None:

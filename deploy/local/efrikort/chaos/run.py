@@ -62,6 +62,8 @@ class ChaosReport:
     seconds: float
     disturbances: list[Disturbance]
     resent: int
+    revived: int
+    """Times a service that failed its start-up (a server away) was started again, as a supervisor would."""
     settled: bool
     verdict: Verdict
     changes: dict[str, int] = field(default_factory=dict)
@@ -135,6 +137,7 @@ async def load_and_check(
         seconds=time.monotonic() - began,
         disturbances=agent.done,
         resent=observed.resent,
+        revived=agent.revived,
         settled=settled,
         verdict=found,
         changes=dict(_tally(observed.changes.values())),
@@ -232,6 +235,7 @@ def report_lines(report: ChaosReport) -> list[str]:
         f"in {report.seconds:.0f}s",
         f"kills (SIGKILL) {report.kills()}: {kills_per_service(report.disturbances)}",
         *(f"{d.what} {d.target} at {d.at:.0f}s, back after {d.seconds:.1f}s" for d in restarts),
+        f"services that failed their start-up (a server away) and were started again: {report.revived}",
         f"submissions sent again by the client (its producer gave up a try): {report.resent}",
         f"settled (outboxes empty, no consumer lag): {'yes' if report.settled else 'NO'}",
         f"outcomes missing {found.outcomes_missing}, duplicated {found.outcomes_duplicated}, "
