@@ -435,7 +435,12 @@ def _add_bench_commands(commands: Commands) -> None:
     chaos.add_argument("--submissions", type=int, default=10_000)
     chaos.add_argument("--kill-every", type=float, default=5.0, help="seconds between SIGKILLs of a random service")
     chaos.add_argument("--seed", type=int, default=1, help="the workload and the choice of victims")
-    chaos.add_argument("--rate", type=float, default=100.0, help="submissions per second")
+    chaos.add_argument(
+        "--rate",
+        type=float,
+        default=25.0,
+        help="submissions per second (slow enough that kills happen during the load)",
+    )
     chaos.add_argument(
         "--rolling",
         action="store_true",

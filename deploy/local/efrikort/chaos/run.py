@@ -38,7 +38,7 @@ class ChaosOptions:
     submissions: int = 10_000
     kill_every: float = 5.0
     seed: int = 1
-    rate: float = 100.0
+    rate: float = 25.0
     """Submissions per second."""
     rolling: bool = False
     """Instead of kills and restarts of the servers: each service in turn stopped (SIGTERM), started, ready."""
