@@ -222,8 +222,13 @@ async def report_progress(workload: Workload, observed: Observed, agent: Agent, 
 
 
 def kills_per_service(disturbances: list[Disturbance]) -> str:
+    """How many kills of each service, and how long a killed service took to be ready again."""
     killed = _tally(d.target for d in disturbances if d.what == "kill")
-    return ", ".join(f"{name} {count}" for name, count in sorted(killed.items())) or "none"
+    back = sorted(d.seconds for d in disturbances if d.what == "kill")
+    if not back:
+        return "none"
+    per_service = ", ".join(f"{name} {count}" for name, count in sorted(killed.items()))
+    return f"{per_service}; each ready again after {back[0]:.0f} to {back[-1]:.0f}s"
 
 
 def report_lines(report: ChaosReport) -> list[str]:
