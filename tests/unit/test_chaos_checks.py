@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from efrikort.chaos.checks import Holdings, Published, Verdict, check_ledgers, events, fees_as_registered
+from efrikort.chaos.checks import Holdings, Published, Verdict, check_ledgers, events, fees_as_registered, longest_pause
 from efrikort.chaos.observe import Record
 from protection.ledger import FreeCard
 from protection.recompute import PatientHistory, Recomputation, recompute
@@ -98,3 +98,13 @@ def test_a_ledger_that_is_not_the_replay_is_a_difference() -> None:
 def test_events_delivered_twice_are_one_event() -> None:
     record = event("FreeCardIssued", {"number": "FK-1"})
     assert len(events([record, record])) == 1
+
+
+def test_the_longest_pause_counts_only_time_a_sent_submission_waited_for_its_outcome() -> None:
+    def outcome(at_ms: int) -> list[Record]:
+        return [Record(None, b"{}", at_ms, {})]
+
+    answered = Published({"a": outcome(0), "b": outcome(1_000), "c": outcome(10_000)}, [], [], {})
+
+    assert longest_pause(answered, {"a": 0, "b": 0, "c": 500}) == (9.0, 1_000)  # c waited from 1 s to 10 s
+    assert longest_pause(answered, {"a": 0, "b": 0, "c": 9_000}) == (1.0, 0)  # nothing waited: idle

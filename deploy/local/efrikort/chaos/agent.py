@@ -45,6 +45,8 @@ class Agent:
     stopping: threading.Event = field(default_factory=threading.Event)
     infra_restarted: threading.Event = field(default_factory=threading.Event)
     """Set once the broker and PostgreSQL have each been restarted (at once when there is nothing to restart)."""
+    finished: threading.Event = field(default_factory=threading.Event)
+    """Set when the agent has done all it does: the rolling restarts, or (chaos) when it is stopped."""
     failure: BaseException | None = None
     revived: int = 0
     """Times a service that exited by itself during a start was started again."""
@@ -62,6 +64,8 @@ class Agent:
         except BaseException as error:  # reported by the run, which then stops
             self.failure = error
             self.infra_restarted.set()
+        finally:
+            self.finished.set()
 
     def stop(self) -> None:
         self.stopping.set()

@@ -153,12 +153,18 @@ async def published(endpoints: InfraEndpoints) -> Published:
 
 
 async def verdict(
-    endpoints: InfraEndpoints, workload: Workload, secret: str, region: RegionSettings, replay: Replay = recompute
+    endpoints: InfraEndpoints,
+    workload: Workload,
+    secret: str,
+    region: RegionSettings,
+    replay: Replay = recompute,
+    *,
+    sent_at_ms: dict[str, int] | None = None,
 ) -> Verdict:
     found = Verdict()
     held, sent = await holdings(endpoints.database_url), await published(endpoints)
     check_outcomes(found, workload, sent)
-    found.longest_pause_s, found.longest_pause_began_ms = longest_pause(sent)
+    found.longest_pause_s, found.longest_pause_began_ms = longest_pause(sent, sent_at_ms or {})
     check_fees_once(found, workload, held)
     check_changes(found, workload, held)
     patients = {patient_key(number, secret): index for index, number in enumerate(workload.patients)}
@@ -183,10 +189,20 @@ def check_outcomes(found: Verdict, workload: Workload, sent: Published) -> None:
             found.differ("wrong_outcomes", f"submission #{planned.index}: {status}, not as expected")
 
 
-def longest_pause(sent: Published) -> tuple[float, int]:
-    """The longest gap between consecutive outcomes, and when it began."""
-    times = sorted(min(record.timestamp_ms for record in records) for records in sent.outcomes.values() if records)
-    gaps = [(later - earlier, earlier) for earlier, later in itertools.pairwise(times)]
+def longest_pause(sent: Published, sent_at_ms: dict[str, int]) -> tuple[float, int]:
+    """The longest time outcomes paused while a submission was waiting for one: a gap between two consecutive
+    outcomes (each submission's first, by Kafka's timestamps) counts when the later one's submission had been
+    sent before the gap began; a gap with nothing sent and unanswered is idle, not a pause. And when it began."""
+    answered = sorted(
+        (min(record.timestamp_ms for record in records), submission_id)
+        for submission_id, records in sent.outcomes.items()
+        if records
+    )
+    gaps = [
+        (later - earlier, earlier)
+        for (earlier, _), (later, waiting) in itertools.pairwise(answered)
+        if sent_at_ms.get(waiting, 0) <= earlier
+    ]
     gap, began = max(gaps, default=(0, 0))
     return gap / 1000, began
 

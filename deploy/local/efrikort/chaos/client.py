@@ -8,6 +8,7 @@ import asyncio
 import json
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,8 @@ class Observed:
     sent: int = 0
     sends: Counter[str] = field(default_factory=Counter)
     """Times each submission was written: more than once only when the producer gave up on a try."""
+    sent_at_ms: dict[str, int] = field(default_factory=dict)
+    """When each submission was first handed to the producer (epoch milliseconds, Kafka's clock)."""
     answered: dict[str, bytes] = field(default_factory=dict)
     """The first outcome of each submission."""
     changes_queued: int = 0
@@ -57,17 +60,28 @@ def producer_of(login: SystemLogin) -> AIOKafkaProducer:
     )
 
 
-async def send_all(producer: AIOKafkaProducer, topic: str, workload: Workload, rate: float, observed: Observed) -> None:
-    """Every submission, `rate` per second; one the producer gave up on (the broker away too long) is sent
-    again, as a system would: the same submission id, so registration knows it."""
-    began = time.perf_counter()
+async def send_all(
+    producer: AIOKafkaProducer,
+    topic: str,
+    workload: Workload,
+    rate: float,
+    observed: Observed,
+    hold: Callable[[int], Awaitable[None]] | None = None,
+) -> None:
+    """Every submission, `rate` per second (`hold(index)` awaited before each, when given: the pace resumes
+    after it); one the producer gave up on (the broker away too long) is sent again, as a system would: the
+    same submission id, so registration knows it."""
+    due = time.perf_counter()
     pending: list[tuple[Planned, asyncio.Future[Any]]] = []
     for index, planned in enumerate(workload.submissions):
+        if hold is not None:
+            await hold(index)
+        observed.sent_at_ms.setdefault(planned.submission_id, int(time.time() * 1000))
         pending.append((planned, await _queue(producer, topic, planned)))
         observed.sent += 1
         observed.sends[planned.submission_id] += 1
-        delay = began + (index + 1) / rate - time.perf_counter()
-        if delay > 0:
+        due = max(due, time.perf_counter() - 1) + 1 / rate
+        if (delay := due - time.perf_counter()) > 0:
             await asyncio.sleep(delay)
     while pending:
         retry = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,7 +127,9 @@ async def load_and_check(
     settled = await settle(stack.endpoints, options.settle_timeout, say)
     say("checking ...")
     region = RegionSettings.load()
-    found = await verdict(stack.endpoints, workload, stack.patient_key_secret, region, options.replay)
+    found = await verdict(
+        stack.endpoints, workload, stack.patient_key_secret, region, options.replay, sent_at_ms=observed.sent_at_ms
+    )
     return ChaosReport(
         options={k: str(v) for k, v in asdict(options).items() if k != "replay"},
         patients=len(workload.patients),
@@ -181,7 +183,8 @@ async def drive(
     producer = producer_of(login)
     await producer.start()
     try:
-        await send_all(producer, SYSTEM_FEE_SUBMISSIONS.of(CHAOS_SYSTEM).name, workload, options.rate, observed)
+        topic = SYSTEM_FEE_SUBMISSIONS.of(CHAOS_SYSTEM).name
+        await send_all(producer, topic, workload, options.rate, observed, _last_tenth_after(agent, workload))
         while not _done(workload, observed, agent, options):
             if time.monotonic() - observed.last_outcome_at > options.stall_timeout or agent.failure is not None:
                 say(f"no outcome for {options.stall_timeout:.0f}s: checking what there is")
@@ -196,6 +199,20 @@ async def drive(
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await producer.stop()
+
+
+def _last_tenth_after(agent: Agent, workload: Workload) -> Callable[[int], Awaitable[None]] | None:
+    """For a rolling restart: the last tenth of the load is held back until every service has been restarted,
+    so that the load goes on through all the restarts however long they take."""
+    if not agent.rolling:
+        return None
+    last_tenth = int(len(workload.submissions) * 0.9)
+
+    async def hold(index: int) -> None:
+        if index >= last_tenth:
+            await asyncio.to_thread(agent.finished.wait)
+
+    return hold
 
 
 def _done(workload: Workload, observed: Observed, agent: Agent, options: ChaosOptions) -> bool:
