@@ -202,15 +202,15 @@ async def drive(
 
 
 def _last_tenth_after(agent: Agent, workload: Workload) -> Callable[[int], Awaitable[None]] | None:
-    """For a rolling restart: the last tenth of the load is held back until every service has been restarted,
-    so that the load goes on through all the restarts however long they take."""
+    """For a rolling restart: the last tenth of the load trickles (one submission every 2 s) until every
+    service has been restarted, so that the load goes on through the restarts however long they take."""
     if not agent.rolling:
         return None
     last_tenth = int(len(workload.submissions) * 0.9)
 
     async def hold(index: int) -> None:
         if index >= last_tenth:
-            await asyncio.to_thread(agent.finished.wait)
+            await asyncio.to_thread(agent.finished.wait, 2.0)
 
     return hold
 
