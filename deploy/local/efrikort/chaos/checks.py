@@ -337,7 +337,12 @@ def ledger_differences(
 
 
 def _dates(cards: set[CardDates]) -> str:
-    return ", ".join(f"{start}:{valid_from}..{valid_to}" for start, valid_from, valid_to, _ in sorted(cards)) or "none"
+    return (
+        ", ".join(
+            f"{start}:{valid_from}..{valid_to} ({ceiling} kr)" for start, valid_from, valid_to, ceiling in sorted(cards)
+        )
+        or "none"
+    )
 
 
 def _without_day(status: dict[str, Any]) -> dict[str, Any]:
