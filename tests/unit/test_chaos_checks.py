@@ -108,3 +108,13 @@ def test_the_longest_pause_counts_only_time_a_sent_submission_waited_for_its_out
 
     assert longest_pause(answered, {"a": 0, "b": 0, "c": 500}) == (9.0, 1_000)  # c waited from 1 s to 10 s
     assert longest_pause(answered, {"a": 0, "b": 0, "c": 9_000}) == (1.0, 0)  # nothing waited: idle
+
+
+def test_a_pause_counts_whichever_outcome_comes_first_after_it() -> None:
+    def outcome(at_ms: int) -> list[Record]:
+        return [Record(None, b"{}", at_ms, {})]
+
+    # d was sent before the pause and waited through it; c, sent during it, happened to be answered first.
+    answered = Published({"a": outcome(0), "b": outcome(1_000), "c": outcome(10_000), "d": outcome(10_500)}, [], [], {})
+
+    assert longest_pause(answered, {"a": 0, "b": 0, "c": 9_000, "d": 500}) == (9.0, 1_000)

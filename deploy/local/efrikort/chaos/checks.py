@@ -15,6 +15,7 @@ Differences name patients and submissions by their index in the run, never by id
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 from collections import Counter, defaultdict
@@ -191,18 +192,18 @@ def check_outcomes(found: Verdict, workload: Workload, sent: Published) -> None:
 
 def longest_pause(sent: Published, sent_at_ms: dict[str, int]) -> tuple[float, int]:
     """The longest time outcomes paused while a submission was waiting for one: a gap between two consecutive
-    outcomes (each submission's first, by Kafka's timestamps) counts when the later one's submission had been
-    sent before the gap began; a gap with nothing sent and unanswered is idle, not a pause. And when it began."""
-    answered = sorted(
-        (min(record.timestamp_ms for record in records), submission_id)
-        for submission_id, records in sent.outcomes.items()
-        if records
-    )
-    gaps = [
-        (later - earlier, earlier)
-        for (earlier, _), (later, waiting) in itertools.pairwise(answered)
-        if sent_at_ms.get(waiting, 0) <= earlier
-    ]
+    outcomes (each submission's first, by Kafka's timestamps) counts when some submission sent before the gap
+    began was answered only after it (whichever outcome happens to come first after the gap); a gap with
+    nothing sent and unanswered is idle, not a pause. And when it began."""
+    answered_at = {sid: min(r.timestamp_ms for r in records) for sid, records in sent.outcomes.items() if records}
+    by_sending = sorted((sent_at_ms.get(sid, 0), at) for sid, at in answered_at.items())
+    sending = [sent_at for sent_at, _ in by_sending]
+    last_answer_of_sent_by = list(itertools.accumulate((at for _, at in by_sending), max))
+    gaps = []
+    for earlier, later in itertools.pairwise(sorted(answered_at.values())):
+        waiting = bisect.bisect_right(sending, earlier)
+        if waiting and last_answer_of_sent_by[waiting - 1] >= later:
+            gaps.append((later - earlier, earlier))
     gap, began = max(gaps, default=(0, 0))
     return gap / 1000, began
 
