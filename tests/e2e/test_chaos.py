@@ -38,7 +38,7 @@ def assert_nothing_lost_doubled_or_miscounted(report: ChaosReport) -> None:
 
 
 def test_kills_and_server_restarts_under_load_lose_double_and_miscount_nothing(server_dir: Path) -> None:
-    report = run(ChaosOptions(root=server_dir, submissions=300, rate=20, kill_every=4, seed=16, min_kills=4))
+    report = run(ChaosOptions(root=server_dir, submissions=300, rate=20, kill_every=4, seed=16, min_kills=4, settle_timeout=240))
 
     assert report.kills() >= 4
     assert {"broker restart", "postgres restart"} <= {d.what for d in report.disturbances}
@@ -47,7 +47,7 @@ def test_kills_and_server_restarts_under_load_lose_double_and_miscount_nothing(s
 
 
 def test_restarting_each_service_in_turn_under_load_loses_and_doubles_nothing(server_dir: Path) -> None:
-    report = run(ChaosOptions(root=server_dir, submissions=400, rate=4, seed=5, rolling=True))
+    report = run(ChaosOptions(root=server_dir, submissions=400, rate=4, seed=5, rolling=True, settle_timeout=240))
 
     assert sorted(d.target for d in report.disturbances if d.what == "restart") == sorted(SERVICE_PORTS)
     assert_nothing_lost_doubled_or_miscounted(report)
