@@ -38,7 +38,9 @@ def assert_nothing_lost_doubled_or_miscounted(report: ChaosReport) -> None:
 
 
 def test_kills_and_server_restarts_under_load_lose_double_and_miscount_nothing(server_dir: Path) -> None:
-    report = run(ChaosOptions(root=server_dir, submissions=300, rate=20, kill_every=4, seed=16, min_kills=4, settle_timeout=240))
+    report = run(
+        ChaosOptions(root=server_dir, submissions=300, rate=20, kill_every=4, seed=16, min_kills=4, settle_timeout=240)
+    )
 
     assert report.kills() >= 4
     assert {"broker restart", "postgres restart"} <= {d.what for d in report.disturbances}
