@@ -67,6 +67,8 @@ class ChaosReport:
     settled: bool
     verdict: Verdict
     changes: dict[str, int] = field(default_factory=dict)
+    pause_began_at: float = 0.0
+    """When the longest pause between outcomes began, in seconds since the load began."""
 
     @property
     def ok(self) -> bool:
@@ -103,6 +105,7 @@ async def load_and_check(
 ) -> ChaosReport:
     observed = Observed()
     began = time.monotonic()
+    began_ms = int(time.time() * 1000)
     agent = Agent(
         stack,
         progress=lambda: observed.sent / len(workload.submissions),
@@ -143,6 +146,7 @@ async def load_and_check(
         settled=settled,
         verdict=found,
         changes=dict(_tally(observed.changes.values())),
+        pause_began_at=max(0.0, (found.longest_pause_began_ms - began_ms) / 1000),
     )
 
 
@@ -267,7 +271,7 @@ def report_lines(report: ChaosReport) -> list[str]:
         f"ledger differences {found.ledger_differences} over {found.patients_checked} patients",
         f"notices {found.notices}, notice differences {found.notice_differences}",
         f"changes not held {found.change_differences}, dead letters {sum(found.dead_letters.values())}",
-        f"longest pause between outcomes {found.longest_pause_s:.1f}s",
+        f"longest pause between outcomes {found.longest_pause_s:.1f}s (from {report.pause_began_at:.0f}s)",
     ]
     lines += [f"DIFFERENCE {text}" for text in found.differences[:200]]
     if len(found.differences) > 200:
