@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -335,6 +336,35 @@ def cmd_bench_desk(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_chaos(args: argparse.Namespace) -> int:
+    """Load an e-frikort of the run's own while killing and restarting its parts; check nothing was lost."""
+    from efrikort.chaos.run import ChaosOptions, report_lines, run_chaos
+
+    options = ChaosOptions(
+        root=Path(args.dir) if args.dir else var_dir() / "chaos",
+        submissions=args.submissions,
+        kill_every=args.kill_every,
+        seed=args.seed,
+        rate=args.rate,
+        rolling=args.rolling,
+        restart_infra=not args.no_server_restarts,
+    )
+    # The broker and the services are taken away on purpose: the client library's complaints are expected.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    # With --json the report is the one thing on stdout; progress goes to stderr.
+    progress = sys.stderr if args.json else sys.stdout
+
+    def say(line: str) -> None:
+        print(line, file=progress, flush=True)
+
+    report = run_chaos(options, say)
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2, default=str))
+    else:
+        print("\n".join(report_lines(report)))
+    return 0 if report.ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     return int((args := parse(argv)).func(args) or 0)
 
@@ -432,6 +462,31 @@ def _add_bench_commands(commands: Commands) -> None:
         "(default 100/s) and time each answer",
     )
     bench.set_defaults(func=cmd_bench)
+
+    chaos = commands.add_parser(
+        "chaos",
+        help="an e-frikort of its own under load while services are killed and Kafka and PostgreSQL restarted; "
+        "then check every outcome, fee, ledger and notice",
+    )
+    chaos.add_argument("--submissions", type=int, default=10_000)
+    chaos.add_argument("--kill-every", type=float, default=5.0, help="seconds between SIGKILLs of a random service")
+    chaos.add_argument("--seed", type=int, default=1, help="the workload and the choice of victims")
+    chaos.add_argument(
+        "--rate",
+        type=float,
+        default=25.0,
+        help="submissions per second (slow enough that kills happen during the load)",
+    )
+    chaos.add_argument(
+        "--rolling",
+        action="store_true",
+        help="instead of kills: restart each service in turn (SIGTERM, start, ready) during the load, and report "
+        "the longest pause between outcomes",
+    )
+    chaos.add_argument("--no-server-restarts", action="store_true", help="do not restart Kafka and PostgreSQL")
+    chaos.add_argument("--dir", help="the run's own directory (default var/chaos; wiped at start)")
+    chaos.add_argument("--json", action="store_true", help="the report as JSON on stdout (progress on stderr)")
+    chaos.set_defaults(func=cmd_chaos)
 
     bench_protection = commands.add_parser(
         "bench-protection", help="protection alone on a running stack: fee events in, outcomes out"
