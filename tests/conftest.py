@@ -10,3 +10,4 @@ os.environ.update(DEVELOPMENT_ENV)
 
 from tests.infra_fixtures import *  # noqa: F403 - the session's Kafka and PostgreSQL
 from tests.log_scan import pytest_configure, pytest_sessionfinish  # noqa: F401 - the run's log check
+from tests.stack_fixtures import *  # noqa: F403 - the whole stack as processes, for e2e and browser tests

@@ -9,6 +9,7 @@ from typing import Any
 from aiokafka.admin import AIOKafkaAdminClient
 
 from access.system_topics import provide_topics
+from contracts.integration import MAX_FEE_AMOUNT
 from contracts.topics import SYSTEM_FEE_OUTCOMES, SYSTEM_FEE_SUBMISSIONS
 from efrikort.bench import synthetic_patients
 from efrikort.kafka_principals import admin_client_options
@@ -70,3 +71,23 @@ def submission(**overrides: Any) -> dict[str, Any]:
 def without_paid_amount(document: dict[str, Any]) -> dict[str, Any]:
     """The submission of a desk that charges what the outcome says is due (`paid_amount` left out)."""
     return {k: v for k, v in document.items() if k != "paid_amount"}
+
+
+ODD_FIELD_VALUES: dict[str, list[Any]] = {
+    "patient_id": [
+        "١٩٨٥٠٤١٢-١٢٣٠",
+        "１９８５０４１２-１２３０",
+        "19850412-1230\n",
+        " 19850412-1230",
+        "19850412-1230\x00",
+    ],
+    "visit_date": ["2018-12-31", "0001-01-01", "9999-12-31", "٢٠٢٥-٠٤-٢٥", "2025-04-25\n", 20250425],
+    "fee_amount": [2**31, -(2**63), 10**40, MAX_FEE_AMOUNT, MAX_FEE_AMOUNT + 1, 1e400, [300]],
+    "paid_amount": [2**31, 10**40, MAX_FEE_AMOUNT + 1, -1],
+    "care_unit": ["SE2321000016-U001\x00", "\u0085", "\ud800", "U" * 300, None],
+    "submission_id": ["a\x00b", "", "x" * 101, "\ud800", ["id"], 7],
+    "receipt_issuer": ["\x00", "x" * 300, {"a": [[[[[[[[[[1]]]]]]]]]]}],
+    "source": ["receipt", "fax", None],
+}
+"""What an integrator might write in a field: each is refused naming the field, or (an id that cannot be
+read) dead-lettered."""

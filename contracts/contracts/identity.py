@@ -10,7 +10,9 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-_FORMAT = re.compile(r"^(\d{8})-?(\d{4})$")
+_FORMAT = re.compile(r"([0-9]{8})-?([0-9]{4})", re.ASCII)
+"""ASCII digits only, and nothing around them (used with `fullmatch`): `\\d` would also take the digits of
+other scripts and `$` a trailing line break, and the same patient would get a second key."""
 COORDINATION_DAY_OFFSET = 60
 
 
@@ -46,7 +48,7 @@ class IdentityNumber:
 
     @classmethod
     def parse(cls, text: str) -> IdentityNumber:
-        match = _FORMAT.match(text)
+        match = _FORMAT.fullmatch(text)
         if not match:
             raise InvalidIdentityNumber("must be 12 digits, written YYYYMMDDNNNN or YYYYMMDD-NNNN")
         digits = match.group(1) + match.group(2)

@@ -19,7 +19,7 @@ from runtime.settings import ServiceSettings, async_driver_url
 
 log = logging.getLogger(__name__)
 
-_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 def create_engine(settings: ServiceSettings) -> AsyncEngine:
@@ -48,7 +48,7 @@ async def provision(settings: ServiceSettings) -> None:
         return
     role, schema = settings.database_role, settings.database_schema
     for name in (role, schema):
-        if not _IDENTIFIER.match(name):
+        if not _IDENTIFIER.fullmatch(name):
             raise ValueError(f"service name gives an unsafe SQL identifier: {name!r}")
     conn = await asyncpg.connect(settings.database_url)
     try:

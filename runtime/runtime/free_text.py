@@ -6,17 +6,11 @@ refusal names the field and never repeats the value (it is personal data)."""
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Annotated
 
 from pydantic import AfterValidator
 
-
-def no_control_characters(value: str) -> str:
-    if any(unicodedata.category(character) == "Cc" for character in value):
-        raise ValueError("control characters (such as NUL, tab or line breaks) are not allowed")
-    return value
-
+from contracts.text import no_control_characters
 
 NoControlCharacters = AfterValidator(no_control_characters)
 FreeText = Annotated[str, NoControlCharacters]

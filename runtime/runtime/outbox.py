@@ -20,6 +20,7 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from aiokafka.producer.message_accumulator import BatchBuilder
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -178,9 +179,14 @@ class OutboxRelay:
                 self._wake.clear()
                 published = await self.publish_batch(conn)
                 failures = 0
-            except Exception:
+            except Exception as error:
                 failures += 1
                 log.exception("outbox relay failed to publish; the events stay and are retried")
+                if isinstance(error, KafkaError):
+                    # An idempotent producer whose batch failed (a broker restart) may keep sequence numbers
+                    # the broker no longer accepts, and then fails every batch after with
+                    # OutOfOrderSequenceNumber (seen in `efrikort chaos`): a new producer starts afresh.
+                    await self._stop_producer()
                 await _closed(conn)
                 conn = None
                 await asyncio.sleep(min(5.0, 0.1 * 2**failures))

@@ -13,6 +13,6 @@ import hmac
 
 def patient_key(identity_number: str, secret: str) -> str:
     """`identity_number` in its normalised 12-digit form, so both written forms give one key."""
-    if len(identity_number) != 12 or not identity_number.isdigit():
+    if len(identity_number) != 12 or not (identity_number.isascii() and identity_number.isdigit()):
         raise ValueError("patient_key needs the normalised 12-digit identity number")
     return hmac.new(secret.encode(), identity_number.encode(), hashlib.sha256).hexdigest()

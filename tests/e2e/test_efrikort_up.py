@@ -1,4 +1,4 @@
-"""`efrikort up` brings up Kafka, PostgreSQL and every service, says where each listens, and
+"""`efrikort up` brings up Kafka, PostgreSQL, every service and the desk, says where each listens, and
 Ctrl-C stops all of it without leaving a process behind."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 
 from efrikort.infra._proc import port_is_free
 from efrikort.infra.paths import var_dir
-from efrikort.services import SERVICE_PORTS
+from efrikort.services import DESK, SERVICE_PORTS
 from tests.infra_fixtures import free_ports
 
 pytestmark = pytest.mark.e2e
@@ -35,7 +35,8 @@ def test_efrikort_up_reaches_ready_for_every_service_and_ctrl_c_leaves_nothing_r
     # A private var/ sharing only the download cache, so this stack touches no other state.
     (server_dir / "cache").symlink_to(var_dir() / "cache", target_is_directory=True)
     kafka_port, controller_port, postgres_port = free_ports(3)
-    base = consecutive_free_ports(len(SERVICE_PORTS), avoid={kafka_port, controller_port, postgres_port}) - 1
+    # The services on BASE+1 .. BASE+4, the desk after them.
+    base = consecutive_free_ports(len(SERVICE_PORTS) + 1, avoid={kafka_port, controller_port, postgres_port}) - 1
     env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}
     env |= {
         "EFRIKORT_VAR_DIR": str(server_dir),
@@ -62,20 +63,22 @@ def test_efrikort_up_reaches_ready_for_every_service_and_ctrl_c_leaves_nothing_r
             assert time.monotonic() < deadline, "".join(output)
         else:
             pytest.fail("efrikort up ended before it was up:\n" + "".join(output))
-        for _ in SERVICE_PORTS:
+        for _ in [*SERVICE_PORTS, DESK]:
             output.append(cli.stdout.readline())
         for _ in range(3):
             output.append(cli.stdout.readline())
         listing = "".join(output)
         for index, name in enumerate(SERVICE_PORTS, 1):
             assert re.search(rf"{name}\s+http://127\.0\.0\.1:{base + index}", listing), listing
+        desk = base + len(SERVICE_PORTS) + 1
+        assert re.search(rf"desk\s+http://127\.0\.0\.1:{desk}/", listing), listing
         assert f"127.0.0.1:{kafka_port}" in listing and f":{postgres_port}/" in listing
 
         family = {p.pid for p in psutil.Process(cli.pid).children(recursive=True)}
         family |= {
             p.pid for p in psutil.process_iter(["cmdline"]) if str(server_dir) in " ".join(p.info["cmdline"] or [])
         }
-        assert len(family) >= len(SERVICE_PORTS) + 2, "expected the services, Kafka and PostgreSQL as processes"
+        assert len(family) >= len(SERVICE_PORTS) + 3, "expected the services, the desk, Kafka and PostgreSQL"
 
         cli.send_signal(signal.SIGINT)
         assert cli.wait(timeout=90) == 0

@@ -15,9 +15,9 @@ import pytest
 
 from efrikort.infra.stack import InfraEndpoints
 from efrikort.services import ServiceProcess
-from tests.e2e.conftest import NOTICE_WEBHOOK_SECRET
 from tests.kafka_clients import eventually, plain_producer, reading
 from tests.notice_receivers import http_receiver
+from tests.stack_fixtures import NOTICE_WEBHOOK_SECRET
 from tests.submissions import new_patient, outcomes_topic, submission, submissions_topic, without_paid_amount
 
 pytestmark = pytest.mark.e2e

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -18,7 +19,7 @@ from efrikort.infra.kafka import resolve_kafka_jars
 from efrikort.infra.paths import repo_root, var_dir
 from efrikort.infra.stack import InfraEndpoints, LocalInfra
 from efrikort.kafka_principals import provision_services_blocking
-from efrikort.services import SERVICE_PORTS, ServiceProcess
+from efrikort.services import DESK, DESK_PORT, SERVICE_PORTS, ServiceProcess, desk_env
 from runtime.settings import DEVELOPMENT_ENV, DEVELOPMENT_MODE_ENV
 
 if TYPE_CHECKING:
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 
 SAMPLE_DIRECTORY = Path("deploy/local/directory/sample-directory.json")
 """Units, employees, roles, agreements and systems to try the system with: the example fee's actors among them."""
+DEVELOPMENT_IDENTITY_ENV = "EFRIKORT_TRUST_IDENTITY_HEADER"
+"""On in `efrikort up`: the services trust the X-HSA-ID header the desk names the signed-in person in."""
 
 
 def import_directory(path: Path, env: dict[str, str] | None = None) -> int:
@@ -50,15 +53,20 @@ def cmd_up(args: argparse.Namespace) -> int:
     )
     print("giving each service its Kafka principal and ACLs ...", flush=True)
     provision_services_blocking(endpoints)
+    # The desk calls the services as the person signed in to it, named in the development identity header.
+    service_env = {**DEVELOPMENT_ENV, DEVELOPMENT_IDENTITY_ENV: "true"}
     processes = [
-        ServiceProcess(name, ports[name], {**endpoints.service_env(name), **DEVELOPMENT_ENV}, logs / f"{name}.log")
+        ServiceProcess(name, ports[name], {**endpoints.service_env(name), **service_env}, logs / f"{name}.log")
         for name in SERVICE_PORTS
     ]
+    desk = _desk_process(processes, args.http_port_base, logs)
     _stop_on_sigterm()
     code = 0
     logins: dict[str, ClientFiles] = {}
     try:
         _start_services(processes, args.timeout)
+        processes.append(desk)
+        _start_services([desk], args.timeout)
         if not args.no_sample_directory:
             print(f"loading the sample directory {SAMPLE_DIRECTORY} into access ...", flush=True)
             if import_directory(repo_root() / SAMPLE_DIRECTORY, env) != 0:
@@ -75,6 +83,13 @@ def cmd_up(args: argparse.Namespace) -> int:
     finally:
         _stop_everything(processes, infra, keep_infra=args.keep_infra)
     return code
+
+
+def _desk_process(services: list[ServiceProcess], http_port_base: int, logs: Path) -> ServiceProcess:
+    """The desk, calling the services where they listen; after them on the ports when a base is given."""
+    port = http_port_base + len(SERVICE_PORTS) + 1 if http_port_base else DESK_PORT
+    env = {**desk_env({p.name: p for p in services}), **DEVELOPMENT_ENV}
+    return ServiceProcess(DESK, port, env, logs / f"{DESK}.log")
 
 
 def _stop_on_sigterm() -> None:
@@ -100,7 +115,12 @@ def _print_where_to_look(endpoints: InfraEndpoints, processes: list[ServiceProce
     print(f"  {'Kafka':<15} {endpoints.kafka_bootstrap_servers}  (SASL_SSL; CA {endpoints.kafka_ca_file})")
     print(f"  {'PostgreSQL':<15} {endpoints.database_url}")
     for process in processes:
+        if process.name == DESK:
+            continue
         print(f"  {process.name:<15} {process.url}  (/ready, /metrics, /docs)  log: {process.log_path}")
+    for process in processes:
+        if process.name == DESK:
+            print(f"  {'desk':<15} {process.url}/  (the web application: sign in as anyone of the sample directory)")
     print("\n  send a fee:     ./efrikort send-example-fee")
     sys.stdout.flush()
 
@@ -148,8 +168,12 @@ def _stop_everything(processes: list[ServiceProcess], infra: LocalInfra, *, keep
 
 def cmd_service(args: argparse.Namespace) -> int:
     """One service in this process, against the Kafka and PostgreSQL the environment names; with none
-    named, against the local ones (`efrikort infra up`), logged in to Kafka as the service's own principal."""
+    named, against the local ones (`efrikort infra up`), logged in to Kafka as the service's own principal.
+    The desk needs neither: it calls the services at the URLs its settings name (by default `efrikort up`'s)."""
     env = dict(os.environ)
+    if args.name == DESK:
+        env.setdefault(DEVELOPMENT_MODE_ENV, "true")
+        os.execve(sys.executable, [sys.executable, "-m", DESK], env)
     if not env.get("KAFKA_BOOTSTRAP_SERVERS") and not env.get("EFRIKORT_KAFKA_SASL_USERNAME"):
         env |= LocalInfra().endpoints.service_env(args.name)
         # The local stack is a developer's: development mode unless the caller said otherwise.
@@ -183,7 +207,7 @@ def cmd_infra(args: argparse.Namespace) -> int:
 def cmd_test(args: argparse.Namespace) -> int:
     """Every check: lint, types, the generated contract documents, then all tests against real servers."""
     root = repo_root()
-    packages = ["contracts", "runtime", "efrikort", *SERVICE_PORTS]
+    packages = ["contracts", "runtime", "efrikort", *SERVICE_PORTS, DESK]
     steps = [
         ["ruff", "check", "."],
         ["ruff", "format", "--check", "."],
@@ -330,6 +354,45 @@ def cmd_bench_protection(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_desk(args: argparse.Namespace) -> int:
+    """Page answer times of a running desk (`efrikort up`), one signed-in person asking page after page."""
+    from efrikort.bench_desk import bench_desk, summary
+
+    if args.warmup:
+        bench_desk(args.url, args.person, args.unit, args.warmup)
+    print(summary(bench_desk(args.url, args.person, args.unit, args.rounds)))
+    return 0
+
+
+def cmd_chaos(args: argparse.Namespace) -> int:
+    """Load an e-frikort of the run's own while killing and restarting its parts; check nothing was lost."""
+    from efrikort.chaos.run import ChaosOptions, report_lines, run_chaos
+
+    options = ChaosOptions(
+        root=Path(args.dir) if args.dir else var_dir() / "chaos",
+        submissions=args.submissions,
+        kill_every=args.kill_every,
+        seed=args.seed,
+        rate=args.rate,
+        rolling=args.rolling,
+        restart_infra=not args.no_server_restarts,
+    )
+    # The broker and the services are taken away on purpose: the client library's complaints are expected.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    # With --json the report is the one thing on stdout; progress goes to stderr.
+    progress = sys.stderr if args.json else sys.stdout
+
+    def say(line: str) -> None:
+        print(line, file=progress, flush=True)
+
+    report = run_chaos(options, say)
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2, default=str))
+    else:
+        print("\n".join(report_lines(report)))
+    return 0 if report.ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     return int((args := parse(argv)).func(args) or 0)
 
@@ -358,7 +421,10 @@ def _add_running_commands(commands: Commands) -> None:
     up.add_argument("--keep-infra", action="store_true", help="leave Kafka and PostgreSQL running on exit")
     up.add_argument("--timeout", type=float, default=120, help="seconds each service may take to be ready")
     up.add_argument(
-        "--http-port-base", type=int, default=0, help="serve the services on BASE+1 .. BASE+4 instead of 8081 .. 8084"
+        "--http-port-base",
+        type=int,
+        default=0,
+        help="serve the services on BASE+1 .. BASE+4 and the desk on BASE+5 (default: 8081 .. 8084, 8080)",
     )
     up.add_argument(
         "--no-sample-directory",
@@ -368,7 +434,7 @@ def _add_running_commands(commands: Commands) -> None:
     up.set_defaults(func=cmd_up)
 
     service = commands.add_parser("service", help="run one service in the foreground")
-    service.add_argument("name", choices=sorted(SERVICE_PORTS))
+    service.add_argument("name", choices=sorted([*SERVICE_PORTS, DESK]))
     service.set_defaults(func=cmd_service)
 
     infra = commands.add_parser("infra", help="start, stop or wipe the local Kafka and PostgreSQL")
@@ -438,6 +504,31 @@ def _add_bench_commands(commands: Commands) -> None:
     bench.add_argument("--png", default="docs/performance/latency-vs-rate.png", help="where --curve draws")
     bench.set_defaults(func=cmd_bench)
 
+    chaos = commands.add_parser(
+        "chaos",
+        help="an e-frikort of its own under load while services are killed and Kafka and PostgreSQL restarted; "
+        "then check every outcome, fee, ledger and notice",
+    )
+    chaos.add_argument("--submissions", type=int, default=10_000)
+    chaos.add_argument("--kill-every", type=float, default=5.0, help="seconds between SIGKILLs of a random service")
+    chaos.add_argument("--seed", type=int, default=1, help="the workload and the choice of victims")
+    chaos.add_argument(
+        "--rate",
+        type=float,
+        default=25.0,
+        help="submissions per second (slow enough that kills happen during the load)",
+    )
+    chaos.add_argument(
+        "--rolling",
+        action="store_true",
+        help="instead of kills: restart each service in turn (SIGTERM, start, ready) during the load, and report "
+        "the longest pause between outcomes",
+    )
+    chaos.add_argument("--no-server-restarts", action="store_true", help="do not restart Kafka and PostgreSQL")
+    chaos.add_argument("--dir", help="the run's own directory (default var/chaos; wiped at start)")
+    chaos.add_argument("--json", action="store_true", help="the report as JSON on stdout (progress on stderr)")
+    chaos.set_defaults(func=cmd_chaos)
+
     bench_protection = commands.add_parser(
         "bench-protection", help="protection alone on a running stack: fee events in, outcomes out"
     )
@@ -448,6 +539,14 @@ def _add_bench_commands(commands: Commands) -> None:
     bench_protection.add_argument("--rate", type=float, default=None, help="events per second (default: flat out)")
     bench_protection.add_argument("--runs", type=int, default=3)
     bench_protection.set_defaults(func=cmd_bench_protection)
+
+    bench_desk = commands.add_parser("bench-desk", help="page answer times of a running desk (p50/p95 per page)")
+    bench_desk.add_argument("--url", default=f"http://127.0.0.1:{DESK_PORT}", help="the desk's address")
+    bench_desk.add_argument("--rounds", type=int, default=100, help="times each of the four main pages is asked")
+    bench_desk.add_argument("--warmup", type=int, default=10, help="rounds first that are not counted")
+    bench_desk.add_argument("--person", default="SE2321000016-E001", help="who signs in (development sign-in)")
+    bench_desk.add_argument("--unit", default="SE2321000016-U001", help="the unit they act for")
+    bench_desk.set_defaults(func=cmd_bench_desk)
 
 
 if __name__ == "__main__":

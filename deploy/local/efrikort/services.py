@@ -16,6 +16,14 @@ from pathlib import Path
 
 SERVICE_PORTS: dict[str, int] = {"registration": 8081, "protection": 8082, "access": 8083, "notifications": 8084}
 """Every service and the HTTP port it listens on by default."""
+DESK = "desk"
+DESK_PORT = 8080
+"""The desk (the web application): no Kafka, no PostgreSQL, only the services' HTTP APIs."""
+
+
+def desk_env(services: Mapping[str, ServiceProcess]) -> dict[str, str]:
+    """Where the desk finds the services it calls."""
+    return {f"EFRIKORT_DESK_{name.upper()}_URL": process.url for name, process in services.items()}
 
 
 @dataclass
@@ -34,8 +42,8 @@ class ServiceProcess:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> None:
-        if self.name not in SERVICE_PORTS:
-            raise ValueError(f"no service named {self.name!r}; there are {', '.join(SERVICE_PORTS)}")
+        if self.name not in SERVICE_PORTS and self.name != DESK:
+            raise ValueError(f"no service named {self.name!r}; there are {', '.join([*SERVICE_PORTS, DESK])}")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **self.env, "EFRIKORT_HTTP_PORT": str(self.port), "EFRIKORT_HTTP_HOST": self.host}
         with self.log_path.open("ab") as log:

@@ -59,6 +59,11 @@ class RegionSettings:
             raise RegionSettingsError(f"no region settings in force on {day.isoformat()}")
         return self.changes[index][1]
 
+    @property
+    def first_day(self) -> date:
+        """The first day these settings cover: no ceiling is known before it."""
+        return self.changes[0][0]
+
     def next_change_after(self, day: date) -> date:
         """The first day on which other settings take effect; `date.max` when none is planned."""
         index = bisect_right(self._starts, day)  # type: ignore[attr-defined]

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, StrictInt, StrictStr
 from contracts import clock
 from contracts.authorization import Action
 from contracts.events import OverchargeRefunded
-from contracts.fee_checks import check_fee_values, check_patient_id
+from contracts.fee_checks import VisitDates, check_fee_values, check_patient_id
 from contracts.fee_types import FEE_TYPES
 from contracts.integration import FreeCardStatus, FreeCardSummary, IsoDate
 from contracts.topics import OVERCHARGES
@@ -178,9 +178,17 @@ async def protection_status(
     """Does the patient have a free card, how much is left to the ceiling (on a date, default today).
     Any e-frikort role may ask. A lookup is a POST so that the identity number stays out of the URL."""
     key = lookup.patient_key(settings)
+    day = lookup.date or clock.today_in_sweden()
+    if day < region.first_day:
+        raise Problem(
+            422,
+            "date_not_covered",
+            "The day is not covered",
+            f"the region's rules cover days from {region.first_day.isoformat()} on",
+            "date",
+        )
     async with work.begin() as tx:
         unit = await require(tx.conn, caller, Action.READ_PROTECTION, region=settings.region, acting_unit=acting_unit)
-        day = lookup.date or clock.today_in_sweden()
         status, _ = await recomputed_status(tx, key, day, region)
         await audit_caller(
             tx,
@@ -241,7 +249,7 @@ async def visit_quote(
 ) -> QuoteOut:
     """What a visit would cost on its date (and whether it makes or meets a free card), by the rules that
     assess a registered fee, storing nothing. Any e-frikort role may ask; the question is audited."""
-    visit = checked_visit(asked, clock.today_in_sweden())
+    visit = checked_visit(asked, VisitDates(region.first_day, clock.today_in_sweden()))
     key = asked.patient_key(settings)
     async with work.begin() as tx:
         unit = await require(tx.conn, caller, Action.READ_PROTECTION, region=settings.region, acting_unit=acting_unit)
@@ -250,15 +258,15 @@ async def visit_quote(
     return quote_out(asked, quote(history, visit, region, clock.now()))
 
 
-def checked_visit(asked: QuoteRequest, today: date) -> Visit:
+def checked_visit(asked: QuoteRequest, visits: VisitDates) -> Visit:
     """The visit, or 422 naming every field at fault: the checks a submission's fields pass."""
-    patient, reasons = check_patient_id(asked.patient_id, today)
+    patient, reasons = check_patient_id(asked.patient_id, visits.last)
     reasons += check_fee_values(
         visit_date=asked.visit_date,
         fee_type=asked.fee_type,
         fee_amount=asked.fee_amount,
         paid_amount=None,
-        today=today,
+        visits=visits,
     )
     if reasons or patient is None:
         raise refusal(422, "The quote is not valid", reasons)

@@ -10,6 +10,7 @@ from registration.handlers import on_fee_outcomes, on_fee_submissions
 from registration.outcome_waiters import OutcomeWaiters
 from registration.routes import router
 from registration.settings import RegistrationSettings
+from registration.submission_rules import RegionCoverage
 from runtime.access_grants import grants_consumer
 from runtime.consumers import Consumer
 from runtime.service import Runtime, Service, run
@@ -32,6 +33,7 @@ def build(runtime: Runtime[RegistrationSettings]) -> Service:
                     on_fee_submissions,
                     key_secret=settings.patient_key_secret.get_secret_value(),
                     region=settings.region,
+                    first_visit_date=settings.first_visit_date,
                 ),
             ),
             grants_consumer(NAME),
@@ -43,7 +45,7 @@ def build(runtime: Runtime[RegistrationSettings]) -> Service:
         ],
         produces=[FEES, INTERNAL_FEE_OUTCOMES, SYSTEM_FEE_OUTCOMES, AUDIT],
         router=router,
-        provides=[waiters],
+        provides=[waiters, RegionCoverage(settings.first_visit_date)],
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import date
 
 from pydantic import ValidationError
 
@@ -14,20 +15,22 @@ from contracts.integration import FeeOutcome, OutcomeStatus
 from contracts.topics import SYSTEM_FEE_SUBMISSIONS
 from registration import store
 from registration.outcome_waiters import OutcomeWaiters
-from registration.registering import Incoming, register_submissions
+from registration.registering import Incoming, register_or_refuse
 from registration.submission_rules import Rejected
 from runtime.consumers import Delivery, InvalidMessage, describe_validation_error
 from runtime.transaction import Transaction
 
 
-async def on_fee_submissions(deliveries: Sequence[Delivery], tx: Transaction, *, key_secret: str, region: str) -> None:
+async def on_fee_submissions(
+    deliveries: Sequence[Delivery], tx: Transaction, *, key_secret: str, region: str, first_visit_date: date
+) -> None:
     """Registers a poll's submissions. Each comes through the integrated system whose own topic it came
     on (only that system may write it), which must be approved. `key_secret` is the secret of the patient
-    key, `region` the one this deployment serves."""
+    key, `region` the one this deployment serves, `first_visit_date` the first its rules cover."""
     items = [
         Incoming(d.value, tx.caused_by(d.correlation_id, d.message_id), system_topic=_system_of(d)) for d in deliveries
     ]
-    results = await register_submissions(items, tx.conn, key_secret, region)
+    results = await register_or_refuse(items, tx, key_secret, region, first_visit_date)
     unanswerable = [r for r in results if isinstance(r, Rejected) and r.submission_id is None]
     if unanswerable:
         # Without a submission id no outcome can be keyed to the sender: keep it in the DLQ. In a

@@ -16,6 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+import asyncpg
+from asyncpg.exceptions import _base as asyncpg_base
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.authorization import Action
@@ -24,7 +27,15 @@ from contracts.integration import FeeOutcome, FeeSubmission, RejectionReason
 from contracts.topics import FEES, INTERNAL_FEE_OUTCOMES, SYSTEM_FEE_OUTCOMES, Topic
 from registration import store
 from registration.fee_versions import FeeVersion
-from registration.submission_rules import Accepted, Rejected, RejectionCode, check_submission, reason
+from registration.submission_rules import (
+    Accepted,
+    Rejected,
+    RejectionCode,
+    VisitDates,
+    check_submission,
+    reason,
+    submission_id_in,
+)
 from runtime import access_grants, membership
 from runtime.audit import record_access
 from runtime.identity import Caller
@@ -158,16 +169,17 @@ class Unanswered:
 
 
 async def register_submissions(
-    items: Sequence[Incoming], conn: AsyncConnection, key_secret: str, region: str
+    items: Sequence[Incoming], conn: AsyncConnection, key_secret: str, region: str, first_visit_date: date
 ) -> list[Result]:
     """Check, authorize and register each submission; answer each rejection on the outcome topic.
-    `region` is the one this deployment serves: a fee is registered only for a unit of it.
+    `region` is the one this deployment serves: a fee is registered only for a unit of it;
+    `first_visit_date` the first the region's rules cover.
 
     Returns one result per item, in order. A rejection without a submission id is not answered
     (there is no key to answer under): the caller dead-letters it or reports it.
     """
     today = today_in_sweden()
-    checked = check(items, today, key_secret)
+    checked = check(items, VisitDates(first_visit_date, today), key_secret)
     authorized = await authorize(checked, conn, today, region)
     members = await refuse_exited_patients(authorized, conn)
     claimed = await claim(members, conn, now())
@@ -177,9 +189,47 @@ async def register_submissions(
     return await answer_rejections(passed_on, conn)
 
 
-def check(items: Sequence[Incoming], today: date, key_secret: str) -> list[Checked | Answered]:
+async def register_or_refuse(
+    items: Sequence[Incoming], tx: Transaction, key_secret: str, region: str, first_visit_date: date
+) -> list[Result]:
+    """`register_submissions`, with the database's refusal of a value as the last line of defence.
+
+    The checks let nothing through that the database cannot store (a number out of its range, a
+    character its text cannot hold); should one slip through all the same, a lone submission is rejected
+    `not_storable` instead of being retried into a dead letter. A list is refused whole (the error is
+    raised), and the runtime then handles each of its messages alone. `tx` holds nothing emitted before
+    (the poll's or the request's own transaction): what the rolled-back work emitted is discarded."""
+    try:
+        async with tx.conn.begin_nested():
+            return await register_submissions(items, tx.conn, key_secret, region, first_visit_date)
+    except DBAPIError as error:
+        if len(items) != 1 or not refused_as_data(error):
+            raise
+    tx.discard()
+    [item] = items
+    refusal = Rejected(submission_id_in(item.raw), [_NOT_STORABLE])
+    return await answer_rejections([Answered(item, refusal)], tx.conn)
+
+
+def refused_as_data(error: BaseException) -> bool:
+    """The database (SQLSTATE class 22, data exception) or its driver (a parameter it cannot encode)
+    refused a value: sending the same again can never succeed."""
+    cause: BaseException | None = error
+    for _ in range(4):  # SQLAlchemy's error, its adapted driver error, the driver's own
+        if isinstance(cause, (asyncpg.DataError, asyncpg_base.DataError)):
+            return True
+        if cause is None:
+            return False
+        cause = cause.__cause__ or getattr(cause, "orig", None)
+    return False
+
+
+_NOT_STORABLE = reason(RejectionCode.NOT_STORABLE, None, "a value of the submission cannot be stored")
+
+
+def check(items: Sequence[Incoming], visits: VisitDates, key_secret: str) -> list[Checked | Answered]:
     """The rules of a submission; over HTTP also that it is the caller's own, sent through their system."""
-    return [_checked(item, check_submission(item.raw, today), key_secret) for item in items]
+    return [_checked(item, check_submission(item.raw, visits), key_secret) for item in items]
 
 
 def _checked(item: Incoming, result: Accepted | Rejected, key_secret: str) -> Checked | Answered:

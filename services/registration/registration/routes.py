@@ -6,25 +6,48 @@ Thin routes: they call the same registration path as the Kafka intake, the fee r
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.authorization import Action
 from contracts.clock import now, today_in_sweden
-from contracts.integration import MAX_SUBMISSION_BYTES, FeeOutcome, FeeSource, FeeSubmission, IsoDate, OutcomeStatus
+from contracts.integration import (
+    MAX_NESTING_DEPTH,
+    MAX_SUBMISSION_BYTES,
+    FeeOutcome,
+    FeeSource,
+    FeeSubmission,
+    IsoDate,
+    OutcomeStatus,
+    RejectionReason,
+    Text,
+    nested_deeper_than,
+)
 from contracts.topics import FEES
 from registration import store
 from registration.fee_versions import Correction, FeeVersion
 from registration.outcome_waiters import OutcomeWaiters
-from registration.registering import Incoming, Registered, register_submissions, sender_of
-from registration.submission_rules import AUTHORIZATION_CODES, Rejected, RejectionCode, check_fee_values, reason
+from registration.registering import Incoming, Registered, register_or_refuse, sender_of
+from registration.submission_rules import (
+    AUTHORIZATION_CODES,
+    RegionCoverage,
+    Rejected,
+    RejectionCode,
+    VisitDates,
+    check_fee_values,
+    readable_submission_id,
+    reason,
+    shape_reasons,
+)
 from runtime.access_grants import require
 from runtime.audit import audit_caller
 from runtime.free_text import FreeText, NoControlCharacters
@@ -34,9 +57,12 @@ from runtime.transaction import Transaction, UnitOfWork
 
 Waiters = Annotated[OutcomeWaiters, Depends(provided(OutcomeWaiters))]
 """The requests of this process waiting for outcomes, and how long each waits."""
+Coverage = Annotated[RegionCoverage, Depends(provided(RegionCoverage))]
+"""The first visit date the region's rules cover."""
 
 _STATUS_OF_CODE = {
     RejectionCode.MALFORMED_JSON.value: 400,
+    RejectionCode.TOO_DEEP.value: 400,
     RejectionCode.TOO_LARGE.value: 413,
     RejectionCode.SUBMISSION_CONFLICT.value: 409,
     RejectionCode.REGISTERED_BY_NOT_CALLER.value: 403,
@@ -47,7 +73,7 @@ _STATUS_OF_CODE = {
 
 PROBLEM_RESPONSES = problem_responses(
     {
-        400: "Not JSON",
+        400: "Not JSON, not one object, or nested too deep",
         401: "No trusted identity",
         403: "Not allowed: the code says what is missing",
         404: "No such fee or submission",
@@ -131,7 +157,7 @@ class CorrectionRequest(BaseModel):
     fee_amount: StrictInt | None = Field(default=None, description="Tariff fee in whole kronor.")
     paid_amount: StrictInt | None = None
     visit_date: IsoDate | None = None
-    fee_type: StrictStr | None = Field(default=None, max_length=64)
+    fee_type: Text | None = Field(default=None, max_length=64)
     reason: Annotated[StrictStr, NoControlCharacters] | None = Field(
         default=None, max_length=500, description="Why, for the fee's history."
     )
@@ -176,12 +202,16 @@ def _fee_response(versions: list[FeeVersion]) -> JSONResponse:
     return JSONResponse(_view(versions).model_dump(mode="json"), headers={"ETag": f'"{versions[-1].version}"'})
 
 
+_VERSION = re.compile(r"[0-9]{1,9}", re.ASCII)
+"""A version as an ETag names it: ASCII digits (`isdigit` would take "²", which `int` refuses)."""
+
+
 def _expected_version(if_match: str | None) -> int | str | None:
     """The version an If-Match names; the header's text when it names none."""
     if if_match is None or if_match.strip() == "*":
         return None
     tag = if_match.strip().removeprefix("W/").strip('"')
-    return int(tag) if tag.isdigit() else if_match
+    return int(tag) if _VERSION.fullmatch(tag) else if_match
 
 
 async def _authorized_on_fee(
@@ -212,28 +242,43 @@ router = APIRouter(prefix="/v1", tags=["fees"], responses=PROBLEM_RESPONSES)
     },
 )
 async def register_fee(
-    request: Request, caller: CurrentCaller, work: UnitOfWorkDep, settings: SettingsDep, waiters: Waiters
+    request: Request,
+    caller: CurrentCaller,
+    work: UnitOfWorkDep,
+    settings: SettingsDep,
+    waiters: Waiters,
+    coverage: Coverage,
 ) -> Response:
     """The integration contract's submission, registered in the caller's name. Answers with the outcome
     (amount due, protection summary) once protection has assessed the fee, waiting at most
     `EFRIKORT_REGISTRATION_REPLY_TIMEOUT_S`; else 202 with the URL to poll."""
-    body = await _bounded_body(request)
+    title = "The fee was not registered"
+    body = await _bounded_body(request, title)
     secret = settings.patient_key_secret.get_secret_value()
     async with work.begin() as tx:
-        [result] = await register_submissions([Incoming(body, tx, caller)], tx.conn, secret, settings.region)
+        [result] = await register_or_refuse(
+            [Incoming(body, tx, caller)], tx, secret, settings.region, coverage.first_visit_date
+        )
     if isinstance(result, Rejected):
-        status = max((_STATUS_OF_CODE.get(r.code, 422) for r in result.reasons), default=422)
-        raise not_done(status, "The fee was not registered", result.reasons)
+        raise _refused(title, result.reasons)
     return await _answer(result, sender_of(caller.system_id, caller.hsa_id), work, waiters)
 
 
-async def _bounded_body(request: Request) -> bytes:
+def _refused(title: str, reasons: Sequence[RejectionReason]) -> Problem:
+    """The refusal, with its reasons' status (the highest, when they differ: 422 over 413 over 403 over 400)."""
+    return not_done(max((_STATUS_OF_CODE.get(r.code, 422) for r in reasons), default=422), title, reasons)
+
+
+_DECLARED_LENGTH = re.compile(r"[0-9]{1,20}", re.ASCII)
+
+
+async def _bounded_body(request: Request, title: str) -> bytes:
     """The body, read no further than one byte past the most a submission may be, which the intake then
     refuses as too large: a sender cannot make the service take in, and hold, more than that. A body
     declared larger than that is refused before any of it is read."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_SUBMISSION_BYTES:
-        raise not_done(413, "The fee was not registered", [_TOO_LARGE])
+    if _DECLARED_LENGTH.fullmatch(declared) and int(declared) > MAX_SUBMISSION_BYTES:
+        raise not_done(413, title, [_TOO_LARGE])
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
@@ -242,7 +287,8 @@ async def _bounded_body(request: Request) -> bytes:
     return bytes(body[: MAX_SUBMISSION_BYTES + 1])
 
 
-_TOO_LARGE = reason(RejectionCode.TOO_LARGE, None, f"a submission may be at most {MAX_SUBMISSION_BYTES} bytes")
+_TOO_LARGE = reason(RejectionCode.TOO_LARGE, None, f"a body may be at most {MAX_SUBMISSION_BYTES} bytes")
+_TOO_DEEP = reason(RejectionCode.TOO_DEEP, None, f"arrays and objects may nest at most {MAX_NESTING_DEPTH} deep")
 
 
 async def _answer(registered: Registered, sender: str, work: UnitOfWork, waiters: OutcomeWaiters) -> Response:
@@ -266,7 +312,8 @@ async def _answer(registered: Registered, sender: str, work: UnitOfWork, waiters
 
 
 def _pending(submission_id: str, fee_id: str) -> JSONResponse:
-    url = f"/v1/submissions/{submission_id}/outcome"
+    # Quoted: a submission id may hold any printable character, a header only Latin-1, a path no "/" or "?".
+    url = f"/v1/submissions/{quote(submission_id, safe='')}/outcome"
     pending = Pending(submission_id=submission_id, fee_id=fee_id, outcome_url=url)
     return JSONResponse(pending.model_dump(), status_code=202, headers={"Location": url, "Retry-After": "1"})
 
@@ -286,6 +333,9 @@ async def submission_outcome(
 ) -> Response:
     """The outcome of the caller's own submission: a caller is answered under its own sender (its system,
     or itself when through none) only, so another sender's submission of the same id is unknown to it."""
+    if readable_submission_id(submission_id) is None:
+        # No submission can have such an id (too long, a control character): nothing to look for.
+        raise Problem(404, "unknown_submission", "Not found", "no outcome for this submission")
     key = (sender_of(caller.system_id, caller.hsa_id), submission_id)
     async with work.begin() as tx:
         found = (await store.outcomes(tx.conn, [key])).get(key)
@@ -367,13 +417,41 @@ async def read_fee(
     return _fee_response(versions)
 
 
-@router.patch("/fees/{fee_id}", summary="Correct a fee (rättelse): a new version", response_model=FeeView)
+_CORRECTION_NOT_VALID = "The correction is not valid"
+
+
+async def _correction_in(request: Request) -> CorrectionRequest:
+    """The correction the body holds, read as a submission is: no more than its bytes, nested no deeper,
+    checked before it is parsed; each refusal a problem naming its field."""
+    body = await _bounded_body(request, _CORRECTION_NOT_VALID)
+    if len(body) > MAX_SUBMISSION_BYTES:
+        raise not_done(413, _CORRECTION_NOT_VALID, [_TOO_LARGE])
+    if nested_deeper_than(body, MAX_NESTING_DEPTH):
+        raise not_done(400, _CORRECTION_NOT_VALID, [_TOO_DEEP])
+    try:
+        return CorrectionRequest.model_validate_json(body)
+    except ValidationError as error:
+        raise _refused(_CORRECTION_NOT_VALID, shape_reasons(error)) from None
+
+
+@router.patch(
+    "/fees/{fee_id}",
+    summary="Correct a fee (rättelse): a new version",
+    response_model=FeeView,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": CorrectionRequest.model_json_schema()}},
+        }
+    },
+)
 async def correct_fee(
     fee_id: uuid.UUID,
-    correction: CorrectionRequest,
+    correction: Annotated[CorrectionRequest, Depends(_correction_in)],
     caller: CurrentCaller,
     work: UnitOfWorkDep,
     settings: SettingsDep,
+    coverage: Coverage,
     acting_unit: ActingUnit = None,
     if_match: Annotated[str | None, Header(description="The version corrected, as its ETag says.")] = None,
 ) -> Response:
@@ -381,7 +459,7 @@ async def correct_fee(
         current, unit = await _changeable(
             tx.conn, caller, Action.CORRECT_FEE, fee_id, acting_unit, if_match, settings.region
         )
-        corrected = _corrected(current, correction, by=caller.hsa_id)
+        corrected = _corrected(current, correction, coverage.visit_dates(today_in_sweden()), by=caller.hsa_id)
         await _record_change(tx, corrected, caller, unit, "fee.corrected")
         versions = await store.versions(tx.conn, fee_id)
     return _fee_response(versions)
@@ -433,12 +511,18 @@ async def _changeable(
         raise not_done(
             412,
             "The fee has changed",
-            [reason(RejectionCode.VERSION_MISMATCH, None, f"the fee is at version {current.version}, not {if_match}")],
+            [
+                reason(
+                    RejectionCode.VERSION_MISMATCH,
+                    None,
+                    f"the fee is at version {current.version}, not as If-Match says",
+                )
+            ],
         )
     return current, unit
 
 
-def _corrected(current: FeeVersion, correction: CorrectionRequest, by: str) -> FeeVersion:
+def _corrected(current: FeeVersion, correction: CorrectionRequest, visits: VisitDates, by: str) -> FeeVersion:
     """The fee's next version with the correction's values, or 422 when it changes nothing or breaks a rule."""
     change = Correction(
         fee_amount=correction.fee_amount,
@@ -459,7 +543,7 @@ def _corrected(current: FeeVersion, correction: CorrectionRequest, by: str) -> F
         fee_type=corrected.fee_type,
         fee_amount=corrected.fee_amount,
         paid_amount=corrected.paid_amount,
-        today=today_in_sweden(),
+        visits=visits,
     )
     if reasons:
         raise not_done(422, "The correction is not valid", reasons)

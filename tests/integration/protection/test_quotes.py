@@ -179,7 +179,9 @@ async def test_a_quote_on_a_day_a_free_card_covers_costs_nothing_but_a_fee_the_c
     [
         ({"fee_type": "no_such_fee"}, "unknown_fee_type", "fee_type"),
         ({"visit_date": (clock.today_in_sweden() + timedelta(days=1)).isoformat()}, "future_visit_date", "visit_date"),
+        ({"visit_date": "2018-12-31"}, "visit_date_not_covered", "visit_date"),
         ({"fee_amount": -1}, "negative_amount", "fee_amount"),
+        ({"fee_amount": 2**31}, "amount_too_large", "fee_amount"),
         ({"patient_id": "19850412-1231"}, "invalid_patient_id", "patient_id"),
         ({"fee_amount": "300"}, "invalid_value", "fee_amount"),
         ({"visit_date": "2025-4-1"}, "invalid_value", "visit_date"),
@@ -243,3 +245,15 @@ async def test_the_extract_names_each_fee_and_its_version(
     assert extracted.status_code == 200, extracted.text
     [line] = extracted.json()["fees"]
     assert (line["fee_id"], line["version"]) == (str(fee.fee_id), 1)
+
+
+async def test_a_status_lookup_on_a_day_the_region_s_rules_do_not_cover_is_answered_422_naming_the_date(
+    anyone: httpx.AsyncClient,
+) -> None:
+    patient = new_patient()
+    answered = await anyone.post(
+        "/v1/patients/protection", json={"patient_id": patient, "date": "0001-01-01"}, headers=DESK
+    )
+    assert answered.status_code == 422, answered.text
+    assert (answered.json()["code"], answered.json()["field"]) == ("date_not_covered", "date")
+    assert patient not in answered.text

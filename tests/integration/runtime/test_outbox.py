@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from aiokafka import ConsumerRecord
+from aiokafka.errors import OutOfOrderSequenceNumber
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.envelope import Envelope
@@ -331,3 +332,41 @@ async def test_a_commit_that_wakes_the_relay_while_it_publishes_is_published_nex
             await out.wait_for(lambda r: r.key == second.encode(), timeout=60)
     finally:
         await relay.stop()
+
+
+async def test_a_relay_whose_producer_keeps_failing_publishes_with_a_fresh_one(
+    http: httpx.AsyncClient, service: TinyService, infra: InfraEndpoints, idle_outbox: IdleOutbox
+) -> None:
+    """After a broker restart an idempotent producer whose batch failed can fail every batch after it with
+    OutOfOrderSequenceNumber; `efrikort chaos` saw a relay stuck so for good. The relay starts a new one."""
+    relay = OutboxRelay(
+        idle_outbox.engine,
+        infra.kafka_bootstrap_servers,
+        batch_size=10,
+        poll_interval_s=0.05,
+        client_options=infra.admin_options(),
+    )
+    relay.start()
+    try:
+        await idle_outbox.put(service.output, f"patient-{uuid.uuid4().hex}")
+        assert await eventually(lambda: _empty(idle_outbox), timeout=30)
+        stuck = relay._producer
+        assert stuck is not None
+
+        async def out_of_order(*args: object, **kwargs: object) -> None:
+            raise OutOfOrderSequenceNumber()
+
+        stuck.send_batch = out_of_order  # type: ignore[method-assign]  # the producer's state after the restart
+        key = f"patient-{uuid.uuid4().hex}"
+        envelope = await idle_outbox.put(service.output, key)
+
+        assert await eventually(lambda: _empty(idle_outbox), timeout=30), "the relay kept its broken producer"
+        async with reading(infra.kafka_bootstrap_servers, service.output.name) as out:
+            [record] = await out.wait_for(lambda r: r.key == key.encode())
+        assert headers_of(record)["event_id"] == str(envelope.event_id)
+    finally:
+        await relay.stop()
+
+
+async def _empty(idle_outbox: IdleOutbox) -> bool:
+    return await idle_outbox.size() == 0

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from efrikort.infra.postgres import PostgresServer
 from efrikort.infra.stack import InfraEndpoints
@@ -140,6 +141,30 @@ async def test_a_message_failing_every_try_while_others_go_through_is_dead_lette
     ), "a poison message among good ones was taken for an outage"
 
 
+async def test_messages_whose_statements_postgresql_refuses_are_dead_lettered_however_many_fail_together(
+    http: httpx.AsyncClient, service: TinyService, infra: InfraEndpoints
+) -> None:
+    """An undefined table is refused the same way on every try: waiting it out as an outage would stall the
+    partition for ever (seen: a patient exit for a schema without the exit register)."""
+
+    async def refused_statement(attempt: Attempt) -> None:
+        await attempt.tx.conn.execute(text("SELECT * FROM no_such_table"))
+
+    key = f"patient-{uuid.uuid4().hex}"
+    outage_tries_before = await metric(
+        http, "efrikort_consumer_retries_total", topic=service.input.name, reason="outage"
+    )
+    sent = await service.send_together(refused_statement, refused_statement, key=key)
+    async with reading(infra.kafka_bootstrap_servers, service.input.dead_letter.name) as dlq:
+        dead = await dlq.wait_for(lambda r: r.key == key.encode(), count=len(sent))
+    assert sorted(int(headers_of(d)["dlq_original_offset"]) for d in dead) == sorted(m.offset for m in sent)
+    assert (
+        await metric(http, "efrikort_consumer_retries_total", topic=service.input.name, reason="outage")
+        == outage_tries_before
+    ), "statements PostgreSQL refuses were taken for an outage"
+    assert await eventually(lambda: _ready(http), timeout=15, interval=0.1)
+
+
 async def test_when_every_message_fails_nothing_is_dead_lettered_and_all_are_handled_once_it_works_again(
     http: httpx.AsyncClient, service: TinyService, infra: InfraEndpoints
 ) -> None:
@@ -153,11 +178,7 @@ async def test_when_every_message_fails_nothing_is_dead_lettered_and_all_are_han
     key = f"patient-{uuid.uuid4().hex}"
     sent = await service.send_together(fails_while_broken, fails_while_broken, fails_while_broken, key=key)
 
-    async def backing_off() -> bool:
-        response = await http.get("/ready")
-        return response.status_code == 503 and response.json()["checks"]["consuming"] is False
-
-    assert await eventually(backing_off, timeout=15, interval=0.05), (await http.get("/ready")).json()
+    assert await eventually(lambda: _backing_off(http), timeout=15, interval=0.05), (await http.get("/ready")).json()
     async with reading(infra.kafka_bootstrap_servers, service.input.dead_letter.name) as dlq:
         await dlq.drain(2.0)
         broken = False
@@ -181,11 +202,7 @@ async def test_a_lone_message_whose_handler_keeps_losing_its_connection_waits_an
 
     sent = await service.send(needs_a_server)
 
-    async def backing_off() -> bool:
-        response = await http.get("/ready")
-        return response.status_code == 503 and response.json()["checks"]["consuming"] is False
-
-    assert await eventually(backing_off, timeout=15, interval=0.05), (await http.get("/ready")).json()
+    assert await eventually(lambda: _backing_off(http), timeout=15, interval=0.05), (await http.get("/ready")).json()
     async with reading(infra.kafka_bootstrap_servers, service.input.dead_letter.name) as dlq:
         await dlq.drain(2.0)
         reachable = True
@@ -195,6 +212,12 @@ async def test_a_lone_message_whose_handler_keeps_losing_its_connection_waits_an
     # Tried in place first (a blip may pass), then paused between tries.
     assert service.attempts[sent.message_id] > service.settings.consumer_max_attempts
     assert await eventually(lambda: _ready(http), timeout=15, interval=0.1)
+
+
+async def _backing_off(http: httpx.AsyncClient) -> bool:
+    """Not ready, because a consumer waits out an outage."""
+    response = await http.get("/ready")
+    return response.status_code == 503 and response.json()["checks"]["consuming"] is False
 
 
 async def _ready(http: httpx.AsyncClient) -> bool:

@@ -6,14 +6,15 @@ from datetime import date
 import pytest
 
 from contracts.integration import MAX_SUBMISSION_BYTES
-from registration.submission_rules import Accepted, Rejected, RejectionCode, check_submission
+from registration.submission_rules import Accepted, Rejected, RejectionCode, VisitDates, check_submission
 from tests.submissions import submission
 
 TODAY = date(2026, 11, 22)
+VISITS = VisitDates(date(2019, 1, 1), TODAY)
 
 
 def check(**overrides: object) -> Accepted | Rejected:
-    return check_submission(json.dumps(submission(**overrides)).encode(), TODAY)
+    return check_submission(json.dumps(submission(**overrides)).encode(), VISITS)
 
 
 def codes(result: Accepted | Rejected) -> list[tuple[str, str | None]]:
@@ -30,7 +31,7 @@ def test_a_valid_submission_is_accepted_with_the_patients_birth_date() -> None:
 def test_paid_amount_may_be_absent() -> None:
     document = submission()
     del document["paid_amount"]
-    assert isinstance(check_submission(json.dumps(document).encode(), TODAY), Accepted)
+    assert isinstance(check_submission(json.dumps(document).encode(), VISITS), Accepted)
 
 
 @pytest.mark.parametrize(
@@ -62,24 +63,24 @@ def test_every_problem_is_reported_not_just_the_first() -> None:
 def test_a_missing_field_is_named() -> None:
     document = submission()
     del document["care_unit"]
-    assert codes(check_submission(json.dumps(document).encode(), TODAY)) == [("missing_field", "care_unit")]
+    assert codes(check_submission(json.dumps(document).encode(), VISITS)) == [("missing_field", "care_unit")]
 
 
 def test_text_that_is_not_json_is_answered_when_its_submission_id_can_be_read() -> None:
-    result = check_submission(b'{"submission_id": "abc-1", "fee_amount": 3', TODAY)
+    result = check_submission(b'{"submission_id": "abc-1", "fee_amount": 3', VISITS)
     assert isinstance(result, Rejected)
     assert result.submission_id == "abc-1"
     assert codes(result) == [("malformed_json", None)]
 
 
 def test_text_without_a_readable_submission_id_has_nobody_to_answer() -> None:
-    result = check_submission(b"\xff\xfe garbage", TODAY)
+    result = check_submission(b"\xff\xfe garbage", VISITS)
     assert isinstance(result, Rejected) and result.submission_id is None
 
 
 def test_an_oversized_message_is_refused_unread() -> None:
     padding = "x" * MAX_SUBMISSION_BYTES
-    result = check_submission(json.dumps(submission(submission_id="big-1", receipt_issuer=padding)).encode(), TODAY)
+    result = check_submission(json.dumps(submission(submission_id="big-1", receipt_issuer=padding)).encode(), VISITS)
     assert isinstance(result, Rejected) and result.submission_id == "big-1"
     assert codes(result) == [("too_large", None)]
 

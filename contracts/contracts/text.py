@@ -1,0 +1,27 @@
+"""What a text field may hold: printable characters only, whoever typed it.
+
+A control character has no place in any field of ours, and some break what comes after: PostgreSQL
+refuses NUL in text (a statement with one fails, and used to be retried into a dead letter or end a
+request in a 500), a line break forges log lines. A lone surrogate (a JSON `\\ud800` escape) is no
+character at all: it cannot be written as UTF-8, so it could be neither stored nor answered. The
+refusal names the field and never repeats the value (it may be personal data).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cs"})
+"""Control characters (C0, DEL, C1: NUL, tab, line breaks among them) and surrogates."""
+
+
+def printable(value: str) -> bool:
+    """No control character and no lone surrogate in it."""
+    return not any(unicodedata.category(character) in _REFUSED_CATEGORIES for character in value)
+
+
+def no_control_characters(value: str) -> str:
+    """A pydantic validator: the value as it is, or a refusal that never quotes it."""
+    if not printable(value):
+        raise ValueError("control characters (such as NUL, tab or line breaks) are not allowed")
+    return value
