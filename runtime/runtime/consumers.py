@@ -32,6 +32,7 @@ from pydantic import ValidationError
 from contracts.envelope import Envelope, Event, envelope_for
 from contracts.topics import SystemTopic, Topic, dead_letter_name
 from runtime import database
+from runtime.database import KeptConnection
 from runtime.inbox import first_deliveries, first_delivery
 from runtime.logs import correlation_id
 from runtime.metrics import (
@@ -241,10 +242,13 @@ class MessageProcessor:
         self._uow = uow
         self._settings = settings
 
-    async def process_batch(self, consumer: Consumer, deliveries: Sequence[Delivery]) -> None:
+    async def process_batch(
+        self, consumer: Consumer, deliveries: Sequence[Delivery], connection: KeptConnection | None = None
+    ) -> None:
+        """Handle a poll's messages, on the consumer's kept `connection` (else one of the pool)."""
         started = time.perf_counter()
         try:
-            results = await self._all_at_once(consumer, deliveries)
+            results = await self._all_at_once(consumer, deliveries, connection)
         except asyncio.CancelledError:
             raise
         except Exception as error:
@@ -255,7 +259,7 @@ class MessageProcessor:
                 len(deliveries),
                 type(error).__name__,
             )
-            results = await self._isolating_failures(consumer, deliveries)
+            results = await self._isolating_failures(consumer, deliveries, connection)
         # Committed: only now do the effects count, and only after this returns is the offset committed.
         per_message = (time.perf_counter() - started) / max(1, len(deliveries))
         handling = HANDLING_SECONDS.labels(consumer.topic.name)
@@ -274,8 +278,10 @@ class MessageProcessor:
             log.warning("fault injection: killing the process before the offset is committed")
             os.kill(os.getpid(), signal.SIGKILL)
 
-    async def _all_at_once(self, consumer: Consumer, deliveries: Sequence[Delivery]) -> list[tuple[Delivery, str]]:
-        async with self._uow.begin(correlation_id="batch") as tx:
+    async def _all_at_once(
+        self, consumer: Consumer, deliveries: Sequence[Delivery], connection: KeptConnection | None
+    ) -> list[tuple[Delivery, str]]:
+        async with self._uow.begin(correlation_id="batch", on=connection) as tx:
             fresh_ids = await first_deliveries(tx.conn, consumer.group, [d.message_id for d in deliveries])
             fresh: list[Delivery] = []
             results: list[tuple[Delivery, str]] = []
@@ -292,21 +298,23 @@ class MessageProcessor:
         return results
 
     async def _isolating_failures(
-        self, consumer: Consumer, deliveries: Sequence[Delivery]
+        self, consumer: Consumer, deliveries: Sequence[Delivery], connection: KeptConnection | None
     ) -> list[tuple[Delivery, str]]:
         """The batch one message at a time. What fails outside any one message's handling (the batch's
         transaction cannot begin or commit) is no message's fault: an outage."""
         try:
-            return await self._one_at_a_time(consumer, deliveries)
+            return await self._one_at_a_time(consumer, deliveries, connection)
         except (Outage, asyncio.CancelledError):
             raise
         except Exception as error:
             raise Outage() from error
 
-    async def _one_at_a_time(self, consumer: Consumer, deliveries: Sequence[Delivery]) -> list[tuple[Delivery, str]]:
+    async def _one_at_a_time(
+        self, consumer: Consumer, deliveries: Sequence[Delivery], connection: KeptConnection | None
+    ) -> list[tuple[Delivery, str]]:
         results: list[tuple[Delivery, str]] = []
         suspects: list[Exhausted] = []
-        async with self._uow.begin(correlation_id="batch") as batch:
+        async with self._uow.begin(correlation_id="batch", on=connection) as batch:
             for delivery in deliveries:
                 token = correlation_id.set(delivery.correlation_id)
                 try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from pathlib import Path
@@ -35,6 +36,30 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
             "server_settings": {"search_path": settings.database_schema, "application_name": settings.service_name}
         },
     )
+
+
+class KeptConnection:
+    """One connection held for a loop's life instead of checked out of the pool for every batch: the
+    outbox relay's, each consumer's. A checkout pings the server first (`pool_pre_ping`), and that round
+    trip, with the pool's own work, cost as much as a small batch's statements. A connection that broke is
+    replaced on the next `get`; one whose transaction failed is closed (`discard`), so that whatever state
+    the failure left it in goes with it."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+
+    async def get(self) -> AsyncConnection:
+        conn = self._conn
+        if conn is None or conn.invalidated or conn.closed:
+            conn = self._conn = await self._engine.connect()
+        return conn
+
+    async def discard(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
 
 
 async def provision(settings: ServiceSettings) -> None:

@@ -32,6 +32,7 @@ from contracts.topics import SystemTopic, Topic
 from runtime import database, http, identity, kafka, problems
 from runtime.backoff import OutageBackoff
 from runtime.consumers import Consumer, Delivery, MessageProcessor, Outage
+from runtime.database import KeptConnection
 from runtime.logs import configure_logging
 from runtime.membership import membership_consumer, skipping_exited_patients
 from runtime.metrics import CONSUMER_LAG, start_dead_letter_counts
@@ -111,6 +112,8 @@ class Runtime(Generic[SettingsT]):
         self.processor = MessageProcessor(self.broker, self.uow, settings)
         self._subscribers: list[tuple[Any, bool]] = []
         self._backoffs: list[OutageBackoff] = []
+        self._connections: list[KeptConnection] = []
+        """Each subscriber's own database connection."""
         """Each subscriber, and whether it reads by pattern."""
         self.has_read_models = False
         """Some consumer is `ready_once_read`: readiness then checks `read_what_was_there` too."""
@@ -148,6 +151,8 @@ class Runtime(Generic[SettingsT]):
         )
         subscriber = prompt(subscriber)
 
+        connection = KeptConnection(self.engine)
+        self._connections.append(connection)
         backoff = OutageBackoff(
             consumer.topic.name,
             self.settings.consumer_outage_backoff_initial_s,
@@ -160,7 +165,7 @@ class Runtime(Generic[SettingsT]):
             outside = consumer.from_outside
             try:
                 await self.processor.process_batch(
-                    consumer, [Delivery.from_record(r, from_outside=outside) for r in records]
+                    consumer, [Delivery.from_record(r, from_outside=outside) for r in records], connection
                 )
             except Outage as outage:
                 # The poll loop goes on with the partitions paused, so the member stays in its group.
@@ -214,6 +219,8 @@ class Runtime(Generic[SettingsT]):
             backoff.stop()
         for sub, _ in self._subscribers:
             await sub.stop()
+        for connection in self._connections:
+            await connection.discard()
 
     async def measure(self) -> None:
         """Consumer lag per partition, how long consumers have backed off, and the outbox backlog, for /metrics."""
