@@ -241,6 +241,9 @@ class MessageProcessor:
         self._broker = broker
         self._uow = uow
         self._settings = settings
+        self._failing_alike: set[tuple[str, str]] = set()
+        """Consumers (group, topic) whose messages were last seen all failing alike, until one goes through:
+        after the pause the poll may bring a lone message, with nothing left to compare it with."""
 
     async def process_batch(
         self, consumer: Consumer, deliveries: Sequence[Delivery], connection: KeptConnection | None = None
@@ -261,6 +264,8 @@ class MessageProcessor:
             )
             results = await self._isolating_failures(consumer, deliveries, connection)
         # Committed: only now do the effects count, and only after this returns is the offset committed.
+        if _any_went_through(results):
+            self._failing_alike.discard(_consumer_id(consumer))
         per_message = (time.perf_counter() - started) / max(1, len(deliveries))
         handling = HANDLING_SECONDS.labels(consumer.topic.name)
         for _ in results:
@@ -326,15 +331,25 @@ class MessageProcessor:
                     # A statement PostgreSQL refuses is refused again: poison however many there are.
                     alike = [s for s in suspects if not is_deterministic(s.error)]
                     if len(alike) > 1 and not _any_went_through(results):
+                        self._failing_alike.add(_consumer_id(consumer))
                         raise _everything_fails(alike)
                 else:
                     results.append((delivery, outcome))
-            # A lone failing message has nothing to be compared with: poison if the database answers.
-            if suspects and not _any_went_through(results) and not await database.is_reachable(self._uow.engine):
+            if suspects and not _any_went_through(results) and await self._still_an_outage(consumer, suspects):
                 raise Outage() from suspects[0].error
             for suspect in suspects:
                 results.append((suspect.delivery, await self._dead_letter_poison(consumer, suspect)))
         return results
+
+    async def _still_an_outage(self, consumer: Consumer, suspects: Sequence[Exhausted]) -> bool:
+        """Failing messages with none going through: poison, unless the database is out of reach or the
+        consumer's messages were failing alike before the pause and none has gone through since (a
+        lone message is then one more of them). A statement PostgreSQL refuses is poison in any case."""
+        if all(is_deterministic(s.error) for s in suspects):
+            return False
+        if _consumer_id(consumer) in self._failing_alike:
+            return True
+        return not await database.is_reachable(self._uow.engine)
 
     async def _process_with_retries(
         self, batch: Transaction, consumer: Consumer, delivery: Delivery
@@ -455,6 +470,10 @@ class MessageProcessor:
             headers={**letter.original_headers, **letter.about},
             correlation_id=delivery.correlation_id,
         )
+
+
+def _consumer_id(consumer: Consumer) -> tuple[str, str]:
+    return consumer.group, consumer.topic.name
 
 
 def _any_went_through(results: Sequence[tuple[Delivery, str]]) -> bool:
