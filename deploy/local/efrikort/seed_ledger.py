@@ -6,6 +6,9 @@ Patients are generated a chunk at a time (in a thread) while the chunk before is
 per table, so no more than a chunk's rows are ever held. The services' indexes stay in place; every table
 written is analysed at the end. Registration's outcomes are not seeded: a re-send of a seeded submission is
 passed on again, as one whose outcome never came.
+
+Each chunk is committed table by table: a seed cut short (Ctrl-C, a crash) leaves its last chunk in some
+tables only. Seed again on an empty ledger (`./efrikort infra reset`), not with `--append`.
 """
 
 from __future__ import annotations
@@ -230,7 +233,7 @@ async def seed_ledger(options: SeedOptions, say: Callable[[str], None], every: f
     try:
         summary = SeedSummary(first_patient=await next_patient_index(connections[0], options.append))
         for conn in connections:
-            # A seed lost to a crash is seeded again: no need to wait for each chunk to reach the disk.
+            # A seed cut short is redone on an empty ledger anyway: no chunk needs to wait for the disk.
             await conn.execute("SET synchronous_commit = off")
         await _copy_chunks(
             options,
