@@ -393,6 +393,24 @@ def cmd_chaos(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_seed_ledger(args: argparse.Namespace) -> int:
+    """A large region's year of fees straight into registration's and protection's tables, with COPY."""
+    from efrikort.seed_ledger import SeedOptions, load_actors, run
+    from protection.regions import RegionSettings
+
+    options = SeedOptions(
+        database_url=args.database_url,
+        patients=args.patients,
+        fee_versions=args.fee_versions,
+        actors=load_actors(Path(args.directory), args.region),
+        key_secret=args.patient_key_secret,
+        region=RegionSettings.load(Path(args.region_file) if args.region_file else None),
+        seed=args.seed,
+        append=args.append,
+    )
+    return run(options, args.json)
+
+
 def main(argv: list[str] | None = None) -> int:
     return int((args := parse(argv)).func(args) or 0)
 
@@ -547,6 +565,35 @@ def _add_bench_commands(commands: Commands) -> None:
     bench_desk.add_argument("--person", default="SE2321000016-E001", help="who signs in (development sign-in)")
     bench_desk.add_argument("--unit", default="SE2321000016-U001", help="the unit they act for")
     bench_desk.set_defaults(func=cmd_bench_desk)
+    _add_seed_ledger(commands)
+
+
+def _add_seed_ledger(commands: Commands) -> None:
+    from runtime.settings import DEV_PATIENT_KEY_SECRET
+
+    seed = commands.add_parser(
+        "seed-ledger",
+        help="write a large region's year of fees straight into the services' tables (COPY), for benchmarks",
+    )
+    seed.add_argument("--patients", type=int, default=2_000_000)
+    seed.add_argument("--fee-versions", type=int, default=10_000_000, help="fees and their corrections (about 4 %%)")
+    seed.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:55432/efrikort"),
+        help="the server the services' schemas are in, as a user who may write them (default: the local stack's)",
+    )
+    seed.add_argument(
+        "--patient-key-secret",
+        default=os.environ.get("EFRIKORT_PATIENT_KEY_SECRET", DEV_PATIENT_KEY_SECRET),
+        help="the stack's patient key secret (default: $EFRIKORT_PATIENT_KEY_SECRET, else the development one)",
+    )
+    seed.add_argument("--directory", default=str(repo_root() / SAMPLE_DIRECTORY), help="units, users and system")
+    seed.add_argument("--region", default=os.environ.get("EFRIKORT_REGION", "Region Exempel"))
+    seed.add_argument("--region-file", help="protection's region settings (default: protection's own default)")
+    seed.add_argument("--seed", type=int, default=1, help="the random generator's seed")
+    seed.add_argument("--append", action="store_true", help="seed further patients into an already seeded ledger")
+    seed.add_argument("--json", action="store_true", help="the summary as JSON on stdout")
+    seed.set_defaults(func=cmd_seed_ledger)
 
 
 if __name__ == "__main__":
