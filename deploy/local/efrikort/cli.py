@@ -316,8 +316,12 @@ def _bench_at(args: argparse.Namespace, rate: float | None) -> dict[str, object]
 
     def figure(count: int, seed: int) -> BenchResult:
         if args.http:
-            return asyncio.run(run_http_latency(args.http, count, rate or 100, args.patients, seed=seed))
-        return asyncio.run(run_bench(args.bootstrap, count, args.patients, rate, seed=seed, stage=args.stage))
+            return asyncio.run(
+                run_http_latency(args.http, count, rate or 100, args.patients, seed=seed, seeded=args.seeded)
+            )
+        return asyncio.run(
+            run_bench(args.bootstrap, count, args.patients, rate, seed=seed, stage=args.stage, seeded=args.seeded)
+        )
 
     def floor(count: int) -> BenchResult | None:
         if not args.floor:
@@ -492,6 +496,13 @@ def _add_bench_commands(commands: Commands) -> None:
     bench.add_argument("--submissions", dest="count", type=int, default=2000)
     bench.add_argument("--warmup", type=int, default=500, help="submissions sent first and not counted")
     bench.add_argument("--patients", type=int, default=500)
+    bench.add_argument(
+        "--seeded",
+        type=int,
+        default=0,
+        metavar="N",
+        help="draw the patients from the first N that `seed-ledger` wrote, so each fee lands on a stored history",
+    )
     bench.add_argument("--rate", type=float, default=None, help="submissions per second (default: as fast as possible)")
     bench.add_argument("--runs", type=int, default=3)
     bench.add_argument(

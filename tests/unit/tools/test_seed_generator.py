@@ -16,6 +16,7 @@ from contracts.identity import IdentityNumber
 from contracts.integration import FeeSubmission
 from efrikort.cli import SAMPLE_DIRECTORY
 from efrikort.infra.paths import repo_root
+from efrikort.bench import synthetic_patients
 from efrikort.seed_generator import (
     MAX_PATIENTS,
     PatientYear,
@@ -156,3 +157,10 @@ def test_the_actors_are_the_directorys_units_of_the_region_with_an_agreement_and
     assert "SE2321000016-U005" not in ACTORS.units  # another region
     with pytest.raises(ValueError, match="Region Ingen"):
         SeedActors.from_directory(json.loads(Path(repo_root() / SAMPLE_DIRECTORY).read_text()), "Region Ingen")
+
+
+def test_the_bench_can_draw_its_patients_from_those_seed_ledger_wrote() -> None:
+    drawn = synthetic_patients(50, seed=7, seeded=1000)
+    assert len(set(drawn)) == 50
+    assert set(drawn) <= {identity_number(index) for index in range(1000)}
+    assert not set(synthetic_patients(50, seed=7)) & {identity_number(index) for index in range(1000)}
