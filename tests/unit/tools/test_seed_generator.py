@@ -14,9 +14,9 @@ import pytest
 from contracts.events import FeeCorrected, FeeRegistered
 from contracts.identity import IdentityNumber
 from contracts.integration import FeeSubmission
+from efrikort.bench import synthetic_patients
 from efrikort.cli import SAMPLE_DIRECTORY
 from efrikort.infra.paths import repo_root
-from efrikort.bench import synthetic_patients
 from efrikort.seed_generator import (
     MAX_PATIENTS,
     PatientYear,
