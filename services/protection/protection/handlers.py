@@ -57,6 +57,11 @@ async def recorded_with_starts(
     changed: dict[str, list[ReplayPosition]] = {key: [] for key in keys}
     for fee in (*before, *after):
         changed.setdefault(fee.patient_key, []).append(fee.position)
+    for event in events:
+        # A registration is answered with the standing on its own visit date, which a re-sent older
+        # version may put before the checkpoint, where the tail's ledger cannot answer.
+        if isinstance(event, FeeRegistered):
+            changed[event.patient_key].append(ReplayPosition(event.visit_date, event.registered_at, event.fee_id))
     return {key: start_of(stored.get(key), changed[key], today) for key in keys}
 
 
