@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -346,10 +347,26 @@ def _bench_at(args: argparse.Namespace, rate: float | None) -> dict[str, object]
 
 def cmd_bench_protection(args: argparse.Namespace) -> int:
     """Protection alone: recomputing a 200-fee history, then fee events through a running protection."""
-    from efrikort.bench_protection import recompute_history, run_protection_bench
+    from efrikort.bench_protection import new_fee_recompute, recompute_history, run_new_fee_bench, run_protection_bench
 
     for count in (5, 200, 500):
         print(f"recompute a {count}-fee history: median {recompute_history(count):.3f} ms", flush=True)
+    # Issue 17: one new fee for a patient with 500 fees costs at most twice one for a patient with 5.
+    (small, small_full), (large, large_full) = new_fee_recompute(5), new_fee_recompute(500)
+    print(
+        f"recompute one new fee, 5 / 500 fees: from the checkpoint {small:.3f} / {large:.3f} ms "
+        f"(ratio {large / small:.1f}); in full {small_full:.3f} / {large_full:.3f} ms "
+        f"(ratio {large_full / small_full:.1f})",
+        flush=True,
+    )
+    if args.new_fee_samples:
+        seed = random.randrange(1_000_000)  # new patients on every run against the same stack
+        medians = asyncio.run(run_new_fee_bench(args.bootstrap, (5, 500), args.new_fee_samples, seed))
+        print(
+            f"one new fee to its outcome, 5 / 500 fees: median {medians[5]:.1f} / {medians[500]:.1f} ms "
+            f"(ratio {medians[500] / medians[5]:.2f})",
+            flush=True,
+        )
 
     def run(count: int, seed: int) -> BenchResult:
         return asyncio.run(run_protection_bench(args.bootstrap, count, args.patients, args.rate, seed=seed))
@@ -565,6 +582,9 @@ def _add_bench_commands(commands: Commands) -> None:
     bench_protection.add_argument("--events", dest="count", type=int, default=10000)
     bench_protection.add_argument("--warmup", type=int, default=2000, help="events sent first and not counted")
     bench_protection.add_argument("--patients", type=int, default=5000)
+    bench_protection.add_argument(
+        "--new-fee-samples", type=int, default=40, help="new fees timed one at a time per history size (0: none)"
+    )
     bench_protection.add_argument("--rate", type=float, default=None, help="events per second (default: flat out)")
     bench_protection.add_argument("--runs", type=int, default=3)
     bench_protection.set_defaults(func=cmd_bench_protection)
