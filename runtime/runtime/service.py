@@ -24,7 +24,6 @@ from fastapi import APIRouter, Depends, FastAPI, Response
 from fastapi.responses import JSONResponse
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -97,6 +96,7 @@ class Runtime(Generic[SettingsT]):
             partitioner=default_partitioner,
             graceful_timeout=10.0,
             metadata_max_age_ms=METADATA_MAX_AGE_MS,
+            apply_types=False,
             logger=logging.getLogger("faststream"),
             security=kafka.security(settings),
         )
@@ -121,10 +121,13 @@ class Runtime(Generic[SettingsT]):
         self._read_up_to: dict[str, dict[TopicPartition, int]] = {}
 
     def subscribe(self, consumer: Consumer) -> None:
-        async def raw_body(message: StreamMessage[Any]) -> bytes:
+        async def as_it_came(message: StreamMessage[Any]) -> StreamMessage[Any]:
             # Decoding belongs to the handler, so that a message which is not JSON still reaches it
-            # and gets a rejection or a dead letter instead of failing inside the framework.
-            return message.body
+            # and gets a rejection or a dead letter instead of failing inside the framework. The handler
+            # is handed the poll itself: the broker applies no types (`apply_types=False`), because
+            # FastStream's dependency injection handed a `KafkaMessage` over through a worker thread,
+            # a thread hop on every poll of every consumer.
+            return message
 
         async def readable_headers(
             records: tuple[ConsumerRecord[Any, Any], ...], parse: Callable[..., Awaitable[StreamMessage[Any]]]
@@ -144,7 +147,7 @@ class Runtime(Generic[SettingsT]):
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
             parser=readable_headers,
-            decoder=raw_body,
+            decoder=as_it_came,
             batch=True,
             batch_timeout_ms=POLL_TIMEOUT_MS,
             max_records=self.settings.consumer_batch_size,
@@ -160,7 +163,7 @@ class Runtime(Generic[SettingsT]):
         )
 
         @subscriber
-        async def handle(message: KafkaMessage) -> None:
+        async def handle(message: StreamMessage[Any]) -> None:
             records = message.raw_message
             outside = consumer.from_outside
             try:
