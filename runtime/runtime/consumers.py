@@ -379,7 +379,7 @@ class MessageProcessor:
 
     async def _handle_once(self, batch: Transaction, consumer: Consumer, delivery: Delivery) -> str:
         try:
-            async with batch.conn.begin_nested():
+            async with database.savepoint(batch.conn, "one_message"):
                 if not await first_delivery(batch.conn, consumer.group, delivery.message_id):
                     return "duplicate"
                 await consumer.handle([delivery], batch)

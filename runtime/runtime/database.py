@@ -6,7 +6,10 @@ import asyncio
 import contextlib
 import logging
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from alembic import command
@@ -139,8 +142,35 @@ async def driver_connection(conn: AsyncConnection) -> asyncpg.Connection:
     raw = await conn.get_raw_connection()
     driver: asyncpg.Connection = raw.driver_connection
     if not driver.is_in_transaction():
-        await conn.execute(text("SELECT 1"))
+        # SQLAlchemy's own lazy BEGIN, sent now (a `SELECT 1` to provoke it cost a second round trip
+        # on the first statement of every consumer's batch). Its adapter then knows the transaction.
+        adapter: Any = raw.dbapi_connection
+        await adapter._start_transaction()
     return driver
+
+
+_SAVEPOINT_NAME = re.compile(r"[a-z_]{1,40}")
+
+
+@asynccontextmanager
+async def savepoint(conn: AsyncConnection, name: str) -> AsyncIterator[None]:
+    """A savepoint inside `conn`'s transaction: what runs inside is undone alone if it raises.
+
+    SQLAlchemy's `begin_nested` names every savepoint anew (`sa_savepoint_N`), so each one was parsed and
+    prepared as a new statement, two round trips each for SAVEPOINT and RELEASE, and pushed a statement
+    the connection uses every time out of its cache. These are sent as they are, under a fixed name."""
+    if not _SAVEPOINT_NAME.fullmatch(name):
+        raise ValueError(f"not a savepoint name: {name!r}")
+    driver = await driver_connection(conn)
+    await driver.execute(f"SAVEPOINT {name}")
+    try:
+        yield
+    except BaseException:
+        if not driver.is_closed():
+            with contextlib.suppress(asyncpg.InterfaceError, asyncpg.PostgresConnectionError):
+                await driver.execute(f"ROLLBACK TO SAVEPOINT {name}")
+        raise
+    await driver.execute(f"RELEASE SAVEPOINT {name}")
 
 
 def is_connection_lost(error: BaseException) -> bool:
