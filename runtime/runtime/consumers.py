@@ -32,6 +32,7 @@ from pydantic import ValidationError
 from contracts.envelope import Envelope, Event, envelope_for
 from contracts.topics import SystemTopic, Topic, dead_letter_name
 from runtime import database
+from runtime.database import KeptConnection
 from runtime.inbox import first_deliveries, first_delivery
 from runtime.logs import correlation_id
 from runtime.metrics import (
@@ -240,11 +241,17 @@ class MessageProcessor:
         self._broker = broker
         self._uow = uow
         self._settings = settings
+        self._failing_alike: set[tuple[str, str]] = set()
+        """Consumers (group, topic) whose messages were last seen all failing alike, until one goes through:
+        after the pause the poll may bring a lone message, with nothing left to compare it with."""
 
-    async def process_batch(self, consumer: Consumer, deliveries: Sequence[Delivery]) -> None:
+    async def process_batch(
+        self, consumer: Consumer, deliveries: Sequence[Delivery], connection: KeptConnection | None = None
+    ) -> None:
+        """Handle a poll's messages, on the consumer's kept `connection` (else one of the pool)."""
         started = time.perf_counter()
         try:
-            results = await self._all_at_once(consumer, deliveries)
+            results = await self._all_at_once(consumer, deliveries, connection)
         except asyncio.CancelledError:
             raise
         except Exception as error:
@@ -255,8 +262,10 @@ class MessageProcessor:
                 len(deliveries),
                 type(error).__name__,
             )
-            results = await self._isolating_failures(consumer, deliveries)
+            results = await self._isolating_failures(consumer, deliveries, connection)
         # Committed: only now do the effects count, and only after this returns is the offset committed.
+        if _any_went_through(results):
+            self._failing_alike.discard(_consumer_id(consumer))
         per_message = (time.perf_counter() - started) / max(1, len(deliveries))
         handling = HANDLING_SECONDS.labels(consumer.topic.name)
         for _ in results:
@@ -274,8 +283,10 @@ class MessageProcessor:
             log.warning("fault injection: killing the process before the offset is committed")
             os.kill(os.getpid(), signal.SIGKILL)
 
-    async def _all_at_once(self, consumer: Consumer, deliveries: Sequence[Delivery]) -> list[tuple[Delivery, str]]:
-        async with self._uow.begin(correlation_id="batch") as tx:
+    async def _all_at_once(
+        self, consumer: Consumer, deliveries: Sequence[Delivery], connection: KeptConnection | None
+    ) -> list[tuple[Delivery, str]]:
+        async with self._uow.begin(correlation_id="batch", on=connection) as tx:
             fresh_ids = await first_deliveries(tx.conn, consumer.group, [d.message_id for d in deliveries])
             fresh: list[Delivery] = []
             results: list[tuple[Delivery, str]] = []
@@ -292,21 +303,23 @@ class MessageProcessor:
         return results
 
     async def _isolating_failures(
-        self, consumer: Consumer, deliveries: Sequence[Delivery]
+        self, consumer: Consumer, deliveries: Sequence[Delivery], connection: KeptConnection | None
     ) -> list[tuple[Delivery, str]]:
         """The batch one message at a time. What fails outside any one message's handling (the batch's
         transaction cannot begin or commit) is no message's fault: an outage."""
         try:
-            return await self._one_at_a_time(consumer, deliveries)
+            return await self._one_at_a_time(consumer, deliveries, connection)
         except (Outage, asyncio.CancelledError):
             raise
         except Exception as error:
             raise Outage() from error
 
-    async def _one_at_a_time(self, consumer: Consumer, deliveries: Sequence[Delivery]) -> list[tuple[Delivery, str]]:
+    async def _one_at_a_time(
+        self, consumer: Consumer, deliveries: Sequence[Delivery], connection: KeptConnection | None
+    ) -> list[tuple[Delivery, str]]:
         results: list[tuple[Delivery, str]] = []
         suspects: list[Exhausted] = []
-        async with self._uow.begin(correlation_id="batch") as batch:
+        async with self._uow.begin(correlation_id="batch", on=connection) as batch:
             for delivery in deliveries:
                 token = correlation_id.set(delivery.correlation_id)
                 try:
@@ -318,15 +331,25 @@ class MessageProcessor:
                     # A statement PostgreSQL refuses is refused again: poison however many there are.
                     alike = [s for s in suspects if not is_deterministic(s.error)]
                     if len(alike) > 1 and not _any_went_through(results):
+                        self._failing_alike.add(_consumer_id(consumer))
                         raise _everything_fails(alike)
                 else:
                     results.append((delivery, outcome))
-            # A lone failing message has nothing to be compared with: poison if the database answers.
-            if suspects and not _any_went_through(results) and not await database.is_reachable(self._uow.engine):
+            if suspects and not _any_went_through(results) and await self._still_an_outage(consumer, suspects):
                 raise Outage() from suspects[0].error
             for suspect in suspects:
                 results.append((suspect.delivery, await self._dead_letter_poison(consumer, suspect)))
         return results
+
+    async def _still_an_outage(self, consumer: Consumer, suspects: Sequence[Exhausted]) -> bool:
+        """Failing messages with none going through: poison, unless the database is out of reach or the
+        consumer's messages were failing alike before the pause and none has gone through since (a
+        lone message is then one more of them). A statement PostgreSQL refuses is poison in any case."""
+        if all(is_deterministic(s.error) for s in suspects):
+            return False
+        if _consumer_id(consumer) in self._failing_alike:
+            return True
+        return not await database.is_reachable(self._uow.engine)
 
     async def _process_with_retries(
         self, batch: Transaction, consumer: Consumer, delivery: Delivery
@@ -356,7 +379,7 @@ class MessageProcessor:
 
     async def _handle_once(self, batch: Transaction, consumer: Consumer, delivery: Delivery) -> str:
         try:
-            async with batch.conn.begin_nested():
+            async with database.savepoint(batch.conn, "one_message"):
                 if not await first_delivery(batch.conn, consumer.group, delivery.message_id):
                     return "duplicate"
                 await consumer.handle([delivery], batch)
@@ -447,6 +470,10 @@ class MessageProcessor:
             headers={**letter.original_headers, **letter.about},
             correlation_id=delivery.correlation_id,
         )
+
+
+def _consumer_id(consumer: Consumer) -> tuple[str, str]:
+    return consumer.group, consumer.topic.name
 
 
 def _any_went_through(results: Sequence[tuple[Delivery, str]]) -> bool:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from alembic import command
@@ -35,6 +39,30 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
             "server_settings": {"search_path": settings.database_schema, "application_name": settings.service_name}
         },
     )
+
+
+class KeptConnection:
+    """One connection held for a loop's life instead of checked out of the pool for every batch: the
+    outbox relay's, each consumer's. A checkout pings the server first (`pool_pre_ping`), and that round
+    trip, with the pool's own work, cost as much as a small batch's statements. A connection that broke is
+    replaced on the next `get`; one whose transaction failed is closed (`discard`), so that whatever state
+    the failure left it in goes with it."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+
+    async def get(self) -> AsyncConnection:
+        conn = self._conn
+        if conn is None or conn.invalidated or conn.closed:
+            conn = self._conn = await self._engine.connect()
+        return conn
+
+    async def discard(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
 
 
 async def provision(settings: ServiceSettings) -> None:
@@ -114,8 +142,35 @@ async def driver_connection(conn: AsyncConnection) -> asyncpg.Connection:
     raw = await conn.get_raw_connection()
     driver: asyncpg.Connection = raw.driver_connection
     if not driver.is_in_transaction():
-        await conn.execute(text("SELECT 1"))
+        # SQLAlchemy's own lazy BEGIN, sent now (a `SELECT 1` to provoke it cost a second round trip
+        # on the first statement of every consumer's batch). Its adapter then knows the transaction.
+        adapter: Any = raw.dbapi_connection
+        await adapter._start_transaction()
     return driver
+
+
+_SAVEPOINT_NAME = re.compile(r"[a-z_]{1,40}")
+
+
+@asynccontextmanager
+async def savepoint(conn: AsyncConnection, name: str) -> AsyncIterator[None]:
+    """A savepoint inside `conn`'s transaction: what runs inside is undone alone if it raises.
+
+    SQLAlchemy's `begin_nested` names every savepoint anew (`sa_savepoint_N`), so each one was parsed and
+    prepared as a new statement, two round trips each for SAVEPOINT and RELEASE, and pushed a statement
+    the connection uses every time out of its cache. These are sent as they are, under a fixed name."""
+    if not _SAVEPOINT_NAME.fullmatch(name):
+        raise ValueError(f"not a savepoint name: {name!r}")
+    driver = await driver_connection(conn)
+    await driver.execute(f"SAVEPOINT {name}")
+    try:
+        yield
+    except BaseException:
+        if not driver.is_closed():
+            with contextlib.suppress(asyncpg.InterfaceError, asyncpg.PostgresConnectionError):
+                await driver.execute(f"ROLLBACK TO SAVEPOINT {name}")
+        raise
+    await driver.execute(f"RELEASE SAVEPOINT {name}")
 
 
 def is_connection_lost(error: BaseException) -> bool:

@@ -24,7 +24,6 @@ from fastapi import APIRouter, Depends, FastAPI, Response
 from fastapi.responses import JSONResponse
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -32,11 +31,13 @@ from contracts.topics import SystemTopic, Topic
 from runtime import database, http, identity, kafka, problems
 from runtime.backoff import OutageBackoff
 from runtime.consumers import Consumer, Delivery, MessageProcessor, Outage
+from runtime.database import KeptConnection
 from runtime.logs import configure_logging
 from runtime.membership import membership_consumer, skipping_exited_patients
 from runtime.metrics import CONSUMER_LAG, start_dead_letter_counts
 from runtime.outbox import OutboxRelay
 from runtime.partitioner import default_partitioner
+from runtime.polling import POLL_TIMEOUT_MS, prompt
 from runtime.settings import DevelopmentDefaultsRefused, ServiceSettings
 from runtime.tls import server_config
 from runtime.topics import ensure_topics
@@ -95,6 +96,7 @@ class Runtime(Generic[SettingsT]):
             partitioner=default_partitioner,
             graceful_timeout=10.0,
             metadata_max_age_ms=METADATA_MAX_AGE_MS,
+            apply_types=False,
             logger=logging.getLogger("faststream"),
             security=kafka.security(settings),
         )
@@ -110,6 +112,8 @@ class Runtime(Generic[SettingsT]):
         self.processor = MessageProcessor(self.broker, self.uow, settings)
         self._subscribers: list[tuple[Any, bool]] = []
         self._backoffs: list[OutageBackoff] = []
+        self._connections: list[KeptConnection] = []
+        """Each subscriber's own database connection."""
         """Each subscriber, and whether it reads by pattern."""
         self.has_read_models = False
         """Some consumer is `ready_once_read`: readiness then checks `read_what_was_there` too."""
@@ -117,10 +121,13 @@ class Runtime(Generic[SettingsT]):
         self._read_up_to: dict[str, dict[TopicPartition, int]] = {}
 
     def subscribe(self, consumer: Consumer) -> None:
-        async def raw_body(message: StreamMessage[Any]) -> bytes:
+        async def as_it_came(message: StreamMessage[Any]) -> StreamMessage[Any]:
             # Decoding belongs to the handler, so that a message which is not JSON still reaches it
-            # and gets a rejection or a dead letter instead of failing inside the framework.
-            return message.body
+            # and gets a rejection or a dead letter instead of failing inside the framework. The handler
+            # is handed the poll itself: the broker applies no types (`apply_types=False`), because
+            # FastStream's dependency injection handed a `KafkaMessage` over through a worker thread,
+            # a thread hop on every poll of every consumer.
+            return message
 
         async def readable_headers(
             records: tuple[ConsumerRecord[Any, Any], ...], parse: Callable[..., Awaitable[StreamMessage[Any]]]
@@ -140,11 +147,15 @@ class Runtime(Generic[SettingsT]):
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
             parser=readable_headers,
-            decoder=raw_body,
+            decoder=as_it_came,
             batch=True,
+            batch_timeout_ms=POLL_TIMEOUT_MS,
             max_records=self.settings.consumer_batch_size,
         )
+        subscriber = prompt(subscriber)
 
+        connection = KeptConnection(self.engine)
+        self._connections.append(connection)
         backoff = OutageBackoff(
             consumer.topic.name,
             self.settings.consumer_outage_backoff_initial_s,
@@ -152,12 +163,12 @@ class Runtime(Generic[SettingsT]):
         )
 
         @subscriber
-        async def handle(message: KafkaMessage) -> None:
+        async def handle(message: StreamMessage[Any]) -> None:
             records = message.raw_message
             outside = consumer.from_outside
             try:
                 await self.processor.process_batch(
-                    consumer, [Delivery.from_record(r, from_outside=outside) for r in records]
+                    consumer, [Delivery.from_record(r, from_outside=outside) for r in records], connection
                 )
             except Outage as outage:
                 # The poll loop goes on with the partitions paused, so the member stays in its group.
@@ -211,6 +222,8 @@ class Runtime(Generic[SettingsT]):
             backoff.stop()
         for sub, _ in self._subscribers:
             await sub.stop()
+        for connection in self._connections:
+            await connection.discard()
 
     async def measure(self) -> None:
         """Consumer lag per partition, how long consumers have backed off, and the outbox backlog, for /metrics."""

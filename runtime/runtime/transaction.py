@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from contracts.envelope import Envelope, Event
 from contracts.topics import Topic
 from runtime import outbox
+from runtime.database import KeptConnection
 from runtime.logs import correlation_id as current_correlation_id
 from runtime.outbox import OutboxMessage, OutboxRelay
 
@@ -108,14 +109,27 @@ class UnitOfWork:
 
     @asynccontextmanager
     async def begin(
-        self, correlation_id: str | None = None, causation_id: str | None = None
+        self, correlation_id: str | None = None, causation_id: str | None = None, *, on: KeptConnection | None = None
     ) -> AsyncIterator[Transaction]:
-        """One transaction. Its events carry `correlation_id`, by default the one of the request or
-        message being handled (`runtime.logs.correlation_id`), else a new one."""
+        """One transaction, on a connection of the pool or `on` a kept one (a consumer's). Its events carry
+        `correlation_id`, by default the one of the request or message being handled
+        (`runtime.logs.correlation_id`), else a new one."""
         correlation_id = correlation_id or current_correlation_id.get() or str(uuid.uuid4())
-        async with self.engine.begin() as conn:
+        async with self._connection(on) as conn, conn.begin():
             tx = Transaction(conn, self.producer, correlation_id, causation_id)
             yield tx
             await tx.flush()
         if tx.written:
             self.relay.wake()
+
+    @asynccontextmanager
+    async def _connection(self, kept: KeptConnection | None) -> AsyncIterator[AsyncConnection]:
+        if kept is None:
+            async with self.engine.connect() as conn:
+                yield conn
+            return
+        try:
+            yield await kept.get()
+        except BaseException:
+            await kept.discard()
+            raise

@@ -19,6 +19,7 @@ import asyncio
 import json
 import random
 import statistics
+import sys
 import time
 import uuid
 from collections import Counter
@@ -34,6 +35,7 @@ from access.settings import AccessSettings
 from contracts.identity import with_check_digit
 from contracts.topics import FEES, SYSTEM_FEE_OUTCOMES, SYSTEM_FEE_SUBMISSIONS
 from efrikort.kafka_principals import admin_client_options
+from efrikort.seed_generator import identity_number
 from efrikort.through_access import PartialExport, grant_keys, import_actors, until_held, until_opened
 from runtime.partitioner import default_partitioner
 from runtime.service import METADATA_MAX_AGE_MS
@@ -46,9 +48,13 @@ SUBMISSIONS = SYSTEM_FEE_SUBMISSIONS.of(BENCH_SYSTEM).name
 STAGES = {"outcome": SYSTEM_FEE_OUTCOMES.of(BENCH_SYSTEM).name, "registration": FEES.name}
 
 
-def synthetic_patients(count: int, seed: int) -> list[str]:
-    """Valid identity numbers that belong to nobody in particular, reproducible from the seed."""
+def synthetic_patients(count: int, seed: int, seeded: int = 0) -> list[str]:
+    """Valid identity numbers that belong to nobody in particular, reproducible from the seed. With
+    `seeded`, `count` of the first `seeded` patients `efrikort seed-ledger` wrote: their years of fees are
+    already stored, so each new fee is counted on top of a history."""
     rng = random.Random(seed)
+    if seeded:
+        return sorted(identity_number(index) for index in rng.sample(range(seeded), min(count, seeded)))
     numbers: set[str] = set()
     while len(numbers) < count:
         # Adults (25 to 80), so that no age rule makes their visits free.
@@ -122,6 +128,24 @@ async def admit_bench_actors(bootstrap: str, settings: AccessSettings | None = N
     await asyncio.sleep(METADATA_MAX_AGE_MS / 1000 + 1)
 
 
+class Progress:
+    """A line on stderr every few seconds of a long run, so that a run of minutes is seen to move."""
+
+    EVERY_S = 3.0
+
+    def __init__(self, total: int, doing: str) -> None:
+        self._total = total
+        self._doing = doing
+        self._began = self._shown = time.monotonic()
+
+    def show(self, done: int) -> None:
+        now = time.monotonic()
+        if now - self._shown >= self.EVERY_S and done < self._total:
+            self._shown = now
+            elapsed = now - self._began
+            print(f"  ... {self._doing} {done}/{self._total} after {elapsed:.0f} s", file=sys.stderr, flush=True)
+
+
 @dataclass(frozen=True)
 class Outgoing:
     """One message the bench sends, and the id its answer will carry."""
@@ -136,9 +160,11 @@ class Outgoing:
 async def _send_paced(producer: AIOKafkaProducer, outgoing: Sequence[Outgoing], rate: float | None) -> dict[bytes, int]:
     """Send every message, at `rate` per second when given; each one's CreateTime by its tracking id."""
     began = time.perf_counter()
+    progress = Progress(len(outgoing), "sent")
     pending = []
     for index, message in enumerate(outgoing):
         pending.append(await producer.send(message.topic, message.value, key=message.key, headers=message.headers))
+        progress.show(index + 1)
         if rate:
             delay = began + (index + 1) / rate - time.perf_counter()
             if delay > 0:
@@ -205,9 +231,12 @@ async def _until_answers_written(
     consumer: AIOKafkaConsumer, before: dict[TopicPartition, int], count: int, deadline: float
 ) -> None:
     """Wait, asking only for the end offsets, until the answers topic has grown by `count` records."""
+    progress = Progress(count, "answered")
     while time.monotonic() < deadline:
         after = await consumer.end_offsets(list(before))
-        if sum(after[tp] - offset for tp, offset in before.items()) >= count:
+        answered = sum(after[tp] - offset for tp, offset in before.items())
+        progress.show(answered)
+        if answered >= count:
             return
         await asyncio.sleep(0.2)
 
@@ -225,11 +254,17 @@ def _answer_id(stage: str) -> Callable[[ConsumerRecord[bytes, bytes]], bytes | N
 
 
 async def run_bench(
-    bootstrap: str, submissions: int, patients: int, rate: float | None, seed: int, stage: str = "outcome"
+    bootstrap: str,
+    submissions: int,
+    patients: int,
+    rate: float | None,
+    seed: int,
+    stage: str = "outcome",
+    seeded: int = 0,
 ) -> BenchResult:
     """Publish `submissions` fees spread over `patients` patients (at `rate` per second, or as fast
     as possible) and wait until every one has reached `stage`."""
-    people = synthetic_patients(patients, seed)
+    people = synthetic_patients(patients, seed, seeded)
     rng = random.Random(seed)
     first_visit = date.today() - timedelta(days=300)
 
@@ -249,7 +284,9 @@ HTTP_CONNECTIONS = 200
 """Keep-alive connections the HTTP measurement holds open, each carrying one request at a time."""
 
 
-async def run_http_latency(url: str, requests: int, rate: float, patients: int, seed: int) -> BenchResult:
+async def run_http_latency(
+    url: str, requests: int, rate: float, patients: int, seed: int, seeded: int = 0
+) -> BenchResult:
     """`POST /v1/fees` at `rate` requests per second, each timed from the moment it is due until its
     answer (so time spent queued for a free connection counts too). The stack must trust the
     development identity header (EFRIKORT_TRUST_IDENTITY_HEADER=true).
@@ -259,7 +296,7 @@ async def run_http_latency(url: str, requests: int, rate: float, patients: int, 
     was what the latencies measured."""
     target = urlsplit(url)
     host, port = target.hostname or "127.0.0.1", target.port or 80
-    people = synthetic_patients(patients, seed)
+    people = synthetic_patients(patients, seed, seeded)
     rng = random.Random(seed)
     first_visit = date.today() - timedelta(days=300)
     latencies: list[float] = []

@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -272,16 +273,9 @@ def cmd_send_example_fee(args: argparse.Namespace) -> int:
 
 def _report_runs(results: list[BenchResult], what: str) -> None:
     """The medians over the runs: of throughput, and of each run's p50 and p99."""
-    middle = len(results) // 2
+    from efrikort.bench_report import Run, medians, medians_line
 
-    def median(values: list[float]) -> float:
-        return sorted(values)[middle]
-
-    print(
-        f"median of {len(results)} runs ({what}): {median([r.per_second for r in results]):.0f}/s, "
-        f"latency p50 {median([r.percentile(50) for r in results]):.0f} ms, "
-        f"p99 {median([r.percentile(99) for r in results]):.0f} ms"
-    )
+    print(medians_line(medians([Run(result, None) for result in results], what, None)))
 
 
 def _timed_runs(args: argparse.Namespace, run: Callable[[int, int], BenchResult]) -> list[BenchResult]:
@@ -298,26 +292,81 @@ def _timed_runs(args: argparse.Namespace, run: Callable[[int, int], BenchResult]
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """Load on a running stack; one line per run, then the median."""
-    from efrikort.bench import admit_bench_actors, run_bench, run_http_latency
+    """Load on a running stack; per run the figure and the raw Kafka floor beside it, then the medians.
+    With `--curve`, the same at each offered rate, drawn as a PNG."""
+    from efrikort.bench import admit_bench_actors
+    from efrikort.bench_report import draw_curve, write_json
 
     asyncio.run(admit_bench_actors(args.bootstrap))
-
-    def run(count: int, seed: int) -> BenchResult:
-        if args.http:
-            return asyncio.run(run_http_latency(args.http, count, args.rate or 100, args.patients, seed=seed))
-        return asyncio.run(run_bench(args.bootstrap, count, args.patients, args.rate, seed=seed, stage=args.stage))
-
-    results = _timed_runs(args, run)
-    _report_runs(results, "POST /v1/fees answered" if args.http else f"submissions to stage {args.stage}")
+    rates = [float(rate) for rate in args.curve.split(",")] if args.curve else [args.rate]
+    points = [_bench_at(args, rate) for rate in rates]
+    if args.curve:
+        what = "POST /v1/fees until the amount due" if args.http else f"submission to {args.stage}"
+        draw_curve(points, Path(args.png), f"{what}: latency against offered rate")
+        print(f"curve drawn: {args.png}")
+    if args.json:
+        write_json(args.json, points if args.curve else points[0])
     return 0
+
+
+def _bench_at(args: argparse.Namespace, rate: float | None) -> dict[str, object]:
+    """Warm-up, then `args.runs` runs at `rate`, each after the floor at the same rate; their medians."""
+    from efrikort.bench import run_bench, run_http_latency
+    from efrikort.bench_floor import run_floor
+    from efrikort.bench_report import Run, medians, medians_line, run_line
+
+    def figure(count: int, seed: int) -> BenchResult:
+        if args.http:
+            return asyncio.run(
+                run_http_latency(args.http, count, rate or 100, args.patients, seed=seed, seeded=args.seeded)
+            )
+        return asyncio.run(
+            run_bench(args.bootstrap, count, args.patients, rate, seed=seed, stage=args.stage, seeded=args.seeded)
+        )
+
+    def floor(count: int) -> BenchResult | None:
+        if not args.floor:
+            return None
+        return asyncio.run(run_floor(args.bootstrap, count, rate or (100 if args.http else None)))
+
+    print(f"offered: {f'{rate:.0f}/s' if rate else 'flat out'}", flush=True)
+    if args.warmup:
+        print(f"warm-up: {args.warmup} not counted", flush=True)
+        floor(args.warmup)
+        figure(args.warmup, 0)
+    runs = []
+    for seed in range(1, args.runs + 1):
+        below = floor(args.count)
+        runs.append(Run(figure(args.count, seed), below))
+        print(run_line(seed, runs[-1]), flush=True)
+    what = "POST /v1/fees answered" if args.http else f"submissions to stage {args.stage}"
+    result = medians(runs, what, rate or (100 if args.http else None))
+    print(medians_line(result), flush=True)
+    return result
 
 
 def cmd_bench_protection(args: argparse.Namespace) -> int:
     """Protection alone: recomputing a 200-fee history, then fee events through a running protection."""
-    from efrikort.bench_protection import recompute_200, run_protection_bench
+    from efrikort.bench_protection import new_fee_recompute, recompute_history, run_new_fee_bench, run_protection_bench
 
-    print(f"recompute a 200-fee history: median {recompute_200():.3f} ms", flush=True)
+    for count in (5, 200, 500):
+        print(f"recompute a {count}-fee history: median {recompute_history(count):.3f} ms", flush=True)
+    # Issue 17: one new fee for a patient with 500 fees costs at most twice one for a patient with 5.
+    (small, small_full), (large, large_full) = new_fee_recompute(5), new_fee_recompute(500)
+    print(
+        f"recompute one new fee, 5 / 500 fees: from the checkpoint {small:.3f} / {large:.3f} ms "
+        f"(ratio {large / small:.1f}); in full {small_full:.3f} / {large_full:.3f} ms "
+        f"(ratio {large_full / small_full:.1f})",
+        flush=True,
+    )
+    if args.new_fee_samples:
+        seed = random.randrange(1_000_000)  # new patients on every run against the same stack
+        medians = asyncio.run(run_new_fee_bench(args.bootstrap, (5, 500), args.new_fee_samples, seed))
+        print(
+            f"one new fee to its outcome, 5 / 500 fees: median {medians[5]:.1f} / {medians[500]:.1f} ms "
+            f"(ratio {medians[500] / medians[5]:.2f})",
+            flush=True,
+        )
 
     def run(count: int, seed: int) -> BenchResult:
         return asyncio.run(run_protection_bench(args.bootstrap, count, args.patients, args.rate, seed=seed))
@@ -363,6 +412,24 @@ def cmd_chaos(args: argparse.Namespace) -> int:
     else:
         print("\n".join(report_lines(report)))
     return 0 if report.ok else 1
+
+
+def cmd_seed_ledger(args: argparse.Namespace) -> int:
+    """A large region's year of fees straight into registration's and protection's tables, with COPY."""
+    from efrikort.seed_ledger import SeedOptions, load_actors, run
+    from protection.regions import RegionSettings
+
+    options = SeedOptions(
+        database_url=args.database_url,
+        patients=args.patients,
+        fee_versions=args.fee_versions,
+        actors=load_actors(Path(args.directory), args.region),
+        key_secret=args.patient_key_secret,
+        region=RegionSettings.load(Path(args.region_file) if args.region_file else None),
+        seed=args.seed,
+        append=args.append,
+    )
+    return run(options, args.json)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -446,6 +513,13 @@ def _add_bench_commands(commands: Commands) -> None:
     bench.add_argument("--submissions", dest="count", type=int, default=2000)
     bench.add_argument("--warmup", type=int, default=500, help="submissions sent first and not counted")
     bench.add_argument("--patients", type=int, default=500)
+    bench.add_argument(
+        "--seeded",
+        type=int,
+        default=0,
+        metavar="N",
+        help="draw the patients from the first N that `seed-ledger` wrote, so each fee lands on a stored history",
+    )
     bench.add_argument("--rate", type=float, default=None, help="submissions per second (default: as fast as possible)")
     bench.add_argument("--runs", type=int, default=3)
     bench.add_argument(
@@ -461,6 +535,19 @@ def _add_bench_commands(commands: Commands) -> None:
         help="instead: POST /v1/fees to registration at URL (e.g. http://127.0.0.1:8081) at --rate "
         "(default 100/s) and time each answer",
     )
+    bench.add_argument(
+        "--no-floor",
+        dest="floor",
+        action="store_false",
+        help="skip the raw Kafka floor (plain aiokafka over the same two hops) measured before each run",
+    )
+    bench.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH (- for stdout)")
+    bench.add_argument(
+        "--curve",
+        metavar="RATES",
+        help="offered rates, comma-separated (e.g. 20,50,100,200): runs at each, drawn as --png",
+    )
+    bench.add_argument("--png", default="docs/performance/latency-vs-rate.png", help="where --curve draws")
     bench.set_defaults(func=cmd_bench)
 
     chaos = commands.add_parser(
@@ -495,6 +582,9 @@ def _add_bench_commands(commands: Commands) -> None:
     bench_protection.add_argument("--events", dest="count", type=int, default=10000)
     bench_protection.add_argument("--warmup", type=int, default=2000, help="events sent first and not counted")
     bench_protection.add_argument("--patients", type=int, default=5000)
+    bench_protection.add_argument(
+        "--new-fee-samples", type=int, default=40, help="new fees timed one at a time per history size (0: none)"
+    )
     bench_protection.add_argument("--rate", type=float, default=None, help="events per second (default: flat out)")
     bench_protection.add_argument("--runs", type=int, default=3)
     bench_protection.set_defaults(func=cmd_bench_protection)
@@ -506,6 +596,35 @@ def _add_bench_commands(commands: Commands) -> None:
     bench_desk.add_argument("--person", default="SE2321000016-E001", help="who signs in (development sign-in)")
     bench_desk.add_argument("--unit", default="SE2321000016-U001", help="the unit they act for")
     bench_desk.set_defaults(func=cmd_bench_desk)
+    _add_seed_ledger(commands)
+
+
+def _add_seed_ledger(commands: Commands) -> None:
+    from runtime.settings import DEV_PATIENT_KEY_SECRET
+
+    seed = commands.add_parser(
+        "seed-ledger",
+        help="write a large region's year of fees straight into the services' tables (COPY), for benchmarks",
+    )
+    seed.add_argument("--patients", type=int, default=2_000_000)
+    seed.add_argument("--fee-versions", type=int, default=10_000_000, help="fees and their corrections (about 4 %%)")
+    seed.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:55432/efrikort"),
+        help="the server the services' schemas are in, as a user who may write them (default: the local stack's)",
+    )
+    seed.add_argument(
+        "--patient-key-secret",
+        default=os.environ.get("EFRIKORT_PATIENT_KEY_SECRET", DEV_PATIENT_KEY_SECRET),
+        help="the stack's patient key secret (default: $EFRIKORT_PATIENT_KEY_SECRET, else the development one)",
+    )
+    seed.add_argument("--directory", default=str(repo_root() / SAMPLE_DIRECTORY), help="units, users and system")
+    seed.add_argument("--region", default=os.environ.get("EFRIKORT_REGION", "Region Exempel"))
+    seed.add_argument("--region-file", help="protection's region settings (default: protection's own default)")
+    seed.add_argument("--seed", type=int, default=1, help="the random generator's seed")
+    seed.add_argument("--append", action="store_true", help="seed further patients into an already seeded ledger")
+    seed.add_argument("--json", action="store_true", help="the summary as JSON on stdout")
+    seed.set_defaults(func=cmd_seed_ledger)
 
 
 if __name__ == "__main__":

@@ -4,13 +4,15 @@ what changed, and answer each registration with its outcome."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 from contracts import clock
 from contracts.events import FeeCorrected, FeeDeleted, FeeRegistered
 from contracts.topics import INTERNAL_FEE_OUTCOMES, SYSTEM_FEE_OUTCOMES
 from protection import ledger_changes, store
+from protection.ledger import Checkpoint, ReplayPosition
 from protection.ledger_changes import PatientChanges
-from protection.recompute import recompute
+from protection.recompute import recompute, start_of
 from protection.regions import RegionSettings
 from protection.store import FeeEvent
 from runtime.consumers import Delivery, InvalidMessage
@@ -24,11 +26,11 @@ async def on_fee_events(deliveries: Sequence[Delivery], tx: Transaction, *, regi
     fee_events = [(delivery, fee_event_of(delivery)) for delivery in deliveries]
     keys = sorted({event.patient_key for _, event in fee_events})
     await store.lock_patients(tx.conn, keys)
-    await store.record_fee_versions(tx.conn, [event for _, event in fee_events])
-    histories = await store.histories(tx.conn, keys)
-    published = await store.published_statuses(tx.conn, keys)
     now = clock.now()
     today = clock.today_in_sweden(now)
+    starts = await recorded_with_starts(tx, [event for _, event in fee_events], today)
+    histories = await store.histories(tx.conn, keys, starts)
+    published = await store.published_statuses(tx.conn, keys)
     batch = [
         ledger_changes.patient_changes(key, recompute(histories[key], region, now), published.get(key), today, now)
         for key in keys
@@ -39,6 +41,28 @@ async def on_fee_events(deliveries: Sequence[Delivery], tx: Transaction, *, regi
         await publish_changes(tx, cause[changes.patient_key], changes)
         await answer_registrations(tx, registrations_of(changes.patient_key, fee_events), changes)
     await store.record_changes(tx.conn, batch)
+
+
+async def recorded_with_starts(
+    tx: Transaction, events: Sequence[FeeEvent], today: date
+) -> dict[str, Checkpoint | None]:
+    """Record the fee versions, and say where each patient's recomputation may start: from the stored
+    checkpoint when no fee of the batch was, or now is, at or before it; else from the first fee."""
+    fee_ids = [event.fee_id for event in events]
+    before = await store.fee_positions(tx.conn, fee_ids)
+    await store.record_fee_versions(tx.conn, events)
+    after = await store.fee_positions(tx.conn, fee_ids)
+    keys = sorted({event.patient_key for event in events})
+    stored = await store.checkpoints(tx.conn, keys)
+    changed: dict[str, list[ReplayPosition]] = {key: [] for key in keys}
+    for fee in (*before, *after):
+        changed.setdefault(fee.patient_key, []).append(fee.position)
+    for event in events:
+        # A registration is answered with the standing on its own visit date, which a re-sent older
+        # version may put before the checkpoint, where the tail's ledger cannot answer.
+        if isinstance(event, FeeRegistered):
+            changed[event.patient_key].append(ReplayPosition(event.visit_date, event.registered_at, event.fee_id))
+    return {key: start_of(stored.get(key), changed[key], today) for key in keys}
 
 
 def fee_event_of(delivery: Delivery) -> FeeEvent:

@@ -126,14 +126,40 @@ class Standing:
     free_card: FreeCard | None
 
 
+class ReplayPosition(NamedTuple):
+    """Where a fee stands in the replay: visit date, then registration time, then fee id."""
+
+    visit_date: date
+    registered_at: datetime
+    fee_id: UUID
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The ledger's settled part (avslutad del): the last fee of a replay after which no period was running.
+
+    After such a fee the replay carries nothing into the next fee but the last free card reached, so
+    the fees after it replay the same from `card` alone, as long as no fee at or before `after` changes.
+    """
+
+    after: ReplayPosition
+    card: FreeCard | None
+    """The last free card reached at or before `after` (None: none yet)."""
+
+
 @dataclass
 class Ledger:
     periods: list[Period] = field(default_factory=list)
     assessments: dict[UUID, Assessment] = field(default_factory=dict)
+    carried: FreeCard | None = None
+    """A replay from a checkpoint: the checkpoint's free card, reached before the fees replayed."""
+    checkpoint: Checkpoint | None = None
+    """The last point of this replay after which no period was running (None: there was none)."""
 
     @property
     def free_cards(self) -> list[FreeCard]:
-        return [p.free_card for p in self.periods if p.free_card is not None]
+        cards = [p.free_card for p in self.periods if p.free_card is not None]
+        return [self.carried, *cards] if self.carried is not None else cards
 
     def card_on(self, day: date) -> FreeCard | None:
         for card in reversed(self.free_cards):
@@ -162,8 +188,8 @@ class Ledger:
         return Standing(start, ceiling, total, max(0, ceiling - total), None)
 
 
-def replay_order(fee: Fee) -> tuple[date, datetime, UUID]:
-    return fee.visit_date, fee.registered_at, fee.fee_id
+def replay_order(fee: Fee) -> ReplayPosition:
+    return ReplayPosition(fee.visit_date, fee.registered_at, fee.fee_id)
 
 
 _COUNTING = frozenset(code for code, fee_type in FEE_TYPES.items() if fee_type.counting)
@@ -271,39 +297,51 @@ class RunningPeriod:
         return card
 
 
-def replay(fees: list[Fee], region: RegionSettings) -> Ledger:
-    """The ledger that DOMAIN.md's rules make of these fees.
+def replay(fees: list[Fee], region: RegionSettings, start: Checkpoint | None = None) -> Ledger:
+    """The ledger that DOMAIN.md's rules make of these fees; from `start` on, when given, with `fees` the
+    fees after its position (the tail).
+
+    A tail's ledger answers `standing_on(day)` for days on or after `start.after.visit_date`: no period
+    was running after that fee, so every period that did not reach a card had already run out before it
+    (its fees outside the twelve months, or its fixed end passed) and can count on no later day; every
+    free card before the carried one ran out before the carried one's period began. Only the carried
+    card, which it keeps, can still apply.
 
     Written for speed as well as reading (a patient with hundreds of fees is recomputed on every
     change): the region's rules and the age limits are looked up only when the date passes a change.
     """
-    ledger = Ledger()
+    card = start.card if start is not None else None
+    ledger = Ledger(carried=card, checkpoint=start)
     assessments = ledger.assessments
     in_force = RulesInForce(region)
-    card: FreeCard | None = None
     running: RunningPeriod | None = None
+    settled: Fee | None = None
     for fee in sorted(fees, key=replay_order):
         if fee.fee_type not in _COUNTING:
             assessments[fee.fee_id] = Assessment(fee.fee_amount, 0, _NOT_COUNTING)
-            continue
-        visit = fee.visit_date
-        rules = in_force.on(visit, fee.birth_date)
-        free_by_age = in_force.ages.free_by_age(visit)
-        if free_by_age is not None:
-            # Registered with 0 to pay, and it does not start a period.
-            assessments[fee.fee_id] = free_by_age
-            continue
-        if card is not None and card.valid_from <= visit <= card.valid_to:
-            assessments[fee.fee_id] = _COVERED_BY_FREE_CARD
-            continue
-        if running is not None:
-            running = running.still_running_on(visit, rules.period_mode)
+        else:
+            visit = fee.visit_date
+            rules = in_force.on(visit, fee.birth_date)
+            free_by_age = in_force.ages.free_by_age(visit)
+            if free_by_age is not None:
+                # Registered with 0 to pay, and it does not start a period.
+                assessments[fee.fee_id] = free_by_age
+            elif card is not None and card.valid_from <= visit <= card.valid_to:
+                assessments[fee.fee_id] = _COVERED_BY_FREE_CARD
+            else:
+                if running is not None:
+                    running = running.still_running_on(visit, rules.period_mode)
+                if running is None:
+                    running = RunningPeriod.started_on(visit, rules.ceiling)
+                    ledger.periods.append(running.period)
+                due = running.charge(fee, rules.ceiling)
+                assessments[fee.fee_id] = Assessment(due, due, _COUNTED)
+                if running.period.total >= rules.ceiling:
+                    card = running.free_card(visit)
+                    running = None
         if running is None:
-            running = RunningPeriod.started_on(visit, rules.ceiling)
-            ledger.periods.append(running.period)
-        due = running.charge(fee, rules.ceiling)
-        assessments[fee.fee_id] = Assessment(due, due, _COUNTED)
-        if running.period.total >= rules.ceiling:
-            card = running.free_card(visit)
-            running = None
+            settled = fee
+    if settled is not None:
+        # The card can change only where no period runs after it, so it is the card at `settled` too.
+        ledger.checkpoint = Checkpoint(replay_order(settled), card)
     return ledger

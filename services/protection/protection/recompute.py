@@ -15,7 +15,7 @@ from uuid import UUID
 from contracts.integration import FreeCardStatus, FreeCardSummary
 from protection import free_cards, overcharges
 from protection.free_cards import CardChange, CardIssued, CardMoved, IssuedCard
-from protection.ledger import Fee, FreeCard, Ledger, Standing, replay
+from protection.ledger import Checkpoint, Fee, FreeCard, Ledger, ReplayPosition, Standing, replay
 from protection.overcharges import (
     Overcharge,
     OverchargeChange,
@@ -37,6 +37,10 @@ class PatientHistory:
     overcharges: list[Overcharge]
     undercharges: dict[UUID, int]
     """The shortfall last recorded per fee."""
+    start: Checkpoint | None = None
+    """Where the replay starts (None: from the first fee). With a start, `fees`, `overcharges` and
+    `undercharges` are only those of fees after its position (deleted ones too, for their overcharges);
+    `issued_cards` are all, as status needs them."""
 
 
 @dataclass(frozen=True)
@@ -73,8 +77,19 @@ class Recomputation:
     region: RegionSettings
 
 
+def start_of(stored: Checkpoint | None, changed: list[ReplayPosition], today: date) -> Checkpoint | None:
+    """The checkpoint a patient's recomputation may start from: the one stored, unless a fee changed at
+    or before it (a late fee, a correction moving a visit from or to before it, a deletion there: then
+    the whole history is replayed) or it lies after today (status is asked for today)."""
+    if stored is None or stored.after.visit_date > today:
+        return None
+    if any(position <= stored.after for position in changed):
+        return None
+    return stored
+
+
 def recompute(history: PatientHistory, region: RegionSettings, now: datetime) -> Recomputation:
-    ledger = replay(history.fees, region)
+    ledger = replay(history.fees, region, history.start)
     # A fee registered without a paid amount is paid as assessed now; later changes are measured
     # against that, which is how a late receipt turns an earlier payment into an overcharge.
     charged: dict[UUID, int] = {}
@@ -85,7 +100,7 @@ def recompute(history: PatientHistory, region: RegionSettings, now: datetime) ->
             dataclasses.replace(fee, paid_amount=charged[fee.fee_id]) if fee.paid_amount is None else fee
             for fee in fees
         ]
-    card_changes = free_cards.reconcile(history.issued_cards, ledger.free_cards)
+    card_changes = free_cards.reconcile(cards_from(history.start, history.issued_cards), ledger.free_cards)
     return Recomputation(
         ledger=ledger,
         fees=fees,
@@ -111,7 +126,15 @@ def history_after(history: PatientHistory, result: Recomputation) -> PatientHist
                 change.before, amount=change.amount, state=overcharge_state_after(change.amount)
             )
     undercharges = {**history.undercharges, **{short.fee.fee_id: short.amount for short in result.undercharges}}
-    return PatientHistory(result.fees, result.cards, list(recorded.values()), undercharges)
+    return PatientHistory(result.fees, result.cards, list(recorded.values()), undercharges, history.start)
+
+
+def cards_from(start: Checkpoint | None, issued: list[IssuedCard]) -> list[IssuedCard]:
+    """The issued cards a replay from `start` reconciles: the checkpoint's card and later ones. Earlier
+    cards are settled: they equal the earlier replay's cards, which nothing after `start` can change."""
+    if start is None or start.card is None:
+        return issued
+    return [card for card in issued if card.valid_from >= start.card.valid_from]
 
 
 def overcharge_state_after(amount: int) -> OverchargeState:

@@ -5,10 +5,10 @@ patients, so that a poll of a few hundred fee events costs a handful of round tr
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from sqlalchemy import text
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.events import FeeCorrected, FeeDeleted, FeeRegistered
 from protection.free_cards import CardIssued, CardMoved, CardRevoked, IssuedCard
-from protection.ledger import Fee, FreeCard
+from protection.ledger import Checkpoint, Fee, FreeCard, ReplayPosition
 from protection.ledger_changes import PatientChanges, status_document
 from protection.overcharges import Overcharge, OverchargeChanged, OverchargeFound, OverchargeState
 from protection.recompute import PatientHistory, overcharge_state_after
@@ -46,21 +46,38 @@ _UPSERT_FEE = text(
     "paid_amount = excluded.paid_amount, deleted = false WHERE fees.version < excluded.version"
 )
 _DELETE_FEE = text("UPDATE fees SET deleted = true, version = :version WHERE fee_id = :fee_id AND version < :version")
-# The history reads go straight to asyncpg (see `driver_connection`): they return every fee of
-# a batch's patients, and that is where SQLAlchemy's row handling cost the most.
+# The history reads go straight to asyncpg (see `driver_connection`): they return the fees of a
+# batch's patients, and that is where SQLAlchemy's row handling cost the most. Each patient's reads
+# start after the patient's checkpoint (`_STARTS`): a range scan of `fees_in_replay_order`.
+_STARTS = (
+    "unnest($1::text[], $2::date[], $3::timestamptz[], $4::uuid[]) AS s(patient_key, visit_date, registered_at, fee_id)"
+)
+_AFTER_START = "(f.visit_date, f.registered_at, f.fee_id) > (s.visit_date, s.registered_at, s.fee_id)"
 _FEES = (
-    "SELECT fee_id, patient_key, visit_date, registered_at, fee_type, fee_amount, birth_date, care_unit, "
-    "coalesce(paid_amount, charged_amount), version FROM fees WHERE patient_key = ANY($1::text[]) AND NOT deleted"
+    "SELECT f.fee_id, f.patient_key, f.visit_date, f.registered_at, f.fee_type, f.fee_amount, f.birth_date, "
+    f"f.care_unit, coalesce(f.paid_amount, f.charged_amount), f.version FROM {_STARTS} "
+    f"JOIN fees f ON f.patient_key = s.patient_key AND {_AFTER_START} WHERE NOT f.deleted"
 )
 _CARDS = (
     "SELECT number, patient_key, period_start, valid_from, valid_to, ceiling, issued_at FROM free_cards "
     "WHERE patient_key = ANY($1::text[]) AND revoked_at IS NULL"
 )
+# Those of fees after the start, deleted ones too (the fee's row keeps its last visit date), so that
+# what is open for a deleted fee is still closed.
 _OVERCHARGES = (
-    "SELECT overcharge_id, patient_key, fee_id, care_unit, amount, state FROM overcharges "
-    "WHERE patient_key = ANY($1::text[])"
+    f"SELECT o.overcharge_id, o.patient_key, o.fee_id, o.care_unit, o.amount, o.state FROM {_STARTS} "
+    f"JOIN overcharges o ON o.patient_key = s.patient_key JOIN fees f ON f.fee_id = o.fee_id WHERE {_AFTER_START}"
 )
-_UNDERCHARGES = "SELECT fee_id, patient_key, amount FROM undercharges WHERE patient_key = ANY($1::text[])"
+_UNDERCHARGES = (
+    f"SELECT u.fee_id, u.patient_key, u.amount FROM {_STARTS} "
+    f"JOIN undercharges u ON u.patient_key = s.patient_key JOIN fees f ON f.fee_id = u.fee_id WHERE {_AFTER_START}"
+)
+_POSITIONS = "SELECT fee_id, patient_key, visit_date, registered_at FROM fees WHERE fee_id = ANY($1::uuid[])"
+_CHECKPOINTS = (
+    "SELECT patient_key, visit_date, registered_at, fee_id, card_period_start, card_valid_from, card_valid_to, "
+    "card_ceiling FROM ledger_checkpoints WHERE patient_key = ANY($1::text[])"
+)
+_BEFORE_EVERY_FEE = ReplayPosition(date.min, datetime.min.replace(tzinfo=UTC), UUID(int=0))
 _STATUSES = text("SELECT patient_key, status FROM patient_status WHERE patient_key = ANY(CAST(:keys AS text[]))")
 
 _SET_CHARGED = text("UPDATE fees SET charged_amount = :amount WHERE fee_id = :fee_id AND charged_amount IS NULL")
@@ -89,6 +106,15 @@ _RECORD_UNDERCHARGE = text(
     "VALUES (:fee_id, :patient_key, :care_unit, :amount, :at) "
     "ON CONFLICT (fee_id) DO UPDATE SET amount = excluded.amount, recorded_at = excluded.recorded_at"
 )
+_SET_CHECKPOINT = text(
+    "INSERT INTO ledger_checkpoints (patient_key, visit_date, registered_at, fee_id, card_period_start, "
+    "card_valid_from, card_valid_to, card_ceiling) VALUES (:patient_key, :visit_date, :registered_at, :fee_id, "
+    ":card_period_start, :card_valid_from, :card_valid_to, :card_ceiling) ON CONFLICT (patient_key) DO UPDATE SET "
+    "visit_date = excluded.visit_date, registered_at = excluded.registered_at, fee_id = excluded.fee_id, "
+    "card_period_start = excluded.card_period_start, card_valid_from = excluded.card_valid_from, "
+    "card_valid_to = excluded.card_valid_to, card_ceiling = excluded.card_ceiling"
+)
+_FORGET_CHECKPOINT = text("DELETE FROM ledger_checkpoints WHERE patient_key = :patient_key")
 _SET_STATUS = text(
     "INSERT INTO patient_status (patient_key, status, changed_at) VALUES (:patient_key, CAST(:status AS jsonb), :at) "
     "ON CONFLICT (patient_key) DO UPDATE SET status = excluded.status, changed_at = excluded.changed_at"
@@ -153,22 +179,54 @@ async def record_fee_versions(conn: AsyncConnection, events: Sequence[FeeEvent])
         await conn.execute(_DELETE_FEE, deletions)
 
 
-async def histories(conn: AsyncConnection, patient_keys: Sequence[str]) -> dict[str, PatientHistory]:
+class FeePosition(NamedTuple):
+    patient_key: str
+    position: ReplayPosition
+
+
+async def fee_positions(conn: AsyncConnection, fee_ids: Sequence[UUID]) -> list[FeePosition]:
+    """Where these fees stand in their patients' replays (those protection has a row for)."""
+    db = await driver_connection(conn)
+    rows = await db.fetch(_POSITIONS, list(set(fee_ids)))
+    return [FeePosition(key, ReplayPosition(visit, at, fee_id)) for fee_id, key, visit, at in rows]
+
+
+async def checkpoints(conn: AsyncConnection, patient_keys: Sequence[str]) -> dict[str, Checkpoint]:
+    """Each patient's checkpoint as last stored (a patient without one has none yet)."""
+    db = await driver_connection(conn)
+    stored: dict[str, Checkpoint] = {}
+    for key, visit, registered_at, fee_id, period_start, valid_from, valid_to, ceiling in await db.fetch(
+        _CHECKPOINTS, list(patient_keys)
+    ):
+        card = None if period_start is None else FreeCard(period_start, valid_from, valid_to, ceiling)
+        stored[key] = Checkpoint(ReplayPosition(visit, registered_at, fee_id), card)
+    return stored
+
+
+async def histories(
+    conn: AsyncConnection, patient_keys: Sequence[str], starts: Mapping[str, Checkpoint | None] | None = None
+) -> dict[str, PatientHistory]:
+    """What protection holds about each patient: all of it, or from the patient's start (`starts`) on."""
     db = await driver_connection(conn)
     keys = list(patient_keys)
+    begin = {key: (starts or {}).get(key) for key in keys}
+    after = [start.after if start is not None else _BEFORE_EVERY_FEE for start in begin.values()]
+    ranges = (keys, [a.visit_date for a in after], [a.registered_at for a in after], [a.fee_id for a in after])
     fees: dict[str, list[Fee]] = {k: [] for k in keys}
-    for fee_id, key, visit, registered_at, fee_type, amount, born, unit, paid, version in await db.fetch(_FEES, keys):
+    for fee_id, key, visit, registered_at, fee_type, amount, born, unit, paid, version in await db.fetch(
+        _FEES, *ranges
+    ):
         fees[key].append(Fee(fee_id, visit, registered_at, fee_type, amount, born, unit, paid, version))
     cards: dict[str, list[IssuedCard]] = {k: [] for k in keys}
     for number, key, period_start, valid_from, valid_to, ceiling, issued_at in await db.fetch(_CARDS, keys):
         cards[key].append(IssuedCard(number, period_start, valid_from, valid_to, ceiling, issued_at))
     overcharges: dict[str, list[Overcharge]] = {k: [] for k in keys}
-    for overcharge_id, key, fee_id, care_unit, amount, state in await db.fetch(_OVERCHARGES, keys):
+    for overcharge_id, key, fee_id, care_unit, amount, state in await db.fetch(_OVERCHARGES, *ranges):
         overcharges[key].append(Overcharge(overcharge_id, fee_id, care_unit, amount, OverchargeState(state)))
     undercharges: dict[str, dict[UUID, int]] = {k: {} for k in keys}
-    for fee_id, key, amount in await db.fetch(_UNDERCHARGES, keys):
+    for fee_id, key, amount in await db.fetch(_UNDERCHARGES, *ranges):
         undercharges[key][fee_id] = amount
-    return {key: PatientHistory(fees[key], cards[key], overcharges[key], undercharges[key]) for key in keys}
+    return {key: PatientHistory(fees[key], cards[key], overcharges[key], undercharges[key], begin[key]) for key in keys}
 
 
 async def published_statuses(conn: AsyncConnection, patient_keys: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -187,6 +245,8 @@ async def record_changes(conn: AsyncConnection, batch: Sequence[PatientChanges])
         (_CHANGE_OVERCHARGE, _changed_overcharge_rows(batch)),
         (_RECORD_UNDERCHARGE, _undercharge_rows(batch)),
         (_SET_STATUS, _status_rows(batch)),
+        (_SET_CHECKPOINT, _checkpoint_rows(batch)),
+        (_FORGET_CHECKPOINT, _checkpoints_gone(batch)),
     ):
         if rows:
             await conn.execute(statement, rows)
@@ -299,6 +359,33 @@ def _status_rows(batch: Sequence[PatientChanges]) -> list[Row]:
         }
         for changes in batch
         if changes.status is not None
+    ]
+
+
+def _checkpoint_rows(batch: Sequence[PatientChanges]) -> list[Row]:
+    rows = []
+    for changes in batch:
+        checkpoint = changes.recomputation.ledger.checkpoint
+        if checkpoint is None:
+            continue
+        card = checkpoint.card
+        rows.append(
+            {
+                "patient_key": changes.patient_key,
+                **checkpoint.after._asdict(),
+                "card_period_start": card.period_start if card is not None else None,
+                "card_valid_from": card.valid_from if card is not None else None,
+                "card_valid_to": card.valid_to if card is not None else None,
+                "card_ceiling": card.ceiling if card is not None else None,
+            }
+        )
+    return rows
+
+
+def _checkpoints_gone(batch: Sequence[PatientChanges]) -> list[Row]:
+    """A full replay that found no settled part: any checkpoint stored before no longer holds."""
+    return [
+        {"patient_key": changes.patient_key} for changes in batch if changes.recomputation.ledger.checkpoint is None
     ]
 
 

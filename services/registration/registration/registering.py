@@ -36,7 +36,7 @@ from registration.submission_rules import (
     reason,
     submission_id_in,
 )
-from runtime import access_grants, membership
+from runtime import access_grants, database, membership
 from runtime.audit import record_access
 from runtime.identity import Caller
 from runtime.patient_key import patient_key
@@ -200,7 +200,7 @@ async def register_or_refuse(
     raised), and the runtime then handles each of its messages alone. `tx` holds nothing emitted before
     (the poll's or the request's own transaction): what the rolled-back work emitted is discarded."""
     try:
-        async with tx.conn.begin_nested():
+        async with database.savepoint(tx.conn, "registering"):
             return await register_submissions(items, tx.conn, key_secret, region, first_visit_date)
     except DBAPIError as error:
         if len(items) != 1 or not refused_as_data(error):

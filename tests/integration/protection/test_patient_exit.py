@@ -10,13 +10,17 @@ from datetime import UTC, date, datetime
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from contracts.access_events import PatientExited, PatientReentered
 from contracts.envelope import Envelope, Event
 from contracts.topics import INTERNAL_FEE_OUTCOMES, PATIENT_MEMBERSHIP, PATIENT_STATUS
 from efrikort.infra.stack import InfraEndpoints
 from efrikort.services import ServiceProcess
+from runtime.consumers import Delivery
+from runtime.membership import still_members
 from runtime.outbox import envelope_headers
+from runtime.settings import async_driver_url
 from tests.integration.protection.conftest import Patient
 from tests.kafka_clients import eventually, reading
 
@@ -106,3 +110,21 @@ async def test_an_exit_tombstones_the_patients_status_and_a_fee_in_flight_does_n
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+async def test_a_batch_holds_the_exits_lock_while_it_checks_membership_even_when_no_patient_has_left(
+    granted: ServiceProcess, infra: InfraEndpoints, db: asyncpg.Connection
+) -> None:
+    """An exit must wait for the batches under way: checking who has left takes the lock first, in the one
+    statement that reads the register, whatever that read finds."""
+    engine = create_async_engine(
+        async_driver_url(infra.database_url), connect_args={"server_settings": {"search_path": SCHEMA}}
+    )
+    member = Delivery("efrikort.fees.v1", 0, 0, f"patient-{uuid.uuid4().hex}".encode(), b"{}", {})
+    try:
+        async with engine.begin() as conn:
+            assert await still_members(conn, [member]) == [member]
+            exit_could_start = await db.fetchval("SELECT pg_try_advisory_lock(hashtext($1 || '.membership'))", SCHEMA)
+            assert exit_could_start is False, "an exit could have removed rows the batch was about to write"
+    finally:
+        await engine.dispose()

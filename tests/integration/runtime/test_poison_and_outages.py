@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import json
 import re
 import time
 import uuid
@@ -24,7 +25,7 @@ from sqlalchemy import text
 
 from efrikort.infra.postgres import PostgresServer
 from efrikort.infra.stack import InfraEndpoints
-from runtime.consumers import InvalidMessage
+from runtime.consumers import Delivery, InvalidMessage, Outage
 from tests.infra_fixtures import free_ports
 from tests.integration.runtime.harness import Attempt, TinyService, headers_of, metric, record_effect
 from tests.kafka_clients import eventually, reading
@@ -188,6 +189,43 @@ async def test_when_every_message_fails_nothing_is_dead_lettered_and_all_are_han
         await dlq.drain(1.0)
     assert [r for r in dlq.seen if r.key == key.encode()] == [], "a message was dead-lettered for a fault of all"
     assert await eventually(lambda: _ready(http), timeout=15, interval=0.1)
+
+
+async def test_a_lone_message_failing_like_the_poll_before_it_waits_with_them_until_one_goes_through(
+    http: httpx.AsyncClient, service: TinyService
+) -> None:
+    """After every message of a poll failed alike the consumer pauses, and its next poll may bring a single
+    message: with nothing to compare it with it would count as poison and go to the DLQ, though it fails
+    for the fault all share. It waits with them until one goes through; after that a lone failure is poison
+    again. (Driven through the running service's processor, so that the polls are exactly these.)"""
+    assert service.runtime is not None
+    processor = service.runtime.processor
+    [consumer] = service.definition().consumers
+    broken = True
+
+    async def fails_while_broken(attempt: Attempt) -> None:
+        await attempt.record_effect()
+        if broken:
+            raise RuntimeError("the handler's own fault, the same for every message")
+
+    async def always_fails(attempt: Attempt) -> None:
+        raise RuntimeError("this message's own fault")
+
+    def polled(behaviour: object) -> Delivery:
+        message_id = uuid.uuid4().hex
+        service.behaviours[message_id] = behaviour  # type: ignore[assignment]
+        offset = uuid.uuid4().int % 2**40
+        return Delivery(service.input.name, 0, offset, message_id.encode(), json.dumps({"id": message_id}).encode(), {})
+
+    with pytest.raises(Outage):
+        await processor.process_batch(consumer, [polled(fails_while_broken), polled(fails_while_broken)])
+    lone = polled(fails_while_broken)
+    with pytest.raises(Outage):
+        await processor.process_batch(consumer, [lone])
+    broken = False
+    await processor.process_batch(consumer, [lone])
+    assert await service.effects(json.loads(lone.value)["id"]) != [], "handled once it works again"
+    await processor.process_batch(consumer, [polled(always_fails)])  # poison again: dead-lettered, not raised
 
 
 async def test_a_lone_message_whose_handler_keeps_losing_its_connection_waits_and_is_never_dead_lettered(

@@ -1,0 +1,132 @@
+"""What one new fee costs protection for a patient with a short and with a long history (issue 17).
+
+- Its handling (`on_fee_events`: lock, record, read, replay, reconcile, write, outbox) against the session's
+  PostgreSQL, timed in this process, new fees one at a time.
+- End to end (`efrikort bench-protection`'s figure) against the session's protection: each new fee timed
+  from its event to its outcome on Kafka (the outbox relay's and the consumers' polling dominate that).
+
+Prints the medians (run with `-s`); asserts no timing. Sizes and samples from EFRIKORT_NEW_FEE_BENCH_HISTORY
+and EFRIKORT_NEW_FEE_BENCH_SAMPLES (small by default, to keep the suite quick)."""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+import protection
+from contracts.envelope import Envelope
+from contracts.events import FeeRegistered
+from contracts.integration import FeeSource
+from contracts.topics import FEES
+from efrikort.bench_protection import run_new_fee_bench
+from efrikort.infra.stack import InfraEndpoints
+from efrikort.services import ServiceProcess
+from protection.handlers import on_fee_events
+from protection.regions import RegionSettings
+from protection.settings import ProtectionSettings
+from runtime import database
+from runtime.consumers import Delivery
+from runtime.transaction import UnitOfWork
+
+pytestmark = pytest.mark.integration
+
+SIZES = (5, int(os.environ.get("EFRIKORT_NEW_FEE_BENCH_HISTORY", "40")))
+SAMPLES = int(os.environ.get("EFRIKORT_NEW_FEE_BENCH_SAMPLES", "4"))
+REGION = RegionSettings.load()
+
+
+class NoRelay:
+    """The outbox rows written here are never published: only the handling is timed."""
+
+    def wake(self) -> None:
+        pass
+
+
+@pytest.fixture
+async def work(infra: InfraEndpoints) -> AsyncIterator[UnitOfWork]:
+    """Protection's schema under a name of this test's own, and a unit of work on it."""
+    settings = ProtectionSettings(
+        service_name=f"protection_cost_{uuid.uuid4().hex[:8]}", database_url=infra.database_url
+    )
+    await database.provision(settings)
+    engine = database.create_engine(settings)
+    await database.migrate(engine, Path(protection.__file__).parent / "migrations", settings.database_schema)
+    try:
+        yield UnitOfWork(engine, NoRelay(), producer="protection")  # type: ignore[arg-type]
+    finally:
+        await engine.dispose()
+        owner = await asyncpg.connect(infra.database_url)
+        await owner.execute(f"DROP OWNED BY {settings.database_role} CASCADE")
+        await owner.execute(f"DROP ROLE {settings.database_role}")
+        await owner.close()
+
+
+def registered(patient: str, day: date, offset: int) -> Delivery:
+    fee = FeeRegistered(
+        fee_id=uuid.uuid4(),
+        version=1,
+        submission_id=str(uuid.uuid4()),
+        system_id=None,
+        patient_key=patient,
+        birth_date=date(1985, 4, 12),
+        visit_date=day,
+        care_unit="SE2321000016-U001",
+        registered_by="SE2321000016-E001",
+        fee_type="doctor_visit",
+        fee_amount=300,
+        paid_amount=None,
+        source=FeeSource.VISIT,
+        registered_at=datetime.now(UTC),
+    )
+    envelope = Envelope.wrap(fee, producer="registration", correlation_id=str(uuid.uuid4()))
+    headers = {"event_type": envelope.event_type, "event_id": str(envelope.event_id)}
+    return Delivery(FEES.name, 0, offset, patient.encode(), envelope.model_dump_json().encode(), headers)
+
+
+async def handled(work: UnitOfWork, deliveries: list[Delivery]) -> float:
+    """Milliseconds to handle the deliveries as one batch, in one transaction."""
+    started = time.perf_counter()
+    async with work.begin() as tx:
+        await on_fee_events(deliveries, tx, region=REGION)
+    return (time.perf_counter() - started) * 1000
+
+
+async def test_handling_a_new_fee_is_timed_for_a_short_and_a_long_history(work: UnitOfWork) -> None:
+    today, days = date.today(), 4 * 365
+    medians = {}
+    for size in SIZES:
+        patient = f"cost-{size}-{uuid.uuid4().hex[:8]}"
+        history = [registered(patient, today - timedelta(days=days - i * days // size), i) for i in range(size)]
+        for first in range(0, size, 100):
+            await handled(work, history[first : first + 100])
+        timings = [
+            await handled(work, [registered(patient, today - timedelta(days=1), size + i)]) for i in range(SAMPLES)
+        ]
+        medians[size] = statistics.median(timings)
+    print(
+        f"handling one new fee, {SIZES[0]} / {SIZES[1]} fees: median {medians[SIZES[0]]:.2f} / "
+        f"{medians[SIZES[1]]:.2f} ms (ratio {medians[SIZES[1]] / medians[SIZES[0]]:.2f})"
+    )
+    assert all(median > 0 for median in medians.values())
+
+
+async def test_new_fees_are_timed_to_their_outcome_for_a_short_and_a_long_history(
+    protection: ServiceProcess, infra: InfraEndpoints
+) -> None:
+    sizes, samples = SIZES, SAMPLES
+    medians = await run_new_fee_bench(infra.kafka_bootstrap_servers, sizes, samples, seed=random.randrange(10**6))
+    print(
+        f"one new fee to its outcome, {sizes[0]} / {sizes[1]} fees: median {medians[sizes[0]]:.1f} / "
+        f"{medians[sizes[1]]:.1f} ms (ratio {medians[sizes[1]] / medians[sizes[0]]:.2f})"
+    )
+    assert sorted(medians) == sorted(sizes)
+    assert all(median > 0 for median in medians.values())
