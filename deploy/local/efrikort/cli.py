@@ -18,6 +18,7 @@ from efrikort.infra.kafka import resolve_kafka_jars
 from efrikort.infra.paths import repo_root, var_dir
 from efrikort.infra.stack import InfraEndpoints, LocalInfra
 from efrikort.kafka_principals import provision_services_blocking
+from efrikort.observe import PROMETHEUS_PORT, PrometheusMissing, PrometheusProcess
 from efrikort.services import SERVICE_PORTS, ServiceProcess
 from runtime.settings import DEVELOPMENT_ENV, DEVELOPMENT_MODE_ENV
 
@@ -54,17 +55,22 @@ def cmd_up(args: argparse.Namespace) -> int:
         ServiceProcess(name, ports[name], {**endpoints.service_env(name), **DEVELOPMENT_ENV}, logs / f"{name}.log")
         for name in SERVICE_PORTS
     ]
+    prometheus = PrometheusProcess(var_dir() / "prometheus", args.prometheus_port) if args.observe else None
     _stop_on_sigterm()
     code = 0
     logins: dict[str, ClientFiles] = {}
     try:
         _start_services(processes, args.timeout)
+        if prometheus is not None:
+            _start_prometheus(prometheus, processes)
         if not args.no_sample_directory:
             print(f"loading the sample directory {SAMPLE_DIRECTORY} into access ...", flush=True)
             if import_directory(repo_root() / SAMPLE_DIRECTORY, env) != 0:
                 raise RuntimeError("the sample directory could not be imported")
             logins = asyncio.run(_issue_sample_logins(endpoints))
         _print_where_to_look(endpoints, processes, time.monotonic() - started)
+        if prometheus is not None:
+            print(f"  {'Prometheus':<15} {prometheus.url}/targets  (alerts: /alerts)  log: {prometheus.log_path}")
         _print_sample_logins(logins)
         code = _watch(processes)
     except KeyboardInterrupt:
@@ -73,8 +79,20 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"e-frikort did not come up: {error}", file=sys.stderr)
         code = 1
     finally:
+        if prometheus is not None:
+            prometheus.stop()
         _stop_everything(processes, infra, keep_infra=args.keep_infra)
     return code
+
+
+def _start_prometheus(prometheus: PrometheusProcess, services: list[ServiceProcess]) -> None:
+    """Prometheus scraping every service `efrikort up` started, with the alert rules loaded."""
+    print("starting Prometheus ...", flush=True)
+    try:
+        prometheus.start(services)
+    except PrometheusMissing as missing:
+        raise RuntimeError(str(missing)) from None
+    prometheus.wait_ready()
 
 
 def _stop_on_sigterm() -> None:
@@ -337,6 +355,12 @@ def _add_running_commands(commands: Commands) -> None:
         action="store_true",
         help=f"do not load {SAMPLE_DIRECTORY} into access once it is ready",
     )
+    up.add_argument(
+        "--observe",
+        action="store_true",
+        help="also run Prometheus (Debian's package) scraping every service, with the alert rules loaded",
+    )
+    up.add_argument("--prometheus-port", type=int, default=PROMETHEUS_PORT, help="where Prometheus listens (--observe)")
     up.set_defaults(func=cmd_up)
 
     service = commands.add_parser("service", help="run one service in the foreground")
