@@ -72,3 +72,37 @@ def test_a_consumer_span_continues_the_producers_trace(monkeypatch: pytest.Monke
     assert span.context.trace_id == CAUSE.trace_id and span.parent is not None and span.parent.span_id == CAUSE.span_id
     assert written.headers["traceparent"] == f"00-{CAUSE.trace_id:032x}-{span.context.span_id:016x}-01"
     assert span.attributes is not None and span.attributes["messaging.kafka.offset"] == 42
+
+
+async def test_a_request_is_a_server_span_named_by_its_route_continuing_the_callers_trace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import httpx
+    from fastapi import FastAPI
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exported = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exported))
+    monkeypatch.setattr(tracing, "_enabled", True)
+    written: list[OutboxMessage] = []
+    app = FastAPI()
+
+    @app.post("/v1/notices/{notice_id}/resend")
+    async def resend(notice_id: str) -> dict[str, str]:
+        written.extend(tracing.with_trace_context([message()]))
+        return {}
+
+    app.add_middleware(tracing.TracingMiddleware, tracer=provider.get_tracer("test"))
+    caller = f"00-{CAUSE.trace_id:032x}-{CAUSE.span_id:016x}-01"
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        answer = await client.post("/v1/notices/n-123/resend", headers={"traceparent": caller})
+    assert answer.status_code == 200
+    [span] = exported.get_finished_spans()
+    assert span.name == "POST /v1/notices/{notice_id}/resend"  # the template: a path may hold an id
+    assert span.context.trace_id == CAUSE.trace_id
+    assert span.attributes is not None and span.attributes["http.response.status_code"] == 200
+    assert "n-123" not in str(dict(span.attributes))
+    assert written[0].headers["traceparent"] == f"00-{CAUSE.trace_id:032x}-{span.context.span_id:016x}-01"
