@@ -29,7 +29,7 @@ from faststream.message import StreamMessage
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from contracts.topics import SystemTopic, Topic
-from runtime import database, http, identity, kafka, problems
+from runtime import database, http, identity, kafka, problems, tracing
 from runtime.backoff import OutageBackoff
 from runtime.consumers import Consumer, Delivery, MessageProcessor, Outage
 from runtime.logs import configure_logging
@@ -107,6 +107,8 @@ class Runtime(Generic[SettingsT]):
             client_options=kafka.client_options(settings),
         )
         self.uow = UnitOfWork(self.engine, self.relay, producer=settings.service_name)
+        self.tracing = tracing.tracing_for(settings)
+        """Spans exported over OTLP, when an endpoint is configured (`runtime.tracing`); None otherwise."""
         self.processor = MessageProcessor(self.broker, self.uow, settings)
         self._subscribers: list[tuple[Any, bool]] = []
         self._backoffs: list[OutageBackoff] = []
@@ -155,10 +157,10 @@ class Runtime(Generic[SettingsT]):
         async def handle(message: KafkaMessage) -> None:
             records = message.raw_message
             outside = consumer.from_outside
+            deliveries = [Delivery.from_record(r, from_outside=outside) for r in records]
             try:
-                await self.processor.process_batch(
-                    consumer, [Delivery.from_record(r, from_outside=outside) for r in records]
-                )
+                with tracing.handling(self.tracing, consumer.topic.name, deliveries):
+                    await self.processor.process_batch(consumer, deliveries)
             except Outage as outage:
                 # The poll loop goes on with the partitions paused, so the member stays in its group.
                 raise backoff.pause(subscriber.consumer, outage.__cause__ or outage) from None
@@ -307,6 +309,8 @@ async def _lifespan(
         await runtime.relay.stop()
         await runtime.broker.stop()
         await runtime.engine.dispose()
+        if runtime.tracing is not None:
+            await asyncio.to_thread(runtime.tracing.shutdown)
         log.info("%s stopped", service.name)
 
 

@@ -19,6 +19,7 @@ from efrikort.infra.kafka import resolve_kafka_jars
 from efrikort.infra.paths import repo_root, var_dir
 from efrikort.infra.stack import InfraEndpoints, LocalInfra
 from efrikort.kafka_principals import provision_services_blocking
+from efrikort.observe import PROMETHEUS_PORT, PrometheusMissing, PrometheusProcess
 from efrikort.services import DESK, DESK_PORT, SERVICE_PORTS, ServiceProcess, desk_env
 from runtime.settings import DEVELOPMENT_ENV, DEVELOPMENT_MODE_ENV
 
@@ -60,6 +61,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         for name in SERVICE_PORTS
     ]
     desk = _desk_process(processes, args.http_port_base, logs)
+    prometheus = PrometheusProcess(var_dir() / "prometheus", args.prometheus_port) if args.observe else None
     _stop_on_sigterm()
     code = 0
     logins: dict[str, ClientFiles] = {}
@@ -67,12 +69,16 @@ def cmd_up(args: argparse.Namespace) -> int:
         _start_services(processes, args.timeout)
         processes.append(desk)
         _start_services([desk], args.timeout)
+        if prometheus is not None:
+            _start_prometheus(prometheus, processes)
         if not args.no_sample_directory:
             print(f"loading the sample directory {SAMPLE_DIRECTORY} into access ...", flush=True)
             if import_directory(repo_root() / SAMPLE_DIRECTORY, env) != 0:
                 raise RuntimeError("the sample directory could not be imported")
             logins = asyncio.run(_issue_sample_logins(endpoints))
         _print_where_to_look(endpoints, processes, time.monotonic() - started)
+        if prometheus is not None:
+            print(f"  {'Prometheus':<15} {prometheus.url}/targets  (alerts: /alerts)  log: {prometheus.log_path}")
         _print_sample_logins(logins)
         code = _watch(processes)
     except KeyboardInterrupt:
@@ -81,6 +87,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"e-frikort did not come up: {error}", file=sys.stderr)
         code = 1
     finally:
+        if prometheus is not None:
+            prometheus.stop()
         _stop_everything(processes, infra, keep_infra=args.keep_infra)
     return code
 
@@ -90,6 +98,16 @@ def _desk_process(services: list[ServiceProcess], http_port_base: int, logs: Pat
     port = http_port_base + len(SERVICE_PORTS) + 1 if http_port_base else DESK_PORT
     env = {**desk_env({p.name: p for p in services}), **DEVELOPMENT_ENV}
     return ServiceProcess(DESK, port, env, logs / f"{DESK}.log")
+
+
+def _start_prometheus(prometheus: PrometheusProcess, services: list[ServiceProcess]) -> None:
+    """Prometheus scraping every service `efrikort up` started, with the alert rules loaded."""
+    print("starting Prometheus ...", flush=True)
+    try:
+        prometheus.start(services)
+    except PrometheusMissing as missing:
+        raise RuntimeError(str(missing)) from None
+    prometheus.wait_ready()
 
 
 def _stop_on_sigterm() -> None:
@@ -403,6 +421,12 @@ def _add_running_commands(commands: Commands) -> None:
         action="store_true",
         help=f"do not load {SAMPLE_DIRECTORY} into access once it is ready",
     )
+    up.add_argument(
+        "--observe",
+        action="store_true",
+        help="also run Prometheus (Debian's package) scraping every service, with the alert rules loaded",
+    )
+    up.add_argument("--prometheus-port", type=int, default=PROMETHEUS_PORT, help="where Prometheus listens (--observe)")
     up.set_defaults(func=cmd_up)
 
     service = commands.add_parser("service", help="run one service in the foreground")
