@@ -218,6 +218,20 @@ def cmd_topology(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_helm_values(args: argparse.Namespace) -> int:
+    """The Helm chart's topics, ACLs and consumer groups, from the services' declarations."""
+    from efrikort import helm_values
+
+    target = repo_root() / helm_values.TOPOLOGY_FILE
+    if args.check:
+        if target.is_file() and target.read_text() == helm_values.rendered():
+            return 0
+        print(f"{target} is stale: run ./efrikort helm-values", file=sys.stderr)
+        return 1
+    print(f"wrote {helm_values.write(target)}")
+    return 0
+
+
 def cmd_credentials(args: argparse.Namespace) -> int:
     """An integrated system's Kafka login: issue (or rotate: the same, the old password stops working) or revoke."""
     from efrikort import credentials
@@ -364,6 +378,12 @@ def _add_running_commands(commands: Commands) -> None:
 
     topology = commands.add_parser("topology", help="print which service consumes and produces which topic")
     topology.set_defaults(func=cmd_topology)
+
+    helm = commands.add_parser(
+        "helm-values", help="write the Helm chart's Kafka topics, ACLs and consumer groups from the services' code"
+    )
+    helm.add_argument("--check", action="store_true", help="only say whether the committed file is up to date")
+    helm.set_defaults(func=cmd_helm_values)
 
     example = commands.add_parser(
         "send-example-fee", help="publish a fee submission as an integrated system and print its outcome"
