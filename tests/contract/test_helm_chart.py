@@ -55,7 +55,17 @@ def helm() -> str:
 @cache
 def render(*args: str) -> tuple[dict[str, Any], ...]:
     result = subprocess.run(
-        [helm(), "template", RELEASE, str(CHART), "--namespace", "efrikort", *args],
+        [
+            helm(),
+            "template",
+            RELEASE,
+            str(CHART),
+            "--namespace",
+            "efrikort",
+            "--kube-version",
+            KUBERNETES_VERSION,
+            *args,
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -94,7 +104,10 @@ def test_the_committed_kafka_topology_is_what_the_code_declares() -> None:
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_helm_lint(variant: str) -> None:
     result = subprocess.run(
-        [helm(), "lint", "--strict", str(CHART), *VARIANTS[variant]], capture_output=True, text=True, check=False
+        [helm(), "lint", "--strict", "--kube-version", KUBERNETES_VERSION, str(CHART), *VARIANTS[variant]],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
