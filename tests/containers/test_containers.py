@@ -34,8 +34,8 @@ def pod(infra: InfraEndpoints) -> Iterator[dict[str, ServiceProcess]]:
     if why := containers.podman_runs_containers():
         pytest.skip(why)
     ports = dict(zip(SERVICE_PORTS, free_ports(len(SERVICE_PORTS)), strict=True))
-    pod_file, env_file = containers.write_pod(infra, ports, {"EFRIKORT_OUTBOX_POLL_INTERVAL_S": "0.1"})
-    containers.play(pod_file, env_file)
+    pod_file, env_files = containers.write_pod(infra, ports, {"EFRIKORT_OUTBOX_POLL_INTERVAL_S": "0.1"})
+    containers.play(pod_file, env_files)
     # Only to ask /ready: the processes are the pod's.
     probes = {name: ServiceProcess(name, port, {}, Path("/dev/null")) for name, port in ports.items()}
     try:

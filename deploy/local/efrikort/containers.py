@@ -57,41 +57,64 @@ def service_environment(endpoints: InfraEndpoints, name: str, port: int, extra: 
     env["EFRIKORT_HTTP_PORT"] = str(port)
     env["EFRIKORT_HTTP_HOST"] = "127.0.0.1"
     if endpoints.kafka_ca_file:
-        env["EFRIKORT_KAFKA_SSL_CA_FILE"] = f"{CA_IN_CONTAINER}/{Path(endpoints.kafka_ca_file).name}"
+        env["EFRIKORT_KAFKA_SSL_CA_FILE"] = f"{CA_IN_CONTAINER}/ca.pem"
     return env
 
 
 def write_pod(
     endpoints: InfraEndpoints, ports: Mapping[str, int], extra: Mapping[str, str] | None = None
-) -> tuple[Path, Path]:
+) -> tuple[Path, list[Path]]:
     """The pod file with this host's CA folder, and the ConfigMaps of the services' environments."""
     target = var_dir() / "containers"
     target.mkdir(parents=True, exist_ok=True)
     pod = yaml.safe_load((repo_root() / POD_FILE).read_text())
-    ca_directory = str(Path(endpoints.kafka_ca_file).parent) if endpoints.kafka_ca_file else str(target)
-    pod["spec"]["volumes"][0]["hostPath"]["path"] = ca_directory
+    pod["spec"]["volumes"][0]["hostPath"]["path"] = str(public_ca_folder(endpoints, target))
     pod_file = target / "pod.yaml"
     pod_file.write_text(yaml.safe_dump(pod, sort_keys=False))
-    config_maps = [
-        {
+    env_files = []
+    for name, port in ports.items():
+        config_map = {
             "apiVersion": "v1",
             "kind": "ConfigMap",
             "metadata": {"name": f"efrikort-{name}"},
             "data": service_environment(endpoints, name, port, extra or {}),
         }
-        for name, port in ports.items()
-    ]
-    env_file = target / "environment.yaml"
-    descriptor = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as file:
-        yaml.safe_dump_all(config_maps, file, sort_keys=False)
-    return pod_file, env_file
+        # One file each: podman 4 reads only the first ConfigMap of a file.
+        env_file = target / f"environment-{name}.yaml"
+        descriptor = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            yaml.safe_dump(config_map, file, sort_keys=False)
+        env_files.append(env_file)
+    return pod_file, env_files
 
 
-def play(pod_file: Path, env_file: Path) -> None:
+def public_ca_folder(endpoints: InfraEndpoints, target: Path) -> Path:
+    """A folder holding the broker CA's certificate alone, readable by the containers' user: the local
+    PKI folder also holds the CA's key, which no container is shown."""
+    folder = target / "kafka-ca"
+    folder.mkdir(exist_ok=True)
+    if endpoints.kafka_ca_file:
+        shutil.copyfile(endpoints.kafka_ca_file, folder / "ca.pem")
+        (folder / "ca.pem").chmod(0o644)
+    return folder
+
+
+def play(pod_file: Path, env_files: list[Path]) -> None:
     down(pod_file)
+    # From the pod file's own folder: podman 4 builds an image from a folder named like the image
+    # (`efrikort`) in the working directory, and the repository's root has the `efrikort` script.
     subprocess.run(
-        ["podman", "--runtime", "runc", "kube", "play", "--configmap", str(env_file), str(pod_file)],
+        cwd=pod_file.parent,
+        args=[
+            "podman",
+            "--runtime",
+            "runc",
+            "kube",
+            "play",
+            "--build=false",
+            *(f"--configmap={path}" for path in env_files),
+            str(pod_file),
+        ],
         env=podman_env(),
         check=True,
         capture_output=True,
