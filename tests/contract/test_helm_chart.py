@@ -27,7 +27,8 @@ import yaml
 from contracts.topics import SYSTEM_TOPIC_PREFIX
 from efrikort import helm_values
 from efrikort.kafka_principals import service_acls
-from efrikort.topology import topology
+from efrikort.topology import ServiceTopics
+from efrikort.topology import topology as declared_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "deploy" / "helm" / "efrikort"
@@ -41,6 +42,17 @@ RELEASE = "efrikort"
 # What a values file for `secrets.create` must give; rendered as a third variant.
 CREATED_SECRETS = ["--set", "secrets.create=true", "--set", "secrets.patientKeySecret=p", "--set"]
 CREATED_SECRETS += ["secrets.webhookSecret=w", "--set", "secrets.sessionSecret=s"]
+
+
+@cache
+def topology() -> tuple[ServiceTopics, ...]:
+    """The services' declarations, read once (each read builds every service)."""
+    return tuple(declared_topology())
+
+
+@cache
+def lag_triggers(service: str) -> list[helm_values.LagTrigger]:
+    return helm_values.lag_triggers(service)
 
 
 def helm() -> str:
@@ -232,7 +244,7 @@ def test_each_service_scales_on_its_consumer_lag_with_its_own_login(objects: tup
     scaled, auths = of_kind(objects, "ScaledObject"), of_kind(objects, "TriggerAuthentication")
     for name in WITH_KAFKA:
         triggers = scaled[f"{RELEASE}-{name}"]["spec"]["triggers"]
-        expected = [(t.group, t.topic) for t in helm_values.lag_triggers(name)]
+        expected = [(t.group, t.topic) for t in lag_triggers(name)]
         assert [(t["metadata"]["consumerGroup"], t["metadata"].get("topic")) for t in triggers] == expected
         assert {t["type"] for t in triggers} == {"kafka"}
         auth = auths[triggers[0]["authenticationRef"]["name"]]["spec"]["secretTargetRef"]
@@ -296,7 +308,7 @@ def test_kafka_is_three_brokers_with_replication_three_and_logins_over_tls(objec
 
 def test_a_kafka_topic_per_catalogued_topic(objects: tuple[dict[str, Any], ...]) -> None:
     topics = of_kind(objects, "KafkaTopic")
-    wanted = helm_values.managed_topics(topology())
+    wanted = helm_values.managed_topics(list(topology()))
     assert set(topics) == {topic.name for topic in wanted}
     for topic in wanted:
         spec = topics[topic.name]["spec"]
