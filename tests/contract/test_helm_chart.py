@@ -136,6 +136,17 @@ def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
     return schemas
 
 
+@cache
+def crd_validator(api_version: str, kind: str) -> jsonschema.protocols.Validator | None:
+    """One validator per kind, its (large) schema checked once."""
+    schema = crd_schemas().get((api_version, kind))
+    if schema is None:
+        return None
+    validator_class = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
+    validator_class.check_schema(schema)
+    return validator_class(schema)
+
+
 def strict(schema: dict[str, Any]) -> dict[str, Any]:
     """The schema with every object closed to fields it does not name (unless it keeps unknown fields)."""
     schema = copy.deepcopy(schema)
@@ -162,10 +173,10 @@ def test_every_rendered_object_is_valid(objects: tuple[dict[str, Any], ...]) -> 
     problems = []
     for doc in objects:
         where = f"{doc['kind']} {doc['metadata']['name']}"
-        schema = crd_schemas().get((doc["apiVersion"], doc["kind"]))
+        validator = crd_validator(doc["apiVersion"], doc["kind"])
         try:
-            if schema is not None:
-                jsonschema.validate(doc, schema)
+            if validator is not None:
+                validator.validate(doc)
             elif doc["apiVersion"].count(".") and "k8s.io" not in doc["apiVersion"]:
                 problems.append(f"{where}: no schema vendored for {doc['apiVersion']}")
             else:
