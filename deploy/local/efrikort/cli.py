@@ -260,6 +260,44 @@ def cmd_topology(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_helm_values(args: argparse.Namespace) -> int:
+    """The Helm chart's topics, ACLs and consumer groups, from the services' declarations."""
+    from efrikort import helm_values
+
+    target = repo_root() / helm_values.TOPOLOGY_FILE
+    if args.check:
+        if target.is_file() and target.read_text() == helm_values.rendered():
+            return 0
+        print(f"{target} is stale: run ./efrikort helm-values", file=sys.stderr)
+        return 1
+    print(f"wrote {helm_values.write(target)}")
+    return 0
+
+
+def cmd_containers(args: argparse.Namespace) -> int:
+    """Every service in a container of the one image (podman), on the local Kafka and PostgreSQL."""
+    from efrikort import containers
+
+    if args.action == "down":
+        containers.down(var_dir() / "containers" / "pod.yaml")
+        print("the e-frikort pod is stopped; Kafka and PostgreSQL keep running (efrikort infra down)")
+        return 0
+    if why := containers.podman_runs_containers():
+        print(why, file=sys.stderr)
+        return 1
+    endpoints = LocalInfra().up()
+    provision_services_blocking(endpoints)
+    containers.play(*containers.write_pod(endpoints, SERVICE_PORTS))
+    processes = [ServiceProcess(name, port, {}, Path("/dev/null")) for name, port in SERVICE_PORTS.items()]
+    for process in processes:
+        process.wait_ready(timeout=args.timeout)
+    if import_directory(repo_root() / SAMPLE_DIRECTORY, {**endpoints.as_env(), **DEVELOPMENT_ENV}) != 0:
+        return 1
+    for process in processes:
+        print(f"  {process.name:<15} {process.url}  (podman logs efrikort-{process.name})")
+    return 0
+
+
 def cmd_credentials(args: argparse.Namespace) -> int:
     """An integrated system's Kafka login: issue (or rotate: the same, the old password stops working) or revoke."""
     from efrikort import credentials
@@ -454,6 +492,20 @@ def _add_running_commands(commands: Commands) -> None:
 
     topology = commands.add_parser("topology", help="print which service consumes and produces which topic")
     topology.set_defaults(func=cmd_topology)
+
+    pod = commands.add_parser(
+        "containers",
+        help="run every service in a container of the one image (podman), Kafka and PostgreSQL on the host",
+    )
+    pod.add_argument("action", choices=["up", "down"])
+    pod.add_argument("--timeout", type=float, default=240, help="seconds each service may take to be ready")
+    pod.set_defaults(func=cmd_containers)
+
+    helm = commands.add_parser(
+        "helm-values", help="write the Helm chart's Kafka topics, ACLs and consumer groups from the services' code"
+    )
+    helm.add_argument("--check", action="store_true", help="only say whether the committed file is up to date")
+    helm.set_defaults(func=cmd_helm_values)
 
     example = commands.add_parser(
         "send-example-fee", help="publish a fee submission as an integrated system and print its outcome"
