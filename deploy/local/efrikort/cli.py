@@ -37,23 +37,14 @@ def import_directory(path: Path, env: dict[str, str] | None = None) -> int:
 def cmd_up(args: argparse.Namespace) -> int:
     """Kafka, PostgreSQL and every service, until Ctrl-C."""
     started = time.monotonic()
-    infra = LocalInfra()
+    infra = LocalInfra(brokers=args.brokers)
     print("starting Kafka and PostgreSQL ...", flush=True)
     endpoints = infra.up()
     # A developer's stack: the repository's published secrets are accepted (and warned about).
     env = {**endpoints.as_env(), **DEVELOPMENT_ENV}
-    logs = var_dir() / "logs"
-    ports = (
-        {name: args.http_port_base + i for i, name in enumerate(SERVICE_PORTS, 1)}
-        if args.http_port_base
-        else SERVICE_PORTS
-    )
     print("giving each service its Kafka principal and ACLs ...", flush=True)
     provision_services_blocking(endpoints)
-    processes = [
-        ServiceProcess(name, ports[name], {**endpoints.service_env(name), **DEVELOPMENT_ENV}, logs / f"{name}.log")
-        for name in SERVICE_PORTS
-    ]
+    processes = service_replicas(endpoints, args.replicas, args.http_port_base)
     _stop_on_sigterm()
     code = 0
     logins: dict[str, ClientFiles] = {}
@@ -77,6 +68,27 @@ def cmd_up(args: argparse.Namespace) -> int:
     return code
 
 
+REPLICA_PORT_STEP = 10
+"""Replica r (from 0) of a service listens on its port + 10r: 8081, 8091, 8101 for registration."""
+
+
+def service_replicas(endpoints: InfraEndpoints, replicas: int, http_port_base: int = 0) -> list[ServiceProcess]:
+    """`replicas` processes of every service, each its own HTTP port and log, the replicas of a service
+    members of its consumer groups (they share the partitions)."""
+    logs = var_dir() / "logs"
+    ports = {name: http_port_base + i for i, name in enumerate(SERVICE_PORTS, 1)} if http_port_base else SERVICE_PORTS
+    return [
+        ServiceProcess(
+            name,
+            ports[name] + REPLICA_PORT_STEP * replica,
+            {**endpoints.service_env(name), **DEVELOPMENT_ENV},
+            logs / (f"{name}.log" if replica == 0 else f"{name}-{replica + 1}.log"),
+        )
+        for replica in range(replicas)
+        for name in SERVICE_PORTS
+    ]
+
+
 def _stop_on_sigterm() -> None:
     """SIGTERM stops the stack the same way Ctrl-C does, at whatever point it arrives; SIGINT is set
     explicitly because a shell starting us in the background would have it ignored."""
@@ -98,6 +110,8 @@ def _start_services(processes: list[ServiceProcess], timeout: float) -> None:
 def _print_where_to_look(endpoints: InfraEndpoints, processes: list[ServiceProcess], elapsed: float) -> None:
     print(f"\ne-frikort is up ({elapsed:.1f}s). Press Ctrl-C to stop everything.\n")
     print(f"  {'Kafka':<15} {endpoints.kafka_bootstrap_servers}  (SASL_SSL; CA {endpoints.kafka_ca_file})")
+    if (replication := endpoints.topic_replication_factor) > 1:
+        print(f"  {'':<15} every topic on {replication} brokers, min.insync.replicas=2")
     print(f"  {'PostgreSQL':<15} {endpoints.database_url}")
     for process in processes:
         print(f"  {process.name:<15} {process.url}  (/ready, /metrics, /docs)  log: {process.log_path}")
@@ -158,11 +172,13 @@ def cmd_service(args: argparse.Namespace) -> int:
 
 
 def cmd_infra(args: argparse.Namespace) -> int:
-    infra = LocalInfra()
+    infra = LocalInfra(brokers=args.brokers)
     if args.action == "up":
         endpoints = infra.up()
         provision_services_blocking(endpoints)
         print(f"KAFKA_BOOTSTRAP_SERVERS={endpoints.kafka_bootstrap_servers}")
+        if endpoints.topic_replication_factor > 1:
+            print(f"EFRIKORT_TOPIC_REPLICATION_FACTOR={endpoints.topic_replication_factor}")
         print(f"DATABASE_URL={endpoints.database_url}")
         print(f"EFRIKORT_KAFKA_SSL_CA_FILE={endpoints.kafka_ca_file}")
         if endpoints.kafka_credentials is not None:
@@ -332,6 +348,10 @@ def _add_running_commands(commands: Commands) -> None:
     up.add_argument(
         "--http-port-base", type=int, default=0, help="serve the services on BASE+1 .. BASE+4 instead of 8081 .. 8084"
     )
+    _add_size_arguments(up)
+    up.add_argument(
+        "--replicas", type=int, default=1, help="run each service as N replicas (ports +10, +20, ...; one group)"
+    )
     up.add_argument(
         "--no-sample-directory",
         action="store_true",
@@ -345,6 +365,7 @@ def _add_running_commands(commands: Commands) -> None:
 
     infra = commands.add_parser("infra", help="start, stop or wipe the local Kafka and PostgreSQL")
     infra.add_argument("action", choices=["up", "down", "status", "reset"])
+    _add_size_arguments(infra)
     infra.set_defaults(func=cmd_infra)
 
     test = commands.add_parser("test", help="run every check and test (extra arguments go to pytest)")
@@ -372,6 +393,16 @@ def _add_running_commands(commands: Commands) -> None:
     example.add_argument("--login", help="its kcat file (default: var/credentials/<system>.kcat.conf)")
     example.add_argument("--file", help="a submission JSON file instead of the built-in example")
     example.set_defaults(func=cmd_send_example_fee)
+
+
+def _add_size_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--brokers",
+        type=int,
+        default=None,
+        help="Kafka nodes (each broker and controller): 1, or 3 for replication factor 3 and min.insync.replicas=2 "
+        "(default: as the data was made, else 1; changing it needs `efrikort infra reset`)",
+    )
 
 
 def _add_bench_commands(commands: Commands) -> None:
