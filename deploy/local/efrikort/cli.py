@@ -250,6 +250,77 @@ def cmd_credentials(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dlq(args: argparse.Namespace) -> int:
+    """The dead-letter topics: list them (or one's dead letters), show one, replay one or all."""
+    endpoints = LocalInfra().endpoints
+    try:
+        if args.action == "list":
+            return _dlq_list(endpoints, args.topic)
+        if args.topic is None:
+            print(f"efrikort dlq {args.action} needs a dead-letter topic", file=sys.stderr)
+            return 2
+        wanted = _coordinates(args.where) if args.where else None
+        if args.action == "show":
+            if wanted is None:
+                print("efrikort dlq show needs PARTITION:OFFSET (efrikort dlq list TOPIC lists them)", file=sys.stderr)
+                return 2
+            return _dlq_show(endpoints, args.topic, wanted, with_value=args.value)
+        if wanted is None and not args.all:
+            print("efrikort dlq replay needs PARTITION:OFFSET, or --all", file=sys.stderr)
+            return 2
+        return _dlq_replay(endpoints, args.topic, wanted)
+    except ValueError as error:
+        print(f"efrikort dlq: {error}", file=sys.stderr)
+        return 2
+
+
+def _coordinates(text: str) -> tuple[int, int]:
+    partition, sep, offset = text.partition(":")
+    if not sep or not partition.isdigit() or not offset.isdigit():
+        raise ValueError(f"{text!r} is not PARTITION:OFFSET, e.g. 0:17")
+    return int(partition), int(offset)
+
+
+def _dlq_list(endpoints: InfraEndpoints, topic: str | None) -> int:
+    from efrikort import dead_letters
+
+    if topic is None:
+        print(f"{'dead letters':>12} {'replayed':>8}  topic")
+        for count in asyncio.run(dead_letters.counts(endpoints)):
+            print(f"{count.dead_letters:>12} {count.replayed:>8}  {count.topic}")
+        return 0
+    for letter in asyncio.run(dead_letters.read(endpoints, topic)):
+        about = letter.about
+        print(
+            f"{letter.partition}:{letter.offset}  {about.get('dlq_failed_at', '?')}  {about.get('dlq_error_type', '?')}"
+            f"  from {about.get('dlq_original_topic', '?')}/{about.get('dlq_original_partition', '?')}"
+            f"/{about.get('dlq_original_offset', '?')}{'  TRUNCATED' if letter.truncated else ''}"
+        )
+    return 0
+
+
+def _dlq_show(endpoints: InfraEndpoints, topic: str, wanted: tuple[int, int], *, with_value: bool) -> int:
+    from efrikort import dead_letters
+
+    if with_value:
+        print(dead_letters.VALUE_WARNING, file=sys.stderr)
+    for letter in asyncio.run(dead_letters.read(endpoints, topic, wanted)):
+        print("\n".join(dead_letters.describe(letter, with_value=with_value)))
+    return 0
+
+
+def _dlq_replay(endpoints: InfraEndpoints, topic: str, wanted: tuple[int, int] | None) -> int:
+    from efrikort import dead_letters
+
+    letters = asyncio.run(dead_letters.read(endpoints, topic, wanted))
+    results = asyncio.run(dead_letters.replay(endpoints, letters))
+    for result in results:
+        print(f"{result.dead_letter.coordinates}: {result.outcome.replace('_', ' ')} {result.detail}".rstrip())
+    refused = [r for r in results if r.outcome in ("truncated", "no_original_topic")]
+    # Asked for one and it could not be: an error. Asked for all: the others went, the refused are listed.
+    return 1 if refused and wanted is not None else 0
+
+
 def cmd_send_example_fee(args: argparse.Namespace) -> int:
     from efrikort.credentials import files_of
     from efrikort.example import SystemLogin, send_example_fee
@@ -382,6 +453,16 @@ def _add_running_commands(commands: Commands) -> None:
     credentials.add_argument("action", choices=["issue", "rotate", "revoke"])
     credentials.add_argument("system_id", help="the system's HSA-ID, e.g. SE2321000016-SYS1")
     credentials.set_defaults(func=cmd_credentials)
+
+    dlq = commands.add_parser(
+        "dlq", help="dead-letter topics: list (counts, or one topic's letters), show one, replay one or all"
+    )
+    dlq.add_argument("action", choices=["list", "show", "replay"])
+    dlq.add_argument("topic", nargs="?", help="a dead-letter topic, e.g. efrikort.fees.v1.dlq")
+    dlq.add_argument("where", nargs="?", metavar="PARTITION:OFFSET", help="one dead letter, e.g. 0:17")
+    dlq.add_argument("--all", action="store_true", help="replay: every dead letter of the topic not yet replayed")
+    dlq.add_argument("--value", action="store_true", help="show: print the value too (it may hold an identity number)")
+    dlq.set_defaults(func=cmd_dlq)
 
     topology = commands.add_parser("topology", help="print which service consumes and produces which topic")
     topology.set_defaults(func=cmd_topology)
