@@ -163,23 +163,25 @@ class Pause:
     longest_gap_before_ms: int
     slowest_after_ms: int
     """The longest a submission sent after the failure waited for its outcome."""
+    slowest_before_ms: int
 
     def report(self) -> str:
         return (
             f"longest gap between outcomes after the kill {self.longest_gap_ms} ms "
             f"(before it {self.longest_gap_before_ms} ms); slowest outcome of a submission sent after it "
-            f"{self.slowest_after_ms} ms"
+            f"{self.slowest_after_ms} ms (before it {self.slowest_before_ms} ms)"
         )
 
 
 def pause_of(sent: Sent, answered: Answered, failed_at_ms: int) -> Pause:
     first = answered.first_at()
     before = [ts for ts in first.values() if ts < failed_at_ms]
-    after_sent = [first[sid] - at for sid, at in sent.at_ms.items() if at >= failed_at_ms and sid in first]
+    waited = {sid: first[sid] - at for sid, at in sent.at_ms.items() if sid in first}
     return Pause(
         longest_gap_ms(list(first.values()), failed_at_ms),
         longest_gap_ms(before, 0) if before else 0,
-        max(after_sent, default=0),
+        max((w for sid, w in waited.items() if sent.at_ms[sid] >= failed_at_ms), default=0),
+        max((w for sid, w in waited.items() if sent.at_ms[sid] < failed_at_ms), default=0),
     )
 
 

@@ -37,7 +37,7 @@ RATE = 30.0
 SECONDS = 20.0
 KILL_AFTER_S = 6.0
 PAUSE_BOUND_S = 60.0
-"""Generous: measured about (see docs/operations.md); a broker's session times out in 9 s."""
+"""Generous: a dead broker is noticed after its session (9 s), then its partitions get new leaders."""
 
 
 @pytest.fixture(scope="module")
@@ -166,4 +166,5 @@ async def test_a_broker_killed_mid_stream_loses_nothing_and_doubles_nothing(
         f"every partition in sync {in_sync_after_s:.1f} s after its restart"
     )
     assert pause.longest_gap_ms < PAUSE_BOUND_S * 1000
+    assert pause.slowest_after_ms < PAUSE_BOUND_S * 1000
     assert in_sync, "partitions not back to three in-sync replicas two minutes after the broker's restart"
