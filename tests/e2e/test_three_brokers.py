@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -43,8 +44,11 @@ PAUSE_BOUND_S = 60.0
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[tuple[LocalInfra, InfraEndpoints]]:
     directory = var_dir() / "test" / f"k3-{uuid.uuid4().hex[:8]}"
-    with local_infra(directory / "data", brokers=3) as made:
-        yield made
+    try:
+        with local_infra(directory / "data", brokers=3) as made:
+            yield made
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
