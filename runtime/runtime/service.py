@@ -87,7 +87,8 @@ class Runtime(Generic[SettingsT]):
         self.settings = settings
         self.engine = database.create_engine(settings)
         self.broker = KafkaBroker(
-            settings.kafka_bootstrap_servers,
+            # FastStream takes a string as one host: a cluster's comma-separated list goes as a list.
+            settings.kafka_bootstrap_servers.split(","),
             client_id=f"efrikort-{settings.service_name}",
             acks="all",
             enable_idempotence=True,

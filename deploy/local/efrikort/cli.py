@@ -41,26 +41,15 @@ def import_directory(path: Path, env: dict[str, str] | None = None) -> int:
 def cmd_up(args: argparse.Namespace) -> int:
     """Kafka, PostgreSQL and every service, until Ctrl-C."""
     started = time.monotonic()
-    infra = LocalInfra()
+    infra = LocalInfra(brokers=args.brokers)
     print("starting Kafka and PostgreSQL ...", flush=True)
     endpoints = infra.up()
     # A developer's stack: the repository's published secrets are accepted (and warned about).
     env = {**endpoints.as_env(), **DEVELOPMENT_ENV}
-    logs = var_dir() / "logs"
-    ports = (
-        {name: args.http_port_base + i for i, name in enumerate(SERVICE_PORTS, 1)}
-        if args.http_port_base
-        else SERVICE_PORTS
-    )
     print("giving each service its Kafka principal and ACLs ...", flush=True)
     provision_services_blocking(endpoints)
-    # The desk calls the services as the person signed in to it, named in the development identity header.
-    service_env = {**DEVELOPMENT_ENV, DEVELOPMENT_IDENTITY_ENV: "true"}
-    processes = [
-        ServiceProcess(name, ports[name], {**endpoints.service_env(name), **service_env}, logs / f"{name}.log")
-        for name in SERVICE_PORTS
-    ]
-    desk = _desk_process(processes, args.http_port_base, logs)
+    processes = service_replicas(endpoints, args.replicas, args.http_port_base)
+    desk = _desk_process(processes, args.http_port_base, var_dir() / "logs")
     prometheus = PrometheusProcess(var_dir() / "prometheus", args.prometheus_port) if args.observe else None
     _stop_on_sigterm()
     code = 0
@@ -110,6 +99,28 @@ def _start_prometheus(prometheus: PrometheusProcess, services: list[ServiceProce
     prometheus.wait_ready()
 
 
+REPLICA_PORT_STEP = 10
+"""Replica r (from 0) of a service listens on its port + 10r: 8081, 8091, 8101 for registration."""
+
+
+def service_replicas(endpoints: InfraEndpoints, replicas: int, http_port_base: int = 0) -> list[ServiceProcess]:
+    """`replicas` processes of every service, each its own HTTP port and log, the replicas of a service
+    members of its consumer groups (they share the partitions)."""
+    logs = var_dir() / "logs"
+    ports = {name: http_port_base + i for i, name in enumerate(SERVICE_PORTS, 1)} if http_port_base else SERVICE_PORTS
+    return [
+        ServiceProcess(
+            name,
+            ports[name] + REPLICA_PORT_STEP * replica,
+            # The desk calls the services as the person signed in to it, named in the development identity header.
+            {**endpoints.service_env(name), **DEVELOPMENT_ENV, DEVELOPMENT_IDENTITY_ENV: "true"},
+            logs / (f"{name}.log" if replica == 0 else f"{name}-{replica + 1}.log"),
+        )
+        for replica in range(replicas)
+        for name in SERVICE_PORTS
+    ]
+
+
 def _stop_on_sigterm() -> None:
     """SIGTERM stops the stack the same way Ctrl-C does, at whatever point it arrives; SIGINT is set
     explicitly because a shell starting us in the background would have it ignored."""
@@ -131,6 +142,8 @@ def _start_services(processes: list[ServiceProcess], timeout: float) -> None:
 def _print_where_to_look(endpoints: InfraEndpoints, processes: list[ServiceProcess], elapsed: float) -> None:
     print(f"\ne-frikort is up ({elapsed:.1f}s). Press Ctrl-C to stop everything.\n")
     print(f"  {'Kafka':<15} {endpoints.kafka_bootstrap_servers}  (SASL_SSL; CA {endpoints.kafka_ca_file})")
+    if (replication := endpoints.topic_replication_factor) > 1:
+        print(f"  {'':<15} every topic on {replication} brokers, min.insync.replicas=2")
     print(f"  {'PostgreSQL':<15} {endpoints.database_url}")
     for process in processes:
         if process.name == DESK:
@@ -200,11 +213,13 @@ def cmd_service(args: argparse.Namespace) -> int:
 
 
 def cmd_infra(args: argparse.Namespace) -> int:
-    infra = LocalInfra()
+    infra = LocalInfra(brokers=args.brokers)
     if args.action == "up":
         endpoints = infra.up()
         provision_services_blocking(endpoints)
         print(f"KAFKA_BOOTSTRAP_SERVERS={endpoints.kafka_bootstrap_servers}")
+        if endpoints.topic_replication_factor > 1:
+            print(f"EFRIKORT_TOPIC_REPLICATION_FACTOR={endpoints.topic_replication_factor}")
         print(f"DATABASE_URL={endpoints.database_url}")
         print(f"EFRIKORT_KAFKA_SSL_CA_FILE={endpoints.kafka_ca_file}")
         if endpoints.kafka_credentials is not None:
@@ -312,6 +327,77 @@ def cmd_credentials(args: argparse.Namespace) -> int:
     print(f"  Java client properties  {files.properties}")
     print(f"  kcat configuration      {files.kcat}")
     return 0
+
+
+def cmd_dlq(args: argparse.Namespace) -> int:
+    """The dead-letter topics: list them (or one's dead letters), show one, replay one or all."""
+    endpoints = LocalInfra().endpoints
+    try:
+        if args.action == "list":
+            return _dlq_list(endpoints, args.topic)
+        if args.topic is None:
+            print(f"efrikort dlq {args.action} needs a dead-letter topic", file=sys.stderr)
+            return 2
+        wanted = _coordinates(args.where) if args.where else None
+        if args.action == "show":
+            if wanted is None:
+                print("efrikort dlq show needs PARTITION:OFFSET (efrikort dlq list TOPIC lists them)", file=sys.stderr)
+                return 2
+            return _dlq_show(endpoints, args.topic, wanted, with_value=args.value)
+        if wanted is None and not args.all:
+            print("efrikort dlq replay needs PARTITION:OFFSET, or --all", file=sys.stderr)
+            return 2
+        return _dlq_replay(endpoints, args.topic, wanted)
+    except ValueError as error:
+        print(f"efrikort dlq: {error}", file=sys.stderr)
+        return 2
+
+
+def _coordinates(text: str) -> tuple[int, int]:
+    partition, sep, offset = text.partition(":")
+    if not sep or not partition.isdigit() or not offset.isdigit():
+        raise ValueError(f"{text!r} is not PARTITION:OFFSET, e.g. 0:17")
+    return int(partition), int(offset)
+
+
+def _dlq_list(endpoints: InfraEndpoints, topic: str | None) -> int:
+    from efrikort import dead_letters
+
+    if topic is None:
+        print(f"{'dead letters':>12} {'replayed':>8}  topic")
+        for count in asyncio.run(dead_letters.counts(endpoints)):
+            print(f"{count.dead_letters:>12} {count.replayed:>8}  {count.topic}")
+        return 0
+    for letter in asyncio.run(dead_letters.read(endpoints, topic)):
+        about = letter.about
+        print(
+            f"{letter.partition}:{letter.offset}  {about.get('dlq_failed_at', '?')}  {about.get('dlq_error_type', '?')}"
+            f"  from {about.get('dlq_original_topic', '?')}/{about.get('dlq_original_partition', '?')}"
+            f"/{about.get('dlq_original_offset', '?')}{'  TRUNCATED' if letter.truncated else ''}"
+        )
+    return 0
+
+
+def _dlq_show(endpoints: InfraEndpoints, topic: str, wanted: tuple[int, int], *, with_value: bool) -> int:
+    from efrikort import dead_letters
+
+    if with_value:
+        print(dead_letters.VALUE_WARNING, file=sys.stderr)
+    for letter in asyncio.run(dead_letters.read(endpoints, topic, wanted)):
+        print("\n".join(dead_letters.describe(letter, with_value=with_value)))
+    return 0
+
+
+def _dlq_replay(endpoints: InfraEndpoints, topic: str, wanted: tuple[int, int] | None) -> int:
+    from efrikort import dead_letters
+
+    letters = asyncio.run(dead_letters.read(endpoints, topic, wanted))
+    results = asyncio.run(dead_letters.replay(endpoints, letters))
+    for result in results:
+        print(f"{result.dead_letter.coordinates}: {result.outcome.replace('_', ' ')} {result.detail}".rstrip())
+    refused = [r for r in results if r.outcome in ("truncated", "no_original_topic")]
+    # Asked for one and it could not be: an error. Asked for all: the others went, the refused are listed.
+    return 1 if refused and wanted is not None else 0
 
 
 def cmd_send_example_fee(args: argparse.Namespace) -> int:
@@ -454,6 +540,10 @@ def _add_running_commands(commands: Commands) -> None:
         default=0,
         help="serve the services on BASE+1 .. BASE+4 and the desk on BASE+5 (default: 8081 .. 8084, 8080)",
     )
+    _add_size_arguments(up)
+    up.add_argument(
+        "--replicas", type=int, default=1, help="run each service as N replicas (ports +10, +20, ...; one group)"
+    )
     up.add_argument(
         "--no-sample-directory",
         action="store_true",
@@ -473,6 +563,7 @@ def _add_running_commands(commands: Commands) -> None:
 
     infra = commands.add_parser("infra", help="start, stop or wipe the local Kafka and PostgreSQL")
     infra.add_argument("action", choices=["up", "down", "status", "reset"])
+    _add_size_arguments(infra)
     infra.set_defaults(func=cmd_infra)
 
     test = commands.add_parser("test", help="run every check and test (extra arguments go to pytest)")
@@ -489,6 +580,16 @@ def _add_running_commands(commands: Commands) -> None:
     credentials.add_argument("action", choices=["issue", "rotate", "revoke"])
     credentials.add_argument("system_id", help="the system's HSA-ID, e.g. SE2321000016-SYS1")
     credentials.set_defaults(func=cmd_credentials)
+
+    dlq = commands.add_parser(
+        "dlq", help="dead-letter topics: list (counts, or one topic's letters), show one, replay one or all"
+    )
+    dlq.add_argument("action", choices=["list", "show", "replay"])
+    dlq.add_argument("topic", nargs="?", help="a dead-letter topic, e.g. efrikort.fees.v1.dlq")
+    dlq.add_argument("where", nargs="?", metavar="PARTITION:OFFSET", help="one dead letter, e.g. 0:17")
+    dlq.add_argument("--all", action="store_true", help="replay: every dead letter of the topic not yet replayed")
+    dlq.add_argument("--value", action="store_true", help="show: print the value too (it may hold an identity number)")
+    dlq.set_defaults(func=cmd_dlq)
 
     topology = commands.add_parser("topology", help="print which service consumes and produces which topic")
     topology.set_defaults(func=cmd_topology)
@@ -514,6 +615,16 @@ def _add_running_commands(commands: Commands) -> None:
     example.add_argument("--login", help="its kcat file (default: var/credentials/<system>.kcat.conf)")
     example.add_argument("--file", help="a submission JSON file instead of the built-in example")
     example.set_defaults(func=cmd_send_example_fee)
+
+
+def _add_size_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--brokers",
+        type=int,
+        default=None,
+        help="Kafka nodes (each broker and controller): 1, or 3 for replication factor 3 and min.insync.replicas=2 "
+        "(default: as the data was made, else 1; changing it needs `efrikort infra reset`)",
+    )
 
 
 def _add_bench_commands(commands: Commands) -> None:
