@@ -176,6 +176,9 @@ class OutboxRelay:
                 # (and pinging it) cost as much as the batch's own statements.
                 if conn is None or conn.invalidated or conn.closed:
                     conn = await self._engine.connect()
+                # Cleared before the batch is read, not after: a commit that wakes the relay while
+                # it publishes is then published next, not left until the poll interval runs out.
+                self._wake.clear()
                 published = await self.publish_batch(conn)
                 failures = 0
             except Exception as error:
@@ -192,7 +195,6 @@ class OutboxRelay:
                 continue
             if published >= self._batch_size:
                 continue
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval_s)
         try:

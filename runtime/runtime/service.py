@@ -37,6 +37,7 @@ from runtime.membership import membership_consumer, skipping_exited_patients
 from runtime.metrics import CONSUMER_LAG, start_dead_letter_counts
 from runtime.outbox import OutboxRelay
 from runtime.partitioner import default_partitioner
+from runtime.polling import POLL_TIMEOUT_MS, prompt
 from runtime.settings import DevelopmentDefaultsRefused, ServiceSettings
 from runtime.tls import server_config
 from runtime.topics import ensure_topics
@@ -145,8 +146,10 @@ class Runtime(Generic[SettingsT]):
             parser=readable_headers,
             decoder=raw_body,
             batch=True,
+            batch_timeout_ms=POLL_TIMEOUT_MS,
             max_records=self.settings.consumer_batch_size,
         )
+        subscriber = prompt(subscriber)
 
         backoff = OutageBackoff(
             consumer.topic.name,

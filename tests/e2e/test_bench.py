@@ -12,6 +12,7 @@ from aiokafka.errors import KafkaError
 
 from efrikort import credentials
 from efrikort.bench import admit_bench_actors, run_bench, run_http_latency
+from efrikort.bench_floor import run_floor
 from efrikort.bench_protection import run_protection_bench
 from efrikort.example import SystemLogin, example_submission, exchange
 from efrikort.infra.stack import InfraEndpoints
@@ -21,6 +22,14 @@ from tests.kafka_clients import eventually
 from tests.submissions import EXAMPLE_SYSTEM
 
 pytestmark = pytest.mark.e2e
+
+
+async def test_the_raw_kafka_floor_times_every_message_over_its_two_plain_hops(infra: InfraEndpoints) -> None:
+    result = await run_floor(infra.kafka_bootstrap_servers, 30, rate=None)
+
+    assert len(result.latencies_ms) == 30
+    assert result.per_second > 0
+    assert 0 <= result.percentile(50) <= result.percentile(99)
 
 
 async def test_the_protection_bench_times_every_fee_event_until_its_outcome(

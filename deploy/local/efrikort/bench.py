@@ -19,6 +19,7 @@ import asyncio
 import json
 import random
 import statistics
+import sys
 import time
 import uuid
 from collections import Counter
@@ -122,6 +123,24 @@ async def admit_bench_actors(bootstrap: str, settings: AccessSettings | None = N
     await asyncio.sleep(METADATA_MAX_AGE_MS / 1000 + 1)
 
 
+class Progress:
+    """A line on stderr every few seconds of a long run, so that a run of minutes is seen to move."""
+
+    EVERY_S = 3.0
+
+    def __init__(self, total: int, doing: str) -> None:
+        self._total = total
+        self._doing = doing
+        self._began = self._shown = time.monotonic()
+
+    def show(self, done: int) -> None:
+        now = time.monotonic()
+        if now - self._shown >= self.EVERY_S and done < self._total:
+            self._shown = now
+            elapsed = now - self._began
+            print(f"  ... {self._doing} {done}/{self._total} after {elapsed:.0f} s", file=sys.stderr, flush=True)
+
+
 @dataclass(frozen=True)
 class Outgoing:
     """One message the bench sends, and the id its answer will carry."""
@@ -136,9 +155,11 @@ class Outgoing:
 async def _send_paced(producer: AIOKafkaProducer, outgoing: Sequence[Outgoing], rate: float | None) -> dict[bytes, int]:
     """Send every message, at `rate` per second when given; each one's CreateTime by its tracking id."""
     began = time.perf_counter()
+    progress = Progress(len(outgoing), "sent")
     pending = []
     for index, message in enumerate(outgoing):
         pending.append(await producer.send(message.topic, message.value, key=message.key, headers=message.headers))
+        progress.show(index + 1)
         if rate:
             delay = began + (index + 1) / rate - time.perf_counter()
             if delay > 0:
@@ -205,9 +226,12 @@ async def _until_answers_written(
     consumer: AIOKafkaConsumer, before: dict[TopicPartition, int], count: int, deadline: float
 ) -> None:
     """Wait, asking only for the end offsets, until the answers topic has grown by `count` records."""
+    progress = Progress(count, "answered")
     while time.monotonic() < deadline:
         after = await consumer.end_offsets(list(before))
-        if sum(after[tp] - offset for tp, offset in before.items()) >= count:
+        answered = sum(after[tp] - offset for tp, offset in before.items())
+        progress.show(answered)
+        if answered >= count:
             return
         await asyncio.sleep(0.2)
 

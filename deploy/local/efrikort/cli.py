@@ -414,16 +414,9 @@ def cmd_send_example_fee(args: argparse.Namespace) -> int:
 
 def _report_runs(results: list[BenchResult], what: str) -> None:
     """The medians over the runs: of throughput, and of each run's p50 and p99."""
-    middle = len(results) // 2
+    from efrikort.bench_report import Run, medians, medians_line
 
-    def median(values: list[float]) -> float:
-        return sorted(values)[middle]
-
-    print(
-        f"median of {len(results)} runs ({what}): {median([r.per_second for r in results]):.0f}/s, "
-        f"latency p50 {median([r.percentile(50) for r in results]):.0f} ms, "
-        f"p99 {median([r.percentile(99) for r in results]):.0f} ms"
-    )
+    print(medians_line(medians([Run(result, None) for result in results], what, None)))
 
 
 def _timed_runs(args: argparse.Namespace, run: Callable[[int, int], BenchResult]) -> list[BenchResult]:
@@ -440,26 +433,61 @@ def _timed_runs(args: argparse.Namespace, run: Callable[[int, int], BenchResult]
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """Load on a running stack; one line per run, then the median."""
-    from efrikort.bench import admit_bench_actors, run_bench, run_http_latency
+    """Load on a running stack; per run the figure and the raw Kafka floor beside it, then the medians.
+    With `--curve`, the same at each offered rate, drawn as a PNG."""
+    from efrikort.bench import admit_bench_actors
+    from efrikort.bench_report import draw_curve, write_json
 
     asyncio.run(admit_bench_actors(args.bootstrap))
-
-    def run(count: int, seed: int) -> BenchResult:
-        if args.http:
-            return asyncio.run(run_http_latency(args.http, count, args.rate or 100, args.patients, seed=seed))
-        return asyncio.run(run_bench(args.bootstrap, count, args.patients, args.rate, seed=seed, stage=args.stage))
-
-    results = _timed_runs(args, run)
-    _report_runs(results, "POST /v1/fees answered" if args.http else f"submissions to stage {args.stage}")
+    rates = [float(rate) for rate in args.curve.split(",")] if args.curve else [args.rate]
+    points = [_bench_at(args, rate) for rate in rates]
+    if args.curve:
+        what = "POST /v1/fees until the amount due" if args.http else f"submission to {args.stage}"
+        draw_curve(points, Path(args.png), f"{what}: latency against offered rate")
+        print(f"curve drawn: {args.png}")
+    if args.json:
+        write_json(args.json, points if args.curve else points[0])
     return 0
+
+
+def _bench_at(args: argparse.Namespace, rate: float | None) -> dict[str, object]:
+    """Warm-up, then `args.runs` runs at `rate`, each after the floor at the same rate; their medians."""
+    from efrikort.bench import run_bench, run_http_latency
+    from efrikort.bench_floor import run_floor
+    from efrikort.bench_report import Run, medians, medians_line, run_line
+
+    def figure(count: int, seed: int) -> BenchResult:
+        if args.http:
+            return asyncio.run(run_http_latency(args.http, count, rate or 100, args.patients, seed=seed))
+        return asyncio.run(run_bench(args.bootstrap, count, args.patients, rate, seed=seed, stage=args.stage))
+
+    def floor(count: int) -> BenchResult | None:
+        if not args.floor:
+            return None
+        return asyncio.run(run_floor(args.bootstrap, count, rate or (100 if args.http else None)))
+
+    print(f"offered: {f'{rate:.0f}/s' if rate else 'flat out'}", flush=True)
+    if args.warmup:
+        print(f"warm-up: {args.warmup} not counted", flush=True)
+        floor(args.warmup)
+        figure(args.warmup, 0)
+    runs = []
+    for seed in range(1, args.runs + 1):
+        below = floor(args.count)
+        runs.append(Run(figure(args.count, seed), below))
+        print(run_line(seed, runs[-1]), flush=True)
+    what = "POST /v1/fees answered" if args.http else f"submissions to stage {args.stage}"
+    result = medians(runs, what, rate or (100 if args.http else None))
+    print(medians_line(result), flush=True)
+    return result
 
 
 def cmd_bench_protection(args: argparse.Namespace) -> int:
     """Protection alone: recomputing a 200-fee history, then fee events through a running protection."""
-    from efrikort.bench_protection import recompute_200, run_protection_bench
+    from efrikort.bench_protection import recompute_history, run_protection_bench
 
-    print(f"recompute a 200-fee history: median {recompute_200():.3f} ms", flush=True)
+    for count in (5, 200, 500):
+        print(f"recompute a {count}-fee history: median {recompute_history(count):.3f} ms", flush=True)
 
     def run(count: int, seed: int) -> BenchResult:
         return asyncio.run(run_protection_bench(args.bootstrap, count, args.patients, args.rate, seed=seed))
@@ -648,6 +676,19 @@ def _add_bench_commands(commands: Commands) -> None:
         help="instead: POST /v1/fees to registration at URL (e.g. http://127.0.0.1:8081) at --rate "
         "(default 100/s) and time each answer",
     )
+    bench.add_argument(
+        "--no-floor",
+        dest="floor",
+        action="store_false",
+        help="skip the raw Kafka floor (plain aiokafka over the same two hops) measured before each run",
+    )
+    bench.add_argument("--json", metavar="PATH", help="also write the figures as JSON to PATH (- for stdout)")
+    bench.add_argument(
+        "--curve",
+        metavar="RATES",
+        help="offered rates, comma-separated (e.g. 20,50,100,200): runs at each, drawn as --png",
+    )
+    bench.add_argument("--png", default="docs/performance/latency-vs-rate.png", help="where --curve draws")
     bench.set_defaults(func=cmd_bench)
 
     chaos = commands.add_parser(

@@ -213,6 +213,8 @@ class TinyService:
         # Tries per message id, over every instance of the service in this process.
         self.attempts: Counter[str] = Counter()
         self._db: asyncpg.Connection | None = None
+        self.runtime: Runtime[ServiceSettings] | None = None
+        """The instance running last (`running`), to look at its machinery."""
 
     @property
     def topics(self) -> list[Topic]:
@@ -241,7 +243,7 @@ class TinyService:
         Yields an HTTP client for its routes. Each call is a new instance: new runtime, new broker,
         new engine, same name.
         """
-        runtime = Runtime(self.settings)
+        runtime = self.runtime = Runtime(self.settings)
         app = create_app(self.definition(), runtime)
         async with (
             app.router.lifespan_context(app),

@@ -334,3 +334,39 @@ async def test_a_relay_whose_producer_keeps_failing_publishes_with_a_fresh_one(
 
 async def _empty(idle_outbox: IdleOutbox) -> bool:
     return await idle_outbox.size() == 0
+
+
+async def test_a_commit_that_wakes_the_relay_while_it_publishes_is_published_next_not_at_the_next_poll(
+    http: httpx.AsyncClient, service: TinyService, infra: InfraEndpoints, idle_outbox: IdleOutbox
+) -> None:
+    # A poll interval far longer than the test may take: only the wake-up can publish the second event.
+    relay = OutboxRelay(
+        idle_outbox.engine,
+        infra.kafka_bootstrap_servers,
+        batch_size=10,
+        poll_interval_s=600,
+        client_options=infra.admin_options(),
+    )
+    first, second = (f"patient-{uuid.uuid4().hex}" for _ in range(2))
+    publish_batch = relay.publish_batch
+
+    async def another_commit_during_the_batch(conn: object = None) -> int:
+        published = await publish_batch(conn)  # type: ignore[arg-type]
+        if published and await idle_outbox.size() == 0 and not second_written.is_set():
+            # As a consumer's transaction does: commit an event, then wake the relay, while it is busy.
+            await idle_outbox.put(service.output, second)
+            second_written.set()
+            relay.wake()
+        return published
+
+    second_written = asyncio.Event()
+    relay.publish_batch = another_commit_during_the_batch  # type: ignore[method-assign]
+    await idle_outbox.put(service.output, first)
+    relay.start()
+    try:
+        async with reading(infra.kafka_bootstrap_servers, service.output.name) as out:
+            await out.wait_for(lambda r: r.key == first.encode(), timeout=60)
+            await asyncio.wait_for(second_written.wait(), timeout=60)
+            await out.wait_for(lambda r: r.key == second.encode(), timeout=60)
+    finally:
+        await relay.stop()
