@@ -43,7 +43,7 @@ from runtime.metrics import (
     HANDLING_SECONDS,
     MESSAGES_CONSUMED,
 )
-from runtime.outages import is_network_failure, is_outage
+from runtime.outages import is_deterministic, is_network_failure, is_outage
 from runtime.settings import ServiceSettings
 from runtime.transaction import Transaction, UnitOfWork
 
@@ -315,8 +315,10 @@ class MessageProcessor:
                     correlation_id.reset(token)
                 if isinstance(outcome, Exhausted):
                     suspects.append(outcome)
-                    if len(suspects) > 1 and not _any_went_through(results):
-                        raise _everything_fails(suspects)
+                    # A statement PostgreSQL refuses is refused again: poison however many there are.
+                    alike = [s for s in suspects if not is_deterministic(s.error)]
+                    if len(alike) > 1 and not _any_went_through(results):
+                        raise _everything_fails(alike)
                 else:
                     results.append((delivery, outcome))
             # A lone failing message has nothing to be compared with: poison if the database answers.

@@ -32,6 +32,21 @@ def is_network_failure(error: BaseException) -> bool:
     return any(_is_unavailable(cause) or isinstance(cause, OSError | TimeoutError) for cause in _chain(error))
 
 
+_DETERMINISTIC_SQLSTATE_CLASSES = frozenset({"22", "23", "42"})
+"""Data exception, integrity constraint violation, syntax error or undefined object: the same statement
+with the same message fails the same way every time."""
+
+
+def is_deterministic(error: BaseException) -> bool:
+    """PostgreSQL refused the statement itself (not a connection): trying the same message again, later,
+    gives the same refusal, so waiting it out as an outage would stall its partition for ever."""
+    return not is_outage(error) and any(
+        isinstance(sqlstate := getattr(cause, "sqlstate", None), str)
+        and sqlstate[:2] in _DETERMINISTIC_SQLSTATE_CLASSES
+        for cause in _chain(error)
+    )
+
+
 def _is_unavailable(error: BaseException) -> bool:
     if isinstance(error, DBAPIError) and error.connection_invalidated:
         return True

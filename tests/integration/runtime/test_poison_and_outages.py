@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from efrikort.infra.postgres import PostgresServer
 from efrikort.infra.stack import InfraEndpoints
@@ -138,6 +139,30 @@ async def test_a_message_failing_every_try_while_others_go_through_is_dead_lette
         await metric(http, "efrikort_consumer_retries_total", topic=service.input.name, reason="outage")
         == outage_tries_before
     ), "a poison message among good ones was taken for an outage"
+
+
+async def test_messages_whose_statements_postgresql_refuses_are_dead_lettered_however_many_fail_together(
+    http: httpx.AsyncClient, service: TinyService, infra: InfraEndpoints
+) -> None:
+    """An undefined table is refused the same way on every try: waiting it out as an outage would stall the
+    partition for ever (seen: a patient exit for a schema without the exit register)."""
+
+    async def refused_statement(attempt: Attempt) -> None:
+        await attempt.tx.conn.execute(text("SELECT * FROM no_such_table"))
+
+    key = f"patient-{uuid.uuid4().hex}"
+    outage_tries_before = await metric(
+        http, "efrikort_consumer_retries_total", topic=service.input.name, reason="outage"
+    )
+    sent = await service.send_together(refused_statement, refused_statement, key=key)
+    async with reading(infra.kafka_bootstrap_servers, service.input.dead_letter.name) as dlq:
+        dead = await dlq.wait_for(lambda r: r.key == key.encode(), count=len(sent))
+    assert sorted(int(headers_of(d)["dlq_original_offset"]) for d in dead) == sorted(m.offset for m in sent)
+    assert (
+        await metric(http, "efrikort_consumer_retries_total", topic=service.input.name, reason="outage")
+        == outage_tries_before
+    ), "statements PostgreSQL refuses were taken for an outage"
+    assert await eventually(lambda: _ready(http), timeout=15, interval=0.1)
 
 
 async def test_when_every_message_fails_nothing_is_dead_lettered_and_all_are_handled_once_it_works_again(
