@@ -10,6 +10,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from efrikort.kafka_principals import admin_client_options
 
@@ -126,3 +128,15 @@ async def caught_up(bootstrap: str, group: str, topic: str, timeout: float = 30)
     finally:
         await admin.close()
         await consumer.stop()
+
+
+async def logs_in(bootstrap: str, options: dict[str, Any]) -> bool:
+    """Whether the broker takes this login yet: a re-issued SCRAM credential may take it a moment."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000, **options)
+    try:
+        await admin.start()
+        return True
+    except KafkaError:
+        return False
+    finally:
+        await admin.close()

@@ -7,8 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
 
 from efrikort import credentials
 from efrikort.bench import admit_bench_actors, run_bench, run_http_latency
@@ -18,7 +16,7 @@ from efrikort.example import SystemLogin, example_submission, exchange
 from efrikort.infra.stack import InfraEndpoints
 from efrikort.services import ServiceProcess
 from tests.actors import access_settings
-from tests.kafka_clients import eventually
+from tests.kafka_clients import eventually, logs_in
 from tests.submissions import EXAMPLE_SYSTEM
 
 pytestmark = pytest.mark.e2e
@@ -66,18 +64,6 @@ async def test_the_http_bench_times_every_post_answered_with_the_amount_due(
     assert 0 < result.percentile(50) <= result.percentile(99)
 
 
-async def logs_in(login: SystemLogin) -> bool:
-    """A re-issued SCRAM credential may take the broker a moment."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=login.bootstrap_servers, request_timeout_ms=3000, **login.options)
-    try:
-        await admin.start()
-        return True
-    except KafkaError:
-        return False
-    finally:
-        await admin.close()
-
-
 async def test_after_the_bench_the_example_fee_is_still_accepted(
     infra: InfraEndpoints, services: dict[str, ServiceProcess], tmp_path: Path
 ) -> None:
@@ -88,7 +74,7 @@ async def test_after_the_bench_the_example_fee_is_still_accepted(
     # What `efrikort send-example-fee` does, with the sample system's login as `efrikort up` issues it.
     files = await credentials.issue(infra, EXAMPLE_SYSTEM, tmp_path, keep_password=True)
     login = SystemLogin.from_kcat_file(files.kcat)
-    assert await eventually(lambda: logs_in(login), timeout=20, interval=0.5)
+    assert await eventually(lambda: logs_in(login.bootstrap_servers, login.options), timeout=20, interval=0.5)
     outcome = await exchange(login, example_submission())
 
     assert outcome is not None, "no outcome for the example fee"

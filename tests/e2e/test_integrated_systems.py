@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError, TopicAuthorizationFailedError
 from aiokafka.helpers import create_ssl_context
 
@@ -21,7 +20,7 @@ from efrikort.infra.stack import InfraEndpoints
 from efrikort.services import ServiceProcess
 from tests.e2e.registration_actors import Directory
 from tests.e2e.registration_fees import DROP, valid_fee
-from tests.kafka_clients import eventually, plain_producer, reading
+from tests.kafka_clients import eventually, logs_in, plain_producer, reading
 from tests.submissions import EXAMPLE_SYSTEM, new_patient, outcomes_topic, submission, submissions_topic
 
 pytestmark = pytest.mark.e2e
@@ -138,18 +137,6 @@ def kafka_options(files: credentials.ClientFiles) -> dict[str, Any]:
         "sasl_plain_password": conf["sasl.password"],
         "ssl_context": create_ssl_context(cafile=conf["ssl.ca.location"]),
     }
-
-
-async def logs_in(bootstrap: str, options: dict[str, Any]) -> bool:
-    """A re-issued SCRAM credential may take the broker a moment."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000, **options)
-    try:
-        await admin.start()
-        return True
-    except KafkaError:
-        return False
-    finally:
-        await admin.close()
 
 
 async def test_a_sample_system_sends_a_fee_and_reads_its_outcome_with_nothing_but_its_credentials_file(

@@ -13,12 +13,11 @@ from datetime import date
 
 from contracts.clock import today_in_sweden
 from contracts.identity import IdentityNumber, InvalidIdentityNumber
+from contracts.integration import MAX_FEE_AMOUNT, MAX_STRING_LENGTH
 from desk.services_client import Correction, FeeSubmission
 
-MAX_AMOUNT = 100_000
-"""No outpatient fee comes near it: a larger figure is a typing error."""
 MAX_REASON = 500
-MAX_ISSUER = 200
+
 SOURCES = ("visit", "receipt")
 
 Form = Mapping[str, str]
@@ -55,7 +54,7 @@ def _amount(form: Form, name: str, errors: dict[str, str], *, required: bool) ->
         if required:
             errors[name] = f"error.{name}.missing"
         return None
-    if not text.isascii() or not text.isdigit() or int(text) > MAX_AMOUNT:
+    if not text.isascii() or not text.isdigit() or int(text) > MAX_FEE_AMOUNT:
         errors[name] = f"error.{name}.invalid"
         return None
     return int(text)
@@ -99,7 +98,7 @@ def fee(form: Form, patient: str, fee_types: set[str]) -> FeeSubmission:
     issuer = _text(form, "receipt_issuer") or None
     if source == "receipt" and issuer is None:
         errors["receipt_issuer"] = "error.receipt_issuer.missing"
-    elif issuer is not None and len(issuer) > MAX_ISSUER:
+    elif issuer is not None and len(issuer) > MAX_STRING_LENGTH:
         errors["receipt_issuer"] = "error.receipt_issuer.too_long"
     if errors or visit_date is None or fee_amount is None:
         raise Invalid(errors)

@@ -178,11 +178,7 @@ async def test_when_every_message_fails_nothing_is_dead_lettered_and_all_are_han
     key = f"patient-{uuid.uuid4().hex}"
     sent = await service.send_together(fails_while_broken, fails_while_broken, fails_while_broken, key=key)
 
-    async def backing_off() -> bool:
-        response = await http.get("/ready")
-        return response.status_code == 503 and response.json()["checks"]["consuming"] is False
-
-    assert await eventually(backing_off, timeout=15, interval=0.05), (await http.get("/ready")).json()
+    assert await eventually(lambda: _backing_off(http), timeout=15, interval=0.05), (await http.get("/ready")).json()
     async with reading(infra.kafka_bootstrap_servers, service.input.dead_letter.name) as dlq:
         await dlq.drain(2.0)
         broken = False
@@ -206,11 +202,7 @@ async def test_a_lone_message_whose_handler_keeps_losing_its_connection_waits_an
 
     sent = await service.send(needs_a_server)
 
-    async def backing_off() -> bool:
-        response = await http.get("/ready")
-        return response.status_code == 503 and response.json()["checks"]["consuming"] is False
-
-    assert await eventually(backing_off, timeout=15, interval=0.05), (await http.get("/ready")).json()
+    assert await eventually(lambda: _backing_off(http), timeout=15, interval=0.05), (await http.get("/ready")).json()
     async with reading(infra.kafka_bootstrap_servers, service.input.dead_letter.name) as dlq:
         await dlq.drain(2.0)
         reachable = True
@@ -220,6 +212,12 @@ async def test_a_lone_message_whose_handler_keeps_losing_its_connection_waits_an
     # Tried in place first (a blip may pass), then paused between tries.
     assert service.attempts[sent.message_id] > service.settings.consumer_max_attempts
     assert await eventually(lambda: _ready(http), timeout=15, interval=0.1)
+
+
+async def _backing_off(http: httpx.AsyncClient) -> bool:
+    """Not ready, because a consumer waits out an outage."""
+    response = await http.get("/ready")
+    return response.status_code == 503 and response.json()["checks"]["consuming"] is False
 
 
 async def _ready(http: httpx.AsyncClient) -> bool:
