@@ -3,6 +3,7 @@ services expose."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 
@@ -16,8 +17,11 @@ RULES = repo_root() / "deploy" / "observability" / "alerts.yml"
 RULE_TESTS = repo_root() / "deploy" / "observability" / "alerts_test.yml"
 PROMTOOL = shutil.which("promtool")
 needs_promtool = pytest.mark.skipif(
-    PROMTOOL is None, reason="promtool is not installed (apt-get install prometheus; .ci/run installs it)"
+    PROMTOOL is None and not os.environ.get("EFRIKORT_REQUIRE_PROMTOOL"),
+    reason="promtool is not installed (apt-get install prometheus; .ci/run installs it)",
 )
+"""Skipped without promtool, except where EFRIKORT_REQUIRE_PROMTOOL is set (.ci/run sets it): there the
+test fails, so CI never passes without running `promtool test rules`."""
 
 
 def rules() -> list[dict[str, object]]:
@@ -26,7 +30,7 @@ def rules() -> list[dict[str, object]]:
 
 @needs_promtool
 def test_the_rules_are_valid_and_pass_their_unit_tests() -> None:
-    assert PROMTOOL is not None
+    assert PROMTOOL is not None, "promtool is missing (apt-get install prometheus)"
     checked = subprocess.run([PROMTOOL, "check", "rules", str(RULES)], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     tested = subprocess.run(

@@ -4,19 +4,17 @@ expose: a renamed metric fails here, not on an empty graph in production."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from efrikort.infra.paths import repo_root
+from tests.contract.test_alert_rules import PROMTOOL, needs_promtool
 from tests.metric_names import exposed_metric_names, metrics_in
 
 DASHBOARD = repo_root() / "deploy" / "observability" / "grafana" / "efrikort.json"
-PROMTOOL = shutil.which("promtool")
 
 
 def panels() -> list[dict[str, Any]]:
@@ -61,7 +59,7 @@ def test_the_dashboard_shows_what_operators_watch() -> None:
     } <= read
 
 
-@pytest.mark.skipif(PROMTOOL is None, reason="promtool is not installed (apt-get install prometheus)")
+@needs_promtool
 def test_every_expression_is_valid_promql(tmp_path: Path) -> None:
     # promtool parses rule files: each expression as a recording rule, Grafana's interval as a fixed one.
     rules = [
@@ -69,7 +67,7 @@ def test_every_expression_is_valid_promql(tmp_path: Path) -> None:
         for i, (_, expr) in enumerate(expressions())
     ]
     (tmp_path / "dashboard.yml").write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
-    assert PROMTOOL is not None
+    assert PROMTOOL is not None, "promtool is missing (apt-get install prometheus)"
     checked = subprocess.run(
         [PROMTOOL, "check", "rules", str(tmp_path / "dashboard.yml")], capture_output=True, text=True
     )

@@ -50,7 +50,8 @@ def scraped_jobs(prometheus: str, timeout: float = 60) -> dict[str, str]:
 def test_efrikort_up_observe_runs_prometheus_scraping_every_service_with_the_alert_rules(server_dir: Path) -> None:
     (server_dir / "cache").symlink_to(var_dir() / "cache", target_is_directory=True)
     kafka_port, controller_port, postgres_port, prometheus_port = free_ports(4)
-    base = consecutive_free_ports(len(SERVICE_PORTS), avoid={kafka_port, controller_port, postgres_port}) - 1
+    # The services on BASE+1 .. BASE+4, the desk after them (it is scraped too).
+    base = consecutive_free_ports(len(SERVICE_PORTS) + 1, avoid={kafka_port, controller_port, postgres_port}) - 1
     env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}
     env |= {
         "EFRIKORT_VAR_DIR": str(server_dir),

@@ -19,7 +19,8 @@ from tests.e2e.steady_load import assert_each_once, end_offsets, pause_of, read_
 from tests.infra_fixtures import free_ports
 
 # A cluster and four services (or twelve) starting on a busy 2-core machine: more than the default 300 s.
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+# Minutes of a stack of its own: the heavy tier (`./efrikort test --heavy`; README, Tests).
+pytestmark = [pytest.mark.e2e, pytest.mark.heavy, pytest.mark.timeout(900)]
 
 REPLICAS = 3
 RATE = 30.0

@@ -31,7 +31,8 @@ from tests.infra_fixtures import free_ports, local_infra
 from tests.kafka_clients import eventually
 
 # A cluster and four services (or twelve) starting on a busy 2-core machine: more than the default 300 s.
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+# Minutes of a stack of its own: the heavy tier (`./efrikort test --heavy`; README, Tests).
+pytestmark = [pytest.mark.e2e, pytest.mark.heavy, pytest.mark.timeout(900)]
 
 RATE = 30.0
 """Submissions a second: enough that a pause shows, little enough for the 2-core machine."""

@@ -20,7 +20,7 @@ from efrikort.infra.paths import repo_root, var_dir
 from efrikort.infra.stack import InfraEndpoints, LocalInfra
 from efrikort.kafka_principals import provision_services_blocking
 from efrikort.observe import PROMETHEUS_PORT, PrometheusMissing, PrometheusProcess
-from efrikort.services import DESK, DESK_PORT, SERVICE_PORTS, ServiceProcess, desk_env
+from efrikort.services import DESK, DESK_PORT, DEVELOPMENT_IDENTITY_ENV, SERVICE_PORTS, ServiceProcess, desk_env
 from runtime.settings import DEVELOPMENT_ENV, DEVELOPMENT_MODE_ENV
 
 if TYPE_CHECKING:
@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 
 SAMPLE_DIRECTORY = Path("deploy/local/directory/sample-directory.json")
 """Units, employees, roles, agreements and systems to try the system with: the example fee's actors among them."""
-DEVELOPMENT_IDENTITY_ENV = "EFRIKORT_TRUST_IDENTITY_HEADER"
-"""On in `efrikort up`: the services trust the X-HSA-ID header the desk names the signed-in person in."""
 
 
 def import_directory(path: Path, env: dict[str, str] | None = None) -> int:
@@ -237,6 +235,11 @@ def cmd_infra(args: argparse.Namespace) -> int:
     return 0
 
 
+HEAVY_OPTION = "--heavy"
+"""`efrikort test --heavy`: the heavy tier too (three brokers, replicas, backup and restore, containers)."""
+HEAVY_TESTS_ENV = "EFRIKORT_HEAVY_TESTS"
+
+
 def cmd_test(args: argparse.Namespace) -> int:
     """Every check: lint, types, the generated contract documents, then all tests against real servers."""
     root = repo_root()
@@ -253,10 +256,12 @@ def cmd_test(args: argparse.Namespace) -> int:
         # against the timeout of whichever test happens to start Kafka first.
         print("$ resolve the Kafka jars (downloads once into var/cache)", flush=True)
         resolve_kafka_jars(root)
+    # The heavy tier (tests marked `heavy`, skipped by tests/conftest.py unless this is set).
+    env = {**os.environ, HEAVY_TESTS_ENV: "1"} if args.heavy else None
     for step in steps:
         print("$", " ".join(step), flush=True)
         tool = step[0] if step[0] == sys.executable else str(Path(sys.executable).with_name(step[0]))
-        code = subprocess.call([tool, *step[1:]], cwd=root)
+        code = subprocess.call([tool, *step[1:]], cwd=root, env=env)
         if code != 0:
             return code
     return 0
@@ -302,8 +307,9 @@ def cmd_containers(args: argparse.Namespace) -> int:
         return 1
     endpoints = LocalInfra().up()
     provision_services_blocking(endpoints)
-    containers.play(*containers.write_pod(endpoints, SERVICE_PORTS))
-    processes = [ServiceProcess(name, port, {}, Path("/dev/null")) for name, port in SERVICE_PORTS.items()]
+    ports = {**SERVICE_PORTS, DESK: DESK_PORT}
+    containers.play(*containers.write_pod(endpoints, ports))
+    processes = [ServiceProcess(name, port, {}, Path("/dev/null")) for name, port in ports.items()]
     for process in processes:
         process.wait_ready(timeout=args.timeout)
     if import_directory(repo_root() / SAMPLE_DIRECTORY, {**endpoints.as_env(), **DEVELOPMENT_ENV}) != 0:
@@ -549,7 +555,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         # Everything after `test` is pytest's, in its order and options included (argparse's REMAINDER
         # refuses a first argument that starts with a dash, such as `-q`).
         args = parser.parse_args(["test"])
-        args.pytest_args = argv[1:]
+        args.heavy = HEAVY_OPTION in argv[1:]
+        args.pytest_args = [arg for arg in argv[1:] if arg != HEAVY_OPTION]
         return args
     return parser.parse_args(argv)
 
@@ -594,9 +601,11 @@ def _add_running_commands(commands: Commands) -> None:
     _add_size_arguments(infra)
     infra.set_defaults(func=cmd_infra)
 
-    test = commands.add_parser("test", help="run every check and test (extra arguments go to pytest)")
+    test = commands.add_parser(
+        "test", help=f"run every check and test ({HEAVY_OPTION} adds the heavy tier; other arguments go to pytest)"
+    )
     test.add_argument("pytest_args", nargs=argparse.REMAINDER)
-    test.set_defaults(func=cmd_test)
+    test.set_defaults(func=cmd_test, heavy=False)
 
     directory = commands.add_parser("import-directory", help="load a directory export file into access")
     directory.add_argument("file", help="an efrikort-directory/1 JSON file (see README, Access)")

@@ -19,6 +19,7 @@ import yaml
 
 from efrikort.infra.paths import repo_root, var_dir
 from efrikort.infra.stack import InfraEndpoints
+from efrikort.services import DESK, DEVELOPMENT_IDENTITY_ENV, ServiceProcess, desk_env
 from runtime.settings import DEVELOPMENT_ENV
 
 POD_FILE = Path("deploy/containers/pod.yaml")
@@ -52,8 +53,9 @@ def podman_runs_containers() -> str | None:
 
 
 def service_environment(endpoints: InfraEndpoints, name: str, port: int, extra: Mapping[str, str]) -> dict[str, str]:
-    """The service's variables in its container: its own Kafka login, the CA where the pod mounts it."""
-    env = {**endpoints.service_env(name), **DEVELOPMENT_ENV, **extra}
+    """The service's variables in its container: its own Kafka login, the CA where the pod mounts it; as
+    under `efrikort up`, it trusts the person the desk names."""
+    env = {**endpoints.service_env(name), **DEVELOPMENT_ENV, DEVELOPMENT_IDENTITY_ENV: "true", **extra}
     env["EFRIKORT_HTTP_PORT"] = str(port)
     env["EFRIKORT_HTTP_HOST"] = "127.0.0.1"
     if endpoints.kafka_ca_file:
@@ -61,10 +63,20 @@ def service_environment(endpoints: InfraEndpoints, name: str, port: int, extra: 
     return env
 
 
+def desk_environment(ports: Mapping[str, int]) -> dict[str, str]:
+    """The desk's variables in its container: where the services of the pod (the host's network) answer."""
+    services = {name: ServiceProcess(name, port, {}, Path("/dev/null")) for name, port in ports.items() if name != DESK}
+    env = {**DEVELOPMENT_ENV, **desk_env(services)}
+    env["EFRIKORT_HTTP_PORT"] = str(ports[DESK])
+    env["EFRIKORT_HTTP_HOST"] = "127.0.0.1"
+    return env
+
+
 def write_pod(
     endpoints: InfraEndpoints, ports: Mapping[str, int], extra: Mapping[str, str] | None = None
 ) -> tuple[Path, list[Path]]:
-    """The pod file with this host's CA folder, and the ConfigMaps of the services' environments."""
+    """The pod file with this host's CA folder, and the ConfigMaps of the environments of the services and
+    the desk (`ports` names each one's HTTP port)."""
     target = var_dir() / "containers"
     target.mkdir(parents=True, exist_ok=True)
     pod = yaml.safe_load((repo_root() / POD_FILE).read_text())
@@ -73,11 +85,15 @@ def write_pod(
     pod_file.write_text(yaml.safe_dump(pod, sort_keys=False))
     env_files = []
     for name, port in ports.items():
+        if name == DESK:
+            environment = desk_environment(ports)
+        else:
+            environment = service_environment(endpoints, name, port, extra or {})
         config_map = {
             "apiVersion": "v1",
             "kind": "ConfigMap",
             "metadata": {"name": f"efrikort-{name}"},
-            "data": service_environment(endpoints, name, port, extra or {}),
+            "data": environment,
         }
         # One file each: podman 4 reads only the first ConfigMap of a file.
         env_file = target / f"environment-{name}.yaml"

@@ -27,17 +27,25 @@ class PrometheusMissing(RuntimeError):
 
 
 def prometheus_config(services: Sequence[ServiceProcess], rules: Path) -> str:
-    """A Prometheus configuration (JSON is YAML) scraping each service as a job of its name."""
+    """A Prometheus configuration (JSON is YAML) scraping each service as a job of its name, each replica
+    of it (`efrikort up --replicas N`) a target of that job: its own `instance` (host:port) and `replica`
+    label (1, 2, ...), so that a job's series add up across replicas and one replica can be told apart."""
+    replicas: dict[str, list[ServiceProcess]] = {}
+    for service in services:
+        replicas.setdefault(service.name, []).append(service)
     config = {
         "global": {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": SCRAPE_INTERVAL},
         "rule_files": [str(rules)],
         "scrape_configs": [
             {
-                "job_name": service.name,
+                "job_name": name,
                 "metrics_path": "/metrics",
-                "static_configs": [{"targets": [f"{service.host}:{service.port}"]}],
+                "static_configs": [
+                    {"targets": [f"{replica.host}:{replica.port}"], "labels": {"replica": str(number)}}
+                    for number, replica in enumerate(processes, 1)
+                ],
             }
-            for service in services
+            for name, processes in replicas.items()
         ],
     }
     return json.dumps(config, indent=2)

@@ -18,3 +18,13 @@ def test_test_alone_runs_every_test() -> None:
 def test_an_option_another_command_does_not_know_is_refused() -> None:
     with pytest.raises(SystemExit):
         parse(["topology", "--nonsense"])
+
+
+def test_heavy_adds_the_heavy_tier_and_is_not_passed_to_pytest() -> None:
+    args = parse(["test", "--heavy", "-m", "heavy", "-q"])
+    assert args.heavy is True
+    assert args.pytest_args == ["-m", "heavy", "-q"]
+
+
+def test_without_heavy_the_heavy_tier_stays_skipped() -> None:
+    assert parse(["test", "tests/e2e"]).heavy is False
