@@ -24,6 +24,8 @@ from tests.infra_fixtures import free_ports
 
 pytestmark = [
     pytest.mark.e2e,
+    # The test waits up to 480 s for the stack on a busy machine: pytest's default 300 s must not cut it first.
+    pytest.mark.timeout(600),
     pytest.mark.skipif(
         shutil.which("prometheus") is None,
         reason="prometheus is not installed (apt-get install prometheus; .ci/run installs it)",
@@ -98,6 +100,9 @@ def test_efrikort_up_observe_runs_prometheus_scraping_every_service_with_the_ale
         assert cli.wait(timeout=90) == 0
     finally:
         if cli.poll() is None:
+            # The services run in sessions of their own: killing the command alone would leave them running.
+            for child in psutil.Process(cli.pid).children(recursive=True):
+                child.kill()
             cli.kill()
     assert prometheus_pid is not None and not (
         psutil.pid_exists(prometheus_pid) and psutil.Process(prometheus_pid).status() != "zombie"
