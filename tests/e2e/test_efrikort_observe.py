@@ -24,6 +24,9 @@ from tests.infra_fixtures import free_ports
 
 pytestmark = [
     pytest.mark.e2e,
+    # A whole stack and Prometheus of its own, minutes on a busy machine: the heavy tier (README, Tests).
+    # The scrape configuration itself is checked by promtool in tests/unit/tools/test_observe.py.
+    pytest.mark.heavy,
     # The test waits up to 480 s for the stack on a busy machine: pytest's default 300 s must not cut it first.
     pytest.mark.timeout(600),
     pytest.mark.skipif(

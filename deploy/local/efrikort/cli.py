@@ -236,7 +236,7 @@ def cmd_infra(args: argparse.Namespace) -> int:
 
 
 HEAVY_OPTION = "--heavy"
-"""`efrikort test --heavy`: the heavy tier too (three brokers, replicas, backup and restore, containers)."""
+"""`efrikort test --heavy`: the heavy tier too (chaos, three brokers, replicas, containers, up --observe)."""
 HEAVY_TESTS_ENV = "EFRIKORT_HEAVY_TESTS"
 
 
