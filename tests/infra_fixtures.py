@@ -187,27 +187,38 @@ def infra(request: pytest.FixtureRequest) -> Iterator[InfraEndpoints]:
                 database = cleanup.enter_context(_postgres_container())
         else:
             directory: Path = request.getfixturevalue("local_test_dir")
-            kafka_port, controller_port, postgres_port = free_ports(3)
             # Only what was given explicitly counts as external; everything else is ours.
             external = {
                 name: value
                 for name, value in ((KAFKA_BOOTSTRAP_SERVERS_ENV, kafka), (DATABASE_URL_ENV, database))
                 if value
             }
-            local = LocalInfra(
-                data_dir=directory / "data",
-                kafka_port=kafka_port,
-                kafka_controller_port=controller_port,
-                postgres_port=postgres_port,
-                environ=external,
-            )
-            # Registered before up(): a half-successful start is torn down too.
-            cleanup.callback(local.reset)
-            endpoints = local.up()
-            provision_services_blocking(endpoints)
+            _, endpoints = cleanup.enter_context(local_infra(directory / "data", environ=external))
             yield _as_admin(endpoints)
             return
         yield _as_admin(InfraEndpoints(kafka_bootstrap_servers=kafka, database_url=database))
+
+
+@contextlib.contextmanager
+def local_infra(
+    data_dir: Path, *, brokers: int = 1, environ: dict[str, str] | None = None
+) -> Iterator[tuple[LocalInfra, InfraEndpoints]]:
+    """Our own Kafka of `brokers` nodes and PostgreSQL on free ports, their data in `data_dir`, every
+    service's principal provisioned; stopped and wiped afterwards (a half-successful start too)."""
+    ports = free_ports(2 * brokers + 1)
+    local = LocalInfra(
+        data_dir=data_dir,
+        brokers=brokers,
+        kafka_node_ports=list(zip(ports[0 : 2 * brokers : 2], ports[1 : 2 * brokers : 2], strict=True)),
+        postgres_port=ports[-1],
+        environ=environ or {},
+    )
+    try:
+        endpoints = local.up()
+        provision_services_blocking(endpoints)
+        yield local, endpoints
+    finally:
+        local.reset()
 
 
 def _as_admin(endpoints: InfraEndpoints) -> InfraEndpoints:

@@ -21,17 +21,29 @@ from efrikort.through_access import until_opened
 from tests.actors import held
 from tests.infra_fixtures import free_ports
 from tests.notice_receivers import MAILBOX_ENV
+from tests.otlp_receiver import OtlpReceiver, otlp_receiver
 from tests.submissions import EXAMPLE_SYSTEM
 
-__all__ = ["NOTICE_WEBHOOK_SECRET", "running_services", "service_env", "services"]
+__all__ = ["NOTICE_WEBHOOK_SECRET", "otlp", "running_services", "service_env", "services"]
 
 NOTICE_WEBHOOK_SECRET = "e2e-webhook-secret"
 
 
 @pytest.fixture(scope="session")
-def service_env(infra: InfraEndpoints) -> dict[str, str]:
+def otlp() -> Iterator[OtlpReceiver]:
+    """Where every service of the session exports its spans (`runtime.tracing`)."""
+    with otlp_receiver() as (receiver, endpoint):
+        receiver.endpoint = endpoint
+        yield receiver
+
+
+@pytest.fixture(scope="session")
+def service_env(infra: InfraEndpoints, otlp: OtlpReceiver) -> dict[str, str]:
     return {
         **infra.as_env(),
+        # Traced as in production, the spans exported within a fraction of a second (the SDK's default is 5 s).
+        "EFRIKORT_OTEL_EXPORTER_OTLP_ENDPOINT": otlp.endpoint,
+        "OTEL_BSP_SCHEDULE_DELAY": "200",
         "EFRIKORT_OUTBOX_POLL_INTERVAL_S": "0.1",
         # The HTTP tests say who calls in the development header; the reply wait is long enough for a busy machine.
         "EFRIKORT_TRUST_IDENTITY_HEADER": "true",

@@ -13,6 +13,7 @@ A service's own objects (its region settings, say) are handed to `Service(provid
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -24,9 +25,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from contracts.identity import IdentityNumber, InvalidIdentityNumber
 from runtime.identity import Caller, CurrentCaller
 from runtime.logs import correlation_id
+from runtime.metrics import HTTP_REQUEST_SECONDS, HTTP_REQUESTS
 from runtime.patient_key import patient_key
 from runtime.problems import Problem
 from runtime.settings import ServiceSettings
+from runtime.tracing import TracingMiddleware
 from runtime.transaction import UnitOfWork
 
 if TYPE_CHECKING:
@@ -142,6 +145,34 @@ class CorrelationMiddleware:
             correlation_id.reset(token)
 
 
+class RequestMetricsMiddleware:
+    """Counts each request by method, route template and status, and times it, for /metrics. The route
+    template, never the path: a path may hold an id, and every distinct path would be a series of its own."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the server answers when the application fails before it starts a response
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_status)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            HTTP_REQUESTS.labels(scope.get("method", ""), route, str(status)).inc()
+            HTTP_REQUEST_SECONDS.labels(route).observe(time.perf_counter() - started)
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key == name:
@@ -154,3 +185,6 @@ def install(app: FastAPI, runtime: Runtime[Any], provides: Sequence[object]) -> 
     app.state.runtime = runtime
     app.state.provided = {type(thing): thing for thing in provides}
     app.add_middleware(CorrelationMiddleware)
+    app.add_middleware(RequestMetricsMiddleware)
+    if runtime.tracing is not None:
+        app.add_middleware(TracingMiddleware, tracer=runtime.tracing.tracer)

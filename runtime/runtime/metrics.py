@@ -49,6 +49,18 @@ CONSUMER_BACKOFF_SECONDS = Gauge(
     ["topic"],
 )
 
+HTTP_REQUESTS = Counter(
+    "efrikort_http_requests_total",
+    "HTTP requests answered, by method, route template (`unmatched` for no route) and status code",
+    ["method", "route", "status"],
+)
+HTTP_REQUEST_SECONDS = Histogram(
+    "efrikort_http_request_seconds",
+    "Time from a request's arrival to its answer, by route template",
+    ["route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
 
 def start_dead_letter_counts(topic: str) -> None:
     """The topic's dead-letter series, at 0 from the start: an alert's `increase()` then sees the first one."""

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.envelope import Envelope
 from contracts.topics import Topic
+from runtime import tracing
 from runtime.database import KeptConnection, driver_connection
 from runtime.metrics import MESSAGES_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
 from runtime.partitioner import default_partitioner
@@ -78,6 +79,7 @@ class OutboxMessage:
 
 async def put_many(conn: AsyncConnection, messages: Sequence[OutboxMessage]) -> None:
     """Write messages to the outbox inside the caller's transaction, in one statement, in order."""
+    messages = tracing.with_trace_context(messages)
     driver = await driver_connection(conn)
     await driver.execute(
         _INSERT,

@@ -28,7 +28,7 @@ from faststream.message import StreamMessage
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from contracts.topics import SystemTopic, Topic
-from runtime import database, http, identity, kafka, problems
+from runtime import database, http, identity, kafka, problems, tracing
 from runtime.backoff import OutageBackoff
 from runtime.consumers import Consumer, Delivery, MessageProcessor, Outage
 from runtime.database import KeptConnection
@@ -88,7 +88,8 @@ class Runtime(Generic[SettingsT]):
         self.settings = settings
         self.engine = database.create_engine(settings)
         self.broker = KafkaBroker(
-            settings.kafka_bootstrap_servers,
+            # FastStream takes a string as one host: a cluster's comma-separated list goes as a list.
+            settings.kafka_bootstrap_servers.split(","),
             client_id=f"efrikort-{settings.service_name}",
             acks="all",
             enable_idempotence=True,
@@ -109,6 +110,8 @@ class Runtime(Generic[SettingsT]):
             client_options=kafka.client_options(settings),
         )
         self.uow = UnitOfWork(self.engine, self.relay, producer=settings.service_name)
+        self.tracing = tracing.tracing_for(settings)
+        """Spans exported over OTLP, when an endpoint is configured (`runtime.tracing`); None otherwise."""
         self.processor = MessageProcessor(self.broker, self.uow, settings)
         self._subscribers: list[tuple[Any, bool]] = []
         self._backoffs: list[OutageBackoff] = []
@@ -166,10 +169,10 @@ class Runtime(Generic[SettingsT]):
         async def handle(message: StreamMessage[Any]) -> None:
             records = message.raw_message
             outside = consumer.from_outside
+            deliveries = [Delivery.from_record(r, from_outside=outside) for r in records]
             try:
-                await self.processor.process_batch(
-                    consumer, [Delivery.from_record(r, from_outside=outside) for r in records], connection
-                )
+                with tracing.handling(self.tracing, consumer.topic.name, deliveries):
+                    await self.processor.process_batch(consumer, deliveries, connection)
             except Outage as outage:
                 # The poll loop goes on with the partitions paused, so the member stays in its group.
                 raise backoff.pause(subscriber.consumer, outage.__cause__ or outage) from None
@@ -320,6 +323,8 @@ async def _lifespan(
         await runtime.relay.stop()
         await runtime.broker.stop()
         await runtime.engine.dispose()
+        if runtime.tracing is not None:
+            await asyncio.to_thread(runtime.tracing.shutdown)
         log.info("%s stopped", service.name)
 
 

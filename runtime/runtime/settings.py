@@ -178,6 +178,12 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval_s: float = Field(validation_alias=_common("outbox_poll_interval_s"), default=0.25, gt=0)
 
     log_level: str = Field(default="INFO", validation_alias=_common("log_level"))
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("EFRIKORT_OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"),
+        description="Base URL of an OTLP/HTTP (protobuf) receiver, e.g. http://collector:4318: set, the service "
+        "exports a span per HTTP request and per message handled to <URL>/v1/traces. Unset: no tracing.",
+    )
     log_json: bool = Field(default=True, validation_alias=_common("log_json"))
 
     fault_kill_after_effect: bool = Field(

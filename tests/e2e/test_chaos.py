@@ -12,7 +12,8 @@ from efrikort.chaos.run import ChaosOptions, ChaosReport, report_lines, run_chao
 from efrikort.services import SERVICE_PORTS
 
 # A stack of its own is started, broken and checked: on the busy 2-core machine that outlasts the usual 300 s.
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+# Nine minutes together under load: the heavy tier (`./efrikort test --heavy`; README, Tests).
+pytestmark = [pytest.mark.e2e, pytest.mark.heavy, pytest.mark.timeout(900)]
 
 
 def run(options: ChaosOptions) -> ChaosReport:

@@ -20,7 +20,8 @@ from efrikort.infra.kafka import resolve_kafka_jars
 from efrikort.infra.paths import repo_root, var_dir
 from efrikort.infra.stack import InfraEndpoints, LocalInfra
 from efrikort.kafka_principals import provision_services_blocking
-from efrikort.services import DESK, DESK_PORT, SERVICE_PORTS, ServiceProcess, desk_env
+from efrikort.observe import PROMETHEUS_PORT, PrometheusMissing, PrometheusProcess
+from efrikort.services import DESK, DESK_PORT, DEVELOPMENT_IDENTITY_ENV, SERVICE_PORTS, ServiceProcess, desk_env
 from runtime.settings import DEVELOPMENT_ENV, DEVELOPMENT_MODE_ENV
 
 if TYPE_CHECKING:
@@ -29,8 +30,6 @@ if TYPE_CHECKING:
 
 SAMPLE_DIRECTORY = Path("deploy/local/directory/sample-directory.json")
 """Units, employees, roles, agreements and systems to try the system with: the example fee's actors among them."""
-DEVELOPMENT_IDENTITY_ENV = "EFRIKORT_TRUST_IDENTITY_HEADER"
-"""On in `efrikort up`: the services trust the X-HSA-ID header the desk names the signed-in person in."""
 
 
 def import_directory(path: Path, env: dict[str, str] | None = None) -> int:
@@ -41,26 +40,16 @@ def import_directory(path: Path, env: dict[str, str] | None = None) -> int:
 def cmd_up(args: argparse.Namespace) -> int:
     """Kafka, PostgreSQL and every service, until Ctrl-C."""
     started = time.monotonic()
-    infra = LocalInfra()
+    infra = LocalInfra(brokers=args.brokers)
     print("starting Kafka and PostgreSQL ...", flush=True)
     endpoints = infra.up()
     # A developer's stack: the repository's published secrets are accepted (and warned about).
     env = {**endpoints.as_env(), **DEVELOPMENT_ENV}
-    logs = var_dir() / "logs"
-    ports = (
-        {name: args.http_port_base + i for i, name in enumerate(SERVICE_PORTS, 1)}
-        if args.http_port_base
-        else SERVICE_PORTS
-    )
     print("giving each service its Kafka principal and ACLs ...", flush=True)
     provision_services_blocking(endpoints)
-    # The desk calls the services as the person signed in to it, named in the development identity header.
-    service_env = {**DEVELOPMENT_ENV, DEVELOPMENT_IDENTITY_ENV: "true"}
-    processes = [
-        ServiceProcess(name, ports[name], {**endpoints.service_env(name), **service_env}, logs / f"{name}.log")
-        for name in SERVICE_PORTS
-    ]
-    desk = _desk_process(processes, args.http_port_base, logs)
+    processes = service_replicas(endpoints, args.replicas, args.http_port_base)
+    desk = _desk_process(processes, args.http_port_base, var_dir() / "logs")
+    prometheus = PrometheusProcess(var_dir() / "prometheus", args.prometheus_port) if args.observe else None
     _stop_on_sigterm()
     code = 0
     logins: dict[str, ClientFiles] = {}
@@ -68,12 +57,16 @@ def cmd_up(args: argparse.Namespace) -> int:
         _start_services(processes, args.timeout)
         processes.append(desk)
         _start_services([desk], args.timeout)
+        if prometheus is not None:
+            _start_prometheus(prometheus, processes)
         if not args.no_sample_directory:
             print(f"loading the sample directory {SAMPLE_DIRECTORY} into access ...", flush=True)
             if import_directory(repo_root() / SAMPLE_DIRECTORY, env) != 0:
                 raise RuntimeError("the sample directory could not be imported")
             logins = asyncio.run(_issue_sample_logins(endpoints))
         _print_where_to_look(endpoints, processes, time.monotonic() - started)
+        if prometheus is not None:
+            print(f"  {'Prometheus':<15} {prometheus.url}/targets  (alerts: /alerts)  log: {prometheus.log_path}")
         _print_sample_logins(logins)
         code = _watch(processes)
     except KeyboardInterrupt:
@@ -82,6 +75,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"e-frikort did not come up: {error}", file=sys.stderr)
         code = 1
     finally:
+        if prometheus is not None:
+            prometheus.stop()
         _stop_everything(processes, infra, keep_infra=args.keep_infra)
     return code
 
@@ -91,6 +86,38 @@ def _desk_process(services: list[ServiceProcess], http_port_base: int, logs: Pat
     port = http_port_base + len(SERVICE_PORTS) + 1 if http_port_base else DESK_PORT
     env = {**desk_env({p.name: p for p in services}), **DEVELOPMENT_ENV}
     return ServiceProcess(DESK, port, env, logs / f"{DESK}.log")
+
+
+def _start_prometheus(prometheus: PrometheusProcess, services: list[ServiceProcess]) -> None:
+    """Prometheus scraping every service `efrikort up` started, with the alert rules loaded."""
+    print("starting Prometheus ...", flush=True)
+    try:
+        prometheus.start(services)
+    except PrometheusMissing as missing:
+        raise RuntimeError(str(missing)) from None
+    prometheus.wait_ready()
+
+
+REPLICA_PORT_STEP = 10
+"""Replica r (from 0) of a service listens on its port + 10r: 8081, 8091, 8101 for registration."""
+
+
+def service_replicas(endpoints: InfraEndpoints, replicas: int, http_port_base: int = 0) -> list[ServiceProcess]:
+    """`replicas` processes of every service, each its own HTTP port and log, the replicas of a service
+    members of its consumer groups (they share the partitions)."""
+    logs = var_dir() / "logs"
+    ports = {name: http_port_base + i for i, name in enumerate(SERVICE_PORTS, 1)} if http_port_base else SERVICE_PORTS
+    return [
+        ServiceProcess(
+            name,
+            ports[name] + REPLICA_PORT_STEP * replica,
+            # The desk calls the services as the person signed in to it, named in the development identity header.
+            {**endpoints.service_env(name), **DEVELOPMENT_ENV, DEVELOPMENT_IDENTITY_ENV: "true"},
+            logs / (f"{name}.log" if replica == 0 else f"{name}-{replica + 1}.log"),
+        )
+        for replica in range(replicas)
+        for name in SERVICE_PORTS
+    ]
 
 
 def _stop_on_sigterm() -> None:
@@ -114,6 +141,8 @@ def _start_services(processes: list[ServiceProcess], timeout: float) -> None:
 def _print_where_to_look(endpoints: InfraEndpoints, processes: list[ServiceProcess], elapsed: float) -> None:
     print(f"\ne-frikort is up ({elapsed:.1f}s). Press Ctrl-C to stop everything.\n")
     print(f"  {'Kafka':<15} {endpoints.kafka_bootstrap_servers}  (SASL_SSL; CA {endpoints.kafka_ca_file})")
+    if (replication := endpoints.topic_replication_factor) > 1:
+        print(f"  {'':<15} every topic on {replication} brokers, min.insync.replicas=2")
     print(f"  {'PostgreSQL':<15} {endpoints.database_url}")
     for process in processes:
         if process.name == DESK:
@@ -183,11 +212,13 @@ def cmd_service(args: argparse.Namespace) -> int:
 
 
 def cmd_infra(args: argparse.Namespace) -> int:
-    infra = LocalInfra()
+    infra = LocalInfra(brokers=args.brokers)
     if args.action == "up":
         endpoints = infra.up()
         provision_services_blocking(endpoints)
         print(f"KAFKA_BOOTSTRAP_SERVERS={endpoints.kafka_bootstrap_servers}")
+        if endpoints.topic_replication_factor > 1:
+            print(f"EFRIKORT_TOPIC_REPLICATION_FACTOR={endpoints.topic_replication_factor}")
         print(f"DATABASE_URL={endpoints.database_url}")
         print(f"EFRIKORT_KAFKA_SSL_CA_FILE={endpoints.kafka_ca_file}")
         if endpoints.kafka_credentials is not None:
@@ -203,6 +234,11 @@ def cmd_infra(args: argparse.Namespace) -> int:
         infra.reset()
         print(f"stopped, and the data under {var_dir() / 'data'} wiped")
     return 0
+
+
+HEAVY_OPTION = "--heavy"
+"""`efrikort test --heavy`: the heavy tier too (chaos, three brokers, replicas, containers, up --observe)."""
+HEAVY_TESTS_ENV = "EFRIKORT_HEAVY_TESTS"
 
 
 def cmd_test(args: argparse.Namespace) -> int:
@@ -221,10 +257,12 @@ def cmd_test(args: argparse.Namespace) -> int:
         # against the timeout of whichever test happens to start Kafka first.
         print("$ resolve the Kafka jars (downloads once into var/cache)", flush=True)
         resolve_kafka_jars(root)
+    # The heavy tier (tests marked `heavy`, skipped by tests/conftest.py unless this is set).
+    env = {**os.environ, HEAVY_TESTS_ENV: "1"} if args.heavy else None
     for step in steps:
         print("$", " ".join(step), flush=True)
         tool = step[0] if step[0] == sys.executable else str(Path(sys.executable).with_name(step[0]))
-        code = subprocess.call([tool, *step[1:]], cwd=root)
+        code = subprocess.call([tool, *step[1:]], cwd=root, env=env)
         if code != 0:
             return code
     return 0
@@ -243,6 +281,45 @@ def cmd_topology(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_helm_values(args: argparse.Namespace) -> int:
+    """The Helm chart's topics, ACLs and consumer groups, from the services' declarations."""
+    from efrikort import helm_values
+
+    target = repo_root() / helm_values.TOPOLOGY_FILE
+    if args.check:
+        if target.is_file() and target.read_text() == helm_values.rendered():
+            return 0
+        print(f"{target} is stale: run ./efrikort helm-values", file=sys.stderr)
+        return 1
+    print(f"wrote {helm_values.write(target)}")
+    return 0
+
+
+def cmd_containers(args: argparse.Namespace) -> int:
+    """Every service in a container of the one image (podman), on the local Kafka and PostgreSQL."""
+    from efrikort import containers
+
+    if args.action == "down":
+        containers.down(var_dir() / "containers" / "pod.yaml")
+        print("the e-frikort pod is stopped; Kafka and PostgreSQL keep running (efrikort infra down)")
+        return 0
+    if why := containers.podman_runs_containers():
+        print(why, file=sys.stderr)
+        return 1
+    endpoints = LocalInfra().up()
+    provision_services_blocking(endpoints)
+    ports = {**SERVICE_PORTS, DESK: DESK_PORT}
+    containers.play(*containers.write_pod(endpoints, ports))
+    processes = [ServiceProcess(name, port, {}, Path("/dev/null")) for name, port in ports.items()]
+    for process in processes:
+        process.wait_ready(timeout=args.timeout)
+    if import_directory(repo_root() / SAMPLE_DIRECTORY, {**endpoints.as_env(), **DEVELOPMENT_ENV}) != 0:
+        return 1
+    for process in processes:
+        print(f"  {process.name:<15} {process.url}  (podman logs efrikort-{process.name})")
+    return 0
+
+
 def cmd_credentials(args: argparse.Namespace) -> int:
     """An integrated system's Kafka login: issue (or rotate: the same, the old password stops working) or revoke."""
     from efrikort import credentials
@@ -257,6 +334,77 @@ def cmd_credentials(args: argparse.Namespace) -> int:
     print(f"  Java client properties  {files.properties}")
     print(f"  kcat configuration      {files.kcat}")
     return 0
+
+
+def cmd_dlq(args: argparse.Namespace) -> int:
+    """The dead-letter topics: list them (or one's dead letters), show one, replay one or all."""
+    endpoints = LocalInfra().endpoints
+    try:
+        if args.action == "list":
+            return _dlq_list(endpoints, args.topic)
+        if args.topic is None:
+            print(f"efrikort dlq {args.action} needs a dead-letter topic", file=sys.stderr)
+            return 2
+        wanted = _coordinates(args.where) if args.where else None
+        if args.action == "show":
+            if wanted is None:
+                print("efrikort dlq show needs PARTITION:OFFSET (efrikort dlq list TOPIC lists them)", file=sys.stderr)
+                return 2
+            return _dlq_show(endpoints, args.topic, wanted, with_value=args.value)
+        if wanted is None and not args.all:
+            print("efrikort dlq replay needs PARTITION:OFFSET, or --all", file=sys.stderr)
+            return 2
+        return _dlq_replay(endpoints, args.topic, wanted)
+    except ValueError as error:
+        print(f"efrikort dlq: {error}", file=sys.stderr)
+        return 2
+
+
+def _coordinates(text: str) -> tuple[int, int]:
+    partition, sep, offset = text.partition(":")
+    if not sep or not partition.isdigit() or not offset.isdigit():
+        raise ValueError(f"{text!r} is not PARTITION:OFFSET, e.g. 0:17")
+    return int(partition), int(offset)
+
+
+def _dlq_list(endpoints: InfraEndpoints, topic: str | None) -> int:
+    from efrikort import dead_letters
+
+    if topic is None:
+        print(f"{'dead letters':>12} {'replayed':>8}  topic")
+        for count in asyncio.run(dead_letters.counts(endpoints)):
+            print(f"{count.dead_letters:>12} {count.replayed:>8}  {count.topic}")
+        return 0
+    for letter in asyncio.run(dead_letters.read(endpoints, topic)):
+        about = letter.about
+        print(
+            f"{letter.partition}:{letter.offset}  {about.get('dlq_failed_at', '?')}  {about.get('dlq_error_type', '?')}"
+            f"  from {about.get('dlq_original_topic', '?')}/{about.get('dlq_original_partition', '?')}"
+            f"/{about.get('dlq_original_offset', '?')}{'  TRUNCATED' if letter.truncated else ''}"
+        )
+    return 0
+
+
+def _dlq_show(endpoints: InfraEndpoints, topic: str, wanted: tuple[int, int], *, with_value: bool) -> int:
+    from efrikort import dead_letters
+
+    if with_value:
+        print(dead_letters.VALUE_WARNING, file=sys.stderr)
+    for letter in asyncio.run(dead_letters.read(endpoints, topic, wanted)):
+        print("\n".join(dead_letters.describe(letter, with_value=with_value)))
+    return 0
+
+
+def _dlq_replay(endpoints: InfraEndpoints, topic: str, wanted: tuple[int, int] | None) -> int:
+    from efrikort import dead_letters
+
+    letters = asyncio.run(dead_letters.read(endpoints, topic, wanted))
+    results = asyncio.run(dead_letters.replay(endpoints, letters))
+    for result in results:
+        print(f"{result.dead_letter.coordinates}: {result.outcome.replace('_', ' ')} {result.detail}".rstrip())
+    refused = [r for r in results if r.outcome in ("truncated", "no_original_topic")]
+    # Asked for one and it could not be: an error. Asked for all: the others went, the refused are listed.
+    return 1 if refused and wanted is not None else 0
 
 
 def cmd_send_example_fee(args: argparse.Namespace) -> int:
@@ -446,7 +594,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         # Everything after `test` is pytest's, in its order and options included (argparse's REMAINDER
         # refuses a first argument that starts with a dash, such as `-q`).
         args = parser.parse_args(["test"])
-        args.pytest_args = argv[1:]
+        args.heavy = HEAVY_OPTION in argv[1:]
+        args.pytest_args = [arg for arg in argv[1:] if arg != HEAVY_OPTION]
         return args
     return parser.parse_args(argv)
 
@@ -465,11 +614,21 @@ def _add_running_commands(commands: Commands) -> None:
         default=0,
         help="serve the services on BASE+1 .. BASE+4 and the desk on BASE+5 (default: 8081 .. 8084, 8080)",
     )
+    _add_size_arguments(up)
+    up.add_argument(
+        "--replicas", type=int, default=1, help="run each service as N replicas (ports +10, +20, ...; one group)"
+    )
     up.add_argument(
         "--no-sample-directory",
         action="store_true",
         help=f"do not load {SAMPLE_DIRECTORY} into access once it is ready",
     )
+    up.add_argument(
+        "--observe",
+        action="store_true",
+        help="also run Prometheus (Debian's package) scraping every service, with the alert rules loaded",
+    )
+    up.add_argument("--prometheus-port", type=int, default=PROMETHEUS_PORT, help="where Prometheus listens (--observe)")
     up.set_defaults(func=cmd_up)
 
     service = commands.add_parser("service", help="run one service in the foreground")
@@ -478,11 +637,14 @@ def _add_running_commands(commands: Commands) -> None:
 
     infra = commands.add_parser("infra", help="start, stop or wipe the local Kafka and PostgreSQL")
     infra.add_argument("action", choices=["up", "down", "status", "reset"])
+    _add_size_arguments(infra)
     infra.set_defaults(func=cmd_infra)
 
-    test = commands.add_parser("test", help="run every check and test (extra arguments go to pytest)")
+    test = commands.add_parser(
+        "test", help=f"run every check and test ({HEAVY_OPTION} adds the heavy tier; other arguments go to pytest)"
+    )
     test.add_argument("pytest_args", nargs=argparse.REMAINDER)
-    test.set_defaults(func=cmd_test)
+    test.set_defaults(func=cmd_test, heavy=False)
 
     directory = commands.add_parser("import-directory", help="load a directory export file into access")
     directory.add_argument("file", help="an efrikort-directory/1 JSON file (see README, Access)")
@@ -495,8 +657,32 @@ def _add_running_commands(commands: Commands) -> None:
     credentials.add_argument("system_id", help="the system's HSA-ID, e.g. SE2321000016-SYS1")
     credentials.set_defaults(func=cmd_credentials)
 
+    dlq = commands.add_parser(
+        "dlq", help="dead-letter topics: list (counts, or one topic's letters), show one, replay one or all"
+    )
+    dlq.add_argument("action", choices=["list", "show", "replay"])
+    dlq.add_argument("topic", nargs="?", help="a dead-letter topic, e.g. efrikort.fees.v1.dlq")
+    dlq.add_argument("where", nargs="?", metavar="PARTITION:OFFSET", help="one dead letter, e.g. 0:17")
+    dlq.add_argument("--all", action="store_true", help="replay: every dead letter of the topic not yet replayed")
+    dlq.add_argument("--value", action="store_true", help="show: print the value too (it may hold an identity number)")
+    dlq.set_defaults(func=cmd_dlq)
+
     topology = commands.add_parser("topology", help="print which service consumes and produces which topic")
     topology.set_defaults(func=cmd_topology)
+
+    pod = commands.add_parser(
+        "containers",
+        help="run every service in a container of the one image (podman), Kafka and PostgreSQL on the host",
+    )
+    pod.add_argument("action", choices=["up", "down"])
+    pod.add_argument("--timeout", type=float, default=240, help="seconds each service may take to be ready")
+    pod.set_defaults(func=cmd_containers)
+
+    helm = commands.add_parser(
+        "helm-values", help="write the Helm chart's Kafka topics, ACLs and consumer groups from the services' code"
+    )
+    helm.add_argument("--check", action="store_true", help="only say whether the committed file is up to date")
+    helm.set_defaults(func=cmd_helm_values)
 
     example = commands.add_parser(
         "send-example-fee", help="publish a fee submission as an integrated system and print its outcome"
@@ -505,6 +691,16 @@ def _add_running_commands(commands: Commands) -> None:
     example.add_argument("--login", help="its kcat file (default: var/credentials/<system>.kcat.conf)")
     example.add_argument("--file", help="a submission JSON file instead of the built-in example")
     example.set_defaults(func=cmd_send_example_fee)
+
+
+def _add_size_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--brokers",
+        type=int,
+        default=None,
+        help="Kafka nodes (each broker and controller): 1, or 3 for replication factor 3 and min.insync.replicas=2 "
+        "(default: as the data was made, else 1; changing it needs `efrikort infra reset`)",
+    )
 
 
 def _add_bench_commands(commands: Commands) -> None:

@@ -19,6 +19,9 @@ SERVICE_PORTS: dict[str, int] = {"registration": 8081, "protection": 8082, "acce
 DESK = "desk"
 DESK_PORT = 8080
 """The desk (the web application): no Kafka, no PostgreSQL, only the services' HTTP APIs."""
+DEVELOPMENT_IDENTITY_ENV = "EFRIKORT_TRUST_IDENTITY_HEADER"
+"""On in `efrikort up` and `efrikort containers up`: the services trust the X-HSA-ID header the desk names
+the signed-in person in."""
 
 
 def desk_env(services: Mapping[str, ServiceProcess]) -> dict[str, str]:

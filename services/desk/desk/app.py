@@ -25,7 +25,7 @@ from desk.pages import central, desk_pages, overcharges, sign_in
 from desk.pages.common import CsrfRefused, SignInNeeded, UnitNeeded, check_csrf, is_htmx, render
 from desk.services_client import ServicesClient
 from desk.settings import DeskSettings
-from runtime.http import CorrelationMiddleware
+from runtime.http import CorrelationMiddleware, RequestMetricsMiddleware
 from runtime.logs import configure_logging
 from runtime.service import health, metrics
 from runtime.settings import DevelopmentDefaultsRefused
@@ -156,6 +156,8 @@ def build(settings: DeskSettings) -> FastAPI:
     )
     app.add_middleware(SecurityHeaders, tls=settings.serves_tls)
     app.add_middleware(CorrelationMiddleware)
+    # As every service counts and times its requests: the dashboard's and the error-rate alert's series.
+    app.add_middleware(RequestMetricsMiddleware)
     return app
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
 from desk.app import CONTENT_SECURITY_POLICY, build
@@ -136,3 +137,22 @@ def test_an_unexpected_failure_is_a_page_without_a_trace_and_with_the_same_heade
     assert "Traceback" not in answer.text and "19850412" not in answer.text and "RuntimeError" not in answer.text
     assert answer.headers["content-security-policy"] == CSP
     assert answer.headers["cache-control"] == "no-store"
+
+
+def test_the_desk_counts_and_times_its_requests_by_route_template_as_the_services_do() -> None:
+    def counted(method: str, route: str, status: str) -> float:
+        labels = {"method": method, "route": route, "status": status}
+        return REGISTRY.get_sample_value("efrikort_http_requests_total", labels) or 0.0
+
+    before = counted("POST", "/fees/{fee_id}", "303"), counted("GET", "/sign-in", "200")
+    with client(development_mode=True) as desk:
+        desk.get("/sign-in")
+        # Nobody signed in: sent to sign in; counted under the route's template, never the fee's id.
+        desk.post("/fees/4711", headers={"X-CSRF-Token": token_of(desk.get("/sign-in").text)})
+        exposed = desk.get("/metrics").text
+
+    assert (counted("POST", "/fees/{fee_id}", "303"), counted("GET", "/sign-in", "200")) == (
+        before[0] + 1,
+        before[1] + 2,
+    )
+    assert "efrikort_http_request_seconds_bucket" in exposed and "4711" not in exposed

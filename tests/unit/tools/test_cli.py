@@ -30,3 +30,13 @@ def test_seed_ledger_seeds_a_large_regions_year_into_the_local_stack_by_default(
     assert args.database_url == "postgresql://postgres@127.0.0.1:55432/efrikort"
     assert args.patient_key_secret == "local-development-only-patient-key-secret"
     assert parse(["seed-ledger", "--append", "--patients", "20"]).append is True
+
+
+def test_heavy_adds_the_heavy_tier_and_is_not_passed_to_pytest() -> None:
+    args = parse(["test", "--heavy", "-m", "heavy", "-q"])
+    assert args.heavy is True
+    assert args.pytest_args == ["-m", "heavy", "-q"]
+
+
+def test_without_heavy_the_heavy_tier_stays_skipped() -> None:
+    assert parse(["test", "tests/e2e"]).heavy is False

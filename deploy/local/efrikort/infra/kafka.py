@@ -18,6 +18,9 @@ import string
 import subprocess
 import time
 import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -45,14 +48,16 @@ HOST = "127.0.0.1"
 # a dev broker; ExitOnOutOfMemoryError turns a wedged broker into a visible crash. Headless and
 # UTF-8 make the JVM independent of the desktop session and locale it was started from.
 JVM_OPTIONS: tuple[str, ...] = (
-    "-Xms256m",
-    "-Xmx512m",
     "-XX:+UseSerialGC",
     "-XX:TieredStopAtLevel=1",
     "-XX:+ExitOnOutOfMemoryError",
     "-Djava.awt.headless=true",
     "-Dfile.encoding=UTF-8",
 )
+
+HEAP_MB = 512
+"""A single broker's heap; each node of a local cluster gets `CLUSTER_HEAP_MB` (three share the machine)."""
+CLUSTER_HEAP_MB = 384
 
 _MARKER_NAME = "resolved.json"
 
@@ -172,12 +177,36 @@ def _random_cluster_id() -> str:
             return text
 
 
+@dataclass(frozen=True)
+class Quorum:
+    """The controllers of a local cluster of more than one node: every node is a broker and a controller,
+    the voters fixed at format (`controller.quorum.voters`), the cluster id shared."""
+
+    cluster_id: str
+    voters: tuple[tuple[int, int], ...]
+    """Each node's id and controller port."""
+
+    @property
+    def replication_factor(self) -> int:
+        return min(3, len(self.voters))
+
+    @property
+    def min_insync_replicas(self) -> int:
+        """2 of 3, as in production: one broker may fail and every write is still held twice."""
+        return max(1, min(2, self.replication_factor - 1))
+
+    def voters_property(self) -> str:
+        return ",".join(f"{node}@{HOST}:{port}" for node, port in self.voters)
+
+
 class KafkaServer:
-    """One local KRaft broker+controller whose whole state lives in ``data_dir``.
+    """One local KRaft broker+controller whose whole state lives in ``data_dir``: a single-node cluster,
+    or, given a `quorum`, one node of a local cluster (`KafkaCluster`).
 
     Layout of ``data_dir``: ``server.properties`` (rendered each start), ``kraft/`` (log.dirs,
     formatted once), ``logs/`` (log4j2 output), ``kafka.out`` (JVM stdout/stderr),
-    ``kafka.pid`` and ``format.json`` (cluster id and ports at format time, for diagnosis).
+    ``kafka.pid`` and ``format.json`` (cluster id and ports at format time, for diagnosis); and, unless
+    a cluster's nodes share them in ``shared_dir``, ``pki/`` and ``credentials/``.
     """
 
     def __init__(
@@ -189,6 +218,10 @@ class KafkaServer:
         repo_root: Path | None = None,
         cache_dir: Path | None = None,
         java: str | None = None,
+        node_id: int = 1,
+        quorum: Quorum | None = None,
+        shared_dir: Path | None = None,
+        heap_mb: int = HEAP_MB,
     ) -> None:
         self.data_dir = Path(data_dir).resolve()
         self.port = port
@@ -196,6 +229,10 @@ class KafkaServer:
         self.repo_root = repo_root or _default_repo_root()
         self.cache_dir = cache_dir
         self.java = java or shutil.which("java") or "java"
+        self.node_id = node_id
+        self.quorum = quorum
+        self.heap_mb = heap_mb
+        shared = Path(shared_dir).resolve() if shared_dir is not None else self.data_dir
 
         self.properties_file = self.data_dir / "server.properties"
         self.log_dirs = self.data_dir / "kraft"
@@ -203,8 +240,8 @@ class KafkaServer:
         self.out_file = self.data_dir / "kafka.out"
         self.pid_file = self.data_dir / "kafka.pid"
         self.format_file = self.data_dir / "format.json"
-        self.pki_dir = self.data_dir / "pki"
-        self.credentials = CredentialStore(self.data_dir / "credentials")
+        self.pki_dir = shared / "pki"
+        self.credentials = CredentialStore(shared / "credentials")
 
     @property
     def ca_file(self) -> Path:
@@ -240,9 +277,26 @@ class KafkaServer:
         # Two starts of the same data dir at once (two terminals, two test sessions) would race
         # on formatting and on the ports; the second one waits and then finds it running.
         with _proc.file_lock(self.data_dir / ".start.lock"):
-            self._start_locked(timeout)
+            popen = self._launch_locked()
+            self.wait_started(timeout, popen)
 
-    def _start_locked(self, timeout: float) -> None:
+    def launch(self) -> subprocess.Popen[bytes] | None:
+        """Start the broker's JVM without waiting for it (a cluster's nodes answer only once a majority
+        of them runs); None when it was running already. Then `wait_started`."""
+        with _proc.file_lock(self.data_dir / ".start.lock"):
+            return self._launch_locked()
+
+    def wait_started(self, timeout: float = 90, popen: subprocess.Popen[bytes] | None = None) -> None:
+        """Until the broker answers a metadata request; a broker that never does is stopped again."""
+        try:
+            self._wait_ready(time.monotonic() + timeout, popen=popen)
+        except BaseException:
+            # A broker that never became ready must not linger holding the ports.
+            if popen is not None:
+                self.stop()
+            raise
+
+    def _launch_locked(self) -> subprocess.Popen[bytes] | None:
         if self._process() is not None:
             running = self._configured_listeners()
             if running != self._listeners():
@@ -251,9 +305,8 @@ class KafkaServer:
                     f"Kafka of {self.data_dir} is already running with {running!r}, not "
                     f"{self._listeners()!r}; stop it first (efrikort infra down)"
                 )
-            # Already running (possibly still starting, e.g. launched by another process).
-            self._wait_ready(time.monotonic() + timeout)
-            return
+            # Already running (possibly still starting, e.g. launched by another process): only waited for.
+            return None
         self.pid_file.unlink(missing_ok=True)
 
         self._check_ports_free()
@@ -268,6 +321,8 @@ class KafkaServer:
 
         cmd = [
             self.java,
+            f"-Xms{min(256, self.heap_mb)}m",
+            f"-Xmx{self.heap_mb}m",
             *JVM_OPTIONS,
             f"-Dlog4j2.configurationFile={_kafka_deploy_dir(self.repo_root) / 'log4j2.xml'}",
             f"-Dkafka.logs.dir={self.logs_dir}",
@@ -292,18 +347,22 @@ class KafkaServer:
                 close_fds=True,
             )
         self.pid_file.write_text(f"{proc.pid}\n")
-        try:
-            self._wait_ready(time.monotonic() + timeout, popen=proc)
-        except BaseException:
-            # A broker that never became ready must not linger holding the ports.
-            self.stop()
-            raise
+        return proc
 
     def stop(self, timeout: float = 30) -> None:
         """Stop the broker: SIGTERM (clean controlled shutdown), SIGKILL after ``timeout``."""
         proc = self._process()
         if proc is not None:
             _proc.terminate_group(proc.pid, timeout)
+        self.pid_file.unlink(missing_ok=True)
+
+    def kill(self) -> None:
+        """SIGKILL the broker, as a crash or a pulled plug would: no controlled shutdown."""
+        proc = self._process()
+        if proc is not None:
+            proc.kill()
+            _proc.wait_gone([proc], timeout=10)
+            _proc.live_process(proc.pid)  # reaps it if it is our child
         self.pid_file.unlink(missing_ok=True)
 
     def is_running(self) -> bool:
@@ -368,6 +427,15 @@ class KafkaServer:
             broker_pem=str(self.pki_dir / BROKER_FILE),
             admin_user=admin.username,
             admin_password=admin.password,
+            node_id=self.node_id,
+            quorum=(
+                f"controller.quorum.voters={self.quorum.voters_property()}"
+                if self.quorum
+                else f"controller.quorum.bootstrap.servers={HOST}:{self.controller_port}"
+            ),
+            replication_factor=self.quorum.replication_factor if self.quorum else 1,
+            min_insync_replicas=self.quorum.min_insync_replicas if self.quorum else 1,
+            internal_partitions=len(self.quorum.voters) if self.quorum else 1,
         )
         # It holds the admin password (the broker's own login): the owner alone may read it.
         self.properties_file.touch(mode=0o600)
@@ -386,7 +454,9 @@ class KafkaServer:
 
         # A half-formatted directory (crash during format) is useless: start over.
         shutil.rmtree(self.log_dirs, ignore_errors=True)
-        cluster_id = _random_cluster_id()
+        cluster_id = self.quorum.cluster_id if self.quorum else _random_cluster_id()
+        # A cluster's voters are in its properties; a single node writes itself as the sole voter.
+        standalone = [] if self.quorum else ["--standalone"]
         cmd = [
             self.java,
             "-Xmx256m",
@@ -398,7 +468,7 @@ class KafkaServer:
             classpath,
             "kafka.tools.StorageTool",
             "format",
-            "--standalone",
+            *standalone,
             "--cluster-id",
             cluster_id,
             "--config",
@@ -448,6 +518,127 @@ class KafkaServer:
             time.sleep(0.25)
 
 
+CLUSTER_FILE = "cluster.json"
+"""Under a local cluster's directory: how many nodes it was made with, and its id."""
+
+
+def recorded_brokers(data_dir: Path) -> int | None:
+    """How many brokers the Kafka data under `data_dir` was made for; None when there is none yet."""
+    try:
+        return int(json.loads((data_dir / CLUSTER_FILE).read_text())["brokers"])
+    except FileNotFoundError:
+        return 1 if (data_dir / "kraft" / "meta.properties").exists() else None
+
+
+class KafkaCluster:
+    """The local Kafka: one node (the default, laid out in `data_dir` itself as it always was) or several
+    (`node-<id>/` each), every node a broker and a controller with its own ports, data directory and
+    SASL_SSL listener; a cluster's nodes share the CA, the broker certificate (all on 127.0.0.1) and the
+    credential store in `data_dir`."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        ports: Sequence[tuple[int, int]],
+        *,
+        repo_root: Path | None = None,
+        cache_dir: Path | None = None,
+    ) -> None:
+        self.data_dir = Path(data_dir).resolve()
+        if len(ports) == 1:
+            self.nodes = [KafkaServer(self.data_dir, *ports[0], repo_root=repo_root, cache_dir=cache_dir)]
+            return
+        quorum = Quorum(self._cluster_id(), tuple((node, controller) for node, (_, controller) in enumerate(ports, 1)))
+        self.nodes = [
+            KafkaServer(
+                self.data_dir / f"node-{node}",
+                port,
+                controller,
+                node_id=node,
+                quorum=quorum,
+                shared_dir=self.data_dir,
+                heap_mb=CLUSTER_HEAP_MB,
+                repo_root=repo_root,
+                cache_dir=cache_dir,
+            )
+            for node, (port, controller) in enumerate(ports, 1)
+        ]
+
+    def _cluster_id(self) -> str:
+        try:
+            return str(json.loads((self.data_dir / CLUSTER_FILE).read_text())["cluster_id"])
+        except FileNotFoundError:
+            return _random_cluster_id()
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return ",".join(node.bootstrap_servers for node in self.nodes)
+
+    @property
+    def ca_file(self) -> Path:
+        return self.nodes[0].ca_file
+
+    @property
+    def admin(self) -> Credential:
+        return self.nodes[0].admin
+
+    @property
+    def credentials(self) -> CredentialStore:
+        return self.nodes[0].credentials
+
+    @property
+    def replication_factor(self) -> int:
+        quorum = self.nodes[0].quorum
+        return quorum.replication_factor if quorum else 1
+
+    def admin_options(self) -> dict[str, object]:
+        return self.nodes[0].admin_options()
+
+    def start(self, timeout: float = 120) -> None:
+        """Start every node that is not running, then wait until each answers; a node answers only once a
+        majority of the controllers runs, so they are all launched first. What this call launched is
+        stopped again when one fails."""
+        recorded = recorded_brokers(self.data_dir)
+        if recorded not in (None, len(self.nodes)):
+            raise RuntimeError(
+                f"the Kafka data in {self.data_dir} was made for {recorded} broker(s), not {len(self.nodes)}: "
+                "run ./efrikort infra reset to start afresh with the new size"
+            )
+        if len(self.nodes) > 1:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            quorum = self.nodes[0].quorum
+            assert quorum is not None
+            (self.data_dir / CLUSTER_FILE).write_text(
+                json.dumps({"brokers": len(self.nodes), "cluster_id": quorum.cluster_id})
+            )
+        self.ca_file  # noqa: B018 - the shared CA made once, before the nodes would race to make it
+        self.credentials.get_or_create(ADMIN_USER)
+        launched: list[KafkaServer] = []
+        try:
+            popens = []
+            for node in self.nodes:
+                popens.append(popen := node.launch())
+                if popen is not None:
+                    launched.append(node)
+            deadline = time.monotonic() + timeout
+            for node, popen in zip(self.nodes, popens, strict=True):
+                node.wait_started(max(1.0, deadline - time.monotonic()), popen)
+        except BaseException:
+            for node in launched:
+                with contextlib.suppress(Exception):
+                    node.stop()
+            raise
+
+    def stop(self, timeout: float = 30) -> None:
+        """Every node at once: one by one, the last would wait for a quorum that is gone."""
+        with ThreadPoolExecutor(max_workers=len(self.nodes)) as pool:
+            for future in [pool.submit(node.stop, timeout) for node in self.nodes]:
+                future.result()
+
+    def is_running(self) -> bool:
+        return any(node.is_running() for node in self.nodes)
+
+
 def client_options(credential: Credential, ca_file: str) -> dict[str, object]:
     """aiokafka keyword arguments for `credential` over TLS checked against `ca_file`."""
     from runtime.kafka import tls_context
@@ -486,4 +677,4 @@ async def kafka_answers(
             await admin.close()
 
 
-__all__ = ["KAFKA_VERSION", "KafkaServer", "client_options", "kafka_answers", "resolve_kafka_jars"]
+__all__ = ["KAFKA_VERSION", "KafkaCluster", "KafkaServer", "client_options", "kafka_answers", "resolve_kafka_jars"]

