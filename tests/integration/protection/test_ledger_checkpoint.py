@@ -4,7 +4,6 @@ full replay of the patient's fees gives; a patient whose checkpoint is missing h
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -23,15 +22,6 @@ from tests.kafka_clients import TopicReader, eventually, reading
 pytestmark = pytest.mark.integration
 
 SCHEMA = "protection"
-
-
-@pytest.fixture
-async def db(infra: InfraEndpoints) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(infra.database_url)
-    try:
-        yield conn
-    finally:
-        await conn.close()
 
 
 async def fees_of(db: asyncpg.Connection, patient: Patient) -> list[Fee]:

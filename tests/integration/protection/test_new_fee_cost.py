@@ -15,14 +15,10 @@ import random
 import statistics
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
-import asyncpg
 import pytest
 
-import protection
 from contracts.envelope import Envelope
 from contracts.events import FeeRegistered
 from contracts.integration import FeeSource
@@ -32,8 +28,6 @@ from efrikort.infra.stack import InfraEndpoints
 from efrikort.services import ServiceProcess
 from protection.handlers import on_fee_events
 from protection.regions import RegionSettings
-from protection.settings import ProtectionSettings
-from runtime import database
 from runtime.consumers import Delivery
 from runtime.transaction import UnitOfWork
 
@@ -42,32 +36,6 @@ pytestmark = pytest.mark.integration
 SIZES = (5, int(os.environ.get("EFRIKORT_NEW_FEE_BENCH_HISTORY", "40")))
 SAMPLES = int(os.environ.get("EFRIKORT_NEW_FEE_BENCH_SAMPLES", "4"))
 REGION = RegionSettings.load()
-
-
-class NoRelay:
-    """The outbox rows written here are never published: only the handling is timed."""
-
-    def wake(self) -> None:
-        pass
-
-
-@pytest.fixture
-async def work(infra: InfraEndpoints) -> AsyncIterator[UnitOfWork]:
-    """Protection's schema under a name of this test's own, and a unit of work on it."""
-    settings = ProtectionSettings(
-        service_name=f"protection_cost_{uuid.uuid4().hex[:8]}", database_url=infra.database_url
-    )
-    await database.provision(settings)
-    engine = database.create_engine(settings)
-    await database.migrate(engine, Path(protection.__file__).parent / "migrations", settings.database_schema)
-    try:
-        yield UnitOfWork(engine, NoRelay(), producer="protection")  # type: ignore[arg-type]
-    finally:
-        await engine.dispose()
-        owner = await asyncpg.connect(infra.database_url)
-        await owner.execute(f"DROP OWNED BY {settings.database_role} CASCADE")
-        await owner.execute(f"DROP ROLE {settings.database_role}")
-        await owner.close()
 
 
 def registered(patient: str, day: date, offset: int) -> Delivery:

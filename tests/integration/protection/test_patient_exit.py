@@ -4,7 +4,6 @@ and a fee event that was in flight at the exit ignored until the patient re-ente
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 import asyncpg
@@ -27,15 +26,6 @@ from tests.kafka_clients import eventually, reading
 pytestmark = pytest.mark.integration
 
 SCHEMA = "protection"
-
-
-@pytest.fixture
-async def db(infra: InfraEndpoints) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(infra.database_url)
-    try:
-        yield conn
-    finally:
-        await conn.close()
 
 
 async def as_access(producer: AIOKafkaProducer, patient: Patient, event: Event) -> None:

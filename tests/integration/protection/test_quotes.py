@@ -57,15 +57,6 @@ async def anyone(granted: ServiceProcess, actors: None) -> AsyncIterator[httpx.A
         yield client
 
 
-@pytest.fixture
-async def db(infra: InfraEndpoints) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(infra.database_url)
-    try:
-        yield conn
-    finally:
-        await conn.close()
-
-
 def visit(patient_id: str, day: date, amount: int, fee_type: str = "doctor_visit") -> dict[str, Any]:
     return {
         "patient_id": patient_id,

@@ -9,25 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 
-import protection
 from contracts.envelope import Envelope
 from contracts.events import FeeCorrected, FeeRegistered
 from contracts.integration import FeeSource
 from contracts.topics import FEES
-from efrikort.infra.stack import InfraEndpoints
 from protection import store
 from protection.handlers import on_fee_events
 from protection.regions import RegionSettings
-from protection.settings import ProtectionSettings
-from runtime import database
 from runtime.consumers import Delivery
 from runtime.transaction import UnitOfWork
 
@@ -36,32 +30,6 @@ pytestmark = pytest.mark.integration
 REGION = RegionSettings.load()
 PATIENT = "race-patient-key"
 UNIT_A, UNIT_B, UNIT_C = "SE2321000016-RA", "SE2321000016-RB", "SE2321000099-RC"
-
-
-class NoRelay:
-    """The outbox rows these tests write are never published: no Kafka here."""
-
-    def wake(self) -> None:
-        pass
-
-
-@pytest.fixture
-async def work(infra: InfraEndpoints) -> AsyncIterator[UnitOfWork]:
-    """Protection's schema under a name of this test's own, and a unit of work on it."""
-    settings = ProtectionSettings(
-        service_name=f"protection_race_{uuid.uuid4().hex[:8]}", database_url=infra.database_url
-    )
-    await database.provision(settings)
-    engine = database.create_engine(settings)
-    await database.migrate(engine, Path(protection.__file__).parent / "migrations", settings.database_schema)
-    try:
-        yield UnitOfWork(engine, NoRelay(), producer="protection")  # type: ignore[arg-type]
-    finally:
-        await engine.dispose()
-        owner = await asyncpg.connect(infra.database_url)
-        await owner.execute(f"DROP OWNED BY {settings.database_role} CASCADE")
-        await owner.execute(f"DROP ROLE {settings.database_role}")
-        await owner.close()
 
 
 class Fees:
