@@ -1,7 +1,7 @@
 """Backing off an outage without spinning and without leaving the consumer group.
 
 When PostgreSQL or Kafka is out of reach, the batch that failed is rewound (its partitions sought back
-to its first message, nothing committed) and every partition the consumer holds is paused for a
+to its first message, nothing committed: `runtime.offsets`) and every partition the consumer holds is paused for a
 while: the poll loop keeps running (so the member keeps its place in the group, which it would lose
 after `max.poll.interval.ms` of not polling) but gets no records, until a timer resumes the partitions
 and the same messages are tried again. The pause doubles with each failed try, up to a cap, with
@@ -17,23 +17,10 @@ import random
 import time
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from faststream.exceptions import NackMessage
 
 from runtime.metrics import CONSUMER_BACKOFF_SECONDS, CONSUMER_PAUSED_PARTITIONS, CONSUMER_RETRIES
 
 log = logging.getLogger(__name__)
-
-
-class Rewind(NackMessage):
-    """FastStream's way to negatively acknowledge a batch without logging a failure: it seeks each
-    partition of the batch back to its first message and commits nothing."""
-
-    def __init__(self, delay: float) -> None:
-        super().__init__()
-        self.delay = delay
-
-    def __str__(self) -> str:
-        return f"batch rewound; its partitions paused for {self.delay:.1f} s"
 
 
 def backoff_delay(failures: int, initial_s: float, max_s: float) -> float:
@@ -61,9 +48,9 @@ class OutageBackoff:
         """An outage stopped the last batch and no batch has succeeded since."""
         return self._since is not None
 
-    def pause(self, client: AIOKafkaConsumer, cause: BaseException) -> Rewind:
-        """Pause the consumer's partitions and resume them after the next delay. Raise what this returns
-        from the handler: FastStream then rewinds the batch, and commits nothing."""
+    def pause(self, client: AIOKafkaConsumer, cause: BaseException) -> float:
+        """Pause the consumer's partitions and resume them after the next delay (returned). The batch that
+        failed is the caller's to rewind."""
         self.failures += 1
         if self._since is None:
             self._since = time.monotonic()
@@ -83,7 +70,7 @@ class OutageBackoff:
             self.failures,
             extra={"topic": self._topic},
         )
-        return Rewind(delay)
+        return delay
 
     def _resume(self, client: AIOKafkaConsumer) -> None:
         self._timer = None

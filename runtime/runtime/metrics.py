@@ -35,6 +35,11 @@ DEAD_LETTERS_UNWRITABLE = Counter(
     "Messages that could not be dead-lettered even truncated: logged by coordinates and skipped",
     ["topic"],
 )
+OFFSET_COMMIT_FAILURES = Counter(
+    "efrikort_consumer_offset_commit_failures_total",
+    "Offset commits that failed (tried again with the next; what they left is redelivered and skipped by the inbox)",
+    ["topic"],
+)
 CONSUMER_RETRIES = Counter(
     "efrikort_consumer_retries_total",
     "Tries again: of one failed message (reason=message), or of a batch after an outage pause (reason=outage)",

@@ -35,6 +35,7 @@ from runtime.database import KeptConnection
 from runtime.logs import configure_logging
 from runtime.membership import membership_consumer, skipping_exited_patients
 from runtime.metrics import CONSUMER_LAG, start_dead_letter_counts
+from runtime.offsets import OffsetCommitter
 from runtime.outbox import OutboxRelay
 from runtime.partitioner import default_partitioner
 from runtime.polling import POLL_TIMEOUT_MS, prompt
@@ -116,6 +117,8 @@ class Runtime(Generic[SettingsT]):
         self._subscribers: list[tuple[Any, bool]] = []
         self._backoffs: list[OutageBackoff] = []
         self._connections: list[KeptConnection] = []
+        self._offsets: list[OffsetCommitter] = []
+        """Each subscriber's handled offsets, committed now and then."""
         """Each subscriber's own database connection."""
         """Each subscriber, and whether it reads by pattern."""
         self.has_read_models = False
@@ -143,12 +146,15 @@ class Runtime(Generic[SettingsT]):
         topics, pattern = (
             ((), consumer.topic.pattern) if isinstance(consumer.topic, SystemTopic) else ((consumer.topic.name,), None)
         )
+        offsets = OffsetCommitter(consumer.topic.name, self.settings.consumer_commit_interval_s)
         subscriber = self.broker.subscriber(
             *topics,
             pattern=pattern,
             group_id=consumer.group,
             auto_offset_reset="earliest",
-            ack_policy=AckPolicy.NACK_ON_ERROR,
+            # Offsets are committed by `runtime.offsets`, now and then, not by FastStream after every poll.
+            ack_policy=AckPolicy.MANUAL,
+            listener=offsets,
             parser=readable_headers,
             decoder=as_it_came,
             batch=True,
@@ -170,21 +176,34 @@ class Runtime(Generic[SettingsT]):
             records = message.raw_message
             outside = consumer.from_outside
             deliveries = [Delivery.from_record(r, from_outside=outside) for r in records]
+            client = subscriber.consumer
             try:
                 with tracing.handling(self.tracing, consumer.topic.name, deliveries):
                     await self.processor.process_batch(consumer, deliveries, connection)
-            except Outage as outage:
-                # The poll loop goes on with the partitions paused, so the member stays in its group.
-                raise backoff.pause(subscriber.consumer, outage.__cause__ or outage) from None
+            except Exception as failure:
+                # An outage (or, never expected, anything else escaping the processor): nothing of the batch
+                # counts. It is read again once the pause is over; the poll loop goes on with the partitions
+                # paused, so the member stays in its group.
+                offsets.rewind(client, records)
+                cause = failure.__cause__ if isinstance(failure, Outage) and failure.__cause__ else failure
+                backoff.pause(client, cause)
+                return
+            await offsets.handled(client, records)
             backoff.recovered()
 
         self._subscribers.append((subscriber, isinstance(consumer.topic, SystemTopic)))
+        self._offsets.append(offsets)
         self._backoffs.append(backoff)
         if isinstance(consumer.topic, Topic):
             start_dead_letter_counts(consumer.topic.name)
         if consumer.ready_once_read:
             self.has_read_models = True
             self._to_read.append((consumer, subscriber))
+
+    async def commit_offsets(self) -> None:
+        """Commit what every consumer has handled, now rather than at the next interval."""
+        for offsets in self._offsets:
+            await offsets.commit()
 
     def assigned(self) -> bool:
         """Every consumer has joined its group and holds partitions; one that reads by pattern may hold
@@ -223,6 +242,8 @@ class Runtime(Generic[SettingsT]):
         """Leave the consumer groups; what was not committed is redelivered to the next member."""
         for backoff in self._backoffs:
             backoff.stop()
+        for offsets in self._offsets:
+            await offsets.stop()
         for sub, _ in self._subscribers:
             await sub.stop()
         for connection in self._connections:

@@ -174,6 +174,13 @@ class ServiceSettings(BaseSettings):
         ge=1,
         description="Messages handled in one transaction.",
     )
+    consumer_commit_interval_s: float = Field(
+        validation_alias=_common("consumer_commit_interval_s"),
+        default=0.25,
+        gt=0,
+        description="How often a consumer commits the offsets it has handled (also when its partitions are taken "
+        "and when it stops). A crash redelivers what was handled since, which the inbox skips.",
+    )
     outbox_batch_size: int = Field(validation_alias=_common("outbox_batch_size"), default=500, ge=1)
     outbox_poll_interval_s: float = Field(validation_alias=_common("outbox_poll_interval_s"), default=0.25, gt=0)
 
