@@ -86,10 +86,18 @@ async def test_the_rows_seeded_are_those_asked_for_in_every_table(seeded: Seeded
     assert rows["registration.fee_versions"] == rows["protection.fee_versions"] == VERSIONS
     assert rows["registration.submissions"] == rows["protection.fees"] < VERSIONS
     assert rows["protection.patient_status"] == PATIENTS and 0 < rows["protection.free_cards"] < PATIENTS
+    # Where a new fee's recomputation starts, as protection would have stored it: for each patient with a
+    # settled part (a period over before their last fee), which many but not all have after a year.
+    assert 0 < rows["protection.ledger_checkpoints"] < PATIENTS
     in_range = "WHERE submission_id >= $1 AND submission_id < $2"
     assert await db.fetchval(f"SELECT count(*) FROM registration.fee_versions {in_range}", low, high) == VERSIONS
     assert await db.fetchval(f"SELECT count(*) FROM protection.fees {in_range}", low, high) == rows["protection.fees"]
-    for table in ("protection.fee_versions", "protection.patient_status", "protection.free_cards"):
+    for table in (
+        "protection.fee_versions",
+        "protection.patient_status",
+        "protection.free_cards",
+        "protection.ledger_checkpoints",
+    ):
         count = await db.fetchval(f"SELECT count(*) FROM {table} WHERE patient_key = ANY($1::text[])", keys)
         assert count == rows[table], table
     assert seeded.said and not any(number in line for line in seeded.said for number in seeded.numbers.values())

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from contracts.identity import with_check_digit
 from contracts.integration import FeeSource
 from protection.free_cards import IssuedCard
-from protection.ledger import Fee, replay
+from protection.ledger import Checkpoint, Fee, replay
 from protection.ledger_changes import patient_status, status_document
 from protection.recompute import issued_card, status_on
 from protection.regions import RegionSettings
@@ -211,6 +211,8 @@ class ProtectionState:
     charged: dict[uuid.UUID, int]
     cards: list[IssuedCard]
     status: dict[str, Any]
+    checkpoint: Checkpoint | None
+    """Where the next recomputation may start (the ledger's settled part), as protection stores it."""
 
 
 def protection_state(patient: PatientYear, year: Year) -> ProtectionState:
@@ -241,6 +243,7 @@ def protection_state(patient: PatientYear, year: Year) -> ProtectionState:
         {fee_id: assessment.amount_due for fee_id, assessment in ledger.assessments.items()},
         cards,
         status_document(patient_status(patient.patient_key, status, year.today)),
+        ledger.checkpoint,
     )
 
 

@@ -44,6 +44,7 @@ from efrikort.seed_generator import (
     sender,
 )
 from protection.app import NAME as PROTECTION
+from protection.ledger import Checkpoint
 from protection.regions import RegionSettings
 from registration.app import NAME as REGISTRATION
 from registration.fee_versions import Change, FeeVersion
@@ -95,7 +96,29 @@ FREE_CARDS = Table(
     ("number", "patient_key", "period_start", "valid_from", "valid_to", "ceiling", "issued_at", "revoked_at"),
 )
 PATIENT_STATUS = Table(PROTECTION, "patient_status", ("patient_key", "status", "changed_at"))
-TABLES = (SUBMISSIONS, REGISTRATION_VERSIONS, FEES, PROTECTION_VERSIONS, FREE_CARDS, PATIENT_STATUS)
+LEDGER_CHECKPOINTS = Table(
+    PROTECTION,
+    "ledger_checkpoints",
+    (
+        "patient_key",
+        "visit_date",
+        "registered_at",
+        "fee_id",
+        "card_period_start",
+        "card_valid_from",
+        "card_valid_to",
+        "card_ceiling",
+    ),
+)
+TABLES = (
+    SUBMISSIONS,
+    REGISTRATION_VERSIONS,
+    FEES,
+    PROTECTION_VERSIONS,
+    FREE_CARDS,
+    PATIENT_STATUS,
+    LEDGER_CHECKPOINTS,
+)
 
 Rows = dict[Table, list[tuple[Any, ...]]]
 """A chunk of patients' rows, per table, in the table's column order."""
@@ -168,6 +191,8 @@ def chunk_rows(chunk: Sequence[PatientYear], year: Year) -> Rows:
             for c in state.cards
         )
         rows[PATIENT_STATUS].append((patient.patient_key, json.dumps(state.status, sort_keys=True), year.now))
+        if state.checkpoint is not None:
+            rows[LEDGER_CHECKPOINTS].append(_checkpoint(patient.patient_key, state.checkpoint))
     return rows
 
 
@@ -178,6 +203,14 @@ def _protection_version(version: FeeVersion) -> tuple[Any, ...]:
     received = version.changed_at or version.registered_at
     event_type = _EVENT_TYPES[version.change]
     return (version.fee_id, version.version, version.patient_key, event_type, event_json(version), received)
+
+
+def _checkpoint(patient_key: str, checkpoint: Checkpoint) -> tuple[Any, ...]:
+    card = checkpoint.card
+    after = checkpoint.after
+    if card is None:
+        return (patient_key, *after, None, None, None, None)
+    return (patient_key, *after, card.period_start, card.valid_from, card.valid_to, card.ceiling)
 
 
 def _protection_fee(v: FeeVersion, charged: int) -> tuple[Any, ...]:
