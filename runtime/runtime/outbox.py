@@ -41,20 +41,20 @@ _INSERT = (
     "WITH ORDINALITY AS m(topic, key, value, headers, position) ORDER BY position"
 )
 # Read and deleted through the driver: SQLAlchemy's row handling cost as much as the statements.
-_BATCH = (
-    "SELECT id, topic, key, value, headers::text AS headers, headers->>'event_type' AS event_type "
-    "FROM outbox ORDER BY id LIMIT $1"
-)
 _DELETE = "DELETE FROM outbox WHERE id = ANY($1::bigint[])"
 _BACKLOG = text("SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox")
 # Only one relay per service publishes at a time, so events of one key leave in the order written
-# even when the service runs as several replicas. The same statement lets the relay's commit return
-# before its WAL is on disk: the commit only deletes what Kafka already has, and a deletion lost in a
-# crash publishes those events again, which consumers recognise (at-least-once, deduplicated on event_id).
-# Each hop of a fee no longer waits for a second flush.
-_LEADER = text(
-    "SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || '.outbox')), "
-    "set_config('synchronous_commit', 'off', true)"
+# even when the service runs as several replicas: the batch is read only by the holder of the schema's
+# outbox lock (tried once per statement, before the first row is read; a relay that does not hold it
+# reads nothing). The same statement lets the relay's commit return before its WAL is on disk: the
+# commit only deletes what Kafka already has, and a deletion lost in a crash publishes those events
+# again, which consumers recognise (at-least-once, deduplicated on event_id). Each hop of a fee no
+# longer waits for a second flush, and the lock and the read are one round trip.
+_LEADING_BATCH = (
+    "WITH leader AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || '.outbox')) AS leads, "
+    "set_config('synchronous_commit', 'off', true)) "
+    "SELECT id, topic, key, value, headers::text AS headers, headers->>'event_type' AS event_type "
+    "FROM outbox WHERE (SELECT leads FROM leader) ORDER BY id LIMIT $1"
 )
 
 
@@ -211,10 +211,8 @@ class OutboxRelay:
             async with self._engine.connect() as own:
                 return await self.publish_batch(own)
         async with conn.begin():
-            if not (await conn.execute(_LEADER)).scalar():
-                return 0
             driver = await driver_connection(conn)
-            rows = await driver.fetch(_BATCH, self._batch_size)
+            rows = await driver.fetch(_LEADING_BATCH, self._batch_size)
             if not rows:
                 return 0
             await self._send(rows)

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 from aiokafka import ConsumerRecord
@@ -283,6 +284,33 @@ async def test_a_relay_that_cannot_reach_kafka_keeps_the_events_until_it_can(
     async with reading(infra.kafka_bootstrap_servers, service.output.name) as out:
         [record] = await out.wait_for(lambda r: r.key == key.encode())
     assert headers_of(record)["event_id"] == str(envelope.event_id)
+
+
+async def test_a_relay_that_does_not_hold_the_outbox_lock_publishes_nothing_until_the_holder_lets_go(
+    http: httpx.AsyncClient, service: TinyService, infra: InfraEndpoints, idle_outbox: IdleOutbox
+) -> None:
+    key = f"patient-{uuid.uuid4().hex}"
+    await idle_outbox.put(service.output, key)
+    relay = OutboxRelay(
+        idle_outbox.engine,
+        infra.kafka_bootstrap_servers,
+        batch_size=10,
+        poll_interval_s=0.05,
+        client_options=infra.admin_options(),
+    )
+    # Another replica's relay, publishing: it holds the lock of the schema's outbox.
+    other = await asyncpg.connect(infra.database_url)
+    try:
+        lock = f"{idle_outbox.settings.database_schema}.outbox"
+        await other.execute("SELECT pg_advisory_lock(hashtext($1))", lock)
+        assert await relay.publish_batch() == 0
+        assert await idle_outbox.size() == 1
+        await other.execute("SELECT pg_advisory_unlock(hashtext($1))", lock)
+        assert await relay.publish_batch() == 1
+    finally:
+        await other.close()
+        await relay.stop()
+    assert await idle_outbox.size() == 0
 
 
 async def test_stopping_a_relay_during_a_kafka_outage_returns_and_keeps_the_events(
