@@ -260,7 +260,9 @@ class OutboxRelay:
                 client_id=self._client_id,
                 acks="all",
                 enable_idempotence=True,
-                linger_ms=2,
+                # No linger: the relay hands over whole batches it built itself (`_send`), and an open batch
+                # would otherwise be held back `linger_ms` in case more records came.
+                linger_ms=0,
                 max_batch_size=RELAY_MAX_BATCH_BYTES,
                 max_request_size=2 * RELAY_MAX_BATCH_BYTES,
                 **self._client_options,

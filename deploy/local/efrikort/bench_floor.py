@@ -49,7 +49,7 @@ async def _echo(bootstrap: str, source: str, target: str, ready: asyncio.Event) 
     per poll as the outbox relay does per batch."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, **admin_client_options())
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=2, **admin_client_options()
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=0, **admin_client_options()
     )
     await consumer.start()
     await producer.start()
