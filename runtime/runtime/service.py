@@ -115,12 +115,12 @@ class Runtime(Generic[SettingsT]):
         """Spans exported over OTLP, when an endpoint is configured (`runtime.tracing`); None otherwise."""
         self.processor = MessageProcessor(self.broker, self.uow, settings)
         self._subscribers: list[tuple[Any, bool]] = []
+        """Each subscriber, and whether it reads by pattern."""
         self._backoffs: list[OutageBackoff] = []
         self._connections: list[KeptConnection] = []
+        """Each subscriber's own database connection."""
         self._offsets: list[OffsetCommitter] = []
         """Each subscriber's handled offsets, committed now and then."""
-        """Each subscriber's own database connection."""
-        """Each subscriber, and whether it reads by pattern."""
         self.has_read_models = False
         """Some consumer is `ready_once_read`: readiness then checks `read_what_was_there` too."""
         self._to_read: list[tuple[Consumer, Any]] = []
@@ -185,6 +185,9 @@ class Runtime(Generic[SettingsT]):
                 # counts. It is read again once the pause is over; the poll loop goes on with the partitions
                 # paused, so the member stays in its group.
                 offsets.rewind(client, records)
+                if not isinstance(failure, Outage):
+                    # Its type only: the text of an error from deep in a handler may quote what a message held.
+                    log.error("handling a batch failed outside the processor's care (%s)", type(failure).__name__)
                 cause = failure.__cause__ if isinstance(failure, Outage) and failure.__cause__ else failure
                 backoff.pause(client, cause)
                 return
