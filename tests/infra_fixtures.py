@@ -25,9 +25,10 @@ import shutil
 import socket
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import asyncpg
 import psutil
 import pytest
 
@@ -53,6 +54,7 @@ _OWNER_FILE = "owner.pid"
 
 __all__ = [
     "database_url",
+    "db",
     "infra",
     "kafka_bootstrap_servers",
     "local_test_dir",
@@ -168,6 +170,16 @@ def local_test_dir() -> Iterator[Path]:
         # The fixtures using the directory stopped their servers already, unless that failed.
         _stop_processes_under(path)
         shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+async def db(infra: InfraEndpoints) -> AsyncIterator[asyncpg.Connection]:
+    """A connection as the server's owner, to look into every service's schema from outside."""
+    conn = await asyncpg.connect(infra.database_url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import asyncpg
 import httpx
 import pytest
 
@@ -14,16 +13,6 @@ from efrikort.through_access import until_opened
 from tests.actors import admit
 from tests.e2e.registration_actors import Directory, new_directory
 from tests.submissions import provide_system_topics
-
-
-@pytest.fixture
-async def db(infra: InfraEndpoints) -> AsyncIterator[asyncpg.Connection]:
-    """A connection as the server's owner, to look into every service's schema."""
-    conn = await asyncpg.connect(infra.database_url)
-    try:
-        yield conn
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ its URL printed, and Ctrl-C stops it with the rest."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -17,10 +16,8 @@ from typing import Any
 import psutil
 import pytest
 
-from efrikort.infra.paths import var_dir
 from efrikort.services import SERVICE_PORTS
-from tests.e2e.test_efrikort_up import consecutive_free_ports
-from tests.infra_fixtures import free_ports
+from tests.e2e.test_efrikort_up import private_stack
 
 pytestmark = [
     pytest.mark.e2e,
@@ -53,17 +50,9 @@ def scraped_jobs(prometheus: str, timeout: float = 60) -> dict[str, str]:
 
 
 def test_efrikort_up_observe_runs_prometheus_scraping_every_service_with_the_alert_rules(server_dir: Path) -> None:
-    (server_dir / "cache").symlink_to(var_dir() / "cache", target_is_directory=True)
-    kafka_port, controller_port, postgres_port, prometheus_port = free_ports(4)
-    # The services on BASE+1 .. BASE+4, the desk after them (it is scraped too).
-    base = consecutive_free_ports(len(SERVICE_PORTS) + 1, avoid={kafka_port, controller_port, postgres_port}) - 1
-    env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}
-    env |= {
-        "EFRIKORT_VAR_DIR": str(server_dir),
-        "EFRIKORT_KAFKA_PORT": str(kafka_port),
-        "EFRIKORT_KAFKA_CONTROLLER_PORT": str(controller_port),
-        "EFRIKORT_POSTGRES_PORT": str(postgres_port),
-    }
+    # The desk is scraped too.
+    stack = private_stack(server_dir, spare=1)
+    env, base, [prometheus_port] = stack.env, stack.base, stack.spare_ports
     command = ["up", "--observe", "--prometheus-port", str(prometheus_port), "--http-port-base", str(base)]
     cli = subprocess.Popen(
         [sys.executable, "-m", "efrikort.cli", *command],

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -31,12 +32,24 @@ def consecutive_free_ports(count: int, avoid: set[int]) -> int:
     raise RuntimeError("no run of free ports")
 
 
-def test_efrikort_up_reaches_ready_for_every_service_and_ctrl_c_leaves_nothing_running(server_dir: Path) -> None:
-    # A private var/ sharing only the download cache, so this stack touches no other state.
+@dataclass(frozen=True)
+class PrivateStack:
+    """Where an `efrikort up` of the test's own runs: a private var/ sharing only the download cache (so it
+    touches no other state), free ports, the services on `base`+1 .. `base`+4 and the desk after them."""
+
+    env: dict[str, str]
+    base: int
+    kafka_port: int
+    postgres_port: int
+    spare_ports: list[int]
+    """Further free ports the test asked for, none of them the stack's."""
+
+
+def private_stack(server_dir: Path, spare: int = 0) -> PrivateStack:
     (server_dir / "cache").symlink_to(var_dir() / "cache", target_is_directory=True)
-    kafka_port, controller_port, postgres_port = free_ports(3)
-    # The services on BASE+1 .. BASE+4, the desk after them.
-    base = consecutive_free_ports(len(SERVICE_PORTS) + 1, avoid={kafka_port, controller_port, postgres_port}) - 1
+    kafka_port, controller_port, postgres_port, *spare_ports = free_ports(3 + spare)
+    taken = {kafka_port, controller_port, postgres_port, *spare_ports}
+    base = consecutive_free_ports(len(SERVICE_PORTS) + 1, avoid=taken) - 1
     env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL")}
     env |= {
         "EFRIKORT_VAR_DIR": str(server_dir),
@@ -44,6 +57,12 @@ def test_efrikort_up_reaches_ready_for_every_service_and_ctrl_c_leaves_nothing_r
         "EFRIKORT_KAFKA_CONTROLLER_PORT": str(controller_port),
         "EFRIKORT_POSTGRES_PORT": str(postgres_port),
     }
+    return PrivateStack(env, base, kafka_port, postgres_port, spare_ports)
+
+
+def test_efrikort_up_reaches_ready_for_every_service_and_ctrl_c_leaves_nothing_running(server_dir: Path) -> None:
+    stack = private_stack(server_dir)
+    env, base, kafka_port, postgres_port = stack.env, stack.base, stack.kafka_port, stack.postgres_port
     cli = subprocess.Popen(
         [sys.executable, "-m", "efrikort.cli", "up", "--http-port-base", str(base)],
         env=env,

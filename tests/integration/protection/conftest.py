@@ -85,16 +85,6 @@ async def granted(protection: ServiceProcess, access: AccessInProcess, infra: In
     return protection
 
 
-@pytest.fixture
-async def db(infra: InfraEndpoints) -> AsyncIterator[asyncpg.Connection]:
-    """A superuser connection, to look into protection's schema from outside."""
-    conn = await asyncpg.connect(infra.database_url)
-    try:
-        yield conn
-    finally:
-        await conn.close()
-
-
 class NoRelay:
     """The outbox rows a test's own unit of work writes are never published: no relay runs there."""
 

@@ -232,6 +232,16 @@ class IdleOutbox:
         async with self.engine.connect() as conn:
             return int((await conn.exec_driver_sql("SELECT count(*) FROM outbox")).scalar_one())
 
+    def relay(self, infra: InfraEndpoints, poll_interval_s: float = 0.05) -> OutboxRelay:
+        """A relay of this outbox publishing to the session's Kafka."""
+        return OutboxRelay(
+            self.engine,
+            infra.kafka_bootstrap_servers,
+            batch_size=10,
+            poll_interval_s=poll_interval_s,
+            client_options=infra.admin_options(),
+        )
+
 
 @pytest.fixture
 async def idle_outbox(infra: InfraEndpoints, service: TinyService, tmp_path: Path) -> AsyncIterator[IdleOutbox]:
@@ -269,13 +279,7 @@ async def test_a_relay_that_cannot_reach_kafka_keeps_the_events_until_it_can(
         await OutboxRelay(idle_outbox.engine, unreachable_kafka, batch_size=10, poll_interval_s=0.05).publish_batch()
     assert await idle_outbox.size() == 1
 
-    relay = OutboxRelay(
-        idle_outbox.engine,
-        infra.kafka_bootstrap_servers,
-        batch_size=10,
-        poll_interval_s=0.05,
-        client_options=infra.admin_options(),
-    )
+    relay = idle_outbox.relay(infra)
     try:
         assert await relay.publish_batch() == 1
     finally:
@@ -291,13 +295,7 @@ async def test_a_relay_that_does_not_hold_the_outbox_lock_publishes_nothing_unti
 ) -> None:
     key = f"patient-{uuid.uuid4().hex}"
     await idle_outbox.put(service.output, key)
-    relay = OutboxRelay(
-        idle_outbox.engine,
-        infra.kafka_bootstrap_servers,
-        batch_size=10,
-        poll_interval_s=0.05,
-        client_options=infra.admin_options(),
-    )
+    relay = idle_outbox.relay(infra)
     # Another replica's relay, publishing: it holds the lock of the schema's outbox.
     other = await asyncpg.connect(infra.database_url)
     try:
@@ -330,13 +328,7 @@ async def test_a_commit_that_wakes_the_relay_while_it_publishes_is_published_nex
     http: httpx.AsyncClient, service: TinyService, infra: InfraEndpoints, idle_outbox: IdleOutbox
 ) -> None:
     # A poll interval far longer than the test may take: only the wake-up can publish the second event.
-    relay = OutboxRelay(
-        idle_outbox.engine,
-        infra.kafka_bootstrap_servers,
-        batch_size=10,
-        poll_interval_s=600,
-        client_options=infra.admin_options(),
-    )
+    relay = idle_outbox.relay(infra, poll_interval_s=600)
     first, second = (f"patient-{uuid.uuid4().hex}" for _ in range(2))
     publish_batch = relay.publish_batch
 
@@ -367,13 +359,7 @@ async def test_a_relay_whose_producer_keeps_failing_publishes_with_a_fresh_one(
 ) -> None:
     """After a broker restart an idempotent producer whose batch failed can fail every batch after it with
     OutOfOrderSequenceNumber; `efrikort chaos` saw a relay stuck so for good. The relay starts a new one."""
-    relay = OutboxRelay(
-        idle_outbox.engine,
-        infra.kafka_bootstrap_servers,
-        batch_size=10,
-        poll_interval_s=0.05,
-        client_options=infra.admin_options(),
-    )
+    relay = idle_outbox.relay(infra)
     relay.start()
     try:
         await idle_outbox.put(service.output, f"patient-{uuid.uuid4().hex}")
