@@ -35,7 +35,7 @@ from access.settings import AccessSettings
 from contracts.identity import with_check_digit
 from contracts.topics import FEES, SYSTEM_FEE_OUTCOMES, SYSTEM_FEE_SUBMISSIONS
 from efrikort.kafka_principals import admin_client_options
-from efrikort.seed_generator import identity_number
+from efrikort.seed_generator import LOWEST_SEEDED_SERIAL, identity_number
 from efrikort.through_access import PartialExport, grant_keys, import_actors, until_held, until_opened
 from runtime.partitioner import default_partitioner
 from runtime.service import METADATA_MAX_AGE_MS
@@ -59,7 +59,8 @@ def synthetic_patients(count: int, seed: int, seeded: int = 0) -> list[str]:
     while len(numbers) < count:
         # Adults (25 to 80), so that no age rule makes their visits free.
         birth = date(1946, 1, 1) + timedelta(days=rng.randrange(55 * 365))
-        numbers.add(with_check_digit(birth.strftime("%Y%m%d") + f"{rng.randrange(1000):03d}"))
+        # Below the serials `seed-ledger` gives, so that a new patient is new on a seeded ledger too.
+        numbers.add(with_check_digit(birth.strftime("%Y%m%d") + f"{rng.randrange(LOWEST_SEEDED_SERIAL):03d}"))
     return sorted(numbers)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import logging
 import os
@@ -12,7 +13,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -447,7 +448,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     asyncio.run(admit_bench_actors(args.bootstrap))
     rates = [float(rate) for rate in args.curve.split(",")] if args.curve else [args.rate]
-    points = [_bench_at(args, rate) for rate in rates]
+    if args.patient_seed is None:
+        # A pool of its own for every invocation: on a long-lived stack, one pool drawn again would
+        # gather fees, reach the ceiling and send notices, and each bench would measure more of that.
+        args.patient_seed = random.randrange(1_000_000_000)
+    print(f"patients drawn with --patient-seed {args.patient_seed}", flush=True)
+    draws = itertools.count(args.patient_seed)
+    points = [_bench_at(args, rate, draws) for rate in rates]
     if args.curve:
         what = "POST /v1/fees until the amount due" if args.http else f"submission to {args.stage}"
         draw_curve(points, Path(args.png), f"{what}: latency against offered rate")
@@ -457,13 +464,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bench_at(args: argparse.Namespace, rate: float | None) -> dict[str, object]:
-    """Warm-up, then `args.runs` runs at `rate`, each after the floor at the same rate; their medians."""
+def _bench_at(args: argparse.Namespace, rate: float | None, draws: Iterator[int]) -> dict[str, object]:
+    """Warm-up, then `args.runs` runs at `rate`, each after the floor at the same rate; their medians.
+    Each run (and the warm-up) draws its patients and fees with the next seed of `draws`."""
     from efrikort.bench import run_bench, run_http_latency
     from efrikort.bench_floor import run_floor
     from efrikort.bench_report import Run, medians, medians_line, run_line
 
-    def figure(count: int, seed: int) -> BenchResult:
+    def figure(count: int) -> BenchResult:
+        seed = next(draws)
         if args.http:
             return asyncio.run(
                 run_http_latency(args.http, count, rate or 100, args.patients, seed=seed, seeded=args.seeded)
@@ -481,12 +490,12 @@ def _bench_at(args: argparse.Namespace, rate: float | None) -> dict[str, object]
     if args.warmup:
         print(f"warm-up: {args.warmup} not counted", flush=True)
         floor(args.warmup)
-        figure(args.warmup, 0)
+        figure(args.warmup)
     runs = []
-    for seed in range(1, args.runs + 1):
+    for number in range(1, args.runs + 1):
         below = floor(args.count)
-        runs.append(Run(figure(args.count, seed), below))
-        print(run_line(seed, runs[-1]), flush=True)
+        runs.append(Run(figure(args.count), below))
+        print(run_line(number, runs[-1]), flush=True)
     what = "POST /v1/fees answered" if args.http else f"submissions to stage {args.stage}"
     result = medians(runs, what, rate or (100 if args.http else None))
     print(medians_line(result), flush=True)
@@ -715,6 +724,13 @@ def _add_bench_commands(commands: Commands) -> None:
         default=0,
         metavar="N",
         help="draw the patients from the first N that `seed-ledger` wrote, so each fee lands on a stored history",
+    )
+    bench.add_argument(
+        "--patient-seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="draw the patients and fees from seed N on (default: a new random pool on each invocation, printed)",
     )
     bench.add_argument("--rate", type=float, default=None, help="submissions per second (default: as fast as possible)")
     bench.add_argument("--runs", type=int, default=3)

@@ -35,6 +35,10 @@ _BIRTH_DAYS = (date(2024, 12, 31) - _FIRST_BIRTH).days + 1
 _BIRTH_STRIDE = 7919
 """A prime not dividing `_BIRTH_DAYS`: consecutive patients are born far apart."""
 MAX_PATIENTS = _BIRTH_DAYS * 1000
+LOWEST_SEEDED_SERIAL = 900
+"""Serial numbers count down from 999, one per `_BIRTH_DAYS` patients: the first 3.47 million patients
+(a large region's year is 2 million) take serials 999 to 900, and a patient with a lower serial is none
+that `seed-ledger` writes in a ledger that size."""
 _SWEDEN = ZoneInfo("Europe/Stockholm")
 _CORRECTION_SHARE = 0.04
 """Of the fee versions, this share are corrections (rättelser) of a fee registered earlier."""

@@ -18,6 +18,7 @@ from efrikort.bench import synthetic_patients
 from efrikort.cli import SAMPLE_DIRECTORY
 from efrikort.infra.paths import repo_root
 from efrikort.seed_generator import (
+    LOWEST_SEEDED_SERIAL,
     MAX_PATIENTS,
     PatientYear,
     SeedActors,
@@ -164,3 +165,10 @@ def test_the_bench_can_draw_its_patients_from_those_seed_ledger_wrote() -> None:
     assert len(set(drawn)) == 50
     assert set(drawn) <= {identity_number(index) for index in range(1000)}
     assert not set(synthetic_patients(50, seed=7)) & {identity_number(index) for index in range(1000)}
+
+
+def test_a_new_patient_of_the_bench_is_none_that_seed_ledger_writes_for_a_large_region() -> None:
+    large_region = 2_000_000
+    # Serial numbers count down with the index: the last patient of a large region has the lowest.
+    assert int(identity_number(large_region - 1)[8:11]) >= LOWEST_SEEDED_SERIAL
+    assert all(int(number[8:11]) < LOWEST_SEEDED_SERIAL for number in synthetic_patients(2000, seed=3))
