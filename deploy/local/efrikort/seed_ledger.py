@@ -44,8 +44,8 @@ from efrikort.seed_generator import (
     sender,
 )
 from protection.app import NAME as PROTECTION
-from protection.ledger import Checkpoint
 from protection.regions import RegionSettings
+from protection.store import checkpoint_row
 from registration.app import NAME as REGISTRATION
 from registration.fee_versions import Change, FeeVersion
 
@@ -192,7 +192,7 @@ def chunk_rows(chunk: Sequence[PatientYear], year: Year) -> Rows:
         )
         rows[PATIENT_STATUS].append((patient.patient_key, json.dumps(state.status, sort_keys=True), year.now))
         if state.checkpoint is not None:
-            rows[LEDGER_CHECKPOINTS].append(_checkpoint(patient.patient_key, state.checkpoint))
+            rows[LEDGER_CHECKPOINTS].append(tuple(checkpoint_row(patient.patient_key, state.checkpoint).values()))
     return rows
 
 
@@ -203,14 +203,6 @@ def _protection_version(version: FeeVersion) -> tuple[Any, ...]:
     received = version.changed_at or version.registered_at
     event_type = _EVENT_TYPES[version.change]
     return (version.fee_id, version.version, version.patient_key, event_type, event_json(version), received)
-
-
-def _checkpoint(patient_key: str, checkpoint: Checkpoint) -> tuple[Any, ...]:
-    card = checkpoint.card
-    after = checkpoint.after
-    if card is None:
-        return (patient_key, *after, None, None, None, None)
-    return (patient_key, *after, card.period_start, card.valid_from, card.valid_to, card.ceiling)
 
 
 def _protection_fee(v: FeeVersion, charged: int) -> tuple[Any, ...]:

@@ -363,23 +363,24 @@ def _status_rows(batch: Sequence[PatientChanges]) -> list[Row]:
 
 
 def _checkpoint_rows(batch: Sequence[PatientChanges]) -> list[Row]:
-    rows = []
-    for changes in batch:
-        checkpoint = changes.recomputation.ledger.checkpoint
-        if checkpoint is None:
-            continue
-        card = checkpoint.card
-        rows.append(
-            {
-                "patient_key": changes.patient_key,
-                **checkpoint.after._asdict(),
-                "card_period_start": card.period_start if card is not None else None,
-                "card_valid_from": card.valid_from if card is not None else None,
-                "card_valid_to": card.valid_to if card is not None else None,
-                "card_ceiling": card.ceiling if card is not None else None,
-            }
-        )
-    return rows
+    return [
+        checkpoint_row(changes.patient_key, checkpoint)
+        for changes in batch
+        if (checkpoint := changes.recomputation.ledger.checkpoint) is not None
+    ]
+
+
+def checkpoint_row(patient_key: str, checkpoint: Checkpoint) -> Row:
+    """A patient's row of `ledger_checkpoints`, in the table's column order (`seed-ledger` copies it so)."""
+    card = checkpoint.card
+    return {
+        "patient_key": patient_key,
+        **checkpoint.after._asdict(),
+        "card_period_start": card.period_start if card is not None else None,
+        "card_valid_from": card.valid_from if card is not None else None,
+        "card_valid_to": card.valid_to if card is not None else None,
+        "card_ceiling": card.ceiling if card is not None else None,
+    }
 
 
 def _checkpoints_gone(batch: Sequence[PatientChanges]) -> list[Row]:

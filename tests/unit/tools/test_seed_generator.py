@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import statistics
+import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -33,8 +34,10 @@ from efrikort.seed_generator import (
     patients,
     protection_state,
 )
-from protection.ledger import Fee, replay
+from efrikort.seed_ledger import LEDGER_CHECKPOINTS
+from protection.ledger import Checkpoint, Fee, FreeCard, ReplayPosition, replay
 from protection.regions import RegionSettings
+from protection.store import checkpoint_row
 from registration.submission_rules import Accepted
 from runtime.patient_key import patient_key
 from runtime.settings import DEV_PATIENT_KEY_SECRET
@@ -172,3 +175,10 @@ def test_a_new_patient_of_the_bench_is_none_that_seed_ledger_writes_for_a_large_
     # Serial numbers count down with the index: the last patient of a large region has the lowest.
     assert int(identity_number(large_region - 1)[8:11]) >= LOWEST_SEEDED_SERIAL
     assert all(int(number[8:11]) < LOWEST_SEEDED_SERIAL for number in synthetic_patients(2000, seed=3))
+
+
+def test_seed_ledger_copies_a_checkpoint_as_protection_stores_it_column_by_column() -> None:
+    settled = ReplayPosition(date(2026, 3, 1), datetime(2026, 3, 1, 9, tzinfo=UTC), uuid.UUID(int=7))
+    card = FreeCard(date(2025, 6, 1), date(2026, 2, 10), date(2026, 5, 31), 1450)
+    for checkpoint in (Checkpoint(settled, None), Checkpoint(settled, card)):
+        assert tuple(checkpoint_row("key", checkpoint)) == LEDGER_CHECKPOINTS.columns
