@@ -43,13 +43,14 @@ HOST = "127.0.0.1"
 
 # Sized for a 2-core dev machine that also runs PostgreSQL and the services: a 512 MB heap is
 # plenty for a broker holding test data; SerialGC avoids G1's background threads competing for
-# the two cores; C1-only JIT (TieredStopAtLevel=1) spares the C2 compiler's CPU burst at
-# startup, which measured ~1-2 s faster to ready here, and peak throughput does not matter for
-# a dev broker; ExitOnOutOfMemoryError turns a wedged broker into a visible crash. Headless and
+# the two cores; ExitOnOutOfMemoryError turns a wedged broker into a visible crash. Headless and
 # UTF-8 make the JVM independent of the desktop session and locale it was started from.
+# The JIT keeps its C2 compiler: every byte a client exchanges is AES-GCM under TLS, and only C2
+# compiles that to the CPU's AES and carry-less multiply instructions. With C1 alone
+# (-XX:TieredStopAtLevel=1, used here before for a start a second or two faster) the broker
+# ran the cipher in plain Java: 45 % of its CPU at 200 submissions/s, 14 MB/s against 1.6 GB/s.
 JVM_OPTIONS: tuple[str, ...] = (
     "-XX:+UseSerialGC",
-    "-XX:TieredStopAtLevel=1",
     "-XX:+ExitOnOutOfMemoryError",
     "-Djava.awt.headless=true",
     "-Dfile.encoding=UTF-8",
