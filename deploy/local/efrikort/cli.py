@@ -448,12 +448,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     asyncio.run(admit_bench_actors(args.bootstrap))
     rates = [float(rate) for rate in args.curve.split(",")] if args.curve else [args.rate]
-    if args.patient_seed is None:
-        # A pool of its own for every invocation: on a long-lived stack, one pool drawn again would
-        # gather fees, reach the ceiling and send notices, and each bench would measure more of that.
-        args.patient_seed = random.randrange(1_000_000_000)
-    print(f"patients drawn with --patient-seed {args.patient_seed}", flush=True)
-    draws = itertools.count(args.patient_seed)
+    # A pool of its own for every invocation: on a long-lived stack, one pool drawn again would
+    # gather fees, reach the ceiling and send notices, and each bench would measure more of that.
+    first_seed = random.randrange(1_000_000_000) if args.patient_seed is None else args.patient_seed
+    print(f"patients drawn with --patient-seed {first_seed}", flush=True)
+    draws = itertools.count(first_seed)
     points = [_bench_at(args, rate, draws) for rate in rates]
     if args.curve:
         what = "POST /v1/fees until the amount due" if args.http else f"submission to {args.stage}"

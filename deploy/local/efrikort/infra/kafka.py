@@ -47,8 +47,8 @@ HOST = "127.0.0.1"
 # UTF-8 make the JVM independent of the desktop session and locale it was started from.
 # The JIT keeps its C2 compiler: every byte a client exchanges is AES-GCM under TLS, and only C2
 # compiles that to the CPU's AES and carry-less multiply instructions. With C1 alone
-# (-XX:TieredStopAtLevel=1, used here before for a start a second or two faster) the broker
-# ran the cipher in plain Java: 45 % of its CPU at 200 submissions/s, 14 MB/s against 1.6 GB/s.
+# (-XX:TieredStopAtLevel=1, used here before for a start about 3.5 s faster) the broker
+# ran the cipher in plain Java: 45 % of its sampled CPU at 200 submissions/s, 14 MB/s against 1.6 GB/s.
 JVM_OPTIONS: tuple[str, ...] = (
     "-XX:+UseSerialGC",
     "-XX:+ExitOnOutOfMemoryError",
