@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from efrikort.services import SERVICE_PORTS
-from tests.e2e.test_efrikort_up import private_stack
+from tests.e2e.private_stack import private_stack
 
 pytestmark = [
     pytest.mark.e2e,
