@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, TypeVar
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from contracts.ids import time_ordered_id
 
 
 class Event(BaseModel):
@@ -60,7 +62,7 @@ class Envelope(BaseModel, Generic[EventT]):
         # Built without validating again: every field is made right here, and the payload is an
         # event already validated when it was made. Validation is for envelopes read off a topic.
         return envelope_for(type(payload)).model_construct(
-            event_id=uuid4(),
+            event_id=time_ordered_id(),
             event_type=payload.event_type,
             schema_version=payload.schema_version,
             occurred_at=datetime.now(UTC),

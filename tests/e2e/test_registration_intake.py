@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -177,6 +178,21 @@ async def test_over_http_the_answer_carries_the_amount_due_and_the_protection_su
         300,
     )
     assert outcome["protection"]["sum"] == 300 and outcome["protection"]["remaining"] == 1150
+
+
+async def test_a_new_fee_gets_an_id_that_sorts_after_the_fees_registered_before_it(
+    directory: Directory, registration_http: httpx.AsyncClient
+) -> None:
+    """Fee ids are time ordered (UUID version 7), so a year of fees inserts at the right edge of the
+    indexes over them, not on a random page of millions (`contracts.ids`)."""
+    ids = []
+    for _ in range(3):
+        response = await post_fee(registration_http, valid_fee(directory))
+        assert response.status_code == 200, response.text
+        ids.append(uuid.UUID(response.json()["fee_id"]))
+        await asyncio.sleep(0.002)
+    assert [fee_id.version for fee_id in ids] == [7, 7, 7]
+    assert ids == sorted(ids)
 
 
 async def test_without_a_trusted_identity_nothing_is_registered(

@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from contracts.identity import with_check_digit
+from contracts.ids import time_ordered_id
 from contracts.integration import FeeSource
 from protection.free_cards import IssuedCard
 from protection.ledger import Checkpoint, Fee, replay
@@ -180,8 +181,9 @@ def _registered(
     unit = unit or rng.choice(year.actors.units)
     fee_type = rng.choices(tuple(_TARIFFS), weights=_TYPE_WEIGHTS)[0]
     local = datetime.combine(visit, time(rng.randint(7, 17), rng.randint(0, 59)), _SWEDEN)
+    registered_at = min(local.astimezone(UTC), year.now - timedelta(hours=1))
     return FeeVersion(
-        fee_id=uuid.UUID(int=rng.getrandbits(128), version=4),
+        fee_id=time_ordered_id(registered_at, rng.getrandbits(74)),
         version=1,
         submission_id=f"{SUBMISSION_PREFIX}{index:09d}-{ordinal:04d}",
         system_id=year.actors.system_id,
@@ -195,7 +197,7 @@ def _registered(
         paid_amount=None,
         source=FeeSource.VISIT,
         receipt_issuer=None,
-        registered_at=min(local.astimezone(UTC), year.now - timedelta(hours=1)),
+        registered_at=registered_at,
     )
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.authorization import Action
 from contracts.clock import now, today_in_sweden
+from contracts.ids import time_ordered_id
 from contracts.integration import FeeOutcome, FeeSubmission, RejectionReason
 from contracts.topics import FEES, INTERNAL_FEE_OUTCOMES, SYSTEM_FEE_OUTCOMES, Topic
 from registration import store
@@ -333,7 +334,7 @@ async def claim(
         key: store.Claim(
             *key,
             fingerprint=first.accepted.fingerprint,
-            fee_id=uuid.uuid4(),
+            fee_id=time_ordered_id(at),
             patient_key=first.patient_key,
         )
         for key, first in first_of_key.items()

@@ -102,6 +102,12 @@ def test_every_fee_is_of_the_last_twelve_months_at_a_unit_of_the_region_by_its_u
             assert version.registered_at <= YEAR.now and version.system_id == "SE2321000016-SYS1"
 
 
+def test_a_seeded_fee_has_the_time_ordered_id_registration_would_have_given_it_when_it_was_registered() -> None:
+    firsts = [versions[0] for year in seeded(300, 1500) for versions in year.fees]
+    assert all(v.fee_id.version == 7 for v in firsts)
+    assert all(v.fee_id.int >> 80 == int(v.registered_at.timestamp() * 1000) for v in firsts)
+
+
 def test_the_fingerprint_is_the_one_registration_takes_of_the_submission() -> None:
     for year in seeded(50, 300):
         for versions in year.fees:
