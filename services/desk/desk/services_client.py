@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
+from contracts.ids import time_ordered_id
 from desk.settings import DeskSettings
 from runtime.logs import correlation_id
 
@@ -356,7 +357,7 @@ class ServicesClient:
         """Register the fee and answer with its outcome: registration waits for it a while, and when it
         answers 202 instead the desk polls the `Location` it names until the outcome is there."""
         body: dict[str, Any] = {
-            "submission_id": f"desk-{uuid.uuid4()}",
+            "submission_id": f"desk-{time_ordered_id()}",
             "patient_id": fee.patient_id,
             "visit_date": fee.visit_date.isoformat(),
             "care_unit": acting.care_unit,

@@ -8,11 +8,11 @@ undercharge (paid less than now due) is recorded for follow-up and never billed 
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
 
+from contracts.ids import time_ordered_id
 from protection.ledger import Fee, Ledger
 
 
@@ -83,7 +83,7 @@ def reconcile(fees: list[Fee], ledger: Ledger, recorded: list[Overcharge]) -> li
         if records is None:
             # The common case, kept cheap: nothing recorded, so only a new overcharge can arise.
             if fee.paid_amount is not None and fee.paid_amount > due:
-                changes.append(OverchargeFound(uuid.uuid4(), fee, due, fee.paid_amount - due))
+                changes.append(OverchargeFound(time_ordered_id(), fee, due, fee.paid_amount - due))
             continue
         refunded = 0
         open_one: Overcharge | None = None
@@ -97,7 +97,7 @@ def reconcile(fees: list[Fee], ledger: Ledger, recorded: list[Overcharge]) -> li
             if outstanding != open_one.amount:
                 changes.append(OverchargeChanged(open_one, due, outstanding))
         elif outstanding > 0:
-            changes.append(OverchargeFound(uuid.uuid4(), fee, due, outstanding))
+            changes.append(OverchargeFound(time_ordered_id(), fee, due, outstanding))
     # A deleted fee is no longer assessed: what was open for it closes.
     open_ones = [o for o in recorded if o.state is OverchargeState.OPEN]
     if open_ones:

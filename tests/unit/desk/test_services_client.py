@@ -6,6 +6,9 @@ the desk against the real services is tests/browser."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import uuid
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -56,6 +59,16 @@ async def test_the_identity_number_travels_in_the_body_never_in_the_url() -> Non
     )
     await client.extract(ANNA, FEE.patient_id)
     assert FEE.patient_id not in str(seen[0].url) and FEE.patient_id.encode() in seen[0].content
+
+
+async def test_each_registration_goes_under_a_new_submission_id_that_sorts_after_the_one_before() -> None:
+    client, seen = client_answering(lambda r: httpx.Response(200, json=OUTCOME))
+    await client.register(ANNA, FEE)
+    await asyncio.sleep(0.002)
+    await client.register(ANNA, FEE)
+    first, second = (json.loads(request.content)["submission_id"] for request in seen)
+    assert first.startswith("desk-") and uuid.UUID(first.removeprefix("desk-")).version == 7
+    assert first < second  # time ordered: registration's index of submissions grows at its right edge
 
 
 async def test_a_registration_answered_202_is_polled_at_its_location_until_the_outcome() -> None:

@@ -64,6 +64,7 @@ class TestFreeCardIssuedMovedRevoked:
             300,
             0,
         )
+        assert found.overcharge_id.version == 7  # time ordered, as every id e-frikort makes (contracts.ids)
 
     def test_a_deletion_that_takes_the_sum_below_the_ceiling_revokes_the_card(self) -> None:
         fees = [visit(date(2025, 4, 25), 1000), visit(date(2025, 10, 10), 450)]
