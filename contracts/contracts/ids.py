@@ -15,8 +15,9 @@ import time
 import uuid
 from datetime import datetime
 
-_RANDOM_BITS = 74
-_MILLISECONDS = (1 << 48) - 1
+RANDOM_BITS = 74
+"""How many bits of a time-ordered id are random; a caller that gives its own (a seeded generator) gives this many."""
+_TIMESTAMP_MASK = (1 << 48) - 1
 
 
 def time_ordered_id(at: datetime | None = None, random_bits: int | None = None) -> uuid.UUID:
@@ -25,9 +26,9 @@ def time_ordered_id(at: datetime | None = None, random_bits: int | None = None) 
     Ids of a later millisecond sort after those of an earlier one, as bytes and as PostgreSQL's `uuid`."""
     millis = time.time_ns() // 1_000_000 if at is None else int(at.timestamp() * 1000)
     rand = int.from_bytes(os.urandom(10)) if random_bits is None else random_bits
-    rand &= (1 << _RANDOM_BITS) - 1
+    rand &= (1 << RANDOM_BITS) - 1
     return uuid.UUID(
-        int=(millis & _MILLISECONDS) << 80  # unix_ts_ms
+        int=(millis & _TIMESTAMP_MASK) << 80  # unix_ts_ms
         | 0x7 << 76  # version
         | (rand >> 62) << 64  # rand_a: 12 bits
         | 0b10 << 62  # variant (RFC 9562)

@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from contracts.identity import with_check_digit
-from contracts.ids import time_ordered_id
+from contracts.ids import RANDOM_BITS, time_ordered_id
 from contracts.integration import FeeSource
 from protection.free_cards import IssuedCard
 from protection.ledger import Checkpoint, Fee, replay
@@ -183,7 +183,7 @@ def _registered(
     local = datetime.combine(visit, time(rng.randint(7, 17), rng.randint(0, 59)), _SWEDEN)
     registered_at = min(local.astimezone(UTC), year.now - timedelta(hours=1))
     return FeeVersion(
-        fee_id=time_ordered_id(registered_at, rng.getrandbits(74)),
+        fee_id=time_ordered_id(registered_at, rng.getrandbits(RANDOM_BITS)),
         version=1,
         submission_id=f"{SUBMISSION_PREFIX}{index:09d}-{ordinal:04d}",
         system_id=year.actors.system_id,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
 from contracts.envelope import Envelope, Event
-from contracts.ids import time_ordered_id
+from contracts.ids import RANDOM_BITS, time_ordered_id
 
 
 def test_an_id_is_a_version_7_uuid_of_the_rfc_variant() -> None:
@@ -24,7 +24,7 @@ def test_an_id_begins_with_the_millisecond_it_was_made_in() -> None:
 
 def test_ids_of_a_later_millisecond_sort_after_those_of_an_earlier_one_whatever_their_random_part() -> None:
     at = datetime(2026, 12, 2, 3, 4, 5, tzinfo=UTC)
-    earlier = time_ordered_id(at, random_bits=(1 << 74) - 1)
+    earlier = time_ordered_id(at, random_bits=(1 << RANDOM_BITS) - 1)
     later = time_ordered_id(at + timedelta(milliseconds=1), random_bits=0)
     assert earlier < later
     assert earlier.bytes < later.bytes  # PostgreSQL's uuid compares as bytes
