@@ -181,6 +181,13 @@ class ServiceSettings(BaseSettings):
         description="How often a consumer commits the offsets it has handled (also when its partitions are taken "
         "and when it stops). A crash redelivers what was handled since, which the inbox skips.",
     )
+    inbox_forget_interval_s: float = Field(
+        validation_alias=_common("inbox_forget_interval_s"),
+        default=3600,
+        gt=0,
+        description="How often each consumer group forgets the message ids its topics no longer hold "
+        "(`runtime.inbox.kept_for`: the topic's retention and 8 days; never for a group that reads a compacted topic).",
+    )
     outbox_batch_size: int = Field(validation_alias=_common("outbox_batch_size"), default=500, ge=1)
     outbox_poll_interval_s: float = Field(validation_alias=_common("outbox_poll_interval_s"), default=0.25, gt=0)
 
@@ -228,11 +235,10 @@ class ServiceSettings(BaseSettings):
         if self.service_database_url:
             return self.service_database_url
         parts = urlsplit(self.database_url)
-        host = parts.hostname or "127.0.0.1"
         password = quote(self.database_password.get_secret_value(), safe="")
-        netloc = f"{self.database_role}:{password}@{host}"
-        if parts.port:
-            netloc += f":{parts.port}"
+        # A URL without a host reaches PostgreSQL by its Unix socket (`?host=/run/postgresql` names the
+        # directory) and keeps it: the host the server URL names, if any, and its query go on unchanged.
+        netloc = f"{self.database_role}:{password}@{parts.netloc.rpartition('@')[2]}"
         return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
     @property

@@ -14,6 +14,24 @@ def test_a_service_connects_as_its_own_role_to_the_server_database_url_names(mon
     assert settings.own_database_url() == "postgresql://efrikort_protection:s3cret%2Fx@db.example:5433/efrikort"
 
 
+def test_a_server_reached_by_its_unix_socket_is_reached_so_by_the_service_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@/efrikort?host=/var/run/postgresql&port=55432")
+    monkeypatch.setenv("EFRIKORT_DATABASE_PASSWORD", "pw")
+    assert (
+        ServiceSettings.for_service("registration", 8081).own_database_url()
+        == "postgresql://efrikort_registration:pw@/efrikort?host=/var/run/postgresql&port=55432"
+    )
+
+
+def test_a_server_at_an_ipv6_address_keeps_its_brackets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres:admin@[::1]:5432/efrikort")
+    monkeypatch.setenv("EFRIKORT_DATABASE_PASSWORD", "pw")
+    assert (
+        ServiceSettings.for_service("access", 8083).own_database_url()
+        == "postgresql://efrikort_access:pw@[::1]:5432/efrikort"
+    )
+
+
 def test_an_explicit_service_database_url_is_used_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EFRIKORT_SERVICE_DATABASE_URL", "postgresql://ops-made-role@db/efrikort")
     assert ServiceSettings.for_service("access", 8083).own_database_url() == "postgresql://ops-made-role@db/efrikort"
