@@ -1,16 +1,21 @@
 """The inbox: a consumer records each message id in the same transaction as its effect.
 
 A redelivered message (the process died after committing its effect but before committing the
-Kafka offset) then finds its id already recorded and changes nothing.
+Kafka offset, a relay published a batch again, operators rewound a group) then finds its id already
+recorded and changes nothing. An id is remembered as long as its topic may still hold the message
+(`kept_for`), then forgotten (`forget_before`), so that the inbox does not grow with every message ever
+taken in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from contracts.topics import SystemTopic, Topic
 from runtime.database import driver_connection
 
 _RECORD = text(
@@ -33,3 +38,44 @@ async def first_deliveries(conn: AsyncConnection, consumer: str, message_ids: Se
     """Record a batch of messages in one statement; returns the ids seen for the first time."""
     driver = await driver_connection(conn)
     return {row[0] for row in await driver.fetch(_RECORD_MANY, consumer, list(message_ids))}
+
+
+SEGMENT_ROLL = timedelta(days=7)
+"""How much longer than its topic's retention Kafka may keep a record: it deletes whole segments, once the
+newest record of one is older than the retention, and closes a segment after `log.roll.hours` (168 by
+default; e-frikort creates its topics without a `segment.ms` of their own)."""
+
+MARGIN = timedelta(days=1)
+"""And a day more: a record's time is when it was produced, a little before it was handled."""
+
+
+def kept_for(subscriptions: Iterable[tuple[str, Topic | SystemTopic]]) -> dict[str, timedelta]:
+    """How long each consumer group remembers a message id, from the (group, topic) pairs it reads: as long
+    as the longest-kept of its topics may hold the message. A group that reads a compacted topic (kept for
+    ever) is left out: it remembers every id, since a rewound group could be given any of them again."""
+    for_ever: set[str] = set()
+    longest: dict[str, int] = {}
+    for group, topic in subscriptions:
+        if topic.retention_ms < 0 or (isinstance(topic, Topic) and topic.cleanup_policy == "compact"):
+            for_ever.add(group)
+        else:
+            longest[group] = max(longest.get(group, 0), topic.retention_ms)
+    return {
+        group: timedelta(milliseconds=retention) + SEGMENT_ROLL + MARGIN
+        for group, retention in longest.items()
+        if group not in for_ever
+    }
+
+
+# By physical address: a bounded batch of the oldest, so that each transaction stays short.
+_FORGET = (
+    "DELETE FROM inbox WHERE ctid = ANY(ARRAY("
+    "SELECT ctid FROM inbox WHERE consumer = $1 AND processed_at < $2 LIMIT $3))"
+)
+
+
+async def forget_before(conn: AsyncConnection, consumer: str, before: datetime, limit: int) -> int:
+    """Forget at most `limit` of the ids `consumer` recorded before `before`; returns how many."""
+    driver = await driver_connection(conn)
+    status = await driver.execute(_FORGET, consumer, before, limit)
+    return int(status.rsplit(" ", 1)[-1])

@@ -22,6 +22,11 @@ HANDLING_SECONDS = Histogram(
 )
 DEAD_LETTERS = Counter("efrikort_dead_letters_total", "Messages sent to a dead-letter topic", ["topic"])
 DUPLICATES = Counter("efrikort_duplicate_messages_total", "Redelivered messages recognised by the inbox", ["topic"])
+INBOX_FORGOTTEN = Counter(
+    "efrikort_inbox_forgotten_total",
+    "Message ids a consumer group's inbox forgot: their topic no longer holds the message",
+    ["consumer"],
+)
 CONSUMER_LAG = Gauge("efrikort_consumer_lag", "Messages not yet consumed, by partition", ["topic", "partition"])
 OUTBOX_BACKLOG = Gauge("efrikort_outbox_backlog", "Events written to the outbox and not yet published")
 OUTBOX_OLDEST_AGE = Gauge("efrikort_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox event")

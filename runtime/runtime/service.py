@@ -13,8 +13,9 @@ import contextlib
 import dataclasses
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -28,13 +29,13 @@ from faststream.message import StreamMessage
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from contracts.topics import SystemTopic, Topic
-from runtime import database, http, identity, kafka, problems, tracing
+from runtime import database, http, identity, inbox, kafka, problems, tracing
 from runtime.backoff import OutageBackoff
 from runtime.consumers import Consumer, Delivery, MessageProcessor, Outage
 from runtime.database import KeptConnection
 from runtime.logs import configure_logging
 from runtime.membership import membership_consumer, skipping_exited_patients
-from runtime.metrics import CONSUMER_LAG, start_dead_letter_counts
+from runtime.metrics import CONSUMER_LAG, INBOX_FORGOTTEN, start_dead_letter_counts
 from runtime.offsets import OffsetCommitter
 from runtime.outbox import OutboxRelay
 from runtime.partitioner import default_partitioner
@@ -49,6 +50,8 @@ log = logging.getLogger(__name__)
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
 MONITOR_INTERVAL_S = 5.0
+INBOX_FORGET_BATCH = 10_000
+"""Message ids forgotten per transaction."""
 METADATA_MAX_AGE_MS = 5000
 """How often clients ask the broker which topics there are. A pattern subscription (registration reading
 every integrated system's submissions) sees a newly approved system's topic only then; Kafka's default
@@ -252,6 +255,22 @@ class Runtime(Generic[SettingsT]):
         for connection in self._connections:
             await connection.discard()
 
+    async def forget_old_message_ids(self, kept: Mapping[str, timedelta]) -> dict[str, int]:
+        """Each consumer group (`kept`: how long it remembers) forgets the ids recorded longer ago than that,
+        a bounded batch per transaction so that no lock is held long; returns how many per group."""
+        forgotten: dict[str, int] = {}
+        for group, keep in kept.items():
+            before = datetime.now(UTC) - keep
+            forgotten[group] = 0
+            while True:
+                async with self.engine.begin() as conn:
+                    count = await inbox.forget_before(conn, group, before, INBOX_FORGET_BATCH)
+                forgotten[group] += count
+                INBOX_FORGOTTEN.labels(group).inc(count)
+                if count < INBOX_FORGET_BATCH:
+                    break
+        return forgotten
+
     async def measure(self) -> None:
         """Consumer lag per partition, how long consumers have backed off, and the outbox backlog, for /metrics."""
         for backoff in self._backoffs:
@@ -333,6 +352,9 @@ async def _lifespan(
     await runtime.broker.start()
     runtime.relay.start()
     monitor = asyncio.create_task(_monitor(runtime), name="monitor")
+    forgetting = asyncio.create_task(
+        _forget_old_message_ids(runtime, inbox.kept_for((c.group, c.topic) for c in consumers)), name="inbox"
+    )
     background = [
         asyncio.create_task(_supervised(task, runtime), name=getattr(task, "__name__", "background"))
         for task in service.background
@@ -342,6 +364,7 @@ async def _lifespan(
         yield
     finally:
         monitor.cancel()
+        forgetting.cancel()
         await _stop(background)
         await runtime.stop_consumers()
         await runtime.relay.stop()
@@ -399,6 +422,18 @@ async def _monitor(runtime: Runtime[Any]) -> None:
             await runtime.measure()
         except Exception:
             log.warning("could not measure lag and backlog", exc_info=True)
+
+
+async def _forget_old_message_ids(runtime: Runtime[Any], kept: Mapping[str, timedelta]) -> None:
+    while True:
+        await asyncio.sleep(runtime.settings.inbox_forget_interval_s)
+        try:
+            forgotten = await runtime.forget_old_message_ids(kept)
+        except Exception:
+            log.warning("could not forget old message ids; tried again in an interval", exc_info=True)
+            continue
+        if any(forgotten.values()):
+            log.info("inbox: forgot the ids of messages their topics no longer hold: %s", forgotten)
 
 
 async def _supervised(task: BackgroundTask, runtime: Runtime[Any]) -> None:
