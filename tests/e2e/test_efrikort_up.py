@@ -3,7 +3,6 @@ Ctrl-C stops all of it without leaving a process behind."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import signal
 import subprocess
@@ -11,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-import asyncpg
 import psutil
 import pytest
 
@@ -59,8 +57,6 @@ def test_efrikort_up_reaches_ready_for_every_service_and_ctrl_c_leaves_nothing_r
             p.pid for p in psutil.process_iter(["cmdline"]) if str(server_dir) in " ".join(p.info["cmdline"] or [])
         }
         assert len(family) >= len(SERVICE_PORTS) + 3, "expected the services, the desk, Kafka and PostgreSQL"
-        # The services reach the local PostgreSQL by its Unix socket (no client address), not over TCP.
-        assert asyncio.run(connected_over(postgres_port)) == {f"efrikort_{name}": {"unix"} for name in SERVICE_PORTS}
 
         cli.send_signal(signal.SIGINT)
         assert cli.wait(timeout=90) == 0
@@ -69,19 +65,3 @@ def test_efrikort_up_reaches_ready_for_every_service_and_ctrl_c_leaves_nothing_r
             cli.kill()
     leftovers = [pid for pid in family if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
     assert leftovers == [], f"processes left behind: {leftovers}"
-
-
-async def connected_over(postgres_port: int) -> dict[str, set[str]]:
-    """How each service's role is connected to the database: by `unix` socket or `tcp`."""
-    conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{postgres_port}/efrikort")
-    try:
-        rows = await conn.fetch(
-            "SELECT usename, CASE WHEN client_addr IS NULL THEN 'unix' ELSE 'tcp' END AS over "
-            "FROM pg_stat_activity WHERE usename LIKE 'efrikort\\_%'"
-        )
-    finally:
-        await conn.close()
-    over: dict[str, set[str]] = {}
-    for row in rows:
-        over.setdefault(row["usename"], set()).add(row["over"])
-    return over

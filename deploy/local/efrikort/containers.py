@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from efrikort.infra.paths import repo_root, var_dir
-from efrikort.infra.stack import DATABASE_URL_ENV, InfraEndpoints
+from efrikort.infra.stack import InfraEndpoints
 from efrikort.services import DESK, DEVELOPMENT_IDENTITY_ENV, ServiceProcess, desk_env
 from runtime.settings import DEVELOPMENT_ENV
 
@@ -55,14 +55,7 @@ def podman_runs_containers() -> str | None:
 def service_environment(endpoints: InfraEndpoints, name: str, port: int, extra: Mapping[str, str]) -> dict[str, str]:
     """The service's variables in its container: its own Kafka login, the CA where the pod mounts it; as
     under `efrikort up`, it trusts the person the desk names."""
-    # PostgreSQL over TCP: the container does not see the host's socket directory, only its network.
-    env = {
-        **endpoints.service_env(name),
-        DATABASE_URL_ENV: endpoints.database_url,
-        **DEVELOPMENT_ENV,
-        DEVELOPMENT_IDENTITY_ENV: "true",
-        **extra,
-    }
+    env = {**endpoints.service_env(name), **DEVELOPMENT_ENV, DEVELOPMENT_IDENTITY_ENV: "true", **extra}
     env["EFRIKORT_HTTP_PORT"] = str(port)
     env["EFRIKORT_HTTP_HOST"] = "127.0.0.1"
     if endpoints.kafka_ca_file:

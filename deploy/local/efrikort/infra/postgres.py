@@ -19,7 +19,6 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
-from urllib.parse import quote
 
 import asyncpg
 import psutil
@@ -94,13 +93,6 @@ class PostgresServer:
     @property
     def url(self) -> str:
         return f"postgresql://{SUPERUSER}@{HOST}:{self.port}/{DATABASE}"
-
-    @property
-    def socket_url(self) -> str:
-        """The same database over the server's Unix socket: how a process on this host reaches it (the
-        services under `efrikort up`). A round trip skips the TCP stack, and a poll of a service makes ten
-        to twenty of them."""
-        return f"postgresql://{SUPERUSER}@/{DATABASE}?host={quote(str(self.socket_dir), safe='/')}&port={self.port}"
 
     @property
     def admin_url(self) -> str:

@@ -11,7 +11,7 @@ import os
 import shutil
 from collections.abc import AsyncIterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
@@ -47,9 +47,6 @@ class InfraEndpoints:
     """Where the local stack keeps each principal's password (None: principals are provisioned elsewhere)."""
     topic_replication_factor: int = 1
     """How many brokers hold each topic the services create: 3 on a local three-broker cluster."""
-    local_database_url: str | None = None
-    """The same PostgreSQL over its Unix socket, for the services this host runs (`service_env`): the local
-    server's. None for a server of someone else's (`DATABASE_URL`), reached as `database_url` says."""
 
     def as_env(self) -> dict[str, str]:
         """The endpoints as the environment variables the services read, connecting as the admin user
@@ -65,12 +62,10 @@ class InfraEndpoints:
         }
 
     def service_env(self, principal: str) -> dict[str, str]:
-        """`as_env`, but connecting to Kafka as `principal` (a service's own user), and to the local
-        PostgreSQL by its Unix socket."""
-        database = {DATABASE_URL_ENV: self.local_database_url} if self.local_database_url else {}
+        """`as_env`, but connecting to Kafka as `principal` (a service's own user)."""
         if self.kafka_credentials is None or self.kafka_admin is None:
-            return {**self.as_env(), **database}
-        return {**self.as_env(), **self.kafka_env(self.kafka_credentials.get_or_create(principal)), **database}
+            return self.as_env()
+        return {**self.as_env(), **self.kafka_env(self.kafka_credentials.get_or_create(principal))}
 
     def kafka_env(self, credential: Credential | None) -> dict[str, str]:
         """The `EFRIKORT_KAFKA_*` variables for connecting as `credential`."""
@@ -180,10 +175,8 @@ class LocalInfra:
     @property
     def endpoints(self) -> InfraEndpoints:
         database_url = self.external_database or self.postgres.url
-        local_database_url = None if self.external_database else self.postgres.socket_url
         if self.external_kafka:
-            external = external_kafka_endpoints(self.external_kafka, database_url, self.environ)
-            return replace(external, local_database_url=local_database_url)
+            return external_kafka_endpoints(self.external_kafka, database_url, self.environ)
         return InfraEndpoints(
             kafka_bootstrap_servers=self.kafka.bootstrap_servers,
             database_url=database_url,
@@ -191,7 +184,6 @@ class LocalInfra:
             kafka_admin=self.kafka.admin,
             kafka_credentials=self.kafka.credentials,
             topic_replication_factor=self.kafka.replication_factor,
-            local_database_url=local_database_url,
         )
 
     def up(self) -> InfraEndpoints:
