@@ -29,10 +29,11 @@ async def on_fee_events(deliveries: Sequence[Delivery], tx: Transaction, *, regi
     now = clock.now()
     today = clock.today_in_sweden(now)
     starts = await recorded_with_starts(tx, [event for _, event in fee_events], today)
-    histories = await store.histories(tx.conn, keys, starts)
-    published = await store.published_statuses(tx.conn, keys)
+    stored = await store.stored_patients(tx.conn, keys, starts)
     batch = [
-        ledger_changes.patient_changes(key, recompute(histories[key], region, now), published.get(key), today, now)
+        ledger_changes.patient_changes(
+            key, recompute(stored[key].history, region, now), stored[key].published_status, today, now
+        )
         for key in keys
     ]
     # The last delivery of each patient is what caused that patient's changes.
@@ -48,21 +49,19 @@ async def recorded_with_starts(
 ) -> dict[str, Checkpoint | None]:
     """Record the fee versions, and say where each patient's recomputation may start: from the stored
     checkpoint when no fee of the batch was, or now is, at or before it; else from the first fee."""
-    fee_ids = [event.fee_id for event in events]
-    before = await store.fee_positions(tx.conn, fee_ids)
-    await store.record_fee_versions(tx.conn, events)
-    after = await store.fee_positions(tx.conn, fee_ids)
     keys = sorted({event.patient_key for event in events})
-    stored = await store.checkpoints(tx.conn, keys)
+    before = await store.before_recording(tx.conn, [event.fee_id for event in events], keys)
+    moved = await store.record_fee_versions(tx.conn, events)
     changed: dict[str, list[ReplayPosition]] = {key: [] for key in keys}
-    for fee in (*before, *after):
+    # Where each fee stood and, if recording moved it, where it stands now.
+    for fee in (*before.positions, *moved):
         changed.setdefault(fee.patient_key, []).append(fee.position)
     for event in events:
         # A registration is answered with the standing on its own visit date, which a re-sent older
         # version may put before the checkpoint, where the tail's ledger cannot answer.
         if isinstance(event, FeeRegistered):
             changed[event.patient_key].append(ReplayPosition(event.visit_date, event.registered_at, event.fee_id))
-    return {key: start_of(stored.get(key), changed[key], today) for key in keys}
+    return {key: start_of(before.checkpoints.get(key), changed[key], today) for key in keys}
 
 
 def fee_event_of(delivery: Delivery) -> FeeEvent:

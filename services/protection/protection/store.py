@@ -28,22 +28,44 @@ _LOCK_PATIENTS = text(
     "SELECT count(pg_advisory_xact_lock(hashtext(k))) FROM "
     "(SELECT k FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k) AS ordered"
 )
-_ADD_VERSION = text(
-    "INSERT INTO fee_versions (fee_id, version, patient_key, event_type, event) "
-    "VALUES (:fee_id, :version, :patient_key, :event_type, CAST(:event AS jsonb)) ON CONFLICT DO NOTHING"
+# The batch's versions are added and each fee's latest version read in one statement. A statement does not
+# see its own inserts, so the versions it added come from what the insert returned, beside those stored.
+_ADD_VERSIONS_READ_LATEST = (
+    "WITH added AS (INSERT INTO fee_versions (fee_id, version, patient_key, event_type, event) "
+    "SELECT fee_id, version, patient_key, event_type, event::jsonb "
+    "FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[]) "
+    "AS v(fee_id, version, patient_key, event_type, event) "
+    "ON CONFLICT DO NOTHING RETURNING fee_id, version, event_type, event), "
+    "versions AS (SELECT fee_id, version, event_type, event FROM fee_versions WHERE fee_id = ANY($1::uuid[]) "
+    "UNION ALL SELECT fee_id, version, event_type, event FROM added) "
+    "SELECT DISTINCT ON (fee_id) fee_id, version, event_type, event::text FROM versions ORDER BY fee_id, version DESC"
 )
-_LATEST_VERSIONS = text(
-    "SELECT DISTINCT ON (fee_id) fee_id, version, event_type, event FROM fee_versions "
-    "WHERE fee_id = ANY(CAST(:fee_ids AS uuid[])) ORDER BY fee_id, version DESC"
-)
-_UPSERT_FEE = text(
+# Straight through asyncpg, one statement for the batch: it says where each fee it inserted or changed now
+# stands in its patient's replay (a fee whose stored version is newer is left as it is, and not returned).
+_UPSERT_FEES = (
     "INSERT INTO fees (fee_id, version, patient_key, submission_id, care_unit, birth_date, visit_date, "
-    "registered_at, fee_type, fee_amount, paid_amount, source, receipt_issuer, deleted) VALUES (:fee_id, :version, "
-    ":patient_key, :submission_id, :care_unit, :birth_date, :visit_date, :registered_at, :fee_type, :fee_amount, "
-    ":paid_amount, :source, :receipt_issuer, false) "
+    "registered_at, fee_type, fee_amount, paid_amount, source, receipt_issuer, deleted) "
+    "SELECT *, false FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[], $6::date[], $7::date[], "
+    "$8::timestamptz[], $9::text[], $10::int[], $11::int[], $12::text[], $13::text[]) "
     "ON CONFLICT (fee_id) DO UPDATE SET version = excluded.version, visit_date = excluded.visit_date, "
     "care_unit = excluded.care_unit, fee_type = excluded.fee_type, fee_amount = excluded.fee_amount, "
-    "paid_amount = excluded.paid_amount, deleted = false WHERE fees.version < excluded.version"
+    "paid_amount = excluded.paid_amount, deleted = false WHERE fees.version < excluded.version "
+    "RETURNING fee_id, patient_key, visit_date, registered_at"
+)
+_UPSERTED = (
+    "fee_id",
+    "version",
+    "patient_key",
+    "submission_id",
+    "care_unit",
+    "birth_date",
+    "visit_date",
+    "registered_at",
+    "fee_type",
+    "fee_amount",
+    "paid_amount",
+    "source",
+    "receipt_issuer",
 )
 _DELETE_FEE = text("UPDATE fees SET deleted = true, version = :version WHERE fee_id = :fee_id AND version < :version")
 # The history is read straight through asyncpg (see `driver_connection`): it returns the fees of a
@@ -73,14 +95,15 @@ _UNDERCHARGES = (
     f"SELECT ROW(u.fee_id, u.patient_key, u.amount) FROM {_STARTS} "
     f"JOIN undercharges u ON u.patient_key = s.patient_key JOIN fees f ON f.fee_id = u.fee_id WHERE {_AFTER_START}"
 )
-_HISTORY = f"SELECT ARRAY({_FEES}), ARRAY({_CARDS}), ARRAY({_OVERCHARGES}), ARRAY({_UNDERCHARGES})"
-_POSITIONS = "SELECT fee_id, patient_key, visit_date, registered_at FROM fees WHERE fee_id = ANY($1::uuid[])"
+_STATUSES = "SELECT ROW(patient_key, status::text) FROM patient_status WHERE patient_key = ANY($1::text[])"
+_HISTORY = f"SELECT ARRAY({_FEES}), ARRAY({_CARDS}), ARRAY({_OVERCHARGES}), ARRAY({_UNDERCHARGES}), ARRAY({_STATUSES})"
+_POSITIONS = "SELECT ROW(fee_id, patient_key, visit_date, registered_at) FROM fees WHERE fee_id = ANY($1::uuid[])"
 _CHECKPOINTS = (
-    "SELECT patient_key, visit_date, registered_at, fee_id, card_period_start, card_valid_from, card_valid_to, "
-    "card_ceiling FROM ledger_checkpoints WHERE patient_key = ANY($1::text[])"
+    "SELECT ROW(patient_key, visit_date, registered_at, fee_id, card_period_start, card_valid_from, card_valid_to, "
+    "card_ceiling) FROM ledger_checkpoints WHERE patient_key = ANY($2::text[])"
 )
+_BEFORE_RECORDING = f"SELECT ARRAY({_POSITIONS}), ARRAY({_CHECKPOINTS})"
 _BEFORE_EVERY_FEE = ReplayPosition(date.min, datetime.min.replace(tzinfo=UTC), UUID(int=0))
-_STATUSES = text("SELECT patient_key, status FROM patient_status WHERE patient_key = ANY(CAST(:keys AS text[]))")
 
 _SET_CHARGED = text("UPDATE fees SET charged_amount = :amount WHERE fee_id = :fee_id AND charged_amount IS NULL")
 _ADD_CARD = text(
@@ -128,57 +151,36 @@ async def lock_patients(conn: AsyncConnection, patient_keys: Iterable[str]) -> N
     await conn.execute(_LOCK_PATIENTS, {"keys": sorted(set(patient_keys))})
 
 
-async def record_fee_versions(conn: AsyncConnection, events: Sequence[FeeEvent]) -> None:
+async def record_fee_versions(conn: AsyncConnection, events: Sequence[FeeEvent]) -> list[FeePosition]:
     """Keep every version, and make each fee's current row the latest version seen, whatever order
-    the versions arrived in (a deletion seen before its registration leaves the fee deleted)."""
+    the versions arrived in (a deletion seen before its registration leaves the fee deleted). Returns
+    where each fee whose row was inserted or changed now stands (a deletion leaves a fee where it was)."""
     if not events:
-        return
-    await conn.execute(
-        _ADD_VERSION,
-        [
-            {
-                "fee_id": e.fee_id,
-                "version": e.version,
-                "patient_key": e.patient_key,
-                "event_type": e.event_type,
-                "event": e.model_dump_json(),
-            }
-            for e in events
-        ],
+        return []
+    db = await driver_connection(conn)
+    latest = await db.fetch(
+        _ADD_VERSIONS_READ_LATEST,
+        [e.fee_id for e in events],
+        [e.version for e in events],
+        [e.patient_key for e in events],
+        [e.event_type for e in events],
+        [e.model_dump_json() for e in events],
     )
-    latest = await conn.execute(_LATEST_VERSIONS, {"fee_ids": list({e.fee_id for e in events})})
-    upserts: list[dict[str, Any]] = []
+    upserts: list[FeeRegistered | FeeCorrected] = []
     deletions: list[dict[str, Any]] = []
-    for row in latest:
-        if row.event_type == FeeDeleted.event_type:
-            deletions.append({"fee_id": row.fee_id, "version": row.version})
+    for fee_id, version, event_type, event in latest:
+        if event_type == FeeDeleted.event_type:
+            deletions.append({"fee_id": fee_id, "version": version})
             continue
-        model = FeeRegistered if row.event_type == FeeRegistered.event_type else FeeCorrected
-        fee = model.model_validate(row.event)
-        upserts.append(
-            {
-                name: getattr(fee, name)
-                for name in (
-                    "fee_id",
-                    "version",
-                    "patient_key",
-                    "submission_id",
-                    "care_unit",
-                    "birth_date",
-                    "visit_date",
-                    "registered_at",
-                    "fee_type",
-                    "fee_amount",
-                    "paid_amount",
-                    "source",
-                    "receipt_issuer",
-                )
-            }
-        )
+        model = FeeRegistered if event_type == FeeRegistered.event_type else FeeCorrected
+        upserts.append(model.model_validate_json(event))
+    moved: list[FeePosition] = []
     if upserts:
-        await conn.execute(_UPSERT_FEE, upserts)
+        columns = [[getattr(fee, name) for fee in upserts] for name in _UPSERTED]
+        moved = [_position(row) for row in await db.fetch(_UPSERT_FEES, *columns)]
     if deletions:
         await conn.execute(_DELETE_FEE, deletions)
+    return moved
 
 
 class FeePosition(NamedTuple):
@@ -186,35 +188,52 @@ class FeePosition(NamedTuple):
     position: ReplayPosition
 
 
-async def fee_positions(conn: AsyncConnection, fee_ids: Sequence[UUID]) -> list[FeePosition]:
-    """Where these fees stand in their patients' replays (those protection has a row for)."""
-    db = await driver_connection(conn)
-    rows = await db.fetch(_POSITIONS, list(set(fee_ids)))
-    return [FeePosition(key, ReplayPosition(visit, at, fee_id)) for fee_id, key, visit, at in rows]
+def _position(row: Sequence[Any]) -> FeePosition:
+    fee_id, patient_key, visit_date, registered_at = row
+    return FeePosition(patient_key, ReplayPosition(visit_date, registered_at, fee_id))
 
 
-async def checkpoints(conn: AsyncConnection, patient_keys: Sequence[str]) -> dict[str, Checkpoint]:
+class BeforeRecording(NamedTuple):
+    """Where a batch's fees stood before it was recorded, and its patients' checkpoints."""
+
+    positions: list[FeePosition]
+    """Of the fees protection already had a row for."""
+    checkpoints: dict[str, Checkpoint]
     """Each patient's checkpoint as last stored (a patient without one has none yet)."""
+
+
+async def before_recording(
+    conn: AsyncConnection, fee_ids: Sequence[UUID], patient_keys: Sequence[str]
+) -> BeforeRecording:
+    """Where the fees stand and the patients' checkpoints, in one round trip."""
     db = await driver_connection(conn)
-    stored: dict[str, Checkpoint] = {}
-    for key, visit, registered_at, fee_id, period_start, valid_from, valid_to, ceiling in await db.fetch(
-        _CHECKPOINTS, list(patient_keys)
-    ):
+    position_rows, checkpoint_rows = await db.fetchrow(_BEFORE_RECORDING, list(set(fee_ids)), list(patient_keys))
+    checkpoints: dict[str, Checkpoint] = {}
+    for key, visit, registered_at, fee_id, period_start, valid_from, valid_to, ceiling in checkpoint_rows:
         card = None if period_start is None else FreeCard(period_start, valid_from, valid_to, ceiling)
-        stored[key] = Checkpoint(ReplayPosition(visit, registered_at, fee_id), card)
-    return stored
+        checkpoints[key] = Checkpoint(ReplayPosition(visit, registered_at, fee_id), card)
+    return BeforeRecording([_position(row) for row in position_rows], checkpoints)
 
 
-async def histories(
+class StoredPatient(NamedTuple):
+    """What protection holds about a patient: the history its ledger is replayed from, and the status it
+    last published (None before the first)."""
+
+    history: PatientHistory
+    published_status: dict[str, Any] | None
+
+
+async def stored_patients(
     conn: AsyncConnection, patient_keys: Sequence[str], starts: Mapping[str, Checkpoint | None] | None = None
-) -> dict[str, PatientHistory]:
-    """What protection holds about each patient: all of it, or from the patient's start (`starts`) on."""
+) -> dict[str, StoredPatient]:
+    """What protection holds about each patient, in one round trip: the history, all of it or from the
+    patient's start (`starts`) on, and the status last published."""
     db = await driver_connection(conn)
     keys = list(patient_keys)
     begin = {key: (starts or {}).get(key) for key in keys}
     after = [start.after if start is not None else _BEFORE_EVERY_FEE for start in begin.values()]
     ranges = (keys, [a.visit_date for a in after], [a.registered_at for a in after], [a.fee_id for a in after])
-    fee_rows, card_rows, overcharge_rows, undercharge_rows = await db.fetchrow(_HISTORY, *ranges)
+    fee_rows, card_rows, overcharge_rows, undercharge_rows, status_rows = await db.fetchrow(_HISTORY, *ranges)
     fees: dict[str, list[Fee]] = {k: [] for k in keys}
     for fee_id, key, visit, registered_at, fee_type, amount, born, unit, paid, version in fee_rows:
         fees[key].append(Fee(fee_id, visit, registered_at, fee_type, amount, born, unit, paid, version))
@@ -227,12 +246,20 @@ async def histories(
     undercharges: dict[str, dict[UUID, int]] = {k: {} for k in keys}
     for fee_id, key, amount in undercharge_rows:
         undercharges[key][fee_id] = amount
-    return {key: PatientHistory(fees[key], cards[key], overcharges[key], undercharges[key], begin[key]) for key in keys}
+    published = {key: json.loads(status) for key, status in status_rows}
+    return {
+        key: StoredPatient(
+            PatientHistory(fees[key], cards[key], overcharges[key], undercharges[key], begin[key]), published.get(key)
+        )
+        for key in keys
+    }
 
 
-async def published_statuses(conn: AsyncConnection, patient_keys: Sequence[str]) -> dict[str, dict[str, Any]]:
-    rows = await conn.execute(_STATUSES, {"keys": list(patient_keys)})
-    return {row.patient_key: row.status for row in rows}
+async def histories(
+    conn: AsyncConnection, patient_keys: Sequence[str], starts: Mapping[str, Checkpoint | None] | None = None
+) -> dict[str, PatientHistory]:
+    """What protection holds about each patient to replay: all of it, or from the patient's start (`starts`) on."""
+    return {key: stored.history for key, stored in (await stored_patients(conn, patient_keys, starts)).items()}
 
 
 async def record_changes(conn: AsyncConnection, batch: Sequence[PatientChanges]) -> None:
