@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaProducer
 
 import protection as protection_package
 from contracts.envelope import Envelope, Event
-from contracts.events import FeeDeleted, FeeRegistered
+from contracts.events import FeeCorrected, FeeDeleted, FeeRegistered
 from contracts.identity import IdentityNumber
 from contracts.integration import FeeSource
 from contracts.topics import FEES
@@ -174,6 +174,19 @@ class Patient:
         self.fees[name] = fee
         self.event_ids[name] = (await self.publish(fee)).event_id
         return fee
+
+    async def correct(self, name: str, visit: date) -> None:
+        """The fee as registered, moved to another visit date (version 2)."""
+        fee = self.fees[name]
+        await self.publish(
+            FeeCorrected(
+                **fee.model_dump(exclude={"version", "visit_date"}),
+                version=2,
+                visit_date=visit,
+                corrected_by="SE2321000016-E009",
+                corrected_at=datetime.now(UTC),
+            )
+        )
 
     async def delete(self, name: str) -> None:
         fee = self.fees[name]

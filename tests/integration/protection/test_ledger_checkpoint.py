@@ -125,6 +125,31 @@ async def test_a_late_fee_and_deleting_the_fee_that_reached_the_ceiling_end_in_t
         assert await ledger_as_stored(db, patient) == ledger_replayed(await fees_of(db, patient))
 
 
+async def test_a_correction_that_moves_a_fee_from_after_the_checkpoint_to_before_it_replays_the_whole_history(
+    protection: ServiceProcess, producer: AIOKafkaProducer, infra: InfraEndpoints, db: asyncpg.Connection
+) -> None:
+    patient = Patient(producer)
+    async with reading(infra.kafka_bootstrap_servers, INTERNAL_FEE_OUTCOMES.name) as outcomes:
+        await register_history(patient, outcomes, 24)
+        await patient.register("after", date(2026, 11, 1), 300, paid=300)
+        await answered(outcomes, patient, "after")
+        settled = await checkpoint_of(db, patient)
+        assert settled is not None and settled[0] < date(2026, 11, 1)
+
+        # The visit after the checkpoint was in fact one of the first: from then on the cards move.
+        await patient.correct("after", date(2023, 2, 15))
+        moved = f"SELECT visit_date FROM {SCHEMA}.fees WHERE fee_id = $1"
+        assert await eventually(lambda: _is(db.fetchval(moved, patient.fees["after"].fee_id), date(2023, 2, 15)))
+        stored = await eventually(
+            lambda: _equal_or_none(ledger_as_stored(db, patient), fees_of(db, patient)), timeout=30
+        )
+        assert stored == ledger_replayed(await fees_of(db, patient))
+
+
+async def _is(value: Any, expected: Any) -> bool:
+    return await value == expected
+
+
 async def _equal_or_none(stored: Any, fees: Any) -> dict[str, Any] | None:
     ledger, replayed = await stored, ledger_replayed(await fees)
     return ledger if ledger == replayed else None
