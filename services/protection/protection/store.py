@@ -40,32 +40,32 @@ _ADD_VERSIONS_READ_LATEST = (
     "UNION ALL SELECT fee_id, version, event_type, event FROM added) "
     "SELECT DISTINCT ON (fee_id) fee_id, version, event_type, event::text FROM versions ORDER BY fee_id, version DESC"
 )
+_UPSERTED = {
+    "fee_id": "uuid",
+    "version": "int",
+    "patient_key": "text",
+    "submission_id": "text",
+    "care_unit": "text",
+    "birth_date": "date",
+    "visit_date": "date",
+    "registered_at": "timestamptz",
+    "fee_type": "text",
+    "fee_amount": "int",
+    "paid_amount": "int",
+    "source": "text",
+    "receipt_issuer": "text",
+}
+"""What a fee's row takes from its latest version, each field's column and its type: the statement below
+and the values it is given are both made from this one list."""
 # Straight through asyncpg, one statement for the batch: it says where each fee it inserted or changed now
 # stands in its patient's replay (a fee whose stored version is newer is left as it is, and not returned).
 _UPSERT_FEES = (
-    "INSERT INTO fees (fee_id, version, patient_key, submission_id, care_unit, birth_date, visit_date, "
-    "registered_at, fee_type, fee_amount, paid_amount, source, receipt_issuer, deleted) "
-    "SELECT *, false FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[], $6::date[], $7::date[], "
-    "$8::timestamptz[], $9::text[], $10::int[], $11::int[], $12::text[], $13::text[]) "
-    "ON CONFLICT (fee_id) DO UPDATE SET version = excluded.version, visit_date = excluded.visit_date, "
+    f"INSERT INTO fees ({', '.join(_UPSERTED)}, deleted) SELECT *, false FROM unnest("
+    + ", ".join(f"${number}::{kind}[]" for number, kind in enumerate(_UPSERTED.values(), 1))
+    + ") ON CONFLICT (fee_id) DO UPDATE SET version = excluded.version, visit_date = excluded.visit_date, "
     "care_unit = excluded.care_unit, fee_type = excluded.fee_type, fee_amount = excluded.fee_amount, "
     "paid_amount = excluded.paid_amount, deleted = false WHERE fees.version < excluded.version "
     "RETURNING fee_id, patient_key, visit_date, registered_at"
-)
-_UPSERTED = (
-    "fee_id",
-    "version",
-    "patient_key",
-    "submission_id",
-    "care_unit",
-    "birth_date",
-    "visit_date",
-    "registered_at",
-    "fee_type",
-    "fee_amount",
-    "paid_amount",
-    "source",
-    "receipt_issuer",
 )
 _DELETE_FEE = text("UPDATE fees SET deleted = true, version = :version WHERE fee_id = :fee_id AND version < :version")
 # The history is read straight through asyncpg (see `driver_connection`): it returns the fees of a

@@ -113,9 +113,7 @@ async def test_a_late_fee_and_deleting_the_fee_that_reached_the_ceiling_end_in_t
         await patient.delete("reached")
         gone = f"SELECT deleted FROM {SCHEMA}.fees WHERE fee_id = $1"
         assert await eventually(lambda: db.fetchval(gone, patient.fees["reached"].fee_id))
-        stored = await eventually(
-            lambda: _equal_or_none(ledger_as_stored(db, patient), fees_of(db, patient)), timeout=30
-        )
+        stored = await settled_as_replayed(db, patient)
         assert stored == ledger_replayed(await fees_of(db, patient))
         assert stored["owed"], "the deleted fee's neighbours now owe the patient something"
 
@@ -140,9 +138,7 @@ async def test_a_correction_that_moves_a_fee_from_after_the_checkpoint_to_before
         await patient.correct("after", date(2023, 2, 15))
         moved = f"SELECT visit_date FROM {SCHEMA}.fees WHERE fee_id = $1"
         assert await eventually(lambda: _is(db.fetchval(moved, patient.fees["after"].fee_id), date(2023, 2, 15)))
-        stored = await eventually(
-            lambda: _equal_or_none(ledger_as_stored(db, patient), fees_of(db, patient)), timeout=30
-        )
+        stored = await settled_as_replayed(db, patient)
         assert stored == ledger_replayed(await fees_of(db, patient))
 
 
@@ -150,9 +146,14 @@ async def _is(value: Any, expected: Any) -> bool:
     return await value == expected
 
 
-async def _equal_or_none(stored: Any, fees: Any) -> dict[str, Any] | None:
-    ledger, replayed = await stored, ledger_replayed(await fees)
-    return ledger if ledger == replayed else None
+async def settled_as_replayed(db: asyncpg.Connection, patient: Patient) -> dict[str, Any] | None:
+    """The ledger as stored, once it is what a full replay of the patient's fees gives (None if it never is)."""
+
+    async def equal_or_none() -> dict[str, Any] | None:
+        ledger, replayed = await ledger_as_stored(db, patient), ledger_replayed(await fees_of(db, patient))
+        return ledger if ledger == replayed else None
+
+    return await eventually(equal_or_none, timeout=30)
 
 
 async def test_a_patient_without_a_checkpoint_is_replayed_in_full_and_gets_one(
