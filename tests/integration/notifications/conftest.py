@@ -12,8 +12,9 @@ only requests signed with this instance's, as a mailbox would.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+import sqlalchemy
 
 from contracts.access_events import AccessRole
 from contracts.envelope import Envelope, Event
@@ -77,6 +79,16 @@ class Patient:
 
 
 @dataclass
+class Connections:
+    """The connections to PostgreSQL a service's engine has opened: its pool's, and any beyond it."""
+
+    opened: int = 0
+
+    def count(self, *_: object) -> None:
+        self.opened += 1
+
+
+@dataclass
 class NotificationsUnderTest:
     name: str
     http: httpx.AsyncClient
@@ -95,24 +107,40 @@ class NotificationsUnderTest:
         assert response.status_code == 200, response.text
         return response
 
+    connections: Connections
+
     async def publish(self, topic: Topic, key: str, event: Event | Envelope[Any]) -> Envelope[Any]:
         """Publish as the producing service would (envelope, event headers); an envelope is sent as it is,
         which is how a test redelivers the same event."""
-        envelope = (
+        [envelope] = await self.publish_all(topic, [(key, event)])
+        return envelope
+
+    async def publish_all(
+        self, topic: Topic, events: Sequence[tuple[str, Event | Envelope[Any]]]
+    ) -> list[Envelope[Any]]:
+        """Publish several at once, keyed as given, through one producer: they arrive together."""
+        envelopes = [
             event
             if isinstance(event, Envelope)
             else Envelope.wrap(event, producer="protection", correlation_id=str(uuid.uuid4()))
-        )
-        headers = [
-            ("event_id", str(envelope.event_id).encode()),
-            ("event_type", envelope.event_type.encode()),
-            ("correlation_id", envelope.correlation_id.encode()),
+            for _, event in events
         ]
         async with plain_producer(self.bootstrap) as producer:
-            await producer.send_and_wait(
-                topic.name, envelope.model_dump_json().encode(), key=key.encode(), headers=headers
-            )
-        return envelope
+            sent = [
+                await producer.send(
+                    topic.name,
+                    envelope.model_dump_json().encode(),
+                    key=key.encode(),
+                    headers=[
+                        ("event_id", str(envelope.event_id).encode()),
+                        ("event_type", envelope.event_type.encode()),
+                        ("correlation_id", envelope.correlation_id.encode()),
+                    ],
+                )
+                for (key, _), envelope in zip(events, envelopes, strict=True)
+            ]
+            await asyncio.gather(*sent)
+        return envelopes
 
     async def notices_of(self, patient: Patient) -> list[asyncpg.Record]:
         return await self.db.fetch(f"SELECT * FROM {self.name}.notices WHERE patient_key = $1 ORDER BY id", patient.key)
@@ -176,6 +204,8 @@ async def notifications(
         region_web="https://region.test/frikort",
     )
     runtime = Runtime(settings)
+    connections = Connections()
+    sqlalchemy.event.listen(runtime.engine.sync_engine, "connect", connections.count)
     app = create_app(build(runtime), runtime)
     db = await asyncpg.connect(infra.database_url)
     try:
@@ -191,7 +221,15 @@ async def notifications(
             assert await eventually(ready, timeout=60, interval=0.2), (await http.get("/ready")).json()
             await admit(infra, actors(), access=access.name, readers=(name,))
             yield NotificationsUnderTest(
-                name, http, db, infra.kafka_bootstrap_servers, mail[0], receiver, letters, access.name
+                name,
+                http,
+                db,
+                infra.kafka_bootstrap_servers,
+                mail[0],
+                receiver,
+                letters,
+                access.name,
+                connections,
             )
     finally:
         await db.execute(f"DROP OWNED BY efrikort_{name} CASCADE")

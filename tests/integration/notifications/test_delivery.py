@@ -35,6 +35,7 @@ from tests.integration.notifications.conftest import (
 )
 from tests.integration.runtime.harness import metric
 from tests.kafka_clients import eventually
+from tests.submissions import new_patient
 
 PERIOD_START = date(2025, 4, 25)
 
@@ -297,3 +298,18 @@ async def test_close_to_the_ceiling_is_told_once_per_period(
 
 async def _async(value: object) -> object:
     return value
+
+
+async def test_a_round_of_notices_is_recorded_on_the_pool_without_opening_connections_beyond_it(
+    notifications: NotificationsUnderTest,
+) -> None:
+    """A round claims up to `batch_size` (20) notices and tries them at once; recording each outcome in a
+    transaction of its own took 20 connections at once, half of them opened past the pool of 10 and
+    closed again, each a server process started and ended."""
+    patients = [Patient(new_patient()) for _ in range(60)]
+    opened_before = notifications.connections.opened
+    await notifications.publish_all(FREE_CARDS, [(patient.key, issued(patient)) for patient in patients])
+    for patient in patients:
+        [failed] = await notifications.wait_for_notices(patient, "failed")
+        assert "no postal address" in failed["last_error"]
+    assert notifications.connections.opened - opened_before <= 2
