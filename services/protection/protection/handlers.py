@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import NamedTuple
 
 from contracts import clock
 from contracts.events import FeeCorrected, FeeDeleted, FeeRegistered
@@ -28,11 +29,16 @@ async def on_fee_events(deliveries: Sequence[Delivery], tx: Transaction, *, regi
     await store.lock_patients(tx.conn, keys)
     now = clock.now()
     today = clock.today_in_sweden(now)
-    starts = await recorded_with_starts(tx, [event for _, event in fee_events], today)
-    stored = await store.stored_patients(tx.conn, keys, starts)
+    recorded = await recorded_with_starts(tx, [event for _, event in fee_events], today)
+    stored = await store.stored_patients(tx.conn, keys, recorded.starts)
     batch = [
         ledger_changes.patient_changes(
-            key, recompute(stored[key].history, region, now), stored[key].published_status, today, now
+            key,
+            recompute(stored[key].history, region, now),
+            stored[key].published_status,
+            recorded.checkpoints.get(key),
+            today,
+            now,
         )
         for key in keys
     ]
@@ -44,9 +50,15 @@ async def on_fee_events(deliveries: Sequence[Delivery], tx: Transaction, *, regi
     await store.record_changes(tx.conn, batch)
 
 
-async def recorded_with_starts(
-    tx: Transaction, events: Sequence[FeeEvent], today: date
-) -> dict[str, Checkpoint | None]:
+class Recorded(NamedTuple):
+    """A batch's fee versions recorded, and where each patient's recomputation may start."""
+
+    starts: dict[str, Checkpoint | None]
+    checkpoints: dict[str, Checkpoint]
+    """Each patient's checkpoint as stored before the batch (a patient without one has none yet)."""
+
+
+async def recorded_with_starts(tx: Transaction, events: Sequence[FeeEvent], today: date) -> Recorded:
     """Record the fee versions, and say where each patient's recomputation may start: from the stored
     checkpoint when no fee of the batch was, or now is, at or before it; else from the first fee."""
     keys = sorted({event.patient_key for event in events})
@@ -61,7 +73,8 @@ async def recorded_with_starts(
         # version may put before the checkpoint, where the tail's ledger cannot answer.
         if isinstance(event, FeeRegistered):
             changed[event.patient_key].append(ReplayPosition(event.visit_date, event.registered_at, event.fee_id))
-    return {key: start_of(before.checkpoints.get(key), changed[key], today) for key in keys}
+    starts = {key: start_of(before.checkpoints.get(key), changed[key], today) for key in keys}
+    return Recorded(starts, before.checkpoints)
 
 
 def fee_event_of(delivery: Delivery) -> FeeEvent:

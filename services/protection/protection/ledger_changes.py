@@ -23,7 +23,7 @@ from contracts.integration import FeeOutcome, FreeCardStatus, FreeCardSummary, O
 from contracts.topics import FREE_CARDS, OVERCHARGES, PATIENT_STATUS, Topic
 from protection import free_cards, overcharges
 from protection.free_cards import CardChange, CardIssued, CardMoved, CardRevoked
-from protection.ledger import FreeCard, Standing
+from protection.ledger import Checkpoint, FreeCard, Standing
 from protection.overcharges import OverchargeChange
 from protection.recompute import Recomputation, Status, status_on
 from protection.regions import RegionSettings
@@ -40,19 +40,27 @@ class PatientChanges:
     """Its typed changes: charges, free cards, overcharges, undercharges."""
     status: PatientStatusChanged | None
     """The patient's status today, when it differs from the one last published (None: unchanged)."""
+    checkpoint_changed: bool
+    """The ledger's checkpoint is not the one stored: it is stored, or forgotten when the replay found none."""
     today: date
     at: datetime
     """When it was recomputed: a new card is issued, and every change recorded, at this instant."""
 
 
 def patient_changes(
-    patient_key: str, result: Recomputation, published_status: dict[str, Any] | None, today: date, now: datetime
+    patient_key: str,
+    result: Recomputation,
+    published_status: dict[str, Any] | None,
+    stored_checkpoint: Checkpoint | None,
+    today: date,
+    now: datetime,
 ) -> PatientChanges:
-    """What changed for the patient, the status included only when it is not the one last published."""
+    """What changed for the patient, the status and the checkpoint included only when they are not the
+    ones last published and stored (most fees leave a checkpoint where it stands, or find none)."""
     status = status_on(today, result.ledger, result.cards, result.region, now)
     current = patient_status(patient_key, status, today)
     changed = current if status_document(current) != published_status else None
-    return PatientChanges(patient_key, result, changed, today, now)
+    return PatientChanges(patient_key, result, changed, result.ledger.checkpoint != stored_checkpoint, today, now)
 
 
 def status_document(status: PatientStatusChanged) -> dict[str, Any]:

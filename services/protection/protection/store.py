@@ -394,7 +394,7 @@ def _checkpoint_rows(batch: Sequence[PatientChanges]) -> list[Row]:
     return [
         checkpoint_row(changes.patient_key, checkpoint)
         for changes in batch
-        if (checkpoint := changes.recomputation.ledger.checkpoint) is not None
+        if changes.checkpoint_changed and (checkpoint := changes.recomputation.ledger.checkpoint) is not None
     ]
 
 
@@ -412,9 +412,11 @@ def checkpoint_row(patient_key: str, checkpoint: Checkpoint) -> Row:
 
 
 def _checkpoints_gone(batch: Sequence[PatientChanges]) -> list[Row]:
-    """A full replay that found no settled part: any checkpoint stored before no longer holds."""
+    """A full replay that found no settled part: the checkpoint stored before no longer holds."""
     return [
-        {"patient_key": changes.patient_key} for changes in batch if changes.recomputation.ledger.checkpoint is None
+        {"patient_key": changes.patient_key}
+        for changes in batch
+        if changes.checkpoint_changed and changes.recomputation.ledger.checkpoint is None
     ]
 
 

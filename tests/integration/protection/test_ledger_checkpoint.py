@@ -142,6 +142,29 @@ async def test_a_correction_that_moves_a_fee_from_after_the_checkpoint_to_before
         assert stored == ledger_replayed(await fees_of(db, patient))
 
 
+async def test_a_fee_after_the_checkpoint_that_leaves_it_where_it_stands_does_not_write_it_again(
+    protection: ServiceProcess, producer: AIOKafkaProducer, infra: InfraEndpoints, db: asyncpg.Connection
+) -> None:
+    patient = Patient(producer)
+    async with reading(infra.kafka_bootstrap_servers, INTERNAL_FEE_OUTCOMES.name) as outcomes:
+        await register_history(patient, outcomes, 24)
+        settled = await checkpoint_of(db, patient)
+        assert settled is not None
+        written = await last_written(db, patient)
+
+        await patient.register("after", date(2026, 11, 1), 300, paid=300)
+        await answered(outcomes, patient, "after")
+        assert await checkpoint_of(db, patient) == settled
+        assert await last_written(db, patient) == written, "the checkpoint's row was written again unchanged"
+        assert await ledger_as_stored(db, patient) == ledger_replayed(await fees_of(db, patient))
+
+
+async def last_written(db: asyncpg.Connection, patient: Patient) -> str:
+    """The transaction that last wrote the patient's checkpoint row (PostgreSQL's `xmin`)."""
+    query = f"SELECT xmin::text FROM {SCHEMA}.ledger_checkpoints WHERE patient_key = $1"
+    return str(await db.fetchval(query, patient.key))
+
+
 async def _is(value: Any, expected: Any) -> bool:
     return await value == expected
 
