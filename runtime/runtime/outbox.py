@@ -40,22 +40,23 @@ _INSERT = (
     "SELECT topic, key, value, headers FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::jsonb[]) "
     "WITH ORDINALITY AS m(topic, key, value, headers, position) ORDER BY position"
 )
-# Read and deleted through the driver: SQLAlchemy's row handling cost as much as the statements.
-_DELETE = "DELETE FROM outbox WHERE id = ANY($1::bigint[])"
-_BACKLOG = text("SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox")
 # Only one relay per service publishes at a time, so events of one key leave in the order written
-# even when the service runs as several replicas: the batch is read only by the holder of the schema's
+# even when the service runs as several replicas: the batch is taken only by the holder of the schema's
 # outbox lock (tried once per statement, before the first row is read; a relay that does not hold it
-# reads nothing). The same statement lets the relay's commit return before its WAL is on disk: the
-# commit only deletes what Kafka already has, and a deletion lost in a crash publishes those events
-# again, which consumers recognise (at-least-once, deduplicated on event_id). Each hop of a fee no
-# longer waits for a second flush, and the lock and the read are one round trip.
-_LEADING_BATCH = (
+# takes nothing). The batch is deleted as it is read, through the driver (SQLAlchemy's row handling cost
+# as much as the statements), and the transaction rolls back if Kafka does not take it, which puts it
+# back: lock, read and delete are one round trip. The same statement lets the relay's commit return
+# before its WAL is on disk: the commit only deletes what Kafka already has, and a deletion lost in a
+# crash publishes those events again, which consumers recognise (at-least-once, deduplicated on
+# event_id). Each hop of a fee no longer waits for a second flush.
+_TAKE_LEADING_BATCH = (
     "WITH leader AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || '.outbox')) AS leads, "
-    "set_config('synchronous_commit', 'off', true)) "
-    "SELECT id, topic, key, value, headers::text AS headers, headers->>'event_type' AS event_type "
-    "FROM outbox WHERE (SELECT leads FROM leader) ORDER BY id LIMIT $1"
+    "set_config('synchronous_commit', 'off', true)), "
+    "batch AS (SELECT id FROM outbox WHERE (SELECT leads FROM leader) ORDER BY id LIMIT $1) "
+    "DELETE FROM outbox USING batch WHERE outbox.id = batch.id "
+    "RETURNING outbox.id, topic, key, value, headers::text AS headers, headers->>'event_type' AS event_type"
 )
+_BACKLOG = text("SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox")
 
 
 TOMBSTONE = b""
@@ -212,11 +213,11 @@ class OutboxRelay:
                 return await self.publish_batch(own)
         async with conn.begin():
             driver = await driver_connection(conn)
-            rows = await driver.fetch(_LEADING_BATCH, self._batch_size)
+            # A deletion's RETURNING follows no order: the batch leaves in the order it was written.
+            rows = sorted(await driver.fetch(_TAKE_LEADING_BATCH, self._batch_size), key=lambda row: row["id"])
             if not rows:
                 return 0
             await self._send(rows)
-            await driver.execute(_DELETE, [row["id"] for row in rows])
         published = Counter((row["topic"], row["event_type"] or "") for row in rows)
         for (topic, event_type), count in published.items():
             MESSAGES_PUBLISHED.labels(topic, event_type).inc(count)
