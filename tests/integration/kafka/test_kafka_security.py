@@ -51,6 +51,20 @@ async def can_write(infra: InfraEndpoints, options: dict[str, object], topic: st
         await producer.stop()
 
 
+async def writable_soon(infra: InfraEndpoints, options: dict[str, object], topic: str) -> bool:
+    """The write is taken once the broker applies what the controller committed: a new ACL lags a moment."""
+    return bool(await eventually(lambda: can_write(infra, options, topic), timeout=30, interval=0.5))
+
+
+async def refused_soon(infra: InfraEndpoints, options: dict[str, object], topic: str) -> bool:
+    """The write is refused once the broker applies a deleted ACL (it lags a moment too)."""
+
+    async def refused() -> bool:
+        return not await can_write(infra, options, topic)
+
+    return bool(await eventually(refused, timeout=30, interval=0.5))
+
+
 async def can_read(infra: InfraEndpoints, options: dict[str, object], topic: str, group: str) -> bool:
     consumer = AIOKafkaConsumer(
         topic,
@@ -221,7 +235,7 @@ async def test_an_integrated_system_writes_its_own_submissions_and_nothing_else(
     as_system = await opened_system(infra, tmp_path, system)
     await opened_system(infra, tmp_path, other)
 
-    assert await can_write(infra, as_system, system_topics.topics_of(system)[0].name)
+    assert await writable_soon(infra, as_system, system_topics.topics_of(system)[0].name)
     for topic in (
         system_topics.topics_of(other)[0].name,  # another system's submissions
         system_topics.topics_of(system)[2].name,  # its own outcomes: e-frikort's to write
@@ -272,8 +286,8 @@ async def test_access_may_open_and_close_a_systems_topics_and_a_closed_system_wr
         await system_topics.open_system(
             access_admin, system, bootstrap_servers=infra.kafka_bootstrap_servers, client_options=as_access
         )
-        assert await can_write(infra, as_system, submissions)
+        assert await writable_soon(infra, as_system, submissions)
         await system_topics.close_system(access_admin, system)
-        assert not await can_write(infra, as_system, submissions)
+        assert await refused_soon(infra, as_system, submissions)
     finally:
         await access_admin.close()
