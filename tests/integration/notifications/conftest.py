@@ -32,6 +32,7 @@ from efrikort.infra.stack import InfraEndpoints
 from efrikort.through_access import PartialExport
 from notifications.app import build
 from notifications.settings import NotificationsSettings
+from runtime.outbox import envelope_headers
 from runtime.patient_key import patient_key
 from runtime.service import Runtime, create_app
 from runtime.settings import DEV_PATIENT_KEY_SECRET
@@ -99,6 +100,7 @@ class NotificationsUnderTest:
     letters: Path
     access: str
     """The name (and schema) of the access service run beside it, which gives the tests' people their grants."""
+    connections: Connections
 
     async def set_contact(self, patient: Patient, **details: Any) -> httpx.Response:
         response = await self.http.put(
@@ -106,8 +108,6 @@ class NotificationsUnderTest:
         )
         assert response.status_code == 200, response.text
         return response
-
-    connections: Connections
 
     async def publish(self, topic: Topic, key: str, event: Event | Envelope[Any]) -> Envelope[Any]:
         """Publish as the producing service would (envelope, event headers); an envelope is sent as it is,
@@ -119,11 +119,14 @@ class NotificationsUnderTest:
         self, topic: Topic, events: Sequence[tuple[str, Event | Envelope[Any]]]
     ) -> list[Envelope[Any]]:
         """Publish several at once, keyed as given, through one producer: they arrive together."""
-        envelopes = [
-            event
-            if isinstance(event, Envelope)
-            else Envelope.wrap(event, producer="protection", correlation_id=str(uuid.uuid4()))
-            for _, event in events
+        keyed = [
+            (
+                key,
+                event
+                if isinstance(event, Envelope)
+                else Envelope.wrap(event, producer="protection", correlation_id=str(uuid.uuid4())),
+            )
+            for key, event in events
         ]
         async with plain_producer(self.bootstrap) as producer:
             sent = [
@@ -131,16 +134,12 @@ class NotificationsUnderTest:
                     topic.name,
                     envelope.model_dump_json().encode(),
                     key=key.encode(),
-                    headers=[
-                        ("event_id", str(envelope.event_id).encode()),
-                        ("event_type", envelope.event_type.encode()),
-                        ("correlation_id", envelope.correlation_id.encode()),
-                    ],
+                    headers=[(name, value.encode()) for name, value in envelope_headers(envelope).items()],
                 )
-                for (key, _), envelope in zip(events, envelopes, strict=True)
+                for key, envelope in keyed
             ]
             await asyncio.gather(*sent)
-        return envelopes
+        return [envelope for _, envelope in keyed]
 
     async def notices_of(self, patient: Patient) -> list[asyncpg.Record]:
         return await self.db.fetch(f"SELECT * FROM {self.name}.notices WHERE patient_key = $1 ORDER BY id", patient.key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from protection.ledger import Checkpoint
+from protection.ledger import Checkpoint, Fee
 from protection.ledger_changes import PatientChanges, patient_changes
 from protection.recompute import recompute
 from tests.unit.protection.fees import REGION, history, visit
@@ -18,8 +18,8 @@ SETTLED = [visit(date(2023, 1, 2), 500), visit(date(2023, 2, 2), 500), visit(dat
 LATER = visit(date(2025, 6, 2), 300)
 
 
-def changes(stored: Checkpoint | None, *fees: object) -> PatientChanges:
-    result = recompute(history(*fees), REGION, NOW)  # type: ignore[arg-type]
+def changes(stored: Checkpoint | None, *fees: Fee) -> PatientChanges:
+    result = recompute(history(*fees), REGION, NOW)
     return patient_changes("p", result, None, stored, TODAY, NOW)
 
 
