@@ -151,6 +151,11 @@ class Consumer:
     ready_once_read: bool = False
     """The service is not ready until its group has taken in what the topic held when the service
     started: a read model it decides with (the grants), so as not to refuse callers it has not heard of yet."""
+    gathers: bool = False
+    """No caller waits on what this consumer does (the audit log, notices to patients): its polls let the
+    broker gather records for up to `consumer_gather_ms`, so one transaction takes many at once and the
+    broker is asked a few times a second instead of once a record. A consumer on a caller's path (a
+    submission and its outcome) takes each record the moment it comes."""
 
     def __post_init__(self) -> None:
         if (self.handler is None) == (self.batch_handler is None):

@@ -21,6 +21,20 @@ POLL_TIMEOUT_MS = 500
 (the poll returns the moment one arrives); it only sets how often an idle consumer's loop comes round."""
 
 
+GATHER_MIN_BYTES = 1024 * 1024
+"""What a gathering consumer's fetch waits for unless its time is up first: more than its records come to
+in `consumer_gather_ms` at any rate the system takes, so in practice the time decides, and a backlog is
+still read at full speed."""
+
+
+def fetch_options(*, gathers: bool, gather_ms: int) -> dict[str, int]:
+    """The fetch settings of a consumer's Kafka client: the broker's defaults (answer as soon as one
+    record is there) for a consumer on a caller's path; for a gathering one, wait up to `gather_ms`."""
+    if not gathers or gather_ms == 0:
+        return {}
+    return {"fetch_max_wait_ms": gather_ms, "fetch_min_bytes": GATHER_MIN_BYTES}
+
+
 class PromptBatchSubscriber(BatchSubscriber):
     """FastStream's batch subscriber, polling again at once after an empty poll instead of sleeping."""
 

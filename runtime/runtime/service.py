@@ -39,7 +39,7 @@ from runtime.metrics import CONSUMER_LAG, INBOX_FORGOTTEN, start_dead_letter_cou
 from runtime.offsets import OffsetCommitter
 from runtime.outbox import OutboxRelay
 from runtime.partitioner import default_partitioner
-from runtime.polling import POLL_TIMEOUT_MS, prompt
+from runtime.polling import POLL_TIMEOUT_MS, fetch_options, prompt
 from runtime.settings import DevelopmentDefaultsRefused, ServiceSettings
 from runtime.tls import server_config
 from runtime.topics import ensure_topics
@@ -163,6 +163,7 @@ class Runtime(Generic[SettingsT]):
             batch=True,
             batch_timeout_ms=POLL_TIMEOUT_MS,
             max_records=self.settings.consumer_batch_size,
+            **fetch_options(gathers=consumer.gathers, gather_ms=self.settings.consumer_gather_ms),
         )
         subscriber = prompt(subscriber)
 

@@ -181,6 +181,13 @@ class ServiceSettings(BaseSettings):
         description="How often a consumer commits the offsets it has handled (also when its partitions are taken "
         "and when it stops). A crash redelivers what was handled since, which the inbox skips.",
     )
+    consumer_gather_ms: int = Field(
+        validation_alias=_common("consumer_gather_ms"),
+        default=250,
+        ge=0,
+        description="How long the broker may hold a poll of a consumer no caller waits on (the audit log, "
+        "notices) to gather records, so that its transaction and fetch are paid once for many. 0: at once.",
+    )
     inbox_forget_interval_s: float = Field(
         validation_alias=_common("inbox_forget_interval_s"),
         default=3600,

@@ -27,7 +27,7 @@ def build(runtime: Runtime[AccessSettings]) -> Service:
         consumers=[
             Consumer(DIRECTORY, group=f"{name}-directory", handler=on_directory_change),
             Consumer(AGREEMENTS, group=f"{name}-agreements", handler=on_agreement_change),
-            Consumer(AUDIT, group=f"{name}-audit", batch_handler=on_audit_entries),
+            Consumer(AUDIT, group=f"{name}-audit", batch_handler=on_audit_entries, gathers=True),
         ],
         produces=[ACCESS_GRANTS, AUDIT, PATIENT_MEMBERSHIP],
         # The Patient Data Act keeps the record of who read or changed a patient's data, exit or not.

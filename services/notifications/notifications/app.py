@@ -33,8 +33,8 @@ def build(runtime: Runtime[NotificationsSettings]) -> Service:
     on_free_card_event = partial(handlers.on_free_card_event, region=region, webhook_default_url=webhook_default_url)
     on_overcharge_event = partial(handlers.on_overcharge_event, region=region, webhook_default_url=webhook_default_url)
     consumers = [
-        Consumer(FREE_CARDS, group=group, handler=on_free_card_event),
-        Consumer(OVERCHARGES, group=group, handler=on_overcharge_event),
+        Consumer(FREE_CARDS, group=group, handler=on_free_card_event, gathers=True),
+        Consumer(OVERCHARGES, group=group, handler=on_overcharge_event, gathers=True),
         Consumer(PATIENT_CONTACTS, group=group, handler=handlers.on_contact_details),
         # Who may see and resend notices: the operator endpoints ask the grants.
         grants_consumer(group),
@@ -46,7 +46,7 @@ def build(runtime: Runtime[NotificationsSettings]) -> Service:
             region=region,
             webhook_default_url=webhook_default_url,
         )
-        consumers.append(Consumer(PATIENT_STATUS, group=group, handler=on_patient_status))
+        consumers.append(Consumer(PATIENT_STATUS, group=group, handler=on_patient_status, gathers=True))
     channels: dict[NoticeChannel, ChannelAdapter] = {
         NoticeChannel.EMAIL: EmailChannel(settings),
         NoticeChannel.WEBHOOK: WebhookChannel(settings),

@@ -193,8 +193,10 @@ async def _note(message_id: str, work: UnitOfWorkDep, output: Annotated[Topic, D
 class TinyService:
     """The service under test: consumes one topic, produces to two, writes to `effects`."""
 
-    def __init__(self, infra: InfraEndpoints, workdir: Path, **settings: object) -> None:
+    def __init__(self, infra: InfraEndpoints, workdir: Path, *, gathers: bool = False, **settings: object) -> None:
         self.infra = infra
+        self.gathers = gathers
+        """Its consumer is one no caller waits on (`Consumer.gathers`)."""
         self.name = unique_service_name()
         tag = self.name.removeprefix("rt_test_")
         self.input = Topic(f"efrikort.rt-test-{tag}.v1", partitions=3, key="message id", description="test input")
@@ -224,7 +226,7 @@ class TinyService:
         return Service(
             name=self.name,
             migrations=self.migrations,
-            consumers=[Consumer(self.input, group=self.name, handler=self._handle)],
+            consumers=[Consumer(self.input, group=self.name, handler=self._handle, gathers=self.gathers)],
             produces=[self.output, self.snapshots],
             router=_notes,
             provides=[self.output],
@@ -323,6 +325,13 @@ class TinyService:
             return await self.effects(message_id)
 
         return await eventually(written, timeout=timeout, interval=0.05)
+
+    async def transactions_of(self, message_ids: list[str]) -> int:
+        """In how many transactions the messages' effects were written: an effect's `created_at` is its
+        transaction's start (`now()`), and a poll is handled in one transaction."""
+        db = await self.db()
+        query = f"SELECT count(DISTINCT created_at) FROM {self.name}.effects WHERE message_id = ANY($1::text[])"
+        return int(await db.fetchval(query, message_ids))
 
     async def outbox_size(self) -> int:
         db = await self.db()
