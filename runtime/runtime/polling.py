@@ -10,6 +10,7 @@ later than a busy one, and latency rose as the offered rate fell. Here the poll 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import chain
 from typing import Any, cast
 
@@ -27,12 +28,20 @@ in `consumer_gather_ms` at any rate the system takes, so in practice the time de
 still read at full speed."""
 
 
-def fetch_options(*, gathers: bool, gather_ms: int) -> dict[str, int]:
-    """The fetch settings of a consumer's Kafka client: the broker's defaults (answer as soon as one
-    record is there) for a consumer on a caller's path; for a gathering one, wait up to `gather_ms`."""
+@dataclass(frozen=True)
+class Fetch:
+    """How the broker answers a consumer's fetch: once `min_bytes` are there or `max_wait_ms` has passed.
+    The defaults are Kafka's: as soon as one record is there."""
+
+    max_wait_ms: int = 500
+    min_bytes: int = 1
+
+
+def fetch_options(*, gathers: bool, gather_ms: int) -> Fetch:
+    """The broker's defaults for a consumer on a caller's path; for a gathering one, wait up to `gather_ms`."""
     if not gathers or gather_ms == 0:
-        return {}
-    return {"fetch_max_wait_ms": gather_ms, "fetch_min_bytes": GATHER_MIN_BYTES}
+        return Fetch()
+    return Fetch(max_wait_ms=gather_ms, min_bytes=GATHER_MIN_BYTES)
 
 
 class PromptBatchSubscriber(BatchSubscriber):

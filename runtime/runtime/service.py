@@ -150,6 +150,7 @@ class Runtime(Generic[SettingsT]):
             ((), consumer.topic.pattern) if isinstance(consumer.topic, SystemTopic) else ((consumer.topic.name,), None)
         )
         offsets = OffsetCommitter(consumer.topic.name, self.settings.consumer_commit_interval_s)
+        fetch = fetch_options(gathers=consumer.gathers, gather_ms=self.settings.consumer_gather_ms)
         subscriber = self.broker.subscriber(
             *topics,
             pattern=pattern,
@@ -163,7 +164,8 @@ class Runtime(Generic[SettingsT]):
             batch=True,
             batch_timeout_ms=POLL_TIMEOUT_MS,
             max_records=self.settings.consumer_batch_size,
-            **fetch_options(gathers=consumer.gathers, gather_ms=self.settings.consumer_gather_ms),
+            fetch_max_wait_ms=fetch.max_wait_ms,
+            fetch_min_bytes=fetch.min_bytes,
         )
         subscriber = prompt(subscriber)
 
