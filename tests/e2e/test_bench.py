@@ -53,6 +53,26 @@ async def test_the_submission_bench_times_every_submission_until_registration_pa
     assert result.seconds >= 30 / 50 * 0.9  # paced at the rate asked for
 
 
+async def test_the_submission_bench_splits_each_outcome_s_time_into_its_hops(
+    infra: InfraEndpoints, services: dict[str, ServiceProcess]
+) -> None:
+    await admit_bench_actors(infra.kafka_bootstrap_servers, access_settings(infra))
+
+    result = await run_bench(infra.kafka_bootstrap_servers, submissions=30, patients=10, rate=50, seed=13)
+
+    assert [hop.name for hop in result.hops] == [
+        "to registration's event",
+        "its commit and relay",
+        "protection, to its relay's send",
+    ]
+    for hop in result.hops:
+        assert len(hop.latencies_ms) == 30, f"not every submission was timed on {hop.name}"
+    # Each stretch begins where the one before ended: none can be negative (the envelope's time is
+    # rounded to the millisecond), and a time misread (seconds for milliseconds, another record's) shows.
+    assert all(latency >= -1 for hop in result.hops for latency in hop.latencies_ms)
+    assert all(hop.percentile(99) < 60_000 for hop in result.hops)
+
+
 async def test_the_http_bench_times_every_post_answered_with_the_amount_due(
     infra: InfraEndpoints, services: dict[str, ServiceProcess]
 ) -> None:

@@ -25,7 +25,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -64,26 +64,47 @@ def synthetic_patients(count: int, seed: int, seeded: int = 0) -> list[str]:
     return sorted(numbers)
 
 
+def percentile(latencies_ms: Sequence[float], p: float) -> float:
+    ordered = sorted(latencies_ms)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One stretch of the way from submission to outcome, timed for each submission of a run."""
+
+    name: str
+    latencies_ms: list[float]
+
+    def percentile(self, p: float) -> float:
+        return percentile(self.latencies_ms, p)
+
+
 @dataclass(frozen=True)
 class BenchResult:
     submissions: int
     seconds: float
     latencies_ms: list[float]
+    hops: tuple[Hop, ...] = ()
+    """Where the time went, stretch by stretch, when the run timed them (the `outcome` stage)."""
 
     @property
     def per_second(self) -> float:
         return self.submissions / self.seconds
 
     def percentile(self, p: float) -> float:
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+        return percentile(self.latencies_ms, p)
 
     def report(self) -> str:
-        return (
+        line = (
             f"{self.submissions} sent in {self.seconds:.2f}s: {self.per_second:.0f}/s; "
             f"latency p50 {self.percentile(50):.0f} ms, p99 {self.percentile(99):.0f} ms, "
             f"mean {statistics.fmean(self.latencies_ms):.0f} ms"
         )
+        if not self.hops:
+            return line
+        stretches = ", ".join(f"{hop.name} {hop.percentile(50):.0f} / {hop.percentile(99):.0f}" for hop in self.hops)
+        return f"{line}\n       hops p50 / p99 ms: {stretches}"
 
 
 def bench_submission(rng: random.Random, people: list[str], first_visit: date) -> dict[str, object]:
@@ -182,6 +203,7 @@ async def send_and_collect(
     outgoing: Sequence[Outgoing],
     answer_id: Callable[[ConsumerRecord[bytes, bytes]], bytes | None],
     rate: float | None = None,
+    via: str | None = None,
 ) -> BenchResult:
     """Send every message (at `rate` per second, or as fast as possible) and time each one until its
     answer appears on `answers_topic`; the throughput is from the first send to the last answer.
@@ -191,6 +213,9 @@ async def send_and_collect(
     run, and while it runs it does little but send: it shares the two cores with what it measures,
     and reading thousands of answers as they come took a third of a core from the service measured.
     The messages are encoded before the clock starts, for the same reason.
+
+    `via`, a topic each message passes on its way (registration's `FeeRegistered` on the fees topic,
+    carrying the message's correlation id): read after the run too, it splits each latency into hops.
     """
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, **admin_client_options()
@@ -206,6 +231,8 @@ async def send_and_collect(
         before = await consumer.end_offsets(partitions)
         for tp, offset in before.items():
             consumer.seek(tp, offset)
+        passing = [TopicPartition(via, p) for p in sorted(await producer.partitions_for(via))] if via else []
+        passing_from = await consumer.end_offsets(passing) if passing else {}
 
         sent_at = await _send_paced(producer, outgoing, rate)
         deadline = time.monotonic() + max(120.0, len(outgoing) / 50)
@@ -222,7 +249,9 @@ async def send_and_collect(
                         answered_at[tracking_id] = record.timestamp
         latencies = [float(answered_at[tracking_id] - sent) for tracking_id, sent in sent_at.items()]
         seconds = (max(answered_at.values()) - min(sent_at.values())) / 1000
-        return BenchResult(len(outgoing), max(seconds, 0.001), latencies)
+        passages = await _passages(consumer, passing_from, set(sent_at)) if passing_from else {}
+        hops = _hops(sent_at, passages, answered_at) if passages else ()
+        return BenchResult(len(outgoing), max(seconds, 0.001), latencies, hops)
     finally:
         await producer.stop()
         await consumer.stop()
@@ -240,6 +269,47 @@ async def _until_answers_written(
         if answered >= count:
             return
         await asyncio.sleep(0.2)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A message passing a topic on its way: when the service made the event it caused there (the
+    envelope's `occurred_at`, in its handler) and when its relay published it (the record's CreateTime)."""
+
+    made_ms: int
+    published_ms: int
+
+
+async def _passages(
+    consumer: AIOKafkaConsumer, since: dict[TopicPartition, int], tracking_ids: set[bytes]
+) -> dict[bytes, Passage]:
+    """Each tracked message's passage, read from the topic after the run: by the correlation id the
+    service carried over from the message to the event it caused."""
+    consumer.assign(list(since))
+    for tp, offset in since.items():
+        consumer.seek(tp, offset)
+    end = await consumer.end_offsets(list(since))
+    passages: dict[bytes, Passage] = {}
+    while any(await consumer.position(tp) < offset for tp, offset in end.items()):
+        batch = await consumer.getmany(timeout_ms=500, max_records=5000)
+        for record in (record for records in batch.values() for record in records):
+            tracking_id = next((value for name, value in record.headers if name == "correlation_id"), None)
+            if tracking_id in tracking_ids and record.value is not None:
+                made = datetime.fromisoformat(json.loads(record.value)["occurred_at"])
+                passages.setdefault(tracking_id, Passage(round(made.timestamp() * 1000), record.timestamp))
+    return passages
+
+
+def _hops(sent_at: dict[bytes, int], passages: dict[bytes, Passage], answered_at: dict[bytes, int]) -> tuple[Hop, ...]:
+    """The stretches of an outcome's way: Kafka, the wait for the poll and the handling until registration
+    made `FeeRegistered`; the rest of its transaction, the commit and its relay until published; from there
+    until protection's relay published the outcome (Kafka, the poll, the handling, the commit, the relay)."""
+    timed = [(sent_at[i], passage, answered_at[i]) for i, passage in passages.items() if i in answered_at]
+    return (
+        Hop("to registration's event", [float(passage.made_ms - sent) for sent, passage, _ in timed]),
+        Hop("its commit and relay", [float(passage.published_ms - passage.made_ms) for _, passage, _ in timed]),
+        Hop("protection, to its relay's send", [float(done - passage.published_ms) for _, passage, done in timed]),
+    )
 
 
 def _answer_id(stage: str) -> Callable[[ConsumerRecord[bytes, bytes]], bytes | None]:
@@ -278,7 +348,8 @@ async def run_bench(
                 SUBMISSIONS, key, json.dumps(document).encode(), tracking_id=key, headers=[("correlation_id", key)]
             )
         )
-    return await send_and_collect(bootstrap, STAGES[stage], outgoing, _answer_id(stage), rate)
+    via = FEES.name if stage == "outcome" else None
+    return await send_and_collect(bootstrap, STAGES[stage], outgoing, _answer_id(stage), rate, via)
 
 
 HTTP_CONNECTIONS = 200

@@ -38,13 +38,19 @@ def run_summary(run: Run) -> dict[str, Any]:
 
 
 def _figures(result: BenchResult) -> dict[str, Any]:
-    return {
+    figures: dict[str, Any] = {
         "count": result.submissions,
         "per_second": round(result.per_second, 1),
         "p50_ms": round(result.percentile(50), 1),
         "p99_ms": round(result.percentile(99), 1),
         "mean_ms": round(statistics.fmean(result.latencies_ms), 1),
     }
+    if result.hops:
+        figures["hops"] = {
+            hop.name: {"p50_ms": round(hop.percentile(50), 1), "p99_ms": round(hop.percentile(99), 1)}
+            for hop in result.hops
+        }
+    return figures
 
 
 def run_line(index: int, run: Run) -> str:
@@ -75,6 +81,11 @@ def medians(runs: Sequence[Run], what: str, offered: float | None) -> dict[str, 
         if runs and runs[0].floor is not None:
             result.setdefault("floor", {})[name] = median_of("floor", name)
             result.setdefault("ratio", {})[name] = median_of("ratio", name)
+    if runs and runs[0].figure.hops:
+        result["hops"] = {
+            hop.name: {name: median_of("hops", hop.name, name) for name in ("p50_ms", "p99_ms")}
+            for hop in runs[0].figure.hops
+        }
     return result
 
 
@@ -90,6 +101,10 @@ def medians_line(result: dict[str, Any]) -> str:
         f"median of {len(result['runs'])} runs ({result['what']}): {result['per_second']:.0f}/s, "
         f"latency p50 {result['p50_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms"
     )
+    if "hops" in result:
+        hops = result["hops"].items()
+        stretches = ", ".join(f"{name} {hop['p50_ms']:.0f} / {hop['p99_ms']:.0f}" for name, hop in hops)
+        line = f"{line}\n  hops p50 / p99 ms: {stretches}"
     if "floor" not in result:
         return line
     floor, ratio = result["floor"], result["ratio"]

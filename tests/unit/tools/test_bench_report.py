@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from efrikort.bench import BenchResult
+from efrikort.bench import BenchResult, Hop
 from efrikort.bench_report import Run, draw_curve, medians, run_line
 
 
@@ -32,6 +32,23 @@ def test_the_medians_take_each_figure_floor_and_ratio_on_its_own() -> None:
     # The ratios are each run's, then their median: 10, 20 and 5, not 250 / 30.
     assert summary["ratio"]["p50_ms"] == 10
     assert summary["offered_per_second"] == 200
+
+
+def timed_hops(*p50_ms: float) -> tuple[Hop, ...]:
+    return tuple(Hop(f"hop {index}", [latency] * 100) for index, latency in enumerate(p50_ms, start=1))
+
+
+def test_a_run_shows_where_its_time_went_hop_by_hop() -> None:
+    run = Run(BenchResult(100, 1, [300] * 100, timed_hops(100, 20, 180)), None)
+    assert "hops p50 / p99 ms: hop 1 100 / 100, hop 2 20 / 20, hop 3 180 / 180" in run_line(1, run)
+
+
+def test_the_hops_have_medians_of_their_own() -> None:
+    runs = [Run(BenchResult(100, 1, [300] * 100, timed_hops(p50, 10)), None) for p50 in (50, 90, 70)]
+    summary = medians(runs, "submissions", 200)
+    assert summary["hops"]["hop 1"] == {"p50_ms": 70, "p99_ms": 70}
+    assert summary["hops"]["hop 2"]["p50_ms"] == 10
+    assert summary["runs"][0]["hops"]["hop 1"]["p50_ms"] == 50
 
 
 def test_the_curve_is_drawn_as_a_png(tmp_path: Path) -> None:
