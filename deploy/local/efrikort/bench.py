@@ -290,7 +290,7 @@ async def _passages(
         consumer.seek(tp, offset)
     end = await consumer.end_offsets(list(since))
     passages: dict[bytes, Passage] = {}
-    while any(await consumer.position(tp) < offset for tp, offset in end.items()):
+    while [tp for tp, offset in end.items() if await consumer.position(tp) < offset]:
         batch = await consumer.getmany(timeout_ms=500, max_records=5000)
         for record in (record for records in batch.values() for record in records):
             tracking_id = next((value for name, value in record.headers if name == "correlation_id"), None)
