@@ -8,7 +8,7 @@ from pathlib import Path
 from contracts.topics import AUDIT, FEES, INTERNAL_FEE_OUTCOMES, SYSTEM_FEE_OUTCOMES, SYSTEM_FEE_SUBMISSIONS
 from registration.handlers import on_fee_outcomes, on_fee_submissions
 from registration.outcome_waiters import OutcomeWaiters
-from registration.routes import router
+from registration.routes import answer_from_the_database, router
 from registration.settings import RegistrationSettings
 from registration.submission_rules import RegionCoverage
 from runtime.access_grants import grants_consumer
@@ -46,6 +46,7 @@ def build(runtime: Runtime[RegistrationSettings]) -> Service:
         produces=[FEES, INTERNAL_FEE_OUTCOMES, SYSTEM_FEE_OUTCOMES, AUDIT],
         router=router,
         provides=[waiters, RegionCoverage(settings.first_visit_date)],
+        background=[partial(answer_from_the_database, waiters=waiters)],
     )
 
 

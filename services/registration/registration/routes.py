@@ -10,7 +10,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -53,7 +53,8 @@ from runtime.audit import audit_caller
 from runtime.free_text import FreeText, NoControlCharacters
 from runtime.http import ActingUnit, Caller, CurrentCaller, PatientRequest, SettingsDep, UnitOfWorkDep, provided
 from runtime.problems import Problem, Reason, problem_responses, refusal
-from runtime.transaction import Transaction, UnitOfWork
+from runtime.service import Runtime
+from runtime.transaction import Transaction
 
 Waiters = Annotated[OutcomeWaiters, Depends(provided(OutcomeWaiters))]
 """The requests of this process waiting for outcomes, and how long each waits."""
@@ -261,7 +262,7 @@ async def register_fee(
         )
     if isinstance(result, Rejected):
         raise _refused(title, result.reasons)
-    return await _answer(result, sender_of(caller.system_id, caller.hsa_id), work, waiters)
+    return await _answer(result, sender_of(caller.system_id, caller.hsa_id), waiters)
 
 
 def _refused(title: str, reasons: Sequence[RejectionReason]) -> Problem:
@@ -291,24 +292,29 @@ _TOO_LARGE = reason(RejectionCode.TOO_LARGE, None, f"a body may be at most {MAX_
 _TOO_DEEP = reason(RejectionCode.TOO_DEEP, None, f"arrays and objects may nest at most {MAX_NESTING_DEPTH} deep")
 
 
-async def _answer(registered: Registered, sender: str, work: UnitOfWork, waiters: OutcomeWaiters) -> Response:
+async def _answer(registered: Registered, sender: str, waiters: OutcomeWaiters) -> Response:
     """The outcome that answers the fee as registered, once it comes; else 202 with the URL to poll."""
     fee_id = str(registered.fee_id)
-    key = (sender, registered.submission_id)
 
     def answers(outcome: bytes) -> bool:
         parsed = FeeOutcome.model_validate_json(outcome)
         return parsed.status is OutcomeStatus.ACCEPTED and parsed.fee_id == fee_id
 
-    async def stored_outcome() -> bytes | None:
-        async with work.engine.connect() as conn:
-            found = (await store.outcomes(conn, [key])).get(key)
-        return found.outcome if found is not None else None
-
-    outcome = registered.earlier_outcome or await waiters.wait(fee_id, stored_outcome, answers)
+    key = (sender, registered.submission_id)
+    outcome = registered.earlier_outcome or await waiters.wait(fee_id, key, answers)
     if outcome is not None:
         return Response(outcome, media_type="application/json")
     return _pending(registered.submission_id, fee_id)
+
+
+async def answer_from_the_database(runtime: Runtime[Any], *, waiters: OutcomeWaiters) -> None:
+    """The outcomes requests wait for that landed in another replica: looked up for all of them at once."""
+
+    async def stored(keys: Sequence[store.SubmissionKey]) -> dict[store.SubmissionKey, bytes]:
+        async with runtime.engine.connect() as conn:
+            return {key: found.outcome for key, found in (await store.outcomes(conn, keys)).items()}
+
+    await waiters.look_in_database(stored)
 
 
 def _pending(submission_id: str, fee_id: str) -> JSONResponse:
