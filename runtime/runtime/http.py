@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Header, Request
@@ -58,18 +58,27 @@ ActingUnit = Annotated[str | None, Header(alias="X-Care-Unit", description="The 
 """The unit an HTTP caller acts for; when left out, any unit where they hold a grant that allows the action."""
 
 
-def runtime_of(request: Request) -> Runtime[Any]:
+# The dependencies are `async def` though they wait for nothing: FastAPI runs a plain `def` dependency in
+# a worker thread: a thread hop (and a turn for the GIL) per dependency per request, four for each
+# `POST /v1/fees`.
+
+
+async def runtime_of(request: Request) -> Runtime[Any]:
     """The runtime the service runs on (for the runtime's own routes)."""
+    return _runtime(request)
+
+
+async def unit_of_work(request: Request) -> UnitOfWork:
+    return _runtime(request).uow
+
+
+async def service_settings(request: Request) -> ServiceSettings:
+    return _runtime(request).settings
+
+
+def _runtime(request: Request) -> Runtime[Any]:
     runtime: Runtime[Any] = request.app.state.runtime
     return runtime
-
-
-def unit_of_work(request: Request) -> UnitOfWork:
-    return runtime_of(request).uow
-
-
-def service_settings(request: Request) -> ServiceSettings:
-    return runtime_of(request).settings
 
 
 UnitOfWorkDep = Annotated[UnitOfWork, Depends(unit_of_work)]
@@ -77,10 +86,10 @@ UnitOfWorkDep = Annotated[UnitOfWork, Depends(unit_of_work)]
 SettingsDep = Annotated[ServiceSettings, Depends(service_settings)]
 
 
-def provided(kind: type[T]) -> Callable[[Request], T]:
+def provided(kind: type[T]) -> Callable[[Request], Awaitable[T]]:
     """A dependency answering the object of type `kind` the service was built with (`Service.provides`)."""
 
-    def dependency(request: Request) -> T:
+    async def dependency(request: Request) -> T:
         found: T = request.app.state.provided[kind]
         return found
 
