@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 from registration.outcome_waiters import LOOK_IN_DATABASE_EVERY_S, OutcomeWaiters
 from registration.store import SubmissionKey
@@ -33,7 +33,8 @@ def key_of(fee: int) -> SubmissionKey:
 
 
 @contextlib.asynccontextmanager
-async def looking_in(waiters: OutcomeWaiters, database: Database):  # type: ignore[no-untyped-def]
+async def looking_in(waiters: OutcomeWaiters, database: Database) -> AsyncIterator[None]:
+    """The waiters' database look-ups running, as registration's background task runs them."""
     task = asyncio.create_task(waiters.look_in_database(database.outcomes))
     try:
         yield
