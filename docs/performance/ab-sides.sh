@@ -1,0 +1,24 @@
+#!/bin/bash
+# ab-sides.sh BASE COMMAND [ARGS...]: before against after, alternated A B A B. Side A runs BASE's version of
+# every file of runtime/ and services/ that differs from HEAD, side B runs HEAD; each side on a fresh
+# `efrikort up`, where COMMAND (the warm-up and the runs it measures) runs from the repository's root,
+# then the stack stops. Leaves the working tree as HEAD. The A/B scripts beside it are its COMMANDs:
+# notice-rounds/ab.sh (the Kafka path), outcome-look-ups/ab-http.sh (POST /v1/fees).
+set -u
+BASE=$1
+shift
+cd "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)"
+stopped() { ! pgrep -f "efrikort up" > /dev/null && ! pgrep -f pginstall/bin/postgres > /dev/null; }
+for label in A B A B; do
+  for f in $(git diff --name-only "$BASE" HEAD -- runtime services); do
+    if [ $label = A ]; then git show "$BASE:$f" > "$f"; else git checkout -q HEAD -- "$f"; fi
+  done
+  (nohup ./efrikort up > /tmp/ab-up.log 2>&1 &)
+  for i in $(seq 1 120); do grep -q "is up" /tmp/ab-up.log && break; sleep 2; done
+  echo "=== $label $(date +%T) $(git status --short runtime services | wc -l) files differ; load $(cut -d' ' -f1 /proc/loadavg)"
+  "$@"
+  pkill -INT -f "efrikort up"
+  for i in $(seq 1 60); do stopped && break; sleep 1; done
+done
+git checkout -q HEAD -- runtime services
+echo DONE
