@@ -35,6 +35,7 @@ from runtime.consumers import Consumer, Delivery, MessageProcessor, Outage
 from runtime.database import KeptConnection
 from runtime.logs import configure_logging
 from runtime.membership import membership_consumer, skipping_exited_patients
+from runtime.memory import freeze_start_up_objects
 from runtime.metrics import CONSUMER_LAG, INBOX_FORGOTTEN, start_dead_letter_counts
 from runtime.offsets import OffsetCommitter
 from runtime.outbox import OutboxRelay
@@ -362,6 +363,7 @@ async def _lifespan(
         asyncio.create_task(_supervised(task, runtime), name=getattr(task, "__name__", "background"))
         for task in service.background
     ]
+    freeze_start_up_objects()
     log.info("%s started; HTTP on %s:%d", service.name, settings.http_host, settings.http_port)
     try:
         yield

@@ -27,6 +27,7 @@ from desk.services_client import ServicesClient
 from desk.settings import DeskSettings
 from runtime.http import CorrelationMiddleware, RequestMetricsMiddleware
 from runtime.logs import configure_logging
+from runtime.memory import freeze_start_up_objects
 from runtime.service import health, metrics
 from runtime.settings import DevelopmentDefaultsRefused
 from runtime.tls import server_config
@@ -131,6 +132,7 @@ def build(settings: DeskSettings) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.warn_about_development_defaults()
+        freeze_start_up_objects()
         yield
         await app.state.services.close()
 
