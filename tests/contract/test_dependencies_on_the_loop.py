@@ -1,9 +1,9 @@
-"""The API services' routes ask only for dependencies that run on the event loop.
+"""Every service's routes, and the desk's pages, ask only for dependencies that run on the event loop.
 
 FastAPI runs a plain `def` dependency in a worker thread: a thread hop per dependency per request,
 which a `POST /v1/fees` paid four times before its own work began. The runtime's dependencies (the
 unit of work, the settings, what a service provides) are `async def`, and so is every other one the
-API services' routes take. (The desk, a web application rendered on the server, is not held to it.)
+services' routes and the desk's pages take.
 """
 
 from __future__ import annotations
@@ -12,9 +12,12 @@ import inspect
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
+from desk.app import build
+from desk.settings import DeskSettings
 from efrikort.topology import declared_service
 from runtime.service import Runtime, create_app
 from runtime.settings import ServiceSettings
@@ -41,17 +44,23 @@ def dependencies_of(dependant: Dependant) -> list[Any]:
     return found
 
 
-@pytest.mark.parametrize("name", API_SERVICES)
-def test_every_dependency_of_the_service_s_routes_runs_on_the_event_loop(name: str) -> None:
-    runtime: Runtime[Any] = Runtime(ServiceSettings(service_name=name, kafka_security_protocol="PLAINTEXT"))
-    app = create_app(declared_service(name), runtime)
+def run_in_a_thread(app: FastAPI) -> set[str]:
+    """Each route's dependencies that FastAPI would run in a worker thread, as `path: name`."""
     routes = api_routes(app.routes)
-    assert routes, f"{name} has no routes"
-
-    in_a_thread = {
+    assert routes, "no routes"
+    return {
         f"{route.path}: {getattr(call, '__name__', call)}"
         for route in routes
         for call in dependencies_of(route.dependant)
         if call is not None and not inspect.iscoroutinefunction(call)
     }
-    assert in_a_thread == set()
+
+
+@pytest.mark.parametrize("name", API_SERVICES)
+def test_every_dependency_of_the_service_s_routes_runs_on_the_event_loop(name: str) -> None:
+    runtime: Runtime[Any] = Runtime(ServiceSettings(service_name=name, kafka_security_protocol="PLAINTEXT"))
+    assert run_in_a_thread(create_app(declared_service(name), runtime)) == set()
+
+
+def test_every_dependency_of_the_desk_s_pages_runs_on_the_event_loop() -> None:
+    assert run_in_a_thread(build(DeskSettings(service_name="desk", development_mode=True))) == set()

@@ -53,12 +53,20 @@ class CsrfRefused(Exception):
     """An unsafe request without the session's CSRF token."""
 
 
-def services_client(request: Request) -> ServicesClient:
+# The dependencies below are `async def`: FastAPI runs a plain `def` dependency in a worker thread, a thread
+# hop for each on every page, for work that never waits.
+
+
+async def services_client(request: Request) -> ServicesClient:
     client: ServicesClient = request.app.state.services
     return client
 
 
-def desk_settings(request: Request) -> DeskSettings:
+async def desk_settings(request: Request) -> DeskSettings:
+    return _settings_of(request)
+
+
+def _settings_of(request: Request) -> DeskSettings:
     settings: DeskSettings = request.app.state.settings
     return settings
 
@@ -96,9 +104,9 @@ def text_fields(form: FormData) -> dict[str, str]:
     return {key: value for key, value in form.items() if isinstance(value, str)}
 
 
-def signed_in_person(request: Request) -> str:
+async def signed_in_person(request: Request) -> str:
     """The person: the client certificate's HSA-ID under TLS, else whoever the development sign-in chose."""
-    settings = desk_settings(request)
+    settings = _settings_of(request)
     if settings.serves_tls:
         caller = from_client_certificate(request)
         if caller is None:
@@ -135,7 +143,7 @@ class Acting:
         return action in self.actions
 
 
-def acting_unit(request: Request, person: Person) -> Acting:
+async def acting_unit(request: Request, person: Person) -> Acting:
     unit = request.session.get("unit")
     if not isinstance(unit, dict):
         raise UnitNeeded
@@ -151,7 +159,11 @@ def acting_unit(request: Request, person: Person) -> Acting:
 ActingFor = Annotated[Acting, Depends(acting_unit)]
 
 
-def translator(request: Request) -> Translator:
+async def translator(request: Request) -> Translator:
+    return _words_of(request)
+
+
+def _words_of(request: Request) -> Translator:
     return Translator(language_of(request.session.get("lang")))
 
 
@@ -165,8 +177,8 @@ def is_htmx(request: Request) -> bool:
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """A page (or, for htmx, its part) in the person's language; never cached (it may hold patient data)."""
-    words = translator(request)
-    settings = desk_settings(request)
+    words = _words_of(request)
+    settings = _settings_of(request)
     unit = request.session.get("unit")
     response = templates.TemplateResponse(
         request,
