@@ -11,7 +11,13 @@ cd "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)"
 stopped() { ! pgrep -f "efrikort up" > /dev/null && ! pgrep -f pginstall/bin/postgres > /dev/null; }
 for label in A B A B; do
   for f in $(git diff --name-only "$BASE" HEAD -- runtime services); do
-    if [ $label = A ]; then git show "$BASE:$f" > "$f"; else git checkout -q HEAD -- "$f"; fi
+    if [ $label = B ]; then
+      git checkout -q HEAD -- "$f"
+    elif git cat-file -e "$BASE:$f" 2> /dev/null; then
+      git show "$BASE:$f" > "$f"
+    else
+      rm "$f" # new since BASE
+    fi
   done
   (nohup ./efrikort up > /tmp/ab-up.log 2>&1 &)
   for i in $(seq 1 120); do grep -q "is up" /tmp/ab-up.log && break; sleep 2; done
