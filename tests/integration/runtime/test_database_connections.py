@@ -29,16 +29,6 @@ async def engine(infra: InfraEndpoints) -> AsyncIterator[AsyncEngine]:
         await engine.dispose()
 
 
-@pytest.fixture
-async def server(infra: InfraEndpoints) -> AsyncIterator[asyncpg.Connection]:
-    """A connection of its own, to look at the pool's from the server's side."""
-    conn = await asyncpg.connect(infra.database_url)
-    try:
-        yield conn
-    finally:
-        await conn.close()
-
-
 async def backend_of(engine: AsyncEngine) -> int:
     async with engine.connect() as conn:
         return int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one())
@@ -51,23 +41,23 @@ async def last_heard_from(server: asyncpg.Connection, backend: int) -> datetime:
 
 
 async def test_taking_a_connection_from_the_pool_sends_the_server_nothing(
-    engine: AsyncEngine, server: asyncpg.Connection
+    engine: AsyncEngine, db: asyncpg.Connection
 ) -> None:
     # Every HTTP request takes one: a ping at each would be three round trips (BEGIN, an empty statement,
     # ROLLBACK) before the request's first statement.
     backend = await backend_of(engine)
-    before = await last_heard_from(server, backend)
+    before = await last_heard_from(db, backend)
     for _ in range(3):
         async with engine.connect():
             pass
-    assert await last_heard_from(server, backend) == before
+    assert await last_heard_from(db, backend) == before
 
 
 async def test_a_connection_whose_backend_the_server_ended_is_replaced_before_it_is_handed_out(
-    engine: AsyncEngine, server: asyncpg.Connection
+    engine: AsyncEngine, db: asyncpg.Connection
 ) -> None:
     backend = await backend_of(engine)
-    assert await server.fetchval("SELECT pg_terminate_backend($1)", backend)
+    assert await db.fetchval("SELECT pg_terminate_backend($1)", backend)
     await asyncio.sleep(0.5)  # the server closes the socket; the driver reads the end of it
 
     assert await backend_of(engine) != backend
