@@ -8,7 +8,8 @@ set -u
 BASE=$1
 shift
 cd "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)"
-stopped() { ! pgrep -f "efrikort up" > /dev/null && ! pgrep -f pginstall/bin/postgres > /dev/null; }
+. docs/performance/stack.sh
+trap 'git checkout -q HEAD -- runtime services' EXIT # HEAD again, however it ends
 for label in A B A B; do
   for f in $(git diff --name-only "$BASE" HEAD -- runtime services); do
     if [ $label = B ]; then
@@ -19,12 +20,9 @@ for label in A B A B; do
       rm "$f" # new since BASE
     fi
   done
-  (nohup ./efrikort up > /tmp/ab-up.log 2>&1 &)
-  for i in $(seq 1 120); do grep -q "is up" /tmp/ab-up.log && break; sleep 2; done
+  start_stack /tmp/ab-up.log || exit 1
   echo "=== $label $(date +%T) $(git status --short runtime services | wc -l) files differ; load $(cut -d' ' -f1 /proc/loadavg)"
   "$@"
-  pkill -INT -f "efrikort up"
-  for i in $(seq 1 60); do stopped && break; sleep 1; done
+  stop_stack || exit 1
 done
-git checkout -q HEAD -- runtime services
 echo DONE

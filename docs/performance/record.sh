@@ -6,10 +6,10 @@
 # stops the stack. Takes about 20 minutes on the 2-core machine.
 set -eu
 cd "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)"
+. docs/performance/stack.sh
 out=docs/performance
 ./efrikort infra reset > /dev/null
-(nohup ./efrikort up > /tmp/record-up.log 2>&1 &)
-for i in $(seq 1 120); do grep -q "is up" /tmp/record-up.log && break; sleep 2; done
+start_stack /tmp/record-up.log
 echo "=== $(date -u +%FT%TZ) $(git rev-parse --short HEAD); load $(cut -d' ' -f1 /proc/loadavg)"
 bench() { ./efrikort bench --patients 200000 "$@" 2>> /tmp/record-bench.err; } # progress lines go to stderr
 bench --rate 200 --submissions 8000 --runs 1 --no-floor | grep -E "^run" | sed 's/^/warm /'
@@ -18,5 +18,4 @@ bench --rate 200 --submissions 2000 --runs 3 --json $out/rate-200.json
 bench --submissions 3000 --runs 3 --json $out/flat-out.json
 bench --http http://127.0.0.1:8081 --rate 100 --submissions 1000 --runs 3 --json $out/http-100.json
 echo "=== done $(date -u +%FT%TZ); load $(cut -d' ' -f1 /proc/loadavg)"
-pkill -INT -f "efrikort up"
-for i in $(seq 1 90); do pgrep -f "efrikort up" > /dev/null || pgrep -f pginstall/bin/postgres > /dev/null || break; sleep 1; done
+stop_stack

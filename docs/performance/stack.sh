@@ -1,0 +1,23 @@
+# stack.sh, sourced by the measuring scripts beside it (from the repository's root): the local stack started
+# and waited for, and stopped and waited for until every part of it has gone. A stack half stopped still
+# holds the ports and the database the next start needs, so a stop that does not finish fails loudly.
+
+start_stack() { # start_stack LOG
+  (nohup ./efrikort up > "$1" 2>&1 &)
+  for _ in $(seq 1 120); do
+    grep -q "is up" "$1" && return 0
+    sleep 2
+  done
+  echo "the stack did not come up in 240 s: see $1" >&2
+  return 1
+}
+
+stop_stack() {
+  pkill -INT -f "efrikort up"
+  for _ in $(seq 1 120); do
+    pgrep -f "efrikort up" > /dev/null || pgrep -f pginstall/bin/postgres > /dev/null || return 0
+    sleep 1
+  done
+  echo "the stack has not stopped in 120 s" >&2
+  return 1
+}
