@@ -1,10 +1,11 @@
-"""The bench's report: each figure beside the floor as a ratio, medians taken figure by figure, the curve drawn."""
+"""The bench's report: each figure beside the floor as a ratio, medians taken figure by figure, the curve drawn;
+and its sender, timed from when the producer takes a message."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from efrikort.bench import BenchResult, Hop
+from efrikort.bench import BenchResult, Hop, sender_linger_ms
 from efrikort.bench_report import Run, draw_curve, medians, run_line
 
 
@@ -57,3 +58,9 @@ def test_the_curve_is_drawn_as_a_png(tmp_path: Path) -> None:
     path = tmp_path / "curve" / "latency.png"
     draw_curve(points, path, "test")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_paced_sender_sends_each_message_at_once_and_only_flat_out_fills_batches() -> None:
+    assert sender_linger_ms(200) == 0
+    assert sender_linger_ms(10) == 0
+    assert sender_linger_ms(None) == 5
