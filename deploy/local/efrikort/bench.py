@@ -397,7 +397,7 @@ async def run_http_latency(
                 started, body = item
                 writer.write(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
                 await writer.drain()
-                status = await _read_response(reader)
+                status = await read_response(reader)
                 statuses[status] += 1
                 if status == 200:
                     latencies.append((time.perf_counter() - started) * 1000)
@@ -421,8 +421,9 @@ async def run_http_latency(
     return BenchResult(len(latencies), time.perf_counter() - began, latencies)
 
 
-async def _read_response(reader: asyncio.StreamReader) -> int:
-    """The status of one HTTP/1.1 response, its body read (the services always send Content-Length)."""
+async def read_response(reader: asyncio.StreamReader) -> int:
+    """The status of one HTTP/1.1 response, its body read (the services always send Content-Length); the
+    bench's and `docs/performance/http-cost/probe.py`'s one way of reading an answer."""
     status = int((await reader.readline()).split()[1])
     length = 0
     while (line := await reader.readline()) not in (b"\r\n", b""):

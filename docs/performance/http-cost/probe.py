@@ -24,8 +24,8 @@ from pathlib import Path
 from efrikort.bench import (
     BENCH_EMPLOYEE,
     BENCH_SYSTEM,
-    _read_response,
     bench_submission,
+    read_response,
     synthetic_patients,
 )
 
@@ -63,7 +63,7 @@ async def probe(pid: int, method: str, path: str, kind: str, count: int, rate: f
             started, content = item
             writer.write(f"{head}Content-Length: {len(content)}\r\n\r\n".encode() + content)
             await writer.drain()
-            statuses[await _read_response(reader)] += 1
+            statuses[await read_response(reader)] += 1
             latencies.append((time.perf_counter() - started) * 1000)
         writer.close()
 
