@@ -72,12 +72,8 @@ class KeptConnection:
         return conn
 
     async def discard(self) -> None:
-        """Close the connection for good rather than return it to the pool: what it holds for its session
-        (the outbox relay's lock) must go with it."""
         conn, self._conn = self._conn, None
         if conn is not None:
-            with contextlib.suppress(Exception):
-                await conn.invalidate()
             with contextlib.suppress(Exception):
                 await conn.close()
 
@@ -163,15 +159,6 @@ async def driver_connection(conn: AsyncConnection) -> asyncpg.Connection:
         # on the first statement of every consumer's batch). Its adapter then knows the transaction.
         adapter: Any = raw.dbapi_connection
         await adapter._start_transaction()
-    return driver
-
-
-async def autocommit_driver(conn: AsyncConnection) -> asyncpg.Connection:
-    """The asyncpg connection under `conn` with no transaction begun: each statement commits on its own.
-    For a connection SQLAlchemy runs no statement on (the outbox relay's)."""
-    driver: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
-    if driver.is_in_transaction():
-        raise RuntimeError("the connection is inside a transaction")
     return driver
 
 

@@ -22,12 +22,13 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.producer.message_accumulator import BatchBuilder
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.envelope import Envelope
 from contracts.topics import Topic
 from runtime import tracing
-from runtime.database import KeptConnection, autocommit_driver, driver_connection
+from runtime.database import KeptConnection, driver_connection
 from runtime.metrics import MESSAGES_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
 from runtime.partitioner import default_partitioner
 
@@ -39,28 +40,23 @@ _INSERT = (
     "SELECT topic, key, value, headers FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::jsonb[]) "
     "WITH ORDINALITY AS m(topic, key, value, headers, position) ORDER BY position"
 )
-# Only one relay per service publishes at a time, so events of one key leave in the order written even
-# when the service runs as several replicas: the relay that holds the schema's outbox lock, a session lock
-# its own connection keeps for as long as it lives (a relay that does not hold it takes nothing, and tries
-# again at its next poll).
-_LEAD = "SELECT pg_try_advisory_lock(hashtext(current_schema() || '.outbox'))"
-# What the leader publishes is deleted by its next read, in the same statement, without a transaction
-# around the two or the Kafka send between them: one round trip a batch, where BEGIN, take-and-delete and
-# COMMIT were three. Read and deletion see one snapshot, so the read leaves out what it deletes. The
-# statement commits without waiting for its WAL: a deletion lost in a crash, like one never made because the
-# relay died after Kafka had the batch, publishes those events again, which consumers recognise
-# (at-least-once, deduplicated on event_id).
-_TAKE_AND_FORGET = (
-    "WITH no_flush AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true)), "
-    "published AS (DELETE FROM outbox WHERE id = ANY($2::bigint[])) "
-    "SELECT id, topic, key, value, headers::text AS headers, headers->>'event_type' AS event_type FROM outbox "
-    "WHERE id <> ALL($2::bigint[]) AND EXISTS (SELECT FROM no_flush) ORDER BY id LIMIT $1"
+# Only one relay per service publishes at a time, so events of one key leave in the order written
+# even when the service runs as several replicas: the batch is taken only by the holder of the schema's
+# outbox lock (tried once per statement, before the first row is read; a relay that does not hold it
+# takes nothing). The batch is deleted as it is read, through the driver (SQLAlchemy's row handling cost
+# as much as the statements), and the transaction rolls back if Kafka does not take it, which puts it
+# back: lock, read and delete are one round trip. The same statement lets the relay's commit return
+# before its WAL is on disk: the commit only deletes what Kafka already has, and a deletion lost in a
+# crash publishes those events again, which consumers recognise (at-least-once, deduplicated on
+# event_id). Each hop of a fee no longer waits for a second flush.
+_TAKE_LEADING_BATCH = (
+    "WITH leader AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || '.outbox')) AS leads, "
+    "set_config('synchronous_commit', 'off', true)), "
+    "batch AS (SELECT id FROM outbox WHERE (SELECT leads FROM leader) ORDER BY id LIMIT $1) "
+    "DELETE FROM outbox USING batch WHERE outbox.id = batch.id "
+    "RETURNING outbox.id, topic, key, value, headers::text AS headers, headers->>'event_type' AS event_type"
 )
-_FORGET = "DELETE FROM outbox WHERE id = ANY($1::bigint[])"
-_BACKLOG = (
-    "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox "
-    "WHERE id <> ALL($1::bigint[])"
-)
+_BACKLOG = text("SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox")
 
 
 TOMBSTONE = b""
@@ -162,11 +158,6 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        self._connection = KeptConnection(engine)
-        self._leading_on: AsyncConnection | None = None
-        """The connection holding the outbox lock, while this relay leads."""
-        self._published: list[int] = []
-        """The ids of the last batch Kafka acknowledged, deleted by the next read (or at stop)."""
 
     def wake(self) -> None:
         """Called after a transaction that wrote to the outbox commits: publish now, not at the next poll."""
@@ -176,24 +167,23 @@ class OutboxRelay:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
-        """Finish the batch in flight (so nothing is published twice needlessly), delete what was published,
-        let go of the outbox lock, then stop."""
+        """Finish the batch in flight (so nothing is published twice needlessly), then stop."""
         self._stopping = True
         self._wake.set()
         if self._task:
             await self._task
-        await self._forget_published()
-        await self._let_go()
         await self._stop_producer()
 
     async def _run(self) -> None:
         failures = 0
+        connection = KeptConnection(self._engine)
         while not self._stopping:
             try:
+                conn = await connection.get()
                 # Cleared before the batch is read, not after: a commit that wakes the relay while
                 # it publishes is then published next, not left until the poll interval runs out.
                 self._wake.clear()
-                published = await self.publish_batch()
+                published = await self.publish_batch(conn)
                 failures = 0
             except Exception as error:
                 failures += 1
@@ -203,6 +193,7 @@ class OutboxRelay:
                     # the broker no longer accepts, and then fails every batch after with
                     # OutOfOrderSequenceNumber (seen in `efrikort chaos`): a new producer starts afresh.
                     await self._stop_producer()
+                await connection.discard()
                 await asyncio.sleep(min(5.0, 0.1 * 2**failures))
                 continue
             if published >= self._batch_size:
@@ -210,51 +201,27 @@ class OutboxRelay:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval_s)
         try:
-            await self.publish_batch()
+            await self.publish_batch(await connection.get())
         except Exception:
             log.exception("could not flush the outbox at shutdown; the events stay for the next start")
+        await connection.discard()
 
-    async def publish_batch(self) -> int:
-        """Publish the oldest waiting messages (up to a batch) if this relay leads; returns how many. The batch
-        Kafka acknowledged before is deleted as this one is read. A failure lets go of the outbox lock (the
-        connection is closed), so that another replica's relay may lead while this one recovers."""
-        try:
-            return await self._publish_batch()
-        except BaseException:
-            await self._let_go()
-            raise
-
-    async def _publish_batch(self) -> int:
-        conn = await self._connection.get()
-        driver = await autocommit_driver(conn)
-        if self._leading_on is not conn:
-            if not await driver.fetchval(_LEAD):
+    async def publish_batch(self, conn: AsyncConnection | None = None) -> int:
+        """Publish the oldest waiting messages (up to a batch), and delete them once Kafka has them."""
+        if conn is None:
+            async with self._engine.connect() as own:
+                return await self.publish_batch(own)
+        async with conn.begin():
+            driver = await driver_connection(conn)
+            # A deletion's RETURNING follows no order: the batch leaves in the order it was written.
+            rows = sorted(await driver.fetch(_TAKE_LEADING_BATCH, self._batch_size), key=lambda row: row["id"])
+            if not rows:
                 return 0
-            self._leading_on = conn
-        rows = await driver.fetch(_TAKE_AND_FORGET, self._batch_size, self._published)
-        self._published = []
-        if not rows:
-            return 0
-        await self._send(rows)
-        self._published = [row["id"] for row in rows]
+            await self._send(rows)
         published = Counter((row["topic"], row["event_type"] or "") for row in rows)
         for (topic, event_type), count in published.items():
             MESSAGES_PUBLISHED.labels(topic, event_type).inc(count)
         return len(rows)
-
-    async def _forget_published(self) -> None:
-        if not self._published or self._leading_on is None:
-            return
-        try:
-            await (await autocommit_driver(self._leading_on)).execute(_FORGET, self._published)
-            self._published = []
-        except Exception:
-            log.exception("could not delete the last published batch; it is published again at the next start")
-
-    async def _let_go(self) -> None:
-        """Close the relay's connection for good, and with it the outbox lock."""
-        self._leading_on = None
-        await self._connection.discard()
 
     async def _send(self, rows: Sequence[asyncpg.Record]) -> None:
         """Hand every row to Kafka, and return once Kafka has acknowledged them all."""
@@ -317,6 +284,6 @@ class OutboxRelay:
 
     async def measure_backlog(self) -> None:
         async with self._engine.connect() as conn:
-            count, age = await (await autocommit_driver(conn)).fetchrow(_BACKLOG, self._published)
+            count, age = (await conn.execute(_BACKLOG)).one()
         OUTBOX_BACKLOG.set(count)
         OUTBOX_OLDEST_AGE.set(float(age))
