@@ -30,13 +30,13 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from alembic import op
-from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import ARRAY, TEXT
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.access_events import PatientExited, PatientReentered
 from contracts.topics import AUDIT, PATIENT_MEMBERSHIP, SystemTopic, Topic
 from runtime.consumers import Consumer, Delivery
+from runtime.database import driver_connection
 from runtime.transaction import Transaction
 
 log = logging.getLogger(__name__)
@@ -55,21 +55,14 @@ _RECORD_EXIT = text(
     "ON CONFLICT (patient_key) DO UPDATE SET exited_at = excluded.exited_at"
 )
 _EXITS_ALONE = text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.membership'))")
-_GONE_WITH_NO_EXIT_MEANWHILE = text(
-    "SELECT NULL::text FROM pg_advisory_xact_lock_shared(hashtext(current_schema() || '.membership')) "
-    f"UNION ALL SELECT patient_key FROM {EXIT_REGISTER} WHERE patient_key = ANY(:keys)"
-).bindparams(bindparam("keys", type_=ARRAY(TEXT)))
-"""Which of a batch's patients have left, with the exits' lock shared. An exit and a batch of patient
-events must not interleave: the batch could find the patient still a member, the exit remove their rows
-and commit, and the batch then write them back. Batches share the lock (they never wait for each other);
-an exit takes it alone, waiting for the batches under way. One lock per schema, so that no order of taking
-several can deadlock; exits are rare. One round trip on the path of every patient event: UNION ALL runs
-its parts in order, so the lock is taken before the register is read, whether or not a key is found (the
-lock's own row is the NULL)."""
+_EXITS_SHARED = "SELECT pg_advisory_xact_lock_shared(hashtext(current_schema() || '.membership'))"
+"""Taken before the register is read, by every batch or request that writes a patient's rows. An exit and such
+a batch must not interleave: the batch could find the patient still a member, the exit remove their rows and
+commit, and the batch then write them back. Batches share the lock (they never wait for each other); an
+exit takes it alone, waiting for the batches under way. One lock per schema, so that no order of taking
+several can deadlock; exits are rare."""
 _FORGET_EXIT = text(f"DELETE FROM {EXIT_REGISTER} WHERE patient_key = :key")
-_EXITED = text(f"SELECT patient_key FROM {EXIT_REGISTER} WHERE patient_key = ANY(:keys)").bindparams(
-    bindparam("keys", type_=ARRAY(TEXT))
-)
+_EXITED = f"SELECT patient_key FROM {EXIT_REGISTER} WHERE patient_key = ANY($1::text[])"
 
 
 def create_exit_register() -> None:
@@ -104,11 +97,17 @@ async def remove_patient(conn: AsyncConnection, patient_key: str, kept: Iterable
 
 
 async def exited(conn: AsyncConnection, patient_keys: Iterable[str]) -> set[str]:
-    """Those of the keys whose patients have left and not come back."""
+    """Those of the keys whose patients have left and not come back, with the exits' lock held shared until
+    the caller's transaction ends: an exit under way is waited for and seen, and none can start before the
+    caller has written what it writes about these patients."""
+    driver = await driver_connection(conn)
+    await driver.execute(_EXITS_SHARED)
     wanted = sorted(set(patient_keys))
     if not wanted:
         return set()
-    return set((await conn.execute(_EXITED, {"keys": wanted})).scalars())
+    # In a statement of its own, begun once the lock is held: a statement reads what was committed when it
+    # began, so a read in the statement that waited for an exit would not see that exit.
+    return {row[0] for row in await driver.fetch(_EXITED, wanted)}
 
 
 async def on_membership(
@@ -185,7 +184,7 @@ async def still_members(conn: AsyncConnection, deliveries: Sequence[Delivery]) -
     """The deliveries that are not about a patient who has left, nor a tombstone: on a patient topic a
     tombstone is an exit's, and the exit has already removed what it would."""
     keys = {d.key.decode("utf-8", "replace") for d in deliveries if d.key}
-    gone = {key for key in (await conn.execute(_GONE_WITH_NO_EXIT_MEANWHILE, {"keys": sorted(keys)})).scalars() if key}
+    gone = await exited(conn, keys)
     members = [d for d in deliveries if d.value and not (d.key and d.key.decode("utf-8", "replace") in gone)]
     if skipped := len(deliveries) - len(members):
         log.info("skipped %d events of patients who have left e-frikort, or tombstones", skipped)

@@ -3,6 +3,7 @@ and a fee event that was in flight at the exit ignored until the patient re-ente
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, date, datetime
 
@@ -117,4 +118,36 @@ async def test_a_batch_holds_the_exits_lock_while_it_checks_membership_even_when
             exit_could_start = await db.fetchval("SELECT pg_try_advisory_lock(hashtext($1 || '.membership'))", SCHEMA)
             assert exit_could_start is False, "an exit could have removed rows the batch was about to write"
     finally:
+        await engine.dispose()
+
+
+async def test_a_batch_that_waited_for_an_exit_sees_the_patient_gone(
+    granted: ServiceProcess, infra: InfraEndpoints, db: asyncpg.Connection
+) -> None:
+    """The exit commits while the batch waits for its lock: the batch must then read the register as the exit
+    left it. A statement reads what was committed when it began, so a read in the statement that waited would
+    find the patient still a member, and the batch would write the patient's rows back after the exit."""
+    engine = create_async_engine(
+        async_driver_url(infra.database_url), connect_args={"server_settings": {"search_path": SCHEMA}}
+    )
+    leaving = f"patient-{uuid.uuid4().hex}"
+    delivery = Delivery("efrikort.fees.v1", 0, 0, leaving.encode(), b"{}", {})
+    exit_ = await asyncpg.connect(infra.database_url)
+    try:
+        async with exit_.transaction():
+            # As `on_membership` does: the exits' lock alone, then the register.
+            await exit_.execute("SELECT pg_advisory_xact_lock(hashtext($1 || '.membership'))", SCHEMA)
+            await exit_.execute(f"INSERT INTO {SCHEMA}.exited_patients VALUES ($1, now())", leaving)
+
+            async def batch() -> list[Delivery]:
+                async with engine.begin() as conn:
+                    return await still_members(conn, [delivery])
+
+            checking = asyncio.create_task(batch())
+            await asyncio.sleep(0.5)
+            assert not checking.done(), "the batch did not wait for the exit under way"
+        assert await asyncio.wait_for(checking, timeout=10) == [], "the batch took a patient who had left for a member"
+    finally:
+        await db.execute(f"DELETE FROM {SCHEMA}.exited_patients WHERE patient_key = $1", leaving)
+        await exit_.close()
         await engine.dispose()
