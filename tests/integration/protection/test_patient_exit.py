@@ -106,8 +106,8 @@ def now() -> datetime:
 async def test_a_batch_holds_the_exits_lock_while_it_checks_membership_even_when_no_patient_has_left(
     granted: ServiceProcess, infra: InfraEndpoints, db: asyncpg.Connection
 ) -> None:
-    """An exit must wait for the batches under way: checking who has left takes the lock first, in the one
-    statement that reads the register, whatever that read finds."""
+    """An exit must wait for the batches under way: checking who has left takes the lock first, before the
+    register is read, whatever that read finds."""
     engine = create_async_engine(
         async_driver_url(infra.database_url), connect_args={"server_settings": {"search_path": SCHEMA}}
     )
