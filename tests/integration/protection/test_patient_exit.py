@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from contracts.access_events import PatientExited, PatientReentered
 from contracts.envelope import Envelope, Event
@@ -103,33 +104,34 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-async def test_a_batch_holds_the_exits_lock_while_it_checks_membership_even_when_no_patient_has_left(
-    granted: ServiceProcess, infra: InfraEndpoints, db: asyncpg.Connection
-) -> None:
-    """An exit must wait for the batches under way: checking who has left takes the lock first, before the
-    register is read, whatever that read finds."""
+@pytest.fixture
+async def in_protections_schema(infra: InfraEndpoints) -> AsyncIterator[AsyncEngine]:
+    """An engine whose transactions work in protection's schema, as a batch of protection's does."""
     engine = create_async_engine(
         async_driver_url(infra.database_url), connect_args={"server_settings": {"search_path": SCHEMA}}
     )
+    yield engine
+    await engine.dispose()
+
+
+async def test_a_batch_holds_the_exits_lock_while_it_checks_membership_even_when_no_patient_has_left(
+    granted: ServiceProcess, in_protections_schema: AsyncEngine, db: asyncpg.Connection
+) -> None:
+    """An exit must wait for the batches under way: checking who has left takes the lock first, before the
+    register is read, whatever that read finds."""
     member = Delivery("efrikort.fees.v1", 0, 0, f"patient-{uuid.uuid4().hex}".encode(), b"{}", {})
-    try:
-        async with engine.begin() as conn:
-            assert await still_members(conn, [member]) == [member]
-            exit_could_start = await db.fetchval("SELECT pg_try_advisory_lock(hashtext($1 || '.membership'))", SCHEMA)
-            assert exit_could_start is False, "an exit could have removed rows the batch was about to write"
-    finally:
-        await engine.dispose()
+    async with in_protections_schema.begin() as conn:
+        assert await still_members(conn, [member]) == [member]
+        exit_could_start = await db.fetchval("SELECT pg_try_advisory_lock(hashtext($1 || '.membership'))", SCHEMA)
+        assert exit_could_start is False, "an exit could have removed rows the batch was about to write"
 
 
 async def test_a_batch_that_waited_for_an_exit_sees_the_patient_gone(
-    granted: ServiceProcess, infra: InfraEndpoints, db: asyncpg.Connection
+    granted: ServiceProcess, infra: InfraEndpoints, in_protections_schema: AsyncEngine, db: asyncpg.Connection
 ) -> None:
     """The exit commits while the batch waits for its lock: the batch must then read the register as the exit
     left it. A statement reads what was committed when it began, so a read in the statement that waited would
     find the patient still a member, and the batch would write the patient's rows back after the exit."""
-    engine = create_async_engine(
-        async_driver_url(infra.database_url), connect_args={"server_settings": {"search_path": SCHEMA}}
-    )
     leaving = f"patient-{uuid.uuid4().hex}"
     delivery = Delivery("efrikort.fees.v1", 0, 0, leaving.encode(), b"{}", {})
     exit_ = await asyncpg.connect(infra.database_url)
@@ -140,7 +142,7 @@ async def test_a_batch_that_waited_for_an_exit_sees_the_patient_gone(
             await exit_.execute(f"INSERT INTO {SCHEMA}.exited_patients VALUES ($1, now())", leaving)
 
             async def batch() -> list[Delivery]:
-                async with engine.begin() as conn:
+                async with in_protections_schema.begin() as conn:
                     return await still_members(conn, [delivery])
 
             checking = asyncio.create_task(batch())
@@ -150,4 +152,3 @@ async def test_a_batch_that_waited_for_an_exit_sees_the_patient_gone(
     finally:
         await db.execute(f"DELETE FROM {SCHEMA}.exited_patients WHERE patient_key = $1", leaving)
         await exit_.close()
-        await engine.dispose()
