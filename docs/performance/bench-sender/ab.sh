@@ -12,7 +12,7 @@ cd "$root"
 before="$(mktemp -d)/before"
 git worktree add -q --detach "$before" "$base"
 ln -s "$root/var" "$before/var"
-trap 'stop_stack || true; git worktree remove --force "$before"' EXIT
+trap 'stop_stack || true; git worktree remove --force "$before"; rmdir "$(dirname "$before")"' EXIT
 start_stack /tmp/bench-sender-up.log
 bench() { # bench PACKAGE_DIR ARGS...: one run of that bench, its line and its floor's
   PYTHONPATH=$1 .venv/bin/python -c "from efrikort.cli import main; main()" bench --patients 200000 "${@:2}" 2> /dev/null \
