@@ -200,7 +200,11 @@ class FeeOutcome(BaseModel):
         """Serialise as the contract shows it: top-level values that do not apply (`reasons` of an
         accepted fee, the amounts of a rejected one) are left out rather than null."""
         document = {k: v for k, v in self.model_dump(mode="json").items() if v is not None}
-        return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+        return _COMPACT.encode(document).encode()
+
+
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+"""Made once: `json.dumps` with options makes an encoder for every call, and every outcome is written so."""
 
 
 INTEGRATION_CONTRACT_MAJOR = 2

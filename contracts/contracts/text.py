@@ -9,15 +9,19 @@ refusal names the field and never repeats the value (it may be personal data).
 
 from __future__ import annotations
 
-import unicodedata
+import re
 
-_REFUSED_CATEGORIES = frozenset({"Cc", "Cs"})
+REFUSED_CATEGORIES = frozenset({"Cc", "Cs"})
 """Control characters (C0, DEL, C1: NUL, tab, line breaks among them) and surrogates."""
+
+_REFUSED = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+"""Every character of `REFUSED_CATEGORIES`, as ranges (a test holds them equal over every code point): one
+search in C, where asking `unicodedata.category` of each character was a twentieth of registration's time."""
 
 
 def printable(value: str) -> bool:
     """No control character and no lone surrogate in it."""
-    return not any(unicodedata.category(character) in _REFUSED_CATEGORIES for character in value)
+    return _REFUSED.search(value) is None
 
 
 def no_control_characters(value: str) -> str:

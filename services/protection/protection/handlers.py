@@ -44,9 +44,10 @@ async def on_fee_events(deliveries: Sequence[Delivery], tx: Transaction, *, regi
     ]
     # The last delivery of each patient is what caused that patient's changes.
     cause = {event.patient_key: delivery for delivery, event in fee_events}
+    registrations = registrations_by_patient(fee_events)
     for changes in batch:
         await publish_changes(tx, cause[changes.patient_key], changes)
-        await answer_registrations(tx, registrations_of(changes.patient_key, fee_events), changes)
+        await answer_registrations(tx, registrations.get(changes.patient_key, []), changes)
     await store.record_changes(tx.conn, batch)
 
 
@@ -93,13 +94,14 @@ async def publish_changes(tx: Transaction, cause: Delivery, changes: PatientChan
         await patient_tx.emit(topic, changes.patient_key, event)
 
 
-def registrations_of(patient_key: str, fee_events: Sequence[tuple[Delivery, FeeEvent]]) -> list[Registration]:
-    """The patient's registrations in the batch, in the order they came."""
-    return [
-        (delivery, event)
-        for delivery, event in fee_events
-        if event.patient_key == patient_key and isinstance(event, FeeRegistered)
-    ]
+def registrations_by_patient(fee_events: Sequence[tuple[Delivery, FeeEvent]]) -> dict[str, list[Registration]]:
+    """Each patient's registrations in the batch, in the order they came: gathered in one pass, where
+    looking them up patient by patient went through the whole batch once per patient."""
+    registrations: dict[str, list[Registration]] = {}
+    for delivery, event in fee_events:
+        if isinstance(event, FeeRegistered):
+            registrations.setdefault(event.patient_key, []).append((delivery, event))
+    return registrations
 
 
 async def answer_registrations(tx: Transaction, registrations: Sequence[Registration], changes: PatientChanges) -> None:

@@ -83,8 +83,13 @@ class Accepted:
     @functools.cached_property
     def fingerprint(self) -> str:
         """Identifies the content, so a re-sent submission can be told from a conflicting one."""
-        canonical = json.dumps(self.submission.model_dump(mode="json"), sort_keys=True)
+        canonical = _CANONICAL.encode(self.submission.model_dump(mode="json"))
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True)
+"""`json.dumps(..., sort_keys=True)`'s encoder, made once: `dumps` with an option builds a new one for every
+call. Its output must never change: stored fingerprints are compared with those of re-sent submissions."""
 
 
 @dataclass(frozen=True)
@@ -190,13 +195,17 @@ def _parsed(raw: bytes) -> object:
     """The JSON value, or `_NOT_JSON`. Strict JSON: no NaN or Infinity, no number past Python's limit of
     digits (a ValueError, not a JSONDecodeError); the depth was bounded before, so no RecursionError."""
     try:
-        return json.loads(raw, parse_constant=_refuse_constant)
+        # As `json.loads` reads bytes, with a decoder made once (`loads` with an option makes one per call).
+        return _STRICT.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
     except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         return _NOT_JSON
 
 
 def _refuse_constant(name: str) -> object:
     raise ValueError("NaN and Infinity are not JSON")
+
+
+_STRICT = json.JSONDecoder(parse_constant=_refuse_constant)
 
 
 def _unread(raw: bytes, code: RejectionCode, message: str) -> Rejected:
