@@ -1,6 +1,7 @@
 #!/bin/bash
 # ab-sides.sh BASE COMMAND [ARGS...]: before against after, alternated A B A B. Side A runs BASE's version of
-# every file of runtime/ and services/ that differs from HEAD, side B runs HEAD; each side on a fresh
+# every file of runtime/, services/ and contracts/ (the code the services run) that differs from HEAD, side B
+# runs HEAD; each side on a fresh
 # `efrikort up`, where COMMAND (the warm-up and the runs it measures) runs from the repository's root,
 # then the stack stops. Leaves the working tree as HEAD. The A/B scripts beside it are its COMMANDs:
 # notice-rounds/ab.sh (the Kafka path), outcome-look-ups/ab-http.sh (POST /v1/fees).
@@ -9,9 +10,9 @@ BASE=$1
 shift
 cd "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)"
 . docs/performance/stack.sh
-trap 'git checkout -q HEAD -- runtime services' EXIT # HEAD again, however it ends
+trap 'git checkout -q HEAD -- runtime services contracts' EXIT # HEAD again, however it ends
 for label in A B A B; do
-  for f in $(git diff --name-only "$BASE" HEAD -- runtime services); do
+  for f in $(git diff --name-only "$BASE" HEAD -- runtime services contracts); do
     if [ $label = B ]; then
       git checkout -q HEAD -- "$f"
     elif git cat-file -e "$BASE:$f" 2> /dev/null; then
@@ -21,7 +22,7 @@ for label in A B A B; do
     fi
   done
   start_stack /tmp/ab-up.log || exit 1
-  echo "=== $label $(date +%T) $(git status --short runtime services | wc -l) files differ; load $(cut -d' ' -f1 /proc/loadavg)"
+  echo "=== $label $(date +%T) $(git status --short runtime services contracts | wc -l) files differ; load $(cut -d' ' -f1 /proc/loadavg)"
   "$@"
   stop_stack || exit 1
 done
