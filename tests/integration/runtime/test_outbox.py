@@ -384,3 +384,24 @@ async def test_a_relay_whose_producer_keeps_failing_publishes_with_a_fresh_one(
 
 async def _empty(idle_outbox: IdleOutbox) -> bool:
     return await idle_outbox.size() == 0
+
+
+async def test_the_relay_takes_its_batch_by_the_index_however_long_the_outbox_has_grown(
+    http: httpx.AsyncClient, service: TinyService, idle_outbox: IdleOutbox
+) -> None:
+    # A backlog as flat-out load leaves behind it, and the plan PostgreSQL may keep for a statement the
+    # driver prepared once: planned for every run alike (a generic plan).
+    async with idle_outbox.engine.connect() as conn:
+        driver = await database.driver_connection(conn)
+        await driver.execute(
+            "INSERT INTO outbox (topic, key, value, headers) "
+            "SELECT 'backlog', NULL, convert_to(repeat('x', 900), 'UTF8'), '{}' FROM generate_series(1, 40000)"
+        )
+        await driver.execute("ANALYZE outbox")
+        await driver.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        await driver.execute(f"PREPARE take AS {outbox.take_leading_batch(500)}")
+        plan = "\n".join(row[0] for row in await driver.fetch("EXPLAIN EXECUTE take"))
+        await conn.rollback()
+    # Reading the whole outbox for every batch made the relay the slower the more it had to catch up.
+    assert "Seq Scan on outbox" not in plan, plan
+    assert "Index" in plan, plan
