@@ -51,24 +51,24 @@ _INSERT = (
 # before its WAL is on disk: the commit only deletes what Kafka already has, and a deletion lost in a
 # crash publishes those events again, which consumers recognise (at-least-once, deduplicated on
 # event_id). Each hop of a fee no longer waits for a second flush.
-def take_leading_batch(batch_size: int) -> str:
-    """The relay's statement, its batch size written into it rather than passed as a parameter.
+TAKE_LEADING_BATCH = (
+    "WITH leader AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || '.outbox')) AS leads, "
+    "set_config('synchronous_commit', 'off', true)), "
+    "batch AS (SELECT id FROM outbox WHERE (SELECT leads FROM leader) ORDER BY id LIMIT $1) "
+    "DELETE FROM outbox USING batch WHERE outbox.id = batch.id "
+    "RETURNING outbox.id, topic, key, value, headers::text AS headers, headers->>'event_type' AS event_type"
+)
+PLANNED_FOR_THE_OUTBOX_AS_IT_IS = "SET LOCAL plan_cache_mode = force_custom_plan"
+"""Sent before `TAKE_LEADING_BATCH` in each of the relay's transactions: its plan is made for the outbox as it is.
 
-    The driver prepares a statement once, and after five runs PostgreSQL may plan it once for every
-    value (a generic plan). It then guesses a parameter's `LIMIT` at a tenth of the table and joins the
-    batch to the outbox by reading the whole outbox: nothing while the outbox is near empty, but behind a
-    backlog (flat out for 20 000 submissions: 40 000 rows, 40 MB) each batch read all of it, 0.2 to 1 s,
-    so the relay fell further behind the more there was to catch up, and PostgreSQL spent a core on it.
-    With the size written out, every plan takes the batch by the index."""
-    if batch_size < 1:
-        raise ValueError(f"the outbox batch size must be at least 1, not {batch_size}")
-    return (
-        "WITH leader AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || '.outbox')) "
-        "AS leads, set_config('synchronous_commit', 'off', true)), "
-        f"batch AS (SELECT id FROM outbox WHERE (SELECT leads FROM leader) ORDER BY id LIMIT {int(batch_size)}) "
-        "DELETE FROM outbox USING batch WHERE outbox.id = batch.id "
-        "RETURNING outbox.id, topic, key, value, headers::text AS headers, headers->>'event_type' AS event_type"
-    )
+The driver prepares a statement once, and after five runs PostgreSQL may keep one plan for every run (a
+generic plan). The one it kept for this statement, made while the outbox was near empty, joined the batch
+to the outbox by reading the whole outbox. Behind a backlog (flat out for 20 000 submissions: 40 000 rows,
+40 MB) each batch then read all of it, 0.2 to 1 s, so the relay fell further behind the more it had to
+catch up, PostgreSQL spent a core on it, and the pipeline carried a quarter of its rate until autovacuum
+next analysed the table. Writing the batch size into the statement did not help: without a parameter
+PostgreSQL keeps the first plan whatever the setting. Planned at each run, the statement takes the batch
+by the index once the outbox is large, for a planning of a fraction of a millisecond per batch."""
 
 
 _BACKLOG = text("SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox")
@@ -169,7 +169,6 @@ class OutboxRelay:
         self._client_id = client_id
         self._producer: AIOKafkaProducer | None = None
         self._batch_size = batch_size
-        self._take = take_leading_batch(batch_size)
         self._poll_interval_s = poll_interval_s
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -229,8 +228,9 @@ class OutboxRelay:
                 return await self.publish_batch(own)
         async with conn.begin():
             driver = await driver_connection(conn)
+            await driver.execute(PLANNED_FOR_THE_OUTBOX_AS_IT_IS)
             # A deletion's RETURNING follows no order: the batch leaves in the order it was written.
-            rows = sorted(await driver.fetch(self._take), key=lambda row: row["id"])
+            rows = sorted(await driver.fetch(TAKE_LEADING_BATCH, self._batch_size), key=lambda row: row["id"])
             if not rows:
                 return 0
             await self._send(rows)
