@@ -9,6 +9,8 @@
 #     fb895f1  the batch size written into the statement         literal-limit-ab.txt (run by per-message/ab.sh)
 #     e860580  each batch planned afresh (force_custom_plan)     ab.txt
 #     7ba69f0  the plan held to the primary key (enable_* off)   index-ab.txt
+#   ab.sh a348472, HEAD at 0fe69d8: the fourth try, kept: the batch deleted as the rows up to its last id, no join
+#     (kept-ab.txt)
 #   collapse.txt: the collapse as first seen, and PostgreSQL's log of it.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
