@@ -1,6 +1,6 @@
 #!/bin/bash
 # ab.sh BASE: what each submission costs flat out, where the cost per message decides (before: BASE's
-# runtime/ and services/, after: HEAD), alternated A B A B by ../ab-sides.sh, each side on a fresh
+# runtime/, services/ and contracts/, after: HEAD), alternated A B A B by ../ab-sides.sh, each side on a fresh
 # `efrikort up` warmed with 8 000 at 200/s. Per side: 2 runs of 20 000 flat out (about 15 s of steady
 # load each, long enough that the figure is not the first second's queue), then 2 runs of 2 000 at 200/s
 # with the floor, each with the CPU every component used; new patients from a pool of 200 000, as

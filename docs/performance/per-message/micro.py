@@ -5,6 +5,7 @@ import json
 import timeit
 import unicodedata
 import uuid
+from collections.abc import Callable
 
 from contracts.integration import FeeSubmission
 from contracts.text import printable
@@ -15,8 +16,8 @@ CANONICAL = json.JSONEncoder(sort_keys=True)
 COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
-def microseconds(call: object) -> float:
-    return min(timeit.repeat(call, number=N, repeat=5)) / N * 1e6  # type: ignore[arg-type]
+def microseconds(call: Callable[[], object]) -> float:
+    return min(timeit.repeat(call, number=N, repeat=5)) / N * 1e6
 
 
 def printable_before(value: str) -> bool:

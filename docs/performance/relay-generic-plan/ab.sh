@@ -1,8 +1,8 @@
 #!/bin/bash
 # ab.sh BASE: the relay behind a backlog, before (BASE's runtime/, services/ and contracts/) and after (HEAD),
 # alternated A B A B by ../ab-sides.sh, each side on a fresh `efrikort up` warmed with 8 000 at 200/s. Per
-# side: every outbox analysed while near empty (as autovacuum leaves it after a quiet spell: the plan the
-# relay's prepared statement keeps is then the one that reads the whole outbox), then 2 runs of 20 000 flat
+# side: every outbox analysed while near empty (meant to make the relay keep a plan made for an empty outbox;
+# it did not bring the collapse on reliably: 1 side of 8 collapsed), then 2 runs of 20 000 flat
 # out with the CPU of each component, and how many of the relays' statements took 200 ms or more (PostgreSQL's
 # log_min_duration_statement, set for the run and reset after).
 #   ab.sh c40dc0f, with HEAD at each of three tries, none kept (README, issue 17's "What changed"):
