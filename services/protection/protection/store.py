@@ -35,13 +35,12 @@ _ADD_VERSIONS_READ_LATEST = (
     "SELECT fee_id, version, patient_key, event_type, event::jsonb "
     "FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[]) "
     "AS v(fee_id, version, patient_key, event_type, event) "
-    "ON CONFLICT DO NOTHING RETURNING fee_id, version, event_type, event), "
-    "versions AS (SELECT fee_id, version, event_type, event, false AS added FROM fee_versions "
-    "WHERE fee_id = ANY($1::uuid[]) UNION ALL SELECT fee_id, version, event_type, event, true FROM added) "
-    "SELECT DISTINCT ON (fee_id) fee_id, version, event_type, "
-    "CASE WHEN added THEN NULL ELSE event::text END FROM versions ORDER BY fee_id, version DESC"
+    "ON CONFLICT DO NOTHING RETURNING fee_id, version, event_type), "
+    "versions AS (SELECT fee_id, version, event_type, false AS added FROM fee_versions "
+    "WHERE fee_id = ANY($1::uuid[]) UNION ALL SELECT fee_id, version, event_type, true FROM added) "
+    "SELECT DISTINCT ON (fee_id) fee_id, version, event_type, added FROM versions ORDER BY fee_id, version DESC"
 )
-"""Each fee's latest version; its event only when it was stored before (one added now is the batch's own)."""
+"""Each fee's latest version, and whether the batch itself added it."""
 _UPSERTED = {
     "fee_id": "uuid",
     "version": "int",
@@ -168,22 +167,21 @@ async def record_fee_versions(conn: AsyncConnection, events: Sequence[FeeEvent])
         [e.event_type for e in events],
         [e.model_dump_json() for e in events],
     )
-    # A version added now is the batch's own event: read back, it would only be validated again.
-    arrived: dict[tuple[UUID, int], FeeEvent] = {}
+    arrived: dict[tuple[UUID, int], FeeRegistered | FeeCorrected] = {}
     for e in events:
-        arrived.setdefault((e.fee_id, e.version), e)
+        if isinstance(e, FeeRegistered | FeeCorrected):
+            arrived.setdefault((e.fee_id, e.version), e)
     upserts: list[FeeRegistered | FeeCorrected] = []
     deletions: list[dict[str, Any]] = []
-    for fee_id, version, event_type, stored_event in latest:
+    for fee_id, version, event_type, added in latest:
+        # A latest version stored before this batch is already the fee's row: both are written here, in
+        # one transaction. So only a latest version the batch itself added changes the row.
+        if not added:
+            continue
         if event_type == FeeDeleted.event_type:
             deletions.append({"fee_id": fee_id, "version": version})
-            continue
-        own = arrived[(fee_id, version)] if stored_event is None else None
-        if isinstance(own, FeeRegistered | FeeCorrected):
-            upserts.append(own)
-            continue
-        model = FeeRegistered if event_type == FeeRegistered.event_type else FeeCorrected
-        upserts.append(model.model_validate_json(stored_event))
+        else:
+            upserts.append(arrived[(fee_id, version)])
     moved: list[FeePosition] = []
     if upserts:
         columns = [[getattr(fee, name) for fee in upserts] for name in _UPSERTED]

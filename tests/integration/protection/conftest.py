@@ -154,6 +154,20 @@ class Patient:
         paid: int | None = None,
         fee_type: str = "doctor_visit",
     ) -> FeeRegistered:
+        fee = self.fee(name, visit, amount, unit, paid, fee_type)
+        self.event_ids[name] = (await self.publish(fee)).event_id
+        return fee
+
+    def fee(
+        self,
+        name: str,
+        visit: date,
+        amount: int,
+        unit: str = UNIT_A,
+        paid: int | None = None,
+        fee_type: str = "doctor_visit",
+    ) -> FeeRegistered:
+        """The fee as registration records it (version 1), kept under its name but not yet sent."""
         fee = FeeRegistered(
             fee_id=uuid.uuid4(),
             version=1,
@@ -172,7 +186,6 @@ class Patient:
             registered_at=datetime.now(UTC),
         )
         self.fees[name] = fee
-        self.event_ids[name] = (await self.publish(fee)).event_id
         return fee
 
     async def correct(self, name: str, visit: date) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import asyncpg
@@ -102,6 +102,28 @@ async def test_a_late_receipt_moves_the_free_card_earlier_and_yields_an_overchar
     again = await http.post(f"/v1/overcharges/{overcharge['overcharge_id']}/refunded")
     assert again.status_code == 409
     assert again.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_registration_that_arrives_after_its_correction_does_not_undo_it(
+    protection: ServiceProcess, producer: AIOKafkaProducer, http: httpx.AsyncClient, infra: InfraEndpoints
+) -> None:
+    patient = Patient(producer)
+    registered, corrected = date.today() - timedelta(days=20), date.today() - timedelta(days=10)
+    fee = patient.fee("visit", registered, 300)
+    await patient.correct("visit", corrected)
+
+    async def lines() -> list[tuple[int, date]] | None:
+        extract = (await http.post("/v1/patients/extract", json={"patient_id": patient.identity})).json()
+        found = [(f["version"], date.fromisoformat(f["visit_date"])) for f in extract["fees"]]
+        return found or None
+
+    assert await eventually(lines) == [(2, corrected)]
+    async with reading(infra.kafka_bootstrap_servers, INTERNAL_FEE_OUTCOMES.name) as outcomes:
+        await patient.publish(fee)
+        await outcomes.wait_for(lambda r: r.key == fee.submission_id.encode())
+
+    # Version 1 is kept among the fee's versions, but the fee stays as its correction left it.
+    assert await lines() == [(2, corrected)]
 
 
 async def test_a_deletion_that_takes_the_sum_below_the_ceiling_revokes_the_free_card(
