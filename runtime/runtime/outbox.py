@@ -30,6 +30,7 @@ from contracts.topics import Topic
 from runtime import tracing
 from runtime.database import KeptConnection, driver_connection
 from runtime.metrics import MESSAGES_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
+from runtime.migrations import TAKE_OUTBOX_BATCH
 from runtime.partitioner import default_partitioner
 
 log = logging.getLogger(__name__)
@@ -40,29 +41,10 @@ _INSERT = (
     "SELECT topic, key, value, headers FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::jsonb[]) "
     "WITH ORDINALITY AS m(topic, key, value, headers, position) ORDER BY position"
 )
-# Only one relay per service publishes at a time, so events of one key leave in the order written
-# even when the service runs as several replicas: the batch is taken only by the holder of the schema's
-# outbox lock (tried once per statement, before the first row is read; a relay that does not hold it
-# takes nothing). The batch is deleted as it is read, through the driver (SQLAlchemy's row handling cost
-# as much as the statements), and the transaction rolls back if Kafka does not take it, which puts it
-# back: lock, read and delete are one round trip. The same statement lets the relay's commit return
-# before its WAL is on disk: the commit only deletes what Kafka already has, and a deletion lost in a
-# crash publishes those events again, which consumers recognise (at-least-once, deduplicated on
-# event_id). Each hop of a fee no longer waits for a second flush.
-#
-# The batch is deleted as the rows up to its last id, not joined to the outbox: the statement sees one
-# snapshot, in which the rows up to that id are the batch. A join let PostgreSQL keep a plan made while the
-# outbox was near empty (the driver prepares the statement once), one that went through the whole outbox and,
-# for each of its rows, through the batch again: behind a backlog of 40 000 rows a batch took 0.2 to 4 s and
-# the relay fell further behind the more it had to catch up. Whatever plan is kept for this one, each row of
-# the outbox is looked at once at most.
-TAKE_LEADING_BATCH = (
-    "WITH leader AS MATERIALIZED (SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || '.outbox')) AS leads, "
-    "set_config('synchronous_commit', 'off', true)) "
-    "DELETE FROM outbox WHERE id <= (SELECT max(id) FROM "
-    "(SELECT id FROM outbox WHERE (SELECT leads FROM leader) ORDER BY id LIMIT $1) AS batch) "
-    "RETURNING id, topic, key, value, headers::text AS headers, headers->>'event_type' AS event_type"
-)
+# The next batch, taken by the holder of the schema's outbox lock and deleted as it is read, in one round
+# trip through the driver (SQLAlchemy's row handling cost as much as the statements). The function,
+# `runtime.migrations.create_outbox_take`, says why it is a function: planned with the outbox's index only.
+TAKE_BATCH = f"SELECT id, topic, key, value, headers, event_type FROM {TAKE_OUTBOX_BATCH}($1)"
 _BACKLOG = text("SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox")
 
 
@@ -221,7 +203,7 @@ class OutboxRelay:
         async with conn.begin():
             driver = await driver_connection(conn)
             # A deletion's RETURNING follows no order: the batch leaves in the order it was written.
-            rows = sorted(await driver.fetch(TAKE_LEADING_BATCH, self._batch_size), key=lambda row: row["id"])
+            rows = sorted(await driver.fetch(TAKE_BATCH, self._batch_size), key=lambda row: row["id"])
             if not rows:
                 return 0
             await self._send(rows)
