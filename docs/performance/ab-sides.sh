@@ -4,7 +4,9 @@
 # runs HEAD; each side on a fresh
 # `efrikort up`, where COMMAND (the warm-up and the runs it measures) runs from the repository's root,
 # then the stack stops. Leaves the working tree as HEAD. The A/B scripts beside it are its COMMANDs:
-# notice-rounds/ab.sh (the Kafka path), outcome-look-ups/ab-http.sh (POST /v1/fees).
+# notice-rounds/ab.sh (the Kafka path), outcome-look-ups/ab-http.sh (POST /v1/fees). With AB_RESET=1 each
+# side starts on an empty database and Kafka (`efrikort infra reset`): needed when HEAD adds a migration,
+# which side A's code would not know.
 set -u
 BASE=$1
 shift
@@ -21,6 +23,7 @@ for label in A B A B; do
       rm "$f" # new since BASE
     fi
   done
+  if [ "${AB_RESET:-0}" = 1 ]; then ./efrikort infra reset > /dev/null 2>&1 || exit 1; fi
   start_stack /tmp/ab-up.log || exit 1
   echo "=== $label $(date +%T) $(git status --short runtime services contracts | wc -l) files differ; load $(cut -d' ' -f1 /proc/loadavg)"
   "$@"
