@@ -68,7 +68,8 @@ def create_outbox_take() -> None:
 
     Only the holder of the schema's outbox lock takes anything (tried once per call, before the first row is
     read), so events of one key leave in the order written even across replicas. The batch is deleted as the
-    rows up to its last id: the statement sees one snapshot, in which those rows are the batch. The caller's
+    rows up to its last id: the statement sees one snapshot, in which those rows are the batch (a join to the
+    batch once let a plan kept from an empty outbox go through the batch again for every row). The caller's
     transaction rolls back if Kafka does not take the batch, which puts it back. Its commit returns before its
     WAL is on disk: it only deletes what Kafka has, and a deletion lost in a crash publishes those events
     again, which consumers recognise (at-least-once, deduplicated on event_id)."""
