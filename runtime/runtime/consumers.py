@@ -3,7 +3,8 @@
 For each message: open a transaction, record the message in the inbox (a redelivery stops
 here), run the service's handler, commit, and only then let the Kafka offset be committed. A
 message the handler rejects as invalid goes to `<topic>.dlq` at once; one that keeps failing
-goes there after `consumer_max_attempts` tries (truncated if it is too large to go whole). Either
+goes there after `consumer_max_attempts` tries, and one more if a message after it went through
+(truncated if it is too large to go whole). Either
 way the consumer carries on with the next. An outage is not the message's fault: it is waited out
 (`Outage`, `runtime.backoff`), and nothing is dead-lettered for it.
 """
@@ -55,6 +56,16 @@ EventT = TypeVar("EventT", bound=Event)
 
 class InvalidMessage(Exception):
     """A message no retry can fix. Its text must never quote an identity number."""
+
+
+class _FaultMayHaveEnded(Exception):
+    """A message failed every try, then a later one of its poll went through: the fault may have been
+    everyone's and ended between them. Raised to roll the poll back and hear it once more."""
+
+    def __init__(self, tries: Mapping[str, int]) -> None:
+        super().__init__()
+        self.tries = tries
+        """How often each message that failed every try was tried alone, by message id."""
 
 
 class Outage(Exception):
@@ -240,6 +251,11 @@ class MessageProcessor:
     What is no fault of a message (`runtime.outages`: PostgreSQL or Kafka out of reach), and every
     message of a batch failing alike, raises `Outage` with nothing committed and nothing dead-lettered;
     the consumer then pauses (`runtime.backoff`) and tries the batch again.
+
+    A message that failed every try is judged poison only when a message after it went through in a
+    second hearing: a fault of all that ends between two messages' tries would otherwise send the first
+    to the dead-letter topic. The batch is rolled back and handled one at a time again, in order, each
+    such message with one more try; it goes to the DLQ if it fails that too while others go through.
     """
 
     def __init__(self, broker: KafkaBroker, uow: UnitOfWork, settings: ServiceSettings) -> None:
@@ -313,24 +329,36 @@ class MessageProcessor:
         """The batch one message at a time. What fails outside any one message's handling (the batch's
         transaction cannot begin or commit) is no message's fault: an outage."""
         try:
-            return await self._one_at_a_time(consumer, deliveries, connection)
+            try:
+                return await self._one_at_a_time(consumer, deliveries, connection)
+            except _FaultMayHaveEnded as hearing:
+                log.info("a message went through after one that failed every try; the batch is heard once more")
+                return await self._one_at_a_time(consumer, deliveries, connection, heard=hearing.tries)
         except (Outage, asyncio.CancelledError):
             raise
         except Exception as error:
             raise Outage() from error
 
     async def _one_at_a_time(
-        self, consumer: Consumer, deliveries: Sequence[Delivery], connection: KeptConnection | None
+        self,
+        consumer: Consumer,
+        deliveries: Sequence[Delivery],
+        connection: KeptConnection | None,
+        heard: Mapping[str, int] | None = None,
     ) -> list[tuple[Delivery, str]]:
+        """Each message in its own savepoint. `heard`: the tries of the messages that failed every one
+        in the first hearing; in the second each gets one more, and whatever fails then is judged."""
         results: list[tuple[Delivery, str]] = []
         suspects: list[Exhausted] = []
         async with self._uow.begin(correlation_id="batch", on=connection) as batch:
             for delivery in deliveries:
                 token = correlation_id.set(delivery.correlation_id)
                 try:
-                    outcome = await self._process_with_retries(batch, consumer, delivery)
+                    outcome = await self._process_with_retries(batch, consumer, delivery, _tries(delivery, heard))
                 finally:
                     correlation_id.reset(token)
+                if heard is None and outcome in ("handled", "duplicate") and _undecided(suspects):
+                    raise _FaultMayHaveEnded({s.delivery.message_id: s.attempts for s in suspects})
                 if isinstance(outcome, Exhausted):
                     suspects.append(outcome)
                     # A statement PostgreSQL refuses is refused again: poison however many there are.
@@ -357,11 +385,12 @@ class MessageProcessor:
         return not await database.is_reachable(self._uow.engine)
 
     async def _process_with_retries(
-        self, batch: Transaction, consumer: Consumer, delivery: Delivery
+        self, batch: Transaction, consumer: Consumer, delivery: Delivery, tries: range | None = None
     ) -> str | Exhausted:
+        """The message's `tries` (numbered; all it is allowed unless said), until one goes through."""
         extra = {"topic": delivery.topic, "partition": delivery.partition, "offset": delivery.offset}
-        attempts = self._settings.consumer_max_attempts
-        for attempt in range(1, attempts + 1):
+        tries = tries or range(1, self._settings.consumer_max_attempts + 1)
+        for attempt in tries:
             try:
                 return await self._handle_once(batch, consumer, delivery)
             except InvalidMessage as error:
@@ -373,7 +402,7 @@ class MessageProcessor:
                 if is_outage(error) or batch.conn.invalidated or batch.conn.closed:
                     # Nothing is committed and the whole batch is tried again after a pause: nothing is lost.
                     raise Outage() from error
-                if attempt == attempts:
+                if attempt == tries[-1]:
                     if is_network_failure(error):
                         raise Outage() from error  # what the handler talks to is out: no fault of the message
                     return Exhausted(delivery, error, attempt)
@@ -475,6 +504,19 @@ class MessageProcessor:
             headers={**letter.original_headers, **letter.about},
             correlation_id=delivery.correlation_id,
         )
+
+
+def _tries(delivery: Delivery, heard: Mapping[str, int] | None) -> range | None:
+    """In a second hearing, a message that failed every try in the first gets one more (numbered on)."""
+    if heard is None or delivery.message_id not in heard:
+        return None
+    return range(heard[delivery.message_id] + 1, heard[delivery.message_id] + 2)
+
+
+def _undecided(suspects: Sequence[Exhausted]) -> bool:
+    """Some message failed every try with an error that may not fail again (a statement PostgreSQL
+    refuses would)."""
+    return any(not is_deterministic(s.error) for s in suspects)
 
 
 def _consumer_id(consumer: Consumer) -> tuple[str, str]:
