@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -15,6 +16,17 @@ from runtime import outbox
 from runtime.database import KeptConnection
 from runtime.logs import correlation_id as current_correlation_id
 from runtime.outbox import OutboxMessage, OutboxRelay
+
+
+@dataclass
+class _Held:
+    """What a transaction holds until it is flushed, and what it runs once it has committed. Shared by
+    the views of one transaction (`Transaction.caused_by`)."""
+
+    messages: list[OutboxMessage] = field(default_factory=list)
+    actions: list[Callable[[], None]] = field(default_factory=list)
+    """After-commit actions not yet flushed: a rolled-back savepoint discards them with its messages."""
+    flushed_actions: list[Callable[[], None]] = field(default_factory=list)
 
 
 class Transaction:
@@ -30,19 +42,31 @@ class Transaction:
         producer: str,
         correlation_id: str,
         causation_id: str | None,
-        pending: list[OutboxMessage] | None = None,
+        held: _Held | None = None,
     ) -> None:
         self.conn = conn
         self.producer = producer
         self.correlation_id = correlation_id
         self.causation_id = causation_id
-        self._pending: list[OutboxMessage] = [] if pending is None else pending
+        self._held = held or _Held()
+        self._pending = self._held.messages
         self.emitted = 0
         self.written = 0
 
     def caused_by(self, correlation_id: str, causation_id: str | None) -> Transaction:
         """The same transaction, emitting on behalf of one message of a batch (its correlation and cause)."""
-        return Transaction(self.conn, self.producer, correlation_id, causation_id, self._pending)
+        return Transaction(self.conn, self.producer, correlation_id, causation_id, self._held)
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run `action` once this transaction has committed, never if it rolls back: to tell this process
+        of what others may then read (a reader woken before the commit would not find it yet)."""
+        self._held.actions.append(action)
+
+    def committed(self) -> None:
+        """The transaction committed: run its after-commit actions, in the order they were asked for."""
+        for action in self._held.flushed_actions:
+            action()
+        self._held.flushed_actions.clear()
 
     async def emit(self, topic: Topic, key: str, payload: Event) -> Envelope[Any]:
         """Publish an internal event once (and only if) this transaction commits."""
@@ -94,11 +118,15 @@ class Transaction:
             await outbox.put_many(self.conn, self._pending)
             self._pending.clear()
             self.written += written
+        self._held.flushed_actions.extend(self._held.actions)
+        self._held.actions.clear()
         return written
 
     def discard(self) -> None:
-        """Forget what was emitted (its savepoint was rolled back)."""
+        """Forget what was emitted, and the after-commit actions asked for since the last flush (its
+        savepoint was rolled back)."""
         self._pending.clear()
+        self._held.actions.clear()
 
 
 class UnitOfWork:
@@ -121,6 +149,7 @@ class UnitOfWork:
             await tx.flush()
         if tx.written:
             self.relay.wake()
+        tx.committed()
 
     @asynccontextmanager
     async def _connection(self, kept: KeptConnection | None) -> AsyncIterator[AsyncConnection]:

@@ -47,14 +47,20 @@ def _system_of(delivery: Delivery) -> str:
 
 
 async def on_fee_outcomes(deliveries: Sequence[Delivery], tx: Transaction, *, waiters: OutcomeWaiters) -> None:
-    """Keeps every fee's outcome under its submission's key, and wakes an HTTP request waiting for it.
+    """Keeps every fee's outcome under its submission's key, and wakes an HTTP request waiting for it once
+    that is committed (a request woken before could answer, and its client read the outcome back, before
+    it is there to be read).
 
     Only protection's outcomes are kept from here: each names its fee, whose submission says whose it
     is. Registration's own rejections on this topic name no sender; it kept them when it sent them."""
     assessed = _latest_per_fee([outcome for delivery in deliveries if (outcome := _assessed(delivery)) is not None])
     await store.store_assessed(tx.conn, assessed)
-    for outcome in assessed:
-        waiters.deliver(str(outcome.fee_id), outcome.outcome)
+
+    def wake() -> None:
+        for outcome in assessed:
+            waiters.deliver(str(outcome.fee_id), outcome.outcome)
+
+    tx.after_commit(wake)
 
 
 def _assessed(delivery: Delivery) -> store.AssessedOutcome | None:
