@@ -7,20 +7,18 @@ statement the database refuses, standing in for a check that is missing."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from efrikort.infra.stack import InfraEndpoints
 from registration import registering
 from registration.registering import Incoming, register_or_refuse
 from registration.submission_rules import Rejected
-from runtime.settings import async_driver_url
 from runtime.transaction import Transaction
 from tests.submissions import EXAMPLE_SYSTEM, submission
 
@@ -32,15 +30,6 @@ REFUSED_STATEMENTS = {
     "a NUL in text": ("SELECT CAST(:value AS text)", "a\x00b"),
     "a lone surrogate in text, refused by the driver": ("SELECT CAST(:value AS text)", "\ud800"),
 }
-
-
-@pytest.fixture
-async def engine(infra: InfraEndpoints) -> AsyncIterator[AsyncEngine]:
-    made = create_async_engine(async_driver_url(infra.database_url))
-    try:
-        yield made
-    finally:
-        await made.dispose()
 
 
 def refused_by_the_database(statement: str, value: Any) -> Any:

@@ -10,11 +10,10 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from efrikort.infra.stack import InfraEndpoints
 from runtime import database
-from runtime.settings import async_driver_url
 from runtime.transaction import UnitOfWork
 
 pytestmark = pytest.mark.integration
@@ -23,15 +22,6 @@ pytestmark = pytest.mark.integration
 class NoRelay:
     def wake(self) -> None:
         pass
-
-
-@pytest.fixture
-async def engine(infra: InfraEndpoints) -> AsyncIterator[AsyncEngine]:
-    made = create_async_engine(async_driver_url(infra.database_url))
-    try:
-        yield made
-    finally:
-        await made.dispose()
 
 
 @pytest.fixture
