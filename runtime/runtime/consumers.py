@@ -252,10 +252,11 @@ class MessageProcessor:
     message of a batch failing alike, raises `Outage` with nothing committed and nothing dead-lettered;
     the consumer then pauses (`runtime.backoff`) and tries the batch again.
 
-    A message that failed every try is judged poison only when a message after it went through in a
-    second hearing: a fault of all that ends between two messages' tries would otherwise send the first
-    to the dead-letter topic. The batch is rolled back and handled one at a time again, in order, each
-    such message with one more try; it goes to the DLQ if it fails that too while others go through.
+    When a message after one that failed every try goes through, the fault may have been everyone's and
+    ended between them (judged at once, the first would go to the DLQ). The batch is rolled back and handled
+    one at a time again, in order, each message that failed every try with one more try: what fails that
+    too while others go through is poison. (A dead letter written in the first hearing, for a message
+    invalid as it stands, is written again: the DLQ is at-least-once, as it is when an outage interrupts.)
     """
 
     def __init__(self, broker: KafkaBroker, uow: UnitOfWork, settings: ServiceSettings) -> None:
