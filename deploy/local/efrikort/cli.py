@@ -337,6 +337,31 @@ def cmd_credentials(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_statements(args: argparse.Namespace) -> int:
+    """The statements that cost PostgreSQL the most time, by role (service); or forget them all."""
+    from efrikort import statements
+
+    database_url = LocalInfra().endpoints.database_url
+    try:
+        if args.reset:
+            asyncio.run(statements.reset(database_url))
+            print("statement statistics reset: the next reading covers only what runs from now")
+            return 0
+        costs = asyncio.run(statements.top(database_url, args.top))
+    except statements.NotLoaded as error:
+        print(f"efrikort statements: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(
+            f"efrikort statements: PostgreSQL does not answer ({error}); is it up? (efrikort infra up)", file=sys.stderr
+        )
+        return 1
+    print(statements.HEADER)
+    for cost in costs:
+        print(cost.line())
+    return 0
+
+
 def cmd_dlq(args: argparse.Namespace) -> int:
     """The dead-letter topics: list them (or one's dead letters), show one, replay one or all."""
     endpoints = LocalInfra().endpoints
@@ -674,6 +699,13 @@ def _add_running_commands(commands: Commands) -> None:
     dlq.add_argument("--all", action="store_true", help="replay: every dead letter of the topic not yet replayed")
     dlq.add_argument("--value", action="store_true", help="show: print the value too (it may hold an identity number)")
     dlq.set_defaults(func=cmd_dlq)
+
+    stats = commands.add_parser(
+        "statements", help="the statements that took PostgreSQL the most time, by service role (pg_stat_statements)"
+    )
+    stats.add_argument("--top", type=int, default=20, help="how many (default 20)")
+    stats.add_argument("--reset", action="store_true", help="forget what was counted, to measure from now")
+    stats.set_defaults(func=cmd_statements)
 
     topology = commands.add_parser("topology", help="print which service consumes and produces which topic")
     topology.set_defaults(func=cmd_topology)
