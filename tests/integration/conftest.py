@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
+from types import ModuleType
 
+import asyncpg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from efrikort.infra.stack import InfraEndpoints
-from runtime.settings import async_driver_url
+from runtime import database
+from runtime.settings import ServiceSettings, async_driver_url
+from runtime.transaction import UnitOfWork
 
 
 @pytest.fixture
@@ -19,3 +26,30 @@ async def engine(infra: InfraEndpoints) -> AsyncIterator[AsyncEngine]:
         yield made
     finally:
         await made.dispose()
+
+
+class NoRelay:
+    """The outbox rows a test's own unit of work writes are never published: no relay runs there."""
+
+    def wake(self) -> None:
+        pass
+
+
+@contextlib.asynccontextmanager
+async def service_work(
+    infra: InfraEndpoints, settings_type: type[ServiceSettings], package: ModuleType, producer: str
+) -> AsyncIterator[UnitOfWork]:
+    """A service's schema and role under a name of the test's own, migrated with the `package`'s migrations,
+    and a unit of work on it; no service runs. Both are dropped after."""
+    settings = settings_type(service_name=f"{producer}_work_{uuid.uuid4().hex[:8]}", database_url=infra.database_url)  # type: ignore[call-arg]
+    await database.provision(settings)
+    made = database.create_engine(settings)
+    await database.migrate(made, Path(str(package.__file__)).parent / "migrations", settings.database_schema)
+    try:
+        yield UnitOfWork(made, NoRelay(), producer=producer)  # type: ignore[arg-type]
+    finally:
+        await made.dispose()
+        owner = await asyncpg.connect(infra.database_url)
+        await owner.execute(f"DROP OWNED BY {settings.database_role} CASCADE")
+        await owner.execute(f"DROP ROLE {settings.database_role}")
+        await owner.close()

@@ -8,10 +8,8 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -27,13 +25,13 @@ from efrikort.infra.stack import InfraEndpoints
 from efrikort.services import ServiceProcess
 from efrikort.through_access import PartialExport
 from protection.settings import ProtectionSettings
-from runtime import database
 from runtime.outbox import envelope_headers
 from runtime.patient_key import patient_key
 from runtime.settings import DEV_PATIENT_KEY_SECRET
 from runtime.transaction import UnitOfWork
 from tests.actors import AccessInProcess, access_in_process, admit
 from tests.infra_fixtures import free_ports
+from tests.integration.conftest import service_work
 from tests.kafka_clients import plain_producer
 from tests.submissions import new_patient
 
@@ -85,31 +83,11 @@ async def granted(protection: ServiceProcess, access: AccessInProcess, infra: In
     return protection
 
 
-class NoRelay:
-    """The outbox rows a test's own unit of work writes are never published: no relay runs there."""
-
-    def wake(self) -> None:
-        pass
-
-
 @pytest.fixture
 async def work(infra: InfraEndpoints) -> AsyncIterator[UnitOfWork]:
     """Protection's schema under a name of this test's own, and a unit of work on it (no service runs)."""
-    settings = ProtectionSettings(
-        service_name=f"protection_work_{uuid.uuid4().hex[:8]}", database_url=infra.database_url
-    )
-    await database.provision(settings)
-    engine = database.create_engine(settings)
-    migrations = Path(protection_package.__file__).parent / "migrations"
-    await database.migrate(engine, migrations, settings.database_schema)
-    try:
-        yield UnitOfWork(engine, NoRelay(), producer="protection")  # type: ignore[arg-type]
-    finally:
-        await engine.dispose()
-        owner = await asyncpg.connect(infra.database_url)
-        await owner.execute(f"DROP OWNED BY {settings.database_role} CASCADE")
-        await owner.execute(f"DROP ROLE {settings.database_role}")
-        await owner.close()
+    async with service_work(infra, ProtectionSettings, protection_package, producer="protection") as work:
+        yield work
 
 
 @pytest.fixture

@@ -15,13 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from efrikort.infra.stack import InfraEndpoints
 from runtime import database
 from runtime.transaction import UnitOfWork
+from tests.integration.conftest import NoRelay
 
 pytestmark = pytest.mark.integration
-
-
-class NoRelay:
-    def wake(self) -> None:
-        pass
 
 
 @pytest.fixture
