@@ -355,10 +355,10 @@ class MessageProcessor:
             for delivery in deliveries:
                 token = correlation_id.set(delivery.correlation_id)
                 try:
-                    outcome = await self._process_with_retries(batch, consumer, delivery, _tries(delivery, heard))
+                    outcome = await self._process_with_retries(batch, consumer, delivery, self._tries(delivery, heard))
                 finally:
                     correlation_id.reset(token)
-                if heard is None and outcome in ("handled", "duplicate") and _undecided(suspects):
+                if heard is None and _went_through(outcome) and _undecided(suspects):
                     raise _FaultMayHaveEnded({s.delivery.message_id: s.attempts for s in suspects})
                 if isinstance(outcome, Exhausted):
                     suspects.append(outcome)
@@ -385,12 +385,18 @@ class MessageProcessor:
             return True
         return not await database.is_reachable(self._uow.engine)
 
+    def _tries(self, delivery: Delivery, heard: Mapping[str, int] | None) -> range:
+        """The numbered tries a message gets: all it is allowed, or in a second hearing, for one that failed
+        every try in the first, one more."""
+        if heard is None or delivery.message_id not in heard:
+            return range(1, self._settings.consumer_max_attempts + 1)
+        return range(heard[delivery.message_id] + 1, heard[delivery.message_id] + 2)
+
     async def _process_with_retries(
-        self, batch: Transaction, consumer: Consumer, delivery: Delivery, tries: range | None = None
+        self, batch: Transaction, consumer: Consumer, delivery: Delivery, tries: range
     ) -> str | Exhausted:
-        """The message's `tries` (numbered; all it is allowed unless said), until one goes through."""
+        """The message's `tries`, until one goes through."""
         extra = {"topic": delivery.topic, "partition": delivery.partition, "offset": delivery.offset}
-        tries = tries or range(1, self._settings.consumer_max_attempts + 1)
         for attempt in tries:
             try:
                 return await self._handle_once(batch, consumer, delivery)
@@ -507,13 +513,6 @@ class MessageProcessor:
         )
 
 
-def _tries(delivery: Delivery, heard: Mapping[str, int] | None) -> range | None:
-    """In a second hearing, a message that failed every try in the first gets one more (numbered on)."""
-    if heard is None or delivery.message_id not in heard:
-        return None
-    return range(heard[delivery.message_id] + 1, heard[delivery.message_id] + 2)
-
-
 def _undecided(suspects: Sequence[Exhausted]) -> bool:
     """Some message failed every try with an error that may not fail again (a statement PostgreSQL
     refuses would)."""
@@ -524,10 +523,15 @@ def _consumer_id(consumer: Consumer) -> tuple[str, str]:
     return consumer.group, consumer.topic.name
 
 
+def _went_through(outcome: str | Exhausted) -> bool:
+    """The message was handled, or recognised as handled before."""
+    return outcome in ("handled", "duplicate")
+
+
 def _any_went_through(results: Sequence[tuple[Delivery, str]]) -> bool:
-    """Some message of the batch was handled (or recognised as handled before): the handler and its
-    database work, so a message that keeps failing among them is at fault itself."""
-    return any(result in ("handled", "duplicate") for _, result in results)
+    """Some message of the batch went through: the handler and its database work, so a message that keeps
+    failing among them is at fault itself."""
+    return any(_went_through(result) for _, result in results)
 
 
 def _everything_fails(suspects: Sequence[Exhausted]) -> Outage:

@@ -49,7 +49,6 @@ class Transaction:
         self.correlation_id = correlation_id
         self.causation_id = causation_id
         self._held = held or _Held()
-        self._pending = self._held.messages
         self.emitted = 0
         self.written = 0
 
@@ -73,13 +72,13 @@ class Transaction:
         envelope = Envelope.wrap(
             payload, producer=self.producer, correlation_id=self.correlation_id, causation_id=self.causation_id
         )
-        self._pending.append(outbox.event_message(topic, key, envelope))
+        self._held.messages.append(outbox.event_message(topic, key, envelope))
         self.emitted += 1
         return envelope
 
     async def send(self, topic: Topic, key: str, value: bytes, headers: Mapping[str, str] | None = None) -> None:
         """Publish a message without envelope (the integration contract's own format) on commit."""
-        self._pending.append(
+        self._held.messages.append(
             OutboxMessage(
                 topic.name,
                 outbox.encode_key(key),
@@ -97,7 +96,7 @@ class Transaction:
     async def remove(self, topic: Topic, key: str) -> None:
         """A tombstone (a record without value) for `key` on a compacted topic, once this transaction
         commits: compaction then drops every earlier record of the key, so what it held is gone from Kafka too."""
-        self._pending.append(
+        self._held.messages.append(
             OutboxMessage(
                 topic.name,
                 outbox.encode_key(key),
@@ -109,14 +108,14 @@ class Transaction:
 
     @property
     def pending(self) -> int:
-        return len(self._pending)
+        return len(self._held.messages)
 
     async def flush(self) -> int:
         """Write what was emitted to the outbox, in emit order. Returns how many."""
-        written = len(self._pending)
+        written = len(self._held.messages)
         if written:
-            await outbox.put_many(self.conn, self._pending)
-            self._pending.clear()
+            await outbox.put_many(self.conn, self._held.messages)
+            self._held.messages.clear()
             self.written += written
         self._held.flushed_actions.extend(self._held.actions)
         self._held.actions.clear()
@@ -125,7 +124,7 @@ class Transaction:
     def discard(self) -> None:
         """Forget what was emitted, and the after-commit actions asked for since the last flush (its
         savepoint was rolled back)."""
-        self._pending.clear()
+        self._held.messages.clear()
         self._held.actions.clear()
 
 

@@ -28,6 +28,19 @@ async def engine(infra: InfraEndpoints) -> AsyncIterator[AsyncEngine]:
         await made.dispose()
 
 
+@pytest.fixture
+async def own_table(infra: InfraEndpoints) -> AsyncIterator[str]:
+    """A table of the test's own, `(what text)`, made and dropped by the database's owner."""
+    name = f"test_table_{uuid.uuid4().hex[:8]}"
+    owner = await asyncpg.connect(infra.database_url)
+    await owner.execute(f"CREATE TABLE {name} (what text)")
+    try:
+        yield name
+    finally:
+        await owner.execute(f"DROP TABLE {name}")
+        await owner.close()
+
+
 class NoRelay:
     """The outbox rows a test's own unit of work writes are never published: no relay runs there."""
 

@@ -202,7 +202,7 @@ async def register_or_refuse(
     (the poll's or the request's own transaction): what the rolled-back work emitted is discarded."""
     if len(items) != 1:
         # Refused whole whatever happens here, and its transaction rolled back by the runtime: a savepoint
-        # would only cost two round trips (at 200/s most polls bring two submissions or more).
+        # would only cost two round trips.
         return await register_submissions(items, tx.conn, key_secret, region, first_visit_date)
     try:
         async with database.savepoint(tx.conn, "registering"):

@@ -4,9 +4,6 @@ client can read the outcome back at once (woken before the commit, it could read
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-
 import asyncpg
 import pytest
 from sqlalchemy import text
@@ -20,33 +17,21 @@ from tests.integration.conftest import NoRelay
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-async def table(infra: InfraEndpoints) -> AsyncIterator[str]:
-    """A table of the test's own, and what another connection sees of it."""
-    name = f"after_commit_{uuid.uuid4().hex[:8]}"
-    owner = await asyncpg.connect(infra.database_url)
-    await owner.execute(f"CREATE TABLE {name} (what text)")
-    try:
-        yield name
-    finally:
-        await owner.execute(f"DROP TABLE {name}")
-        await owner.close()
-
-
 async def test_an_action_runs_after_the_commit_and_sees_what_the_transaction_wrote(
-    engine: AsyncEngine, table: str, infra: InfraEndpoints
+    engine: AsyncEngine, own_table: str, infra: InfraEndpoints
 ) -> None:
     work = UnitOfWork(engine, NoRelay(), producer="test")  # type: ignore[arg-type]
     reader = await asyncpg.connect(infra.database_url)
     ran: list[tuple[str, bool]] = []
     try:
         async with work.begin() as tx:
-            await tx.conn.execute(text(f"INSERT INTO {table} VALUES ('the outcome')"))
+            await tx.conn.execute(text(f"INSERT INTO {own_table} VALUES ('the outcome')"))
             tx.after_commit(lambda: ran.append(("first", tx.conn.in_transaction())))
-            tx.caused_by("another message", None).after_commit(lambda: ran.append(("second", False)))
+            another = tx.caused_by("another message", None)
+            another.after_commit(lambda: ran.append(("second", another.conn.in_transaction())))
             assert ran == [], "ran before the commit"
         assert ran == [("first", False), ("second", False)], "ran with the transaction still open"
-        assert await reader.fetchval(f"SELECT what FROM {table}") == "the outcome"
+        assert await reader.fetchval(f"SELECT what FROM {own_table}") == "the outcome"
     finally:
         await reader.close()
 
