@@ -7,7 +7,7 @@
 #                           more for each message it handled, in its transaction.
 # Alternates VARIABLE=0 and VARIABLE=N on fresh stacks (0 N 0 N): each side warmed with 4 000 at 200/s,
 # then RUNS (3) runs of 2 000 at 200/s. six.txt: round trips, N=6 with 3 runs and a run of 400 at 20/s a
-# side; twenty.txt: round trips, N=20 with 2 runs; python-200us.txt: 200 µs a message, 2 runs.
+# side; twenty.txt and ten.txt: round trips, N=20 and N=10 with 2 runs; python-200us.txt: 200 µs a message, 2 runs.
 set -u
 VARIABLE=$1
 N=$2
