@@ -21,3 +21,10 @@ stop_stack() {
   echo "the stack has not stopped in 120 s" >&2
   return 1
 }
+
+at_200() { # at_200 RUNS [BENCH ARGS...]: 4 000 at 200/s to warm (not counted), then RUNS runs of 2 000 at 200/s
+  local runs=$1
+  shift
+  ./efrikort bench --patients 200000 --rate 200 --submissions 4000 --runs 1 --no-floor 2> /dev/null | grep -E "^run" | sed "s/^/warm /"
+  ./efrikort bench --patients 200000 --rate 200 --submissions 2000 --runs "$runs" "$@" 2> /dev/null | grep -E "^run|^median|hops p50|floor, same"
+}

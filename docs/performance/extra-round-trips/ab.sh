@@ -18,8 +18,7 @@ for n in 0 "$N" 0 "$N"; do
   export "$VARIABLE=$n"
   start_stack /tmp/extra-up.log || exit 1
   echo "=== $VARIABLE=$n $(date +%T) load $(cut -d' ' -f1 /proc/loadavg)"
-  ./efrikort bench --patients 200000 --rate 200 --submissions 4000 --runs 1 --no-floor 2> /dev/null | grep -E "^run" | sed "s/^/warm /"
-  ./efrikort bench --patients 200000 --rate 200 --submissions 2000 --runs "$RUNS" --no-floor 2> /dev/null | grep -E "^run|^median|hops p50"
+  at_200 "$RUNS" --no-floor
   stop_stack || exit 1
 done
 echo DONE

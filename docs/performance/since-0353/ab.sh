@@ -4,7 +4,4 @@
 # 4 000 at 200/s to warm (not counted), then 3 runs of 2 000 at 200/s with the floor before each.
 HERE=$(cd "$(dirname "$0")" && pwd)
 export AB_RESET=1
-exec "$HERE/../ab-sides.sh" "${1:-4cb4db4}" bash -c '
-  ./efrikort bench --patients 200000 --rate 200 --submissions 4000 --runs 1 --no-floor 2>/dev/null | grep -E "^run" | sed "s/^/warm /"
-  ./efrikort bench --patients 200000 --rate 200 --submissions 2000 --runs 3 2>/dev/null | grep -E "^run|^median|hops p50|floor, same"
-'
+exec "$HERE/../ab-sides.sh" "${1:-4cb4db4}" bash -c '. docs/performance/stack.sh && at_200 3'
