@@ -54,15 +54,17 @@ _RECORD_EXIT = text(
     f"INSERT INTO {EXIT_REGISTER} (patient_key, exited_at) VALUES (:key, :at) "
     "ON CONFLICT (patient_key) DO UPDATE SET exited_at = excluded.exited_at"
 )
-_EXITS_ALONE = text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.membership'))")
-_EXITS_SHARED = "SELECT pg_advisory_xact_lock_shared(hashtext(current_schema() || '.membership'))"
-"""Taken before the register is read, by every batch or request that writes a patient's rows. An exit and such
-a batch must not interleave: the batch could find the patient still a member, the exit remove their rows and
+_EXITS_LOCK = "hashtext(current_schema() || '.membership')"
+"""Taken shared before the register is read, by every batch or request that writes a patient's rows. An exit and
+such a batch must not interleave: the batch could find the patient still a member, the exit remove their rows and
 commit, and the batch then write them back. Batches share the lock (they never wait for each other); an
 exit takes it alone, waiting for the batches under way. One lock per schema, so that no order of taking
 several can deadlock; exits are rare."""
+_EXITS_ALONE = text(f"SELECT pg_advisory_xact_lock({_EXITS_LOCK})")
 _FORGET_EXIT = text(f"DELETE FROM {EXIT_REGISTER} WHERE patient_key = :key")
-_EXITED = f"SELECT patient_key FROM {EXIT_REGISTER} WHERE patient_key = ANY($1::text[])"
+EXITED_AMONG = "exited_among"
+"""The function that takes the exits' lock shared and then reads the register (`create_exit_check`)."""
+_EXITED = f"SELECT patient_key FROM {EXITED_AMONG}($1::text[]) AS patient_key"
 
 
 def create_exit_register() -> None:
@@ -73,6 +75,28 @@ def create_exit_register() -> None:
         sa.Column(PATIENT_KEY_COLUMN, sa.Text, primary_key=True),
         sa.Column("exited_at", sa.DateTime(timezone=True), nullable=False),
     )
+
+
+def create_exit_check() -> None:
+    """The exit check as one call: the exits' lock taken shared, then the register read. It was two round
+    trips (the lock, then the read) on every poll of a patient topic and every submission, each a wait on
+    the answer's path. One statement could not do both: it reads what was committed when it began, so a read
+    in the statement that waited for an exit would not see that exit. A PL/pgSQL function (volatile) takes a
+    new snapshot for each statement in it, so its read begins once the lock is held."""
+    op.execute(
+        f"CREATE OR REPLACE FUNCTION {EXITED_AMONG}(patient_keys text[]) RETURNS SETOF text "
+        "LANGUAGE plpgsql VOLATILE AS $exited$\n"
+        "BEGIN\n"
+        f"  PERFORM pg_advisory_xact_lock_shared({_EXITS_LOCK});\n"
+        f"  RETURN QUERY SELECT e.patient_key FROM {EXIT_REGISTER} e WHERE e.patient_key = ANY(patient_keys);\n"
+        "END\n"
+        "$exited$"
+    )
+    op.execute(f"REVOKE EXECUTE ON FUNCTION {EXITED_AMONG}(text[]) FROM PUBLIC")
+
+
+def drop_exit_check() -> None:
+    op.execute(f"DROP FUNCTION IF EXISTS {EXITED_AMONG}(text[])")
 
 
 async def patient_tables(conn: AsyncConnection) -> list[str]:
@@ -101,13 +125,7 @@ async def exited(conn: AsyncConnection, patient_keys: Iterable[str]) -> set[str]
     the caller's transaction ends: an exit under way is waited for and seen, and none can start before the
     caller has written what it writes about these patients."""
     driver = await driver_connection(conn)
-    await driver.execute(_EXITS_SHARED)
-    wanted = sorted(set(patient_keys))
-    if not wanted:
-        return set()
-    # In a statement of its own, begun once the lock is held: a statement reads what was committed when it
-    # began, so a read in the statement that waited for an exit would not see that exit.
-    return {row[0] for row in await driver.fetch(_EXITED, wanted)}
+    return {row[0] for row in await driver.fetch(_EXITED, sorted(set(patient_keys)))}
 
 
 async def on_membership(
