@@ -3,10 +3,11 @@
 It takes a list (a poll's worth from Kafka, or the one submission of an HTTP request) and carries
 each submission through the steps below, in order. Each step takes the list and returns it, each
 submission moved on to its next state or answered; a step reads or writes with one statement for
-the whole list: grants (read), idempotency keys, fee versions, outcomes, the outbox.
+the whole list: grants (read), exits (read), idempotency keys with the new fees' first versions,
+outcomes, the outbox.
 
-    check -> authorize -> refuse exited patients -> claim -> record -> answer re-sends -> pass on again
-    -> answer rejections
+    check -> authorize -> refuse exited patients -> claim -> publish new fees -> answer re-sends
+    -> pass on again -> answer rejections
 """
 
 from __future__ import annotations
@@ -184,8 +185,8 @@ async def register_submissions(
     authorized = await authorize(checked, conn, today, region)
     members = await refuse_exited_patients(authorized, conn)
     claimed = await claim(members, conn, now())
-    recorded = await record(claimed, conn)
-    answered = await answer_resent(recorded, conn)
+    published = await publish_new_fees(claimed)
+    answered = await answer_resent(published, conn)
     passed_on = await pass_on_again(answered, conn)
     return await answer_rejections(passed_on, conn)
 
@@ -328,8 +329,9 @@ _PATIENT_EXITED = reason(
 async def claim(
     items: Sequence[Checked | Answered], conn: AsyncConnection, at: datetime
 ) -> list[Registering | Resent | Answered]:
-    """Reserve each idempotency key for a new fee. The first of a key in the list claims it; a later one,
-    or one whose key was claimed before, is a re-send of that fee, or a conflict when its content differs."""
+    """Reserve each idempotency key for a new fee, and store the first version of each fee whose key is won
+    (one statement, `store.claim_submissions`). The first of a key in the list claims it; a later one, or one
+    whose key was claimed before, is a re-send of that fee, or a conflict when its content differs."""
     first_of_key: dict[store.SubmissionKey, Checked] = {}
     for item in items:
         if isinstance(item, Checked):
@@ -338,8 +340,7 @@ async def claim(
         key: store.Claim(
             *key,
             fingerprint=first.accepted.fingerprint,
-            fee_id=time_ordered_id(at),
-            patient_key=first.patient_key,
+            first_version=_first_version(first.accepted, time_ordered_id(at), first.patient_key, at),
         )
         for key, first in first_of_key.items()
     }
@@ -351,11 +352,12 @@ async def claim(
             claimed.append(item)
             continue
         mine = claims[item.key]
-        owner = store.KnownSubmission(mine.fee_id, mine.fingerprint) if item.key in won else earlier[item.key]
+        fee_id = mine.first_version.fee_id
+        owner = store.KnownSubmission(fee_id, mine.fingerprint) if item.key in won else earlier[item.key]
         if owner.fingerprint != item.accepted.fingerprint:
             claimed.append(item.rejected(_CONFLICT))
         elif item.key in won and first_of_key[item.key] is item:
-            claimed.append(Registering(item.incoming, _first_version(item.accepted, mine.fee_id, mine.patient_key, at)))
+            claimed.append(Registering(item.incoming, mine.first_version))
         else:
             claimed.append(Resent(item, owner.fee_id, claimed_now=item.key in won))
     return claimed
@@ -366,13 +368,12 @@ _CONFLICT = reason(
 )
 
 
-async def record(items: Sequence[Registering | Resent | Answered], conn: AsyncConnection) -> list[Resent | Answered]:
-    """Store the first version of each new fee, in one statement, and publish it with its audit entry."""
-    await store.add_versions(conn, [item.version for item in items if isinstance(item, Registering)])
-    recorded: list[Resent | Answered] = []
+async def publish_new_fees(items: Sequence[Registering | Resent | Answered]) -> list[Resent | Answered]:
+    """Publish each new fee's first version (stored with its claim) with its audit entry."""
+    published: list[Resent | Answered] = []
     for item in items:
         if not isinstance(item, Registering):
-            recorded.append(item)
+            published.append(item)
             continue
         version, tx = item.version, item.incoming.tx
         await tx.emit(FEES, version.patient_key, version.event(on_system_topic=item.incoming.system_topic is not None))
@@ -386,8 +387,8 @@ async def record(items: Sequence[Registering | Resent | Answered], conn: AsyncCo
             subject=str(version.fee_id),
         )
         registered = Registered(version.submission_id, version.fee_id, version.patient_key, resent=False)
-        recorded.append(Answered(item.incoming, registered))
-    return recorded
+        published.append(Answered(item.incoming, registered))
+    return published
 
 
 async def answer_resent(items: Sequence[Resent | Answered], conn: AsyncConnection) -> list[Unanswered | Answered]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import text
@@ -31,12 +32,12 @@ class KnownSubmission:
 
 @dataclass(frozen=True)
 class Claim:
+    """An idempotency key asked for a new fee, and the fee's first version, stored if the key is won."""
+
     sender: str
     submission_id: str
     fingerprint: str
-    fee_id: UUID
-    patient_key: str
-    """Every table about a patient carries the key, so that a patient's exit removes the row."""
+    first_version: FeeVersion
 
     @property
     def key(self) -> SubmissionKey:
@@ -45,11 +46,6 @@ class Claim:
 
 # --- submissions and fee versions -------------------------------------------------------------
 
-_CLAIM = (
-    "INSERT INTO submissions (sender, submission_id, fingerprint, fee_id, patient_key) "
-    "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[], $5::text[]) "
-    "ON CONFLICT DO NOTHING RETURNING sender, submission_id"
-)
 _KNOWN = text(
     "SELECT s.sender, s.submission_id, s.fee_id, s.fingerprint FROM submissions s "
     "JOIN unnest(CAST(:senders AS text[]), CAST(:submission_ids AS text[])) AS k(sender, submission_id) "
@@ -105,28 +101,45 @@ _ADD_VERSIONS = (
     f"INSERT INTO fee_versions ({', '.join(_VERSION_COLUMNS)}) "
     f"SELECT * FROM unnest({', '.join(f'${n}::{t}[]' for n, t in enumerate(_VERSION_TYPES, start=1))})"
 )
+_CLAIM_COLUMNS = ("sender", "submission_id", "fingerprint", "fee_id", "patient_key")
+_CLAIM_TYPES = ("text", "text", "text", "uuid", "text")
+# The keys claimed and, for each key won, its fee's first version stored, in one round trip: both are on every
+# submission's way. A statement does not see its own inserts, so the versions follow what the claim returned.
+_CLAIM_AND_ADD_FIRST_VERSIONS = (
+    f"WITH won AS (INSERT INTO submissions ({', '.join(_CLAIM_COLUMNS)}) "
+    f"SELECT * FROM unnest({', '.join(f'${n}::{t}[]' for n, t in enumerate(_CLAIM_TYPES, start=1))}) "
+    "ON CONFLICT DO NOTHING RETURNING sender, submission_id, fee_id), "
+    f"first_versions AS (INSERT INTO fee_versions ({', '.join(_VERSION_COLUMNS)}) SELECT * FROM unnest("
+    + ", ".join(f"${n}::{t}[]" for n, t in enumerate(_VERSION_TYPES, start=len(_CLAIM_TYPES) + 1))
+    + f") AS v({', '.join(_VERSION_COLUMNS)}) WHERE v.fee_id IN (SELECT fee_id FROM won)) "
+    "SELECT sender, submission_id FROM won"
+)
 _VERSIONS = text("SELECT * FROM fee_versions WHERE fee_id = :fee_id ORDER BY version")
 _LATEST = text("SELECT * FROM fee_versions WHERE fee_id = :fee_id ORDER BY version DESC LIMIT 1")
 _LOCK_FEE = text("SELECT pg_advisory_xact_lock(hashtext('fee/' || :fee_id))")
 
 
 async def claim_submissions(conn: AsyncConnection, claims: Sequence[Claim]) -> set[SubmissionKey]:
-    """Reserve each submission id for its fee; returns the keys this call won.
+    """Reserve each submission id for its fee, and store the first version of each fee whose id this call
+    won; returns the keys won.
 
-    Keys that were used before, or that a concurrent transaction holds, are not won: the caller
-    then reads the earlier claim. The keys go in sorted so concurrent batches cannot deadlock.
+    Keys that were used before, or that a concurrent transaction holds, are not won (and their version not
+    stored): the caller then reads the earlier claim. The keys go in sorted so concurrent batches cannot
+    deadlock.
     """
     if not claims:
         return set()
     ordered = sorted(claims, key=lambda c: c.key)
     driver = await driver_connection(conn)
     rows = await driver.fetch(
-        _CLAIM,
+        _CLAIM_AND_ADD_FIRST_VERSIONS,
         [c.sender for c in ordered],
         [c.submission_id for c in ordered],
         [c.fingerprint for c in ordered],
-        [c.fee_id for c in ordered],
-        [c.patient_key for c in ordered],
+        [c.first_version.fee_id for c in ordered],
+        # Every table about a patient carries the key, so that a patient's exit removes the row.
+        [c.first_version.patient_key for c in ordered],
+        *_version_columns([c.first_version for c in ordered]),
     )
     return {(row[0], row[1]) for row in rows}
 
@@ -144,9 +157,14 @@ async def known_submissions(
 async def add_versions(conn: AsyncConnection, versions: Sequence[FeeVersion]) -> None:
     if not versions:
         return
-    rows = [v.as_row() for v in versions]
     driver = await driver_connection(conn)
-    await driver.execute(_ADD_VERSIONS, *([row[column] for row in rows] for column in _VERSION_COLUMNS))
+    await driver.execute(_ADD_VERSIONS, *_version_columns(versions))
+
+
+def _version_columns(versions: Sequence[FeeVersion]) -> list[list[Any]]:
+    """The versions as one array per column of `fee_versions`, in `_VERSION_COLUMNS` order."""
+    rows = [v.as_row() for v in versions]
+    return [[row[column] for row in rows] for column in _VERSION_COLUMNS]
 
 
 async def versions(conn: AsyncConnection, fee_id: UUID) -> list[FeeVersion]:
