@@ -1,7 +1,8 @@
 """Consuming with at-least-once delivery, idempotent effects, bounded retries and dead letters.
 
-For each message: open a transaction, record the message in the inbox (a redelivery stops
-here), run the service's handler, commit, and only then let the Kafka offset be committed. A
+For each poll: open a transaction, run the service's handler, record the messages in the inbox with
+the outbox's write (a redelivery found there rolls the poll back, and it is heard again with the inbox
+asked first, where a redelivery stops), commit, and only then let the Kafka offset be committed. A
 message the handler rejects as invalid goes to `<topic>.dlq` at once; one that keeps failing
 goes there after `consumer_max_attempts` tries, and one more if a message after it went through
 (truncated if it is too large to go whole). Either
@@ -34,7 +35,7 @@ from contracts.envelope import Envelope, Event, envelope_for
 from contracts.topics import SystemTopic, Topic, dead_letter_name
 from runtime import database
 from runtime.database import KeptConnection
-from runtime.inbox import first_deliveries, first_delivery
+from runtime.inbox import Redelivered, first_deliveries, first_delivery
 from runtime.logs import correlation_id
 from runtime.metrics import (
     CONSUMER_RETRIES,
@@ -243,10 +244,11 @@ def truncated_dead_letter(whole: DeadLetter, refused: BaseException, value_bytes
 class MessageProcessor:
     """Handles what one poll returned, with one transaction and one offset commit for the batch.
 
-    The fast path handles the whole batch in that transaction: one inbox statement, the handler,
-    one outbox statement. If anything in it fails, it is rolled back and the batch is handled again
-    one message at a time, each in its own savepoint, so that the message that fails is retried or
-    dead-lettered alone while the others keep their effects.
+    The fast path handles the whole batch in that transaction: the handler, then one statement writing
+    the outbox and recording the batch in the inbox (should a message have been recorded before, the
+    batch is rolled back and handled again with the inbox asked first). If anything in it fails, it is
+    rolled back and the batch is handled again one message at a time, each in its own savepoint, so that
+    the message that fails is retried or dead-lettered alone while the others keep their effects.
 
     What is no fault of a message (`runtime.outages`: PostgreSQL or Kafka out of reach), and every
     message of a batch failing alike, raises `Outage` with nothing committed and nothing dead-lettered;
@@ -306,6 +308,22 @@ class MessageProcessor:
             os.kill(os.getpid(), signal.SIGKILL)
 
     async def _all_at_once(
+        self, consumer: Consumer, deliveries: Sequence[Delivery], connection: KeptConnection | None
+    ) -> list[tuple[Delivery, str]]:
+        """The poll in one transaction, its messages taken in by the outbox's statement at the end (one round
+        trip fewer than asking the inbox first). A message taken in before is rare (a crash between a commit and
+        the offset's, a relay publishing again, a rewound group): the poll is then rolled back, and heard again
+        with the inbox asked first, so that such a message changes nothing."""
+        try:
+            async with self._uow.begin(correlation_id="batch", on=connection) as tx:
+                tx.take_in(consumer.group, [d.message_id for d in deliveries])
+                await consumer.handle(deliveries, tx)
+            return [(delivery, "handled") for delivery in deliveries]
+        except Redelivered:
+            log.info("a poll held a message taken in before; it is heard again with the inbox asked first")
+        return await self._inbox_first(consumer, deliveries, connection)
+
+    async def _inbox_first(
         self, consumer: Consumer, deliveries: Sequence[Delivery], connection: KeptConnection | None
     ) -> list[tuple[Delivery, str]]:
         async with self._uow.begin(correlation_id="batch", on=connection) as tx:

@@ -10,6 +10,7 @@ taken in.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import text
@@ -38,6 +39,20 @@ async def first_deliveries(conn: AsyncConnection, consumer: str, message_ids: Se
     """Record a batch of messages in one statement; returns the ids seen for the first time."""
     driver = await driver_connection(conn)
     return {row[0] for row in await driver.fetch(_RECORD_MANY, consumer, list(message_ids))}
+
+
+@dataclass(frozen=True)
+class TakenIn:
+    """A poll's messages, recorded in the inbox by the statement that writes the outbox (`outbox.put_many`)
+    when the poll's transaction is flushed: one round trip fewer for every poll, on every message's way."""
+
+    consumer: str
+    message_ids: list[str]
+
+
+class Redelivered(Exception):
+    """A message taken in with the outbox's write was recorded before: the poll's transaction rolls back, and
+    the poll is heard again with the inbox asked first (`runtime.consumers.MessageProcessor`)."""
 
 
 SEGMENT_ROLL = timedelta(days=7)

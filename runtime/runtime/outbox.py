@@ -29,6 +29,7 @@ from contracts.envelope import Envelope
 from contracts.topics import Topic
 from runtime import tracing
 from runtime.database import KeptConnection, driver_connection
+from runtime.inbox import Redelivered, TakenIn
 from runtime.metrics import MESSAGES_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
 from runtime.migrations import TAKE_OUTBOX_BATCH
 from runtime.partitioner import default_partitioner
@@ -67,17 +68,31 @@ class OutboxMessage:
     headers: Mapping[str, str]
 
 
-async def put_many(conn: AsyncConnection, messages: Sequence[OutboxMessage]) -> None:
-    """Write messages to the outbox inside the caller's transaction, in one statement, in order."""
+# A consumer's poll records its messages in the inbox with the same statement (`runtime.inbox.TakenIn`).
+_INSERT_TAKING_IN = (
+    "WITH taken_in AS (INSERT INTO inbox (consumer, message_id) SELECT $5, unnest($6::text[]) "
+    f"ON CONFLICT DO NOTHING RETURNING 1), written AS ({_INSERT}) SELECT count(*) FROM taken_in"
+)
+
+
+async def put_many(conn: AsyncConnection, messages: Sequence[OutboxMessage], taking_in: TakenIn | None = None) -> None:
+    """Write messages to the outbox inside the caller's transaction, in one statement, in order; and, with
+    `taking_in`, record a poll's messages in the inbox in that statement too. Raises `Redelivered` if one of
+    them was recorded before (the caller's transaction must then roll back)."""
     messages = tracing.with_trace_context(messages)
     driver = await driver_connection(conn)
-    await driver.execute(
-        _INSERT,
+    columns = (
         [m.topic for m in messages],
         [m.key for m in messages],
         [m.value for m in messages],
         [json.dumps(dict(m.headers)) for m in messages],
     )
+    if taking_in is None:
+        await driver.execute(_INSERT, *columns)
+        return
+    recorded = await driver.fetchval(_INSERT_TAKING_IN, *columns, taking_in.consumer, taking_in.message_ids)
+    if recorded < len(taking_in.message_ids):
+        raise Redelivered()
 
 
 async def put(

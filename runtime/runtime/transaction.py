@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +14,7 @@ from contracts.envelope import Envelope, Event
 from contracts.topics import Topic
 from runtime import outbox
 from runtime.database import KeptConnection
+from runtime.inbox import TakenIn
 from runtime.logs import correlation_id as current_correlation_id
 from runtime.outbox import OutboxMessage, OutboxRelay
 
@@ -27,6 +28,8 @@ class _Held:
     actions: list[Callable[[], None]] = field(default_factory=list)
     """After-commit actions not yet flushed: a rolled-back savepoint discards them with its messages."""
     flushed_actions: list[Callable[[], None]] = field(default_factory=list)
+    taking_in: TakenIn | None = None
+    """A poll's messages, recorded in the inbox by the flush's statement."""
 
 
 class Transaction:
@@ -60,6 +63,11 @@ class Transaction:
         """Run `action` once this transaction has committed, never if it rolls back: to tell this process
         of what others may then read (a reader woken before the commit would not find it yet)."""
         self._held.actions.append(action)
+
+    def take_in(self, consumer: str, message_ids: Sequence[str]) -> None:
+        """Record these messages as handled by `consumer` with the flush's write of the outbox (one statement
+        for both). The flush raises `Redelivered` if one was recorded before: the transaction must not commit."""
+        self._held.taking_in = TakenIn(consumer, list(message_ids))
 
     def committed(self) -> None:
         """The transaction committed: run its after-commit actions, in the order they were asked for."""
@@ -113,8 +121,9 @@ class Transaction:
     async def flush(self) -> int:
         """Write what was emitted to the outbox, in emit order. Returns how many."""
         written = len(self._held.messages)
-        if written:
-            await outbox.put_many(self.conn, self._held.messages)
+        taking_in, self._held.taking_in = self._held.taking_in, None
+        if written or taking_in is not None:
+            await outbox.put_many(self.conn, self._held.messages, taking_in)
             self._held.messages.clear()
             self.written += written
         self._held.flushed_actions.extend(self._held.actions)

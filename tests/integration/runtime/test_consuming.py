@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+import asyncpg
 import httpx
 import pytest
 
@@ -103,26 +104,56 @@ async def test_an_invalid_message_goes_to_the_dead_letter_topic_at_once(
     assert await eventually(counted, timeout=5, interval=0.05)
 
 
+async def records_and_emits(attempt: Attempt) -> None:
+    await attempt.record_effect()
+    await attempt.emit()
+
+
 async def test_the_same_event_delivered_twice_has_one_effect_and_is_counted_as_a_duplicate(
-    http: httpx.AsyncClient, service: TinyService
+    http: httpx.AsyncClient, service: TinyService, infra: InfraEndpoints
 ) -> None:
     duplicates_before = await metric(http, "efrikort_duplicate_messages_total", topic=service.input.name)
     event_id = str(uuid.uuid4())
     message_id = uuid.uuid4().hex
 
-    # The same bytes with the same event id, twice: what a producer's retry or a replay looks like.
-    first = await service.send(record_effect, message_id=message_id, headers={"event_id": event_id})
-    second = await service.send(record_effect, message_id=message_id, headers={"event_id": event_id})
-    assert (first.value, first.key) == (second.value, second.key)
-    assert first.offset != second.offset
+    async with reading(infra.kafka_bootstrap_servers, service.output.name) as output:
+        # The same bytes with the same event id, twice: what a producer's retry or a replay looks like.
+        first = await service.send(records_and_emits, message_id=message_id, headers={"event_id": event_id})
+        second = await service.send(records_and_emits, message_id=message_id, headers={"event_id": event_id})
+        assert (first.value, first.key) == (second.value, second.key)
+        assert first.offset != second.offset
 
-    async def duplicate_counted() -> bool:
-        after = await metric(http, "efrikort_duplicate_messages_total", topic=service.input.name)
-        return after == duplicates_before + 1
+        async def duplicate_counted() -> bool:
+            after = await metric(http, "efrikort_duplicate_messages_total", topic=service.input.name)
+            return after == duplicates_before + 1
 
-    assert await eventually(duplicate_counted, timeout=15, interval=0.05)
+        assert await eventually(duplicate_counted, timeout=15, interval=0.05)
+        await output.drain(0.5)
     assert await service.effects(message_id) == [1]
-    assert service.attempts[message_id] == 1, "the handler ran for the redelivered event"
+    # The redelivery is found when the poll's messages are taken in, with the outbox's write: what its
+    # handling wrote and emitted then is rolled back, and the poll heard again with the inbox asked first.
+    assert [r for r in output.seen if message_id.encode() in r.value] != [], "the first delivery emitted nothing"
+    assert len([r for r in output.seen if message_id.encode() in r.value]) == 1, "the redelivery emitted again"
+
+
+async def test_a_poll_of_new_messages_is_taken_in_by_the_outbox_statement_with_no_inbox_statement_of_its_own(
+    service: TinyService, db: asyncpg.Connection
+) -> None:
+    """Asking the inbox first was a round trip of its own on every poll, on every message's way."""
+    role = f"efrikort_{service.name}"
+    await db.execute("SELECT pg_stat_statements_reset()")
+    sent = await service.send(records_and_emits)
+    assert await service.wait_for_effects(sent.message_id) == [1]
+    calls = {
+        row["query"]: row["calls"]
+        for row in await db.fetch(
+            "SELECT query, calls FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid "
+            "WHERE r.rolname = $1 AND query LIKE '%INSERT INTO inbox%'",
+            role,
+        )
+    }
+    assert [query for query in calls if "INSERT INTO outbox" in query], calls
+    assert [query for query in calls if "INSERT INTO outbox" not in query] == [], "the inbox was asked first"
 
 
 async def test_different_events_with_the_same_content_are_each_handled(
