@@ -98,12 +98,9 @@ _UNDERCHARGES = (
 )
 _STATUSES = "SELECT ROW(patient_key, status::text) FROM patient_status WHERE patient_key = ANY($1::text[])"
 _HISTORY = f"SELECT ARRAY({_FEES}), ARRAY({_CARDS}), ARRAY({_OVERCHARGES}), ARRAY({_UNDERCHARGES}), ARRAY({_STATUSES})"
-_POSITIONS = "SELECT ROW(fee_id, patient_key, visit_date, registered_at) FROM fees WHERE fee_id = ANY($1::uuid[])"
-_CHECKPOINTS = (
-    "SELECT ROW(patient_key, visit_date, registered_at, fee_id, card_period_start, card_valid_from, card_valid_to, "
-    "card_ceiling) FROM ledger_checkpoints WHERE patient_key = ANY($2::text[])"
-)
-_BEFORE_RECORDING = f"SELECT ARRAY({_POSITIONS}), ARRAY({_CHECKPOINTS})"
+# The function (migration 0009) takes the locks, then reads in a statement of its own, which sees what a
+# holder of one of the locks committed while the batch waited: a single statement could not.
+_LOCK_AND_READ_BEFORE = "SELECT * FROM lock_patients_and_read_before_recording($1::uuid[], $2::text[])"
 _BEFORE_EVERY_FEE = ReplayPosition(date.min, datetime.min.replace(tzinfo=UTC), UUID(int=0))
 
 _SET_CHARGED = text("UPDATE fees SET charged_amount = :amount WHERE fee_id = :fee_id AND charged_amount IS NULL")
@@ -148,7 +145,8 @@ _SET_STATUS = text(
 
 
 async def lock_patients(conn: AsyncConnection, patient_keys: Iterable[str]) -> None:
-    """One patient's ledger is recomputed one change at a time, whichever replica handles it."""
+    """One patient's ledger is recomputed one change at a time, whichever replica handles it. (A batch of
+    fee events takes these locks with `lock_and_read_before`, in the same order.)"""
     await conn.execute(_LOCK_PATIENTS, {"keys": sorted(set(patient_keys))})
 
 
@@ -210,17 +208,23 @@ class BeforeRecording(NamedTuple):
     """Each patient's checkpoint as last stored (a patient without one has none yet)."""
 
 
-async def before_recording(
-    conn: AsyncConnection, fee_ids: Sequence[UUID], patient_keys: Sequence[str]
+async def lock_and_read_before(
+    conn: AsyncConnection, fee_ids: Iterable[UUID], patient_keys: Iterable[str]
 ) -> BeforeRecording:
-    """Where the fees stand and the patients' checkpoints, in one round trip."""
+    """The patients' locks (`lock_patients`), then where the fees stand and the patients' checkpoints as
+    the last holder of a lock left them: one round trip."""
     db = await driver_connection(conn)
-    position_rows, checkpoint_rows = await db.fetchrow(_BEFORE_RECORDING, list(set(fee_ids)), list(patient_keys))
+    rows = await db.fetch(_LOCK_AND_READ_BEFORE, list(set(fee_ids)), sorted(set(patient_keys)))
+    positions: list[FeePosition] = []
     checkpoints: dict[str, Checkpoint] = {}
-    for key, visit, registered_at, fee_id, period_start, valid_from, valid_to, ceiling in checkpoint_rows:
+    for is_checkpoint, key, visit, registered_at, fee_id, period_start, valid_from, valid_to, ceiling in rows:
+        position = ReplayPosition(visit, registered_at, fee_id)
+        if not is_checkpoint:
+            positions.append(FeePosition(key, position))
+            continue
         card = None if period_start is None else FreeCard(period_start, valid_from, valid_to, ceiling)
-        checkpoints[key] = Checkpoint(ReplayPosition(visit, registered_at, fee_id), card)
-    return BeforeRecording([_position(row) for row in position_rows], checkpoints)
+        checkpoints[key] = Checkpoint(position, card)
+    return BeforeRecording(positions, checkpoints)
 
 
 class StoredPatient(NamedTuple):
