@@ -28,19 +28,6 @@ _LOCK_PATIENTS = text(
     "SELECT count(pg_advisory_xact_lock(hashtext(k))) FROM "
     "(SELECT k FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k) AS ordered"
 )
-# The batch's versions are added and each fee's latest version read in one statement. A statement does not
-# see its own inserts, so the versions it added come from what the insert returned, beside those stored.
-_ADD_VERSIONS_READ_LATEST = (
-    "WITH added AS (INSERT INTO fee_versions (fee_id, version, patient_key, event_type, event) "
-    "SELECT fee_id, version, patient_key, event_type, event::jsonb "
-    "FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[]) "
-    "AS v(fee_id, version, patient_key, event_type, event) "
-    "ON CONFLICT DO NOTHING RETURNING fee_id, version, event_type), "
-    "versions AS (SELECT fee_id, version, event_type, false AS added FROM fee_versions "
-    "WHERE fee_id = ANY($1::uuid[]) UNION ALL SELECT fee_id, version, event_type, true FROM added) "
-    "SELECT DISTINCT ON (fee_id) fee_id, version, event_type, added FROM versions ORDER BY fee_id, version DESC"
-)
-"""Each fee's latest version, and whether the batch itself added it."""
 _UPSERTED = {
     "fee_id": "uuid",
     "version": "int",
@@ -57,18 +44,40 @@ _UPSERTED = {
     "receipt_issuer": "text",
 }
 """What a fee's row takes from its latest version, each field's column and its type: the statement below
-and the values it is given are both made from this one list."""
-# Straight through asyncpg, one statement for the batch: it says where each fee it inserted or changed now
-# stands in its patient's replay (a fee whose stored version is newer is left as it is, and not returned).
-_UPSERT_FEES = (
-    f"INSERT INTO fees ({', '.join(_UPSERTED)}, deleted) SELECT *, false FROM unnest("
-    + ", ".join(f"${number}::{kind}[]" for number, kind in enumerate(_UPSERTED.values(), 1))
-    + ") ON CONFLICT (fee_id) DO UPDATE SET version = excluded.version, visit_date = excluded.visit_date, "
+and the values it is given are both made from this one list (a deletion has none but the first three)."""
+_ARRIVED = {**_UPSERTED, "event_type": "text", "event": "text"}
+"""Each event of the batch: its fields for the fee's row, and the version as `fee_versions` keeps it."""
+# Straight through asyncpg, one statement for the batch. It keeps every version (`added`), finds each fee's
+# latest version, stored or added, and makes the fee's row that version, returning where each fee it inserted
+# or changed now stands. A statement does not see its own inserts, so the versions it added come from what
+# the insert returned, beside those stored. Only a latest version the batch itself added changes the row:
+# one stored before is the row already (both are written here, in one transaction). A fee's row is touched
+# once, by the deletion or by the upsert (`latest` has one row a fee); a fee whose stored version is newer
+# is left as it is (and not returned), and a deletion leaves the fee where it stood. A version sent twice in
+# the batch is the first one's (`arrival`), in `fee_versions` and in the row alike.
+_RECORD_FEE_VERSIONS = (
+    "WITH arrived AS (SELECT DISTINCT ON (fee_id, version) * FROM unnest("
+    + ", ".join(f"${number}::{kind}[]" for number, kind in enumerate(_ARRIVED.values(), 1))
+    + f") WITH ORDINALITY AS a({', '.join(_ARRIVED)}, arrival) ORDER BY fee_id, version, arrival), "
+    "added AS (INSERT INTO fee_versions (fee_id, version, patient_key, event_type, event) "
+    "SELECT fee_id, version, patient_key, event_type, event::jsonb FROM arrived "
+    "ON CONFLICT DO NOTHING RETURNING fee_id, version, event_type), "
+    "latest AS (SELECT DISTINCT ON (fee_id) fee_id, version, event_type, added FROM ("
+    "SELECT fee_id, version, event_type, false AS added FROM fee_versions WHERE fee_id = ANY($1::uuid[]) "
+    "UNION ALL SELECT fee_id, version, event_type, true FROM added) AS versions ORDER BY fee_id, version DESC), "
+    "deleted AS (UPDATE fees SET deleted = true, version = latest.version FROM latest "
+    f"WHERE fees.fee_id = latest.fee_id AND latest.added AND latest.event_type = '{FeeDeleted.event_type}' "
+    "AND fees.version < latest.version), "
+    f"upserted AS (INSERT INTO fees ({', '.join(_UPSERTED)}, deleted) "
+    f"SELECT {', '.join(f'a.{name}' for name in _UPSERTED)}, false "
+    "FROM latest JOIN arrived AS a USING (fee_id, version) "
+    f"WHERE latest.added AND latest.event_type <> '{FeeDeleted.event_type}' "
+    "ON CONFLICT (fee_id) DO UPDATE SET version = excluded.version, visit_date = excluded.visit_date, "
     "care_unit = excluded.care_unit, fee_type = excluded.fee_type, fee_amount = excluded.fee_amount, "
     "paid_amount = excluded.paid_amount, deleted = false WHERE fees.version < excluded.version "
-    "RETURNING fee_id, patient_key, visit_date, registered_at"
+    "RETURNING fee_id, patient_key, visit_date, registered_at) "
+    "SELECT fee_id, patient_key, visit_date, registered_at FROM upserted"
 )
-_DELETE_FEE = text("UPDATE fees SET deleted = true, version = :version WHERE fee_id = :fee_id AND version < :version")
 # The history is read straight through asyncpg (see `driver_connection`): it returns the fees of a
 # batch's patients, and that is where SQLAlchemy's row handling cost the most. Each patient's reads
 # start after the patient's checkpoint (`_STARTS`): a range scan of `fees_in_replay_order`. The four
@@ -157,36 +166,9 @@ async def record_fee_versions(conn: AsyncConnection, events: Sequence[FeeEvent])
     if not events:
         return []
     db = await driver_connection(conn)
-    latest = await db.fetch(
-        _ADD_VERSIONS_READ_LATEST,
-        [e.fee_id for e in events],
-        [e.version for e in events],
-        [e.patient_key for e in events],
-        [e.event_type for e in events],
-        [e.model_dump_json() for e in events],
-    )
-    arrived: dict[tuple[UUID, int], FeeRegistered | FeeCorrected] = {}
-    for e in events:
-        if isinstance(e, FeeRegistered | FeeCorrected):
-            arrived.setdefault((e.fee_id, e.version), e)
-    upserts: list[FeeRegistered | FeeCorrected] = []
-    deletions: list[dict[str, Any]] = []
-    for fee_id, version, event_type, added in latest:
-        # A latest version stored before this batch is already the fee's row: both are written here, in
-        # one transaction. So only a latest version the batch itself added changes the row.
-        if not added:
-            continue
-        if event_type == FeeDeleted.event_type:
-            deletions.append({"fee_id": fee_id, "version": version})
-        else:
-            upserts.append(arrived[(fee_id, version)])
-    moved: list[FeePosition] = []
-    if upserts:
-        columns = [[getattr(fee, name) for fee in upserts] for name in _UPSERTED]
-        moved = [_position(row) for row in await db.fetch(_UPSERT_FEES, *columns)]
-    if deletions:
-        await conn.execute(_DELETE_FEE, deletions)
-    return moved
+    fields = [[getattr(event, name, None) for event in events] for name in _UPSERTED]
+    versions = [[event.event_type for event in events], [event.model_dump_json() for event in events]]
+    return [_position(row) for row in await db.fetch(_RECORD_FEE_VERSIONS, *fields, *versions)]
 
 
 class FeePosition(NamedTuple):
