@@ -5,7 +5,7 @@ patients, so that a poll of a few hundred fee events costs a handful of round tr
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
@@ -112,45 +112,128 @@ _HISTORY = f"SELECT ARRAY({_FEES}), ARRAY({_CARDS}), ARRAY({_OVERCHARGES}), ARRA
 _LOCK_AND_READ_BEFORE = "SELECT * FROM lock_patients_and_read_before_recording($1::uuid[], $2::text[])"
 _BEFORE_EVERY_FEE = ReplayPosition(date.min, datetime.min.replace(tzinfo=UTC), UUID(int=0))
 
-_SET_CHARGED = text("UPDATE fees SET charged_amount = :amount WHERE fee_id = :fee_id AND charged_amount IS NULL")
-_ADD_CARD = text(
+
+class _Change(NamedTuple):
+    """One kind of change a recomputation records, as a part of `_RECORD_CHANGES`."""
+
+    name: str
+    columns: dict[str, str]
+    """The columns of its rows, each with its type: its parameters are made from this one list."""
+    statement: str
+    """Reading its rows from `{rows}`, the parameters unnest'ed as `r`."""
+
+
+_SET_CHARGED = _Change(
+    "charged",
+    {"fee_id": "uuid", "amount": "int"},
+    "UPDATE fees SET charged_amount = r.amount FROM {rows} "
+    "WHERE fees.fee_id = r.fee_id AND fees.charged_amount IS NULL",
+)
+_CARD_DATES = {"period_start": "date", "valid_from": "date", "valid_to": "date"}
+_ADD_CARD = _Change(
+    "cards_issued",
+    {"number": "text", "patient_key": "text", **_CARD_DATES, "ceiling": "int", "issued_at": "timestamptz"},
     "INSERT INTO free_cards (number, patient_key, period_start, valid_from, valid_to, ceiling, issued_at) "
-    "VALUES (:number, :patient_key, :period_start, :valid_from, :valid_to, :ceiling, :issued_at)"
+    "SELECT * FROM {rows}",
 )
-_MOVE_CARD = text(
-    "UPDATE free_cards SET period_start = :period_start, valid_from = :valid_from, valid_to = :valid_to, "
-    "ceiling = :ceiling WHERE number = :number"
+_MOVE_CARD = _Change(
+    "cards_moved",
+    {"number": "text", **_CARD_DATES, "ceiling": "int"},
+    "UPDATE free_cards AS c SET period_start = r.period_start, valid_from = r.valid_from, valid_to = r.valid_to, "
+    "ceiling = r.ceiling FROM {rows} WHERE c.number = r.number",
 )
-_REVOKE_CARD = text("UPDATE free_cards SET revoked_at = :at WHERE number = :number")
-_ADD_OVERCHARGE = text(
+_REVOKE_CARD = _Change(
+    "cards_revoked",
+    {"number": "text", "at": "timestamptz"},
+    "UPDATE free_cards AS c SET revoked_at = r.at FROM {rows} WHERE c.number = r.number",
+)
+_ADD_OVERCHARGE = _Change(
+    "overcharges_found",
+    {
+        "overcharge_id": "uuid",
+        "patient_key": "text",
+        "fee_id": "uuid",
+        "care_unit": "text",
+        "visit_date": "date",
+        "fee_type": "text",
+        "paid_amount": "int",
+        "amount_due": "int",
+        "amount": "int",
+        "at": "timestamptz",
+    },
     "INSERT INTO overcharges (overcharge_id, patient_key, fee_id, care_unit, visit_date, fee_type, paid_amount, "
-    "amount_due, amount, state, found_at, changed_at) VALUES (:overcharge_id, :patient_key, :fee_id, :care_unit, "
-    ":visit_date, :fee_type, :paid_amount, :amount_due, :amount, 'open', :at, :at)"
+    "amount_due, amount, state, found_at, changed_at) SELECT r.overcharge_id, r.patient_key, r.fee_id, r.care_unit, "
+    "r.visit_date, r.fee_type, r.paid_amount, r.amount_due, r.amount, 'open', r.at, r.at FROM {rows}",
 )
 # Only an open overcharge is the recomputation's to change: one marked refunded stays so, whatever a
 # recomputation read before the mark (the patient lock keeps the two apart; this is the second guard).
-_CHANGE_OVERCHARGE = text(
-    "UPDATE overcharges SET amount_due = :amount_due, amount = :amount, state = :state, changed_at = :at "
-    "WHERE overcharge_id = :overcharge_id AND state = 'open'"
+_CHANGE_OVERCHARGE = _Change(
+    "overcharges_changed",
+    {"overcharge_id": "uuid", "amount_due": "int", "amount": "int", "state": "text", "at": "timestamptz"},
+    "UPDATE overcharges AS o SET amount_due = r.amount_due, amount = r.amount, state = r.state, changed_at = r.at "
+    "FROM {rows} WHERE o.overcharge_id = r.overcharge_id AND o.state = 'open'",
 )
-_RECORD_UNDERCHARGE = text(
-    "INSERT INTO undercharges (fee_id, patient_key, care_unit, amount, recorded_at) "
-    "VALUES (:fee_id, :patient_key, :care_unit, :amount, :at) "
-    "ON CONFLICT (fee_id) DO UPDATE SET amount = excluded.amount, recorded_at = excluded.recorded_at"
+_RECORD_UNDERCHARGE = _Change(
+    "undercharges",
+    {"fee_id": "uuid", "patient_key": "text", "care_unit": "text", "amount": "int", "at": "timestamptz"},
+    "INSERT INTO undercharges (fee_id, patient_key, care_unit, amount, recorded_at) SELECT * FROM {rows} "
+    "ON CONFLICT (fee_id) DO UPDATE SET amount = excluded.amount, recorded_at = excluded.recorded_at",
 )
-_SET_CHECKPOINT = text(
+_SET_STATUS = _Change(
+    "statuses",
+    {"patient_key": "text", "status": "text", "at": "timestamptz"},
+    "INSERT INTO patient_status (patient_key, status, changed_at) SELECT r.patient_key, r.status::jsonb, r.at "
+    "FROM {rows} ON CONFLICT (patient_key) DO UPDATE SET status = excluded.status, changed_at = excluded.changed_at",
+)
+_SET_CHECKPOINT = _Change(
+    "checkpoints_set",
+    {
+        "patient_key": "text",
+        "visit_date": "date",
+        "registered_at": "timestamptz",
+        "fee_id": "uuid",
+        "card_period_start": "date",
+        "card_valid_from": "date",
+        "card_valid_to": "date",
+        "card_ceiling": "int",
+    },
     "INSERT INTO ledger_checkpoints (patient_key, visit_date, registered_at, fee_id, card_period_start, "
-    "card_valid_from, card_valid_to, card_ceiling) VALUES (:patient_key, :visit_date, :registered_at, :fee_id, "
-    ":card_period_start, :card_valid_from, :card_valid_to, :card_ceiling) ON CONFLICT (patient_key) DO UPDATE SET "
+    "card_valid_from, card_valid_to, card_ceiling) SELECT * FROM {rows} ON CONFLICT (patient_key) DO UPDATE SET "
     "visit_date = excluded.visit_date, registered_at = excluded.registered_at, fee_id = excluded.fee_id, "
     "card_period_start = excluded.card_period_start, card_valid_from = excluded.card_valid_from, "
-    "card_valid_to = excluded.card_valid_to, card_ceiling = excluded.card_ceiling"
+    "card_valid_to = excluded.card_valid_to, card_ceiling = excluded.card_ceiling",
 )
-_FORGET_CHECKPOINT = text("DELETE FROM ledger_checkpoints WHERE patient_key = :patient_key")
-_SET_STATUS = text(
-    "INSERT INTO patient_status (patient_key, status, changed_at) VALUES (:patient_key, CAST(:status AS jsonb), :at) "
-    "ON CONFLICT (patient_key) DO UPDATE SET status = excluded.status, changed_at = excluded.changed_at"
+_FORGET_CHECKPOINT = _Change(
+    "checkpoints_forgotten",
+    {"patient_key": "text"},
+    "DELETE FROM ledger_checkpoints AS c USING {rows} WHERE c.patient_key = r.patient_key",
 )
+
+
+def _in_one_statement(changes: Sequence[_Change]) -> str:
+    """Every kind of change as a data-modifying CTE over its parameters unnest'ed, the last the statement's own
+    (a kind without rows does nothing), each kind's arrays numbered after the kinds before it.
+
+    The parts run on one snapshot and see nothing another part writes, so none may depend on another or
+    touch a row another touches. None does: each patient is recomputed once per batch, so a fee, card,
+    overcharge, status or checkpoint is one patient's and changed once; and the kinds touch different tables
+    or different rows of one: a card issued has a new number while a card moved or revoked is a stored one,
+    matched at most once (`free_cards.reconcile`), so moved or revoked, not both; likewise an overcharge found
+    is new and one changed is stored; a patient's checkpoint is set or forgotten, not both. Every row they
+    change was committed before the statement, or written by an earlier statement of the transaction (the
+    fees' rows, `record_fee_versions`). An upsert given the same row twice would fail, not write it twice."""
+    parts: list[str] = []
+    number = 0
+    for change in changes:
+        arrays = []
+        for kind in change.columns.values():
+            number += 1
+            arrays.append(f"${number}::{kind}[]")
+        rows = f"unnest({', '.join(arrays)}) AS r({', '.join(change.columns)})"
+        parts.append(change.statement.format(rows=rows))
+    *before, last = parts
+    named = zip((change.name for change in changes[:-1]), before, strict=True)
+    return "WITH " + ", ".join(f"{name} AS ({part})" for name, part in named) + " " + last
 
 
 async def lock_patients(conn: AsyncConnection, patient_keys: Iterable[str]) -> None:
@@ -257,21 +340,13 @@ async def histories(
 
 
 async def record_changes(conn: AsyncConnection, batch: Sequence[PatientChanges]) -> None:
-    """Record what a batch's recomputations changed: one statement for each kind of change."""
-    for statement, rows in (
-        (_SET_CHARGED, _charge_rows(batch)),
-        (_ADD_CARD, _issued_card_rows(batch)),
-        (_MOVE_CARD, _moved_card_rows(batch)),
-        (_REVOKE_CARD, _revoked_card_rows(batch)),
-        (_ADD_OVERCHARGE, _found_overcharge_rows(batch)),
-        (_CHANGE_OVERCHARGE, _changed_overcharge_rows(batch)),
-        (_RECORD_UNDERCHARGE, _undercharge_rows(batch)),
-        (_SET_STATUS, _status_rows(batch)),
-        (_SET_CHECKPOINT, _checkpoint_rows(batch)),
-        (_FORGET_CHECKPOINT, _checkpoints_gone(batch)),
-    ):
-        if rows:
-            await conn.execute(statement, rows)
+    """Record what a batch's recomputations changed: every kind of change in one statement, one round trip."""
+    rows_of_each = [(change, rows_of(batch)) for change, rows_of in _RECORDED]
+    if not any(rows for _, rows in rows_of_each):
+        return
+    arrays = [[row[name] for row in rows] for change, rows in rows_of_each for name in change.columns]
+    db = await driver_connection(conn)
+    await db.execute(_RECORD_CHANGES, *arrays)
 
 
 Row = dict[str, Any]
@@ -412,6 +487,22 @@ def _checkpoints_gone(batch: Sequence[PatientChanges]) -> list[Row]:
         for changes in batch
         if changes.checkpoint_changed and changes.recomputation.ledger.checkpoint is None
     ]
+
+
+_RECORDED: tuple[tuple[_Change, Callable[[Sequence[PatientChanges]], list[Row]]], ...] = (
+    (_SET_CHARGED, _charge_rows),
+    (_ADD_CARD, _issued_card_rows),
+    (_MOVE_CARD, _moved_card_rows),
+    (_REVOKE_CARD, _revoked_card_rows),
+    (_ADD_OVERCHARGE, _found_overcharge_rows),
+    (_CHANGE_OVERCHARGE, _changed_overcharge_rows),
+    (_RECORD_UNDERCHARGE, _undercharge_rows),
+    (_SET_STATUS, _status_rows),
+    (_SET_CHECKPOINT, _checkpoint_rows),
+    (_FORGET_CHECKPOINT, _checkpoints_gone),
+)
+"""Each kind of change and the rows a batch gives it."""
+_RECORD_CHANGES = _in_one_statement([change for change, _ in _RECORDED])
 
 
 # --- HTTP reads and the refund mark ------------------------------------------------------------
