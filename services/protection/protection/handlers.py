@@ -15,7 +15,7 @@ from protection.ledger import Checkpoint, ReplayPosition
 from protection.ledger_changes import PatientChanges
 from protection.recompute import recompute, start_of
 from protection.regions import RegionSettings
-from protection.store import FeeEvent
+from protection.store import BeforeRecording, FeeEvent
 from runtime.consumers import Delivery, InvalidMessage
 from runtime.transaction import Transaction
 
@@ -25,11 +25,12 @@ Registration = tuple[Delivery, FeeRegistered]
 async def on_fee_events(deliveries: Sequence[Delivery], tx: Transaction, *, region: RegionSettings) -> None:
     """Fee versions in, each patient of the batch recomputed once, what changed published and recorded."""
     fee_events = [(delivery, fee_event_of(delivery)) for delivery in deliveries]
-    keys = sorted({event.patient_key for _, event in fee_events})
-    await store.lock_patients(tx.conn, keys)
+    events = [event for _, event in fee_events]
+    keys = sorted({event.patient_key for event in events})
+    before = await store.lock_and_read_before(tx.conn, [event.fee_id for event in events], keys)
     now = clock.now()
     today = clock.today_in_sweden(now)
-    recorded = await recorded_with_starts(tx, [event for _, event in fee_events], today)
+    recorded = await recorded_with_starts(tx, events, before, today)
     stored = await store.stored_patients(tx.conn, keys, recorded.starts)
     batch = [
         ledger_changes.patient_changes(
@@ -59,11 +60,13 @@ class Recorded(NamedTuple):
     """Each patient's checkpoint as stored before the batch (a patient without one has none yet)."""
 
 
-async def recorded_with_starts(tx: Transaction, events: Sequence[FeeEvent], today: date) -> Recorded:
-    """Record the fee versions, and say where each patient's recomputation may start: from the stored
-    checkpoint when no fee of the batch was, or now is, at or before it; else from the first fee."""
+async def recorded_with_starts(
+    tx: Transaction, events: Sequence[FeeEvent], before: BeforeRecording, today: date
+) -> Recorded:
+    """Record the fee versions, and say where each patient's recomputation may start (`before`: what was
+    stored before the batch): from the stored checkpoint when no fee of the batch was, or now is, at or
+    before it; else from the first fee."""
     keys = sorted({event.patient_key for event in events})
-    before = await store.before_recording(tx.conn, [event.fee_id for event in events], keys)
     moved = await store.record_fee_versions(tx.conn, events)
     changed: dict[str, list[ReplayPosition]] = {key: [] for key in keys}
     # Where each fee stood and, if recording moved it, where it stands now.

@@ -5,7 +5,7 @@ patients, so that a poll of a few hundred fee events costs a handful of round tr
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
@@ -28,19 +28,6 @@ _LOCK_PATIENTS = text(
     "SELECT count(pg_advisory_xact_lock(hashtext(k))) FROM "
     "(SELECT k FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k) AS ordered"
 )
-# The batch's versions are added and each fee's latest version read in one statement. A statement does not
-# see its own inserts, so the versions it added come from what the insert returned, beside those stored.
-_ADD_VERSIONS_READ_LATEST = (
-    "WITH added AS (INSERT INTO fee_versions (fee_id, version, patient_key, event_type, event) "
-    "SELECT fee_id, version, patient_key, event_type, event::jsonb "
-    "FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[]) "
-    "AS v(fee_id, version, patient_key, event_type, event) "
-    "ON CONFLICT DO NOTHING RETURNING fee_id, version, event_type), "
-    "versions AS (SELECT fee_id, version, event_type, false AS added FROM fee_versions "
-    "WHERE fee_id = ANY($1::uuid[]) UNION ALL SELECT fee_id, version, event_type, true FROM added) "
-    "SELECT DISTINCT ON (fee_id) fee_id, version, event_type, added FROM versions ORDER BY fee_id, version DESC"
-)
-"""Each fee's latest version, and whether the batch itself added it."""
 _UPSERTED = {
     "fee_id": "uuid",
     "version": "int",
@@ -57,18 +44,40 @@ _UPSERTED = {
     "receipt_issuer": "text",
 }
 """What a fee's row takes from its latest version, each field's column and its type: the statement below
-and the values it is given are both made from this one list."""
-# Straight through asyncpg, one statement for the batch: it says where each fee it inserted or changed now
-# stands in its patient's replay (a fee whose stored version is newer is left as it is, and not returned).
-_UPSERT_FEES = (
-    f"INSERT INTO fees ({', '.join(_UPSERTED)}, deleted) SELECT *, false FROM unnest("
-    + ", ".join(f"${number}::{kind}[]" for number, kind in enumerate(_UPSERTED.values(), 1))
-    + ") ON CONFLICT (fee_id) DO UPDATE SET version = excluded.version, visit_date = excluded.visit_date, "
+and the values it is given are both made from this one list (a deletion has none but the first three)."""
+_ARRIVED = {**_UPSERTED, "event_type": "text", "event": "text"}
+"""Each event of the batch: its fields for the fee's row, and the version as `fee_versions` keeps it."""
+# Straight through asyncpg, one statement for the batch. It keeps every version (`added`), finds each fee's
+# latest version, stored or added, and makes the fee's row that version, returning where each fee it inserted
+# or changed now stands. A statement does not see its own inserts, so the versions it added come from what
+# the insert returned, beside those stored. Only a latest version the batch itself added changes the row:
+# one stored before is the row already (both are written here, in one transaction). A fee's row is touched
+# once, by the deletion or by the upsert (`latest` has one row a fee); a fee whose stored version is newer
+# is left as it is (and not returned), and a deletion leaves the fee where it stood. A version sent twice in
+# the batch is the first one's (`arrival`), in `fee_versions` and in the row alike.
+_RECORD_FEE_VERSIONS = (
+    "WITH arrived AS (SELECT DISTINCT ON (fee_id, version) * FROM unnest("
+    + ", ".join(f"${number}::{kind}[]" for number, kind in enumerate(_ARRIVED.values(), 1))
+    + f") WITH ORDINALITY AS a({', '.join(_ARRIVED)}, arrival) ORDER BY fee_id, version, arrival), "
+    "added AS (INSERT INTO fee_versions (fee_id, version, patient_key, event_type, event) "
+    "SELECT fee_id, version, patient_key, event_type, event::jsonb FROM arrived "
+    "ON CONFLICT DO NOTHING RETURNING fee_id, version, event_type), "
+    "latest AS (SELECT DISTINCT ON (fee_id) fee_id, version, event_type, added FROM ("
+    "SELECT fee_id, version, event_type, false AS added FROM fee_versions WHERE fee_id = ANY($1::uuid[]) "
+    "UNION ALL SELECT fee_id, version, event_type, true FROM added) AS versions ORDER BY fee_id, version DESC), "
+    "deleted AS (UPDATE fees SET deleted = true, version = latest.version FROM latest "
+    f"WHERE fees.fee_id = latest.fee_id AND latest.added AND latest.event_type = '{FeeDeleted.event_type}' "
+    "AND fees.version < latest.version), "
+    f"upserted AS (INSERT INTO fees ({', '.join(_UPSERTED)}, deleted) "
+    f"SELECT {', '.join(f'a.{name}' for name in _UPSERTED)}, false "
+    "FROM latest JOIN arrived AS a USING (fee_id, version) "
+    f"WHERE latest.added AND latest.event_type <> '{FeeDeleted.event_type}' "
+    "ON CONFLICT (fee_id) DO UPDATE SET version = excluded.version, visit_date = excluded.visit_date, "
     "care_unit = excluded.care_unit, fee_type = excluded.fee_type, fee_amount = excluded.fee_amount, "
     "paid_amount = excluded.paid_amount, deleted = false WHERE fees.version < excluded.version "
-    "RETURNING fee_id, patient_key, visit_date, registered_at"
+    "RETURNING fee_id, patient_key, visit_date, registered_at) "
+    "SELECT fee_id, patient_key, visit_date, registered_at FROM upserted"
 )
-_DELETE_FEE = text("UPDATE fees SET deleted = true, version = :version WHERE fee_id = :fee_id AND version < :version")
 # The history is read straight through asyncpg (see `driver_connection`): it returns the fees of a
 # batch's patients, and that is where SQLAlchemy's row handling cost the most. Each patient's reads
 # start after the patient's checkpoint (`_STARTS`): a range scan of `fees_in_replay_order`. The four
@@ -98,57 +107,138 @@ _UNDERCHARGES = (
 )
 _STATUSES = "SELECT ROW(patient_key, status::text) FROM patient_status WHERE patient_key = ANY($1::text[])"
 _HISTORY = f"SELECT ARRAY({_FEES}), ARRAY({_CARDS}), ARRAY({_OVERCHARGES}), ARRAY({_UNDERCHARGES}), ARRAY({_STATUSES})"
-_POSITIONS = "SELECT ROW(fee_id, patient_key, visit_date, registered_at) FROM fees WHERE fee_id = ANY($1::uuid[])"
-_CHECKPOINTS = (
-    "SELECT ROW(patient_key, visit_date, registered_at, fee_id, card_period_start, card_valid_from, card_valid_to, "
-    "card_ceiling) FROM ledger_checkpoints WHERE patient_key = ANY($2::text[])"
-)
-_BEFORE_RECORDING = f"SELECT ARRAY({_POSITIONS}), ARRAY({_CHECKPOINTS})"
+# The function (migration 0009) takes the locks, then reads in a statement of its own, which sees what a
+# holder of one of the locks committed while the batch waited: a single statement could not.
+_LOCK_AND_READ_BEFORE = "SELECT * FROM lock_patients_and_read_before_recording($1::uuid[], $2::text[])"
 _BEFORE_EVERY_FEE = ReplayPosition(date.min, datetime.min.replace(tzinfo=UTC), UUID(int=0))
 
-_SET_CHARGED = text("UPDATE fees SET charged_amount = :amount WHERE fee_id = :fee_id AND charged_amount IS NULL")
-_ADD_CARD = text(
+
+class _Change(NamedTuple):
+    """One kind of change a recomputation records, as a part of `_RECORD_CHANGES`."""
+
+    name: str
+    columns: dict[str, str]
+    """The columns of its rows, each with its type: its parameters are made from this one list."""
+    statement: str
+    """Reading its rows from `{rows}`, the parameters unnest'ed as `r`."""
+
+
+_SET_CHARGED = _Change(
+    "charged",
+    {"fee_id": "uuid", "amount": "int"},
+    "UPDATE fees SET charged_amount = r.amount FROM {rows} "
+    "WHERE fees.fee_id = r.fee_id AND fees.charged_amount IS NULL",
+)
+_CARD_DATES = {"period_start": "date", "valid_from": "date", "valid_to": "date"}
+_ADD_CARD = _Change(
+    "cards_issued",
+    {"number": "text", "patient_key": "text", **_CARD_DATES, "ceiling": "int", "issued_at": "timestamptz"},
     "INSERT INTO free_cards (number, patient_key, period_start, valid_from, valid_to, ceiling, issued_at) "
-    "VALUES (:number, :patient_key, :period_start, :valid_from, :valid_to, :ceiling, :issued_at)"
+    "SELECT * FROM {rows}",
 )
-_MOVE_CARD = text(
-    "UPDATE free_cards SET period_start = :period_start, valid_from = :valid_from, valid_to = :valid_to, "
-    "ceiling = :ceiling WHERE number = :number"
+_MOVE_CARD = _Change(
+    "cards_moved",
+    {"number": "text", **_CARD_DATES, "ceiling": "int"},
+    "UPDATE free_cards AS c SET period_start = r.period_start, valid_from = r.valid_from, valid_to = r.valid_to, "
+    "ceiling = r.ceiling FROM {rows} WHERE c.number = r.number",
 )
-_REVOKE_CARD = text("UPDATE free_cards SET revoked_at = :at WHERE number = :number")
-_ADD_OVERCHARGE = text(
+_REVOKE_CARD = _Change(
+    "cards_revoked",
+    {"number": "text", "at": "timestamptz"},
+    "UPDATE free_cards AS c SET revoked_at = r.at FROM {rows} WHERE c.number = r.number",
+)
+_ADD_OVERCHARGE = _Change(
+    "overcharges_found",
+    {
+        "overcharge_id": "uuid",
+        "patient_key": "text",
+        "fee_id": "uuid",
+        "care_unit": "text",
+        "visit_date": "date",
+        "fee_type": "text",
+        "paid_amount": "int",
+        "amount_due": "int",
+        "amount": "int",
+        "at": "timestamptz",
+    },
     "INSERT INTO overcharges (overcharge_id, patient_key, fee_id, care_unit, visit_date, fee_type, paid_amount, "
-    "amount_due, amount, state, found_at, changed_at) VALUES (:overcharge_id, :patient_key, :fee_id, :care_unit, "
-    ":visit_date, :fee_type, :paid_amount, :amount_due, :amount, 'open', :at, :at)"
+    "amount_due, amount, state, found_at, changed_at) SELECT r.overcharge_id, r.patient_key, r.fee_id, r.care_unit, "
+    "r.visit_date, r.fee_type, r.paid_amount, r.amount_due, r.amount, 'open', r.at, r.at FROM {rows}",
 )
 # Only an open overcharge is the recomputation's to change: one marked refunded stays so, whatever a
 # recomputation read before the mark (the patient lock keeps the two apart; this is the second guard).
-_CHANGE_OVERCHARGE = text(
-    "UPDATE overcharges SET amount_due = :amount_due, amount = :amount, state = :state, changed_at = :at "
-    "WHERE overcharge_id = :overcharge_id AND state = 'open'"
+_CHANGE_OVERCHARGE = _Change(
+    "overcharges_changed",
+    {"overcharge_id": "uuid", "amount_due": "int", "amount": "int", "state": "text", "at": "timestamptz"},
+    "UPDATE overcharges AS o SET amount_due = r.amount_due, amount = r.amount, state = r.state, changed_at = r.at "
+    "FROM {rows} WHERE o.overcharge_id = r.overcharge_id AND o.state = 'open'",
 )
-_RECORD_UNDERCHARGE = text(
-    "INSERT INTO undercharges (fee_id, patient_key, care_unit, amount, recorded_at) "
-    "VALUES (:fee_id, :patient_key, :care_unit, :amount, :at) "
-    "ON CONFLICT (fee_id) DO UPDATE SET amount = excluded.amount, recorded_at = excluded.recorded_at"
+_RECORD_UNDERCHARGE = _Change(
+    "undercharges",
+    {"fee_id": "uuid", "patient_key": "text", "care_unit": "text", "amount": "int", "at": "timestamptz"},
+    "INSERT INTO undercharges (fee_id, patient_key, care_unit, amount, recorded_at) SELECT * FROM {rows} "
+    "ON CONFLICT (fee_id) DO UPDATE SET amount = excluded.amount, recorded_at = excluded.recorded_at",
 )
-_SET_CHECKPOINT = text(
+_SET_STATUS = _Change(
+    "statuses",
+    {"patient_key": "text", "status": "text", "at": "timestamptz"},
+    "INSERT INTO patient_status (patient_key, status, changed_at) SELECT r.patient_key, r.status::jsonb, r.at "
+    "FROM {rows} ON CONFLICT (patient_key) DO UPDATE SET status = excluded.status, changed_at = excluded.changed_at",
+)
+_SET_CHECKPOINT = _Change(
+    "checkpoints_set",
+    {
+        "patient_key": "text",
+        "visit_date": "date",
+        "registered_at": "timestamptz",
+        "fee_id": "uuid",
+        "card_period_start": "date",
+        "card_valid_from": "date",
+        "card_valid_to": "date",
+        "card_ceiling": "int",
+    },
     "INSERT INTO ledger_checkpoints (patient_key, visit_date, registered_at, fee_id, card_period_start, "
-    "card_valid_from, card_valid_to, card_ceiling) VALUES (:patient_key, :visit_date, :registered_at, :fee_id, "
-    ":card_period_start, :card_valid_from, :card_valid_to, :card_ceiling) ON CONFLICT (patient_key) DO UPDATE SET "
+    "card_valid_from, card_valid_to, card_ceiling) SELECT * FROM {rows} ON CONFLICT (patient_key) DO UPDATE SET "
     "visit_date = excluded.visit_date, registered_at = excluded.registered_at, fee_id = excluded.fee_id, "
     "card_period_start = excluded.card_period_start, card_valid_from = excluded.card_valid_from, "
-    "card_valid_to = excluded.card_valid_to, card_ceiling = excluded.card_ceiling"
+    "card_valid_to = excluded.card_valid_to, card_ceiling = excluded.card_ceiling",
 )
-_FORGET_CHECKPOINT = text("DELETE FROM ledger_checkpoints WHERE patient_key = :patient_key")
-_SET_STATUS = text(
-    "INSERT INTO patient_status (patient_key, status, changed_at) VALUES (:patient_key, CAST(:status AS jsonb), :at) "
-    "ON CONFLICT (patient_key) DO UPDATE SET status = excluded.status, changed_at = excluded.changed_at"
+_FORGET_CHECKPOINT = _Change(
+    "checkpoints_forgotten",
+    {"patient_key": "text"},
+    "DELETE FROM ledger_checkpoints AS c USING {rows} WHERE c.patient_key = r.patient_key",
 )
+
+
+def _in_one_statement(changes: Sequence[_Change]) -> str:
+    """Every kind of change as a data-modifying CTE over its parameters unnest'ed, the last the statement's own
+    (a kind without rows does nothing), each kind's arrays numbered after the kinds before it.
+
+    The parts run on one snapshot and see nothing another part writes, so none may depend on another or
+    touch a row another touches. None does: each patient is recomputed once per batch, so a fee, card,
+    overcharge, status or checkpoint is one patient's and changed once; and the kinds touch different tables
+    or different rows of one: a card issued has a new number while a card moved or revoked is a stored one,
+    matched at most once (`free_cards.reconcile`), so moved or revoked, not both; likewise an overcharge found
+    is new and one changed is stored; a patient's checkpoint is set or forgotten, not both. Every row they
+    change was committed before the statement, or written by an earlier statement of the transaction (the
+    fees' rows, `record_fee_versions`). An upsert given the same row twice would fail, not write it twice."""
+    parts: list[str] = []
+    number = 0
+    for change in changes:
+        arrays = []
+        for kind in change.columns.values():
+            number += 1
+            arrays.append(f"${number}::{kind}[]")
+        rows = f"unnest({', '.join(arrays)}) AS r({', '.join(change.columns)})"
+        parts.append(change.statement.format(rows=rows))
+    *before, last = parts
+    named = zip((change.name for change in changes[:-1]), before, strict=True)
+    return "WITH " + ", ".join(f"{name} AS ({part})" for name, part in named) + " " + last
 
 
 async def lock_patients(conn: AsyncConnection, patient_keys: Iterable[str]) -> None:
-    """One patient's ledger is recomputed one change at a time, whichever replica handles it."""
+    """One patient's ledger is recomputed one change at a time, whichever replica handles it. (A batch of
+    fee events takes these locks with `lock_and_read_before`, in the same order.)"""
     await conn.execute(_LOCK_PATIENTS, {"keys": sorted(set(patient_keys))})
 
 
@@ -159,36 +249,9 @@ async def record_fee_versions(conn: AsyncConnection, events: Sequence[FeeEvent])
     if not events:
         return []
     db = await driver_connection(conn)
-    latest = await db.fetch(
-        _ADD_VERSIONS_READ_LATEST,
-        [e.fee_id for e in events],
-        [e.version for e in events],
-        [e.patient_key for e in events],
-        [e.event_type for e in events],
-        [e.model_dump_json() for e in events],
-    )
-    arrived: dict[tuple[UUID, int], FeeRegistered | FeeCorrected] = {}
-    for e in events:
-        if isinstance(e, FeeRegistered | FeeCorrected):
-            arrived.setdefault((e.fee_id, e.version), e)
-    upserts: list[FeeRegistered | FeeCorrected] = []
-    deletions: list[dict[str, Any]] = []
-    for fee_id, version, event_type, added in latest:
-        # A latest version stored before this batch is already the fee's row: both are written here, in
-        # one transaction. So only a latest version the batch itself added changes the row.
-        if not added:
-            continue
-        if event_type == FeeDeleted.event_type:
-            deletions.append({"fee_id": fee_id, "version": version})
-        else:
-            upserts.append(arrived[(fee_id, version)])
-    moved: list[FeePosition] = []
-    if upserts:
-        columns = [[getattr(fee, name) for fee in upserts] for name in _UPSERTED]
-        moved = [_position(row) for row in await db.fetch(_UPSERT_FEES, *columns)]
-    if deletions:
-        await conn.execute(_DELETE_FEE, deletions)
-    return moved
+    fields = [[getattr(event, name, None) for event in events] for name in _UPSERTED]
+    versions = [[event.event_type for event in events], [event.model_dump_json() for event in events]]
+    return [_position(row) for row in await db.fetch(_RECORD_FEE_VERSIONS, *fields, *versions)]
 
 
 class FeePosition(NamedTuple):
@@ -210,17 +273,23 @@ class BeforeRecording(NamedTuple):
     """Each patient's checkpoint as last stored (a patient without one has none yet)."""
 
 
-async def before_recording(
-    conn: AsyncConnection, fee_ids: Sequence[UUID], patient_keys: Sequence[str]
+async def lock_and_read_before(
+    conn: AsyncConnection, fee_ids: Iterable[UUID], patient_keys: Iterable[str]
 ) -> BeforeRecording:
-    """Where the fees stand and the patients' checkpoints, in one round trip."""
+    """The patients' locks (`lock_patients`), then where the fees stand and the patients' checkpoints as
+    the last holder of a lock left them: one round trip."""
     db = await driver_connection(conn)
-    position_rows, checkpoint_rows = await db.fetchrow(_BEFORE_RECORDING, list(set(fee_ids)), list(patient_keys))
+    rows = await db.fetch(_LOCK_AND_READ_BEFORE, list(set(fee_ids)), sorted(set(patient_keys)))
+    positions: list[FeePosition] = []
     checkpoints: dict[str, Checkpoint] = {}
-    for key, visit, registered_at, fee_id, period_start, valid_from, valid_to, ceiling in checkpoint_rows:
+    for is_checkpoint, key, visit, registered_at, fee_id, period_start, valid_from, valid_to, ceiling in rows:
+        position = ReplayPosition(visit, registered_at, fee_id)
+        if not is_checkpoint:
+            positions.append(FeePosition(key, position))
+            continue
         card = None if period_start is None else FreeCard(period_start, valid_from, valid_to, ceiling)
-        checkpoints[key] = Checkpoint(ReplayPosition(visit, registered_at, fee_id), card)
-    return BeforeRecording([_position(row) for row in position_rows], checkpoints)
+        checkpoints[key] = Checkpoint(position, card)
+    return BeforeRecording(positions, checkpoints)
 
 
 class StoredPatient(NamedTuple):
@@ -271,21 +340,13 @@ async def histories(
 
 
 async def record_changes(conn: AsyncConnection, batch: Sequence[PatientChanges]) -> None:
-    """Record what a batch's recomputations changed: one statement for each kind of change."""
-    for statement, rows in (
-        (_SET_CHARGED, _charge_rows(batch)),
-        (_ADD_CARD, _issued_card_rows(batch)),
-        (_MOVE_CARD, _moved_card_rows(batch)),
-        (_REVOKE_CARD, _revoked_card_rows(batch)),
-        (_ADD_OVERCHARGE, _found_overcharge_rows(batch)),
-        (_CHANGE_OVERCHARGE, _changed_overcharge_rows(batch)),
-        (_RECORD_UNDERCHARGE, _undercharge_rows(batch)),
-        (_SET_STATUS, _status_rows(batch)),
-        (_SET_CHECKPOINT, _checkpoint_rows(batch)),
-        (_FORGET_CHECKPOINT, _checkpoints_gone(batch)),
-    ):
-        if rows:
-            await conn.execute(statement, rows)
+    """Record what a batch's recomputations changed: every kind of change in one statement, one round trip."""
+    rows_of_each = [(change, rows_of(batch)) for change, rows_of in _RECORDED]
+    if not any(rows for _, rows in rows_of_each):
+        return
+    arrays = [[row[name] for row in rows] for change, rows in rows_of_each for name in change.columns]
+    db = await driver_connection(conn)
+    await db.execute(_RECORD_CHANGES, *arrays)
 
 
 Row = dict[str, Any]
@@ -426,6 +487,22 @@ def _checkpoints_gone(batch: Sequence[PatientChanges]) -> list[Row]:
         for changes in batch
         if changes.checkpoint_changed and changes.recomputation.ledger.checkpoint is None
     ]
+
+
+_RECORDED: tuple[tuple[_Change, Callable[[Sequence[PatientChanges]], list[Row]]], ...] = (
+    (_SET_CHARGED, _charge_rows),
+    (_ADD_CARD, _issued_card_rows),
+    (_MOVE_CARD, _moved_card_rows),
+    (_REVOKE_CARD, _revoked_card_rows),
+    (_ADD_OVERCHARGE, _found_overcharge_rows),
+    (_CHANGE_OVERCHARGE, _changed_overcharge_rows),
+    (_RECORD_UNDERCHARGE, _undercharge_rows),
+    (_SET_STATUS, _status_rows),
+    (_SET_CHECKPOINT, _checkpoint_rows),
+    (_FORGET_CHECKPOINT, _checkpoints_gone),
+)
+"""Each kind of change and the rows a batch gives it."""
+_RECORD_CHANGES = _in_one_statement([change for change, _ in _RECORDED])
 
 
 # --- HTTP reads and the refund mark ------------------------------------------------------------

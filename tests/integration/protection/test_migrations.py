@@ -1,0 +1,59 @@
+"""Protection's schema migrations: the function a batch locks its patients and reads with (0009) is made
+for the service's role alone, and going back drops it."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, text
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
+from efrikort.infra.stack import InfraEndpoints
+from runtime.settings import async_driver_url
+
+pytestmark = pytest.mark.integration
+
+MIGRATIONS = Path(__file__).parents[3] / "services" / "protection" / "protection" / "migrations"
+FUNCTION = "lock_patients_and_read_before_recording"
+
+
+async def test_the_lock_and_read_function_is_not_public_and_a_downgrade_drops_it(infra: InfraEndpoints) -> None:
+    schema = f"protection_migration_{uuid.uuid4().hex[:8]}"
+    engine = create_async_engine(
+        async_driver_url(infra.database_url), connect_args={"server_settings": {"search_path": schema}}
+    )
+
+    def migrate(connection: Connection, revision: str, *, down: bool = False) -> None:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes.update(schema=schema, connection=connection)
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+    async def functions(conn: AsyncConnection) -> list[tuple[str, bool]]:
+        rows = await conn.execute(
+            text(
+                "SELECT p.proname, has_function_privilege('public', p.oid, 'EXECUTE') FROM pg_proc p "
+                "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = :schema AND p.proname = :name"
+            ),
+            {"schema": schema, "name": FUNCTION},
+        )
+        return [tuple(row) for row in rows]
+
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text(f"CREATE SCHEMA {schema}"))
+            await conn.run_sync(migrate, "head")
+            made = await functions(conn)
+            await conn.run_sync(migrate, "0008", down=True)
+            after_downgrade = await functions(conn)
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        await engine.dispose()
+
+    assert made == [(FUNCTION, False)]
+    assert after_downgrade == []

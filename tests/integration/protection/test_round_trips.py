@@ -1,0 +1,101 @@
+"""What one poll of fee events costs in statements sent to PostgreSQL: at 200 submissions a second the answer
+waits on the number of round trips on its path more than on the CPU they take (README, "Measuring load").
+Counted from `pg_stat_statements` (the local server loads it) for the test's own role; `-s` prints them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+
+from contracts.envelope import Envelope
+from contracts.events import FeeRegistered
+from contracts.integration import FeeSource
+from contracts.topics import FEES
+from efrikort.infra.stack import InfraEndpoints
+from protection.handlers import on_fee_events
+from protection.regions import RegionSettings
+from runtime.consumers import Delivery
+from runtime.transaction import UnitOfWork
+
+pytestmark = pytest.mark.integration
+
+REGION = RegionSettings.load()
+
+
+def delivery(event: FeeRegistered, offset: int) -> Delivery:
+    envelope = Envelope.wrap(event, producer="registration", correlation_id=str(uuid.uuid4()))
+    headers = {"event_type": envelope.event_type, "event_id": str(envelope.event_id)}
+    return Delivery(FEES.name, 0, offset, event.patient_key.encode(), envelope.model_dump_json().encode(), headers)
+
+
+def registered(patient: str, visit: date) -> FeeRegistered:
+    """A visit charged as assessed (no paid amount): its charge is recorded, as at the desk."""
+    return FeeRegistered(
+        fee_id=uuid.uuid4(),
+        version=1,
+        submission_id=str(uuid.uuid4()),
+        system_id=None,
+        patient_key=patient,
+        birth_date=date(1985, 4, 12),
+        visit_date=visit,
+        care_unit="SE2321000016-RT",
+        registered_by="SE2321000016-E001",
+        fee_type="doctor_visit",
+        fee_amount=300,
+        paid_amount=None,
+        source=FeeSource.VISIT,
+        registered_at=datetime.now(UTC),
+    )
+
+
+async def test_a_poll_of_new_fees_costs_one_statement_for_each_step_of_protection_s(
+    work: UnitOfWork, infra: InfraEndpoints
+) -> None:
+    patients = [f"round-trip-{uuid.uuid4().hex[:8]}-{n}" for n in range(3)]
+    offsets = iter(range(1, 1000))
+    first_day = date(2025, 1, 13)
+    for week in range(4):  # 1 200 kr before the poll counted, whose fees reach the ceiling (1 450)
+        async with work.begin() as tx:
+            fees = [registered(p, first_day + timedelta(weeks=week)) for p in patients]
+            await on_fee_events([delivery(fee, next(offsets)) for fee in fees], tx, region=REGION)
+    async with work.engine.connect() as conn:
+        role = await conn.exec_driver_sql("SELECT current_user")
+        role_name = role.scalar_one()
+    owner = await asyncpg.connect(infra.database_url)
+    try:
+        await owner.execute("SELECT pg_stat_statements_reset((SELECT oid FROM pg_roles WHERE rolname = $1))", role_name)
+        async with work.begin() as tx:
+            fees = [registered(p, first_day + timedelta(weeks=4)) for p in patients]
+            await on_fee_events([delivery(fee, next(offsets)) for fee in fees], tx, region=REGION)
+        rows = await owner.fetch(
+            "SELECT s.calls, s.query FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid "
+            "WHERE r.rolname = $1 ORDER BY s.query",
+            role_name,
+        )
+    finally:
+        await owner.close()
+    for calls, query in rows:
+        print(f"{calls:3}  {query[:150]}")
+    async with work.engine.connect() as conn:
+        written = await conn.execute(
+            text(
+                "SELECT (SELECT count(*) FROM fees WHERE patient_key = ANY(:keys) AND charged_amount IS NOT NULL), "
+                "(SELECT count(*) FROM free_cards WHERE patient_key = ANY(:keys)), "
+                "(SELECT count(*) FROM patient_status WHERE patient_key = ANY(:keys)), "
+                "(SELECT count(*) FROM ledger_checkpoints WHERE patient_key = ANY(:keys))"
+            ),
+            {"keys": patients},
+        )
+        charged_cards_statuses_checkpoints = tuple(written.one())
+
+    # Each fee charged, and each patient's fees reached the ceiling: a card, a status, a checkpoint each.
+    assert charged_cards_statuses_checkpoints == (15, 3, 3, 3)
+    # The transaction's own (BEGIN, the outbox's insert, COMMIT) aside, protection's steps: lock and read
+    # before, record the versions, read the history, record the changes. (pg_stat_statements counts each
+    # row of an executemany as a call.)
+    own = [(calls, query) for calls, query in rows if query not in ("BEGIN", "COMMIT") and "INTO outbox" not in query]
+    assert [calls for calls, _ in own] == [1, 1, 1, 1], own
