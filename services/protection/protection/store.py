@@ -107,7 +107,7 @@ _UNDERCHARGES = (
 )
 _STATUSES = "SELECT ROW(patient_key, status::text) FROM patient_status WHERE patient_key = ANY($1::text[])"
 _HISTORY = f"SELECT ARRAY({_FEES}), ARRAY({_CARDS}), ARRAY({_OVERCHARGES}), ARRAY({_UNDERCHARGES}), ARRAY({_STATUSES})"
-# The function (migration 0009) takes the locks, then reads in a statement of its own, which sees what a
+# The function (migration 0010) takes the locks, then reads in a statement of its own, which sees what a
 # holder of one of the locks committed while the batch waited: a single statement could not.
 _LOCK_AND_READ_BEFORE = "SELECT * FROM lock_patients_and_read_before_recording($1::uuid[], $2::text[])"
 _BEFORE_EVERY_FEE = ReplayPosition(date.min, datetime.min.replace(tzinfo=UTC), UUID(int=0))

@@ -1,5 +1,5 @@
-"""Protection's schema migrations: the function a batch locks its patients and reads with (0009) is made
-for the service's role alone, and going back drops it."""
+"""Protection's schema migrations: the functions a batch checks for exits with (0009, the runtime's) and
+locks its patients and reads with (0010) are made for the service's role alone, and going back drops them."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ from runtime.settings import async_driver_url
 pytestmark = pytest.mark.integration
 
 MIGRATIONS = Path(__file__).parents[3] / "services" / "protection" / "protection" / "migrations"
-FUNCTION = "lock_patients_and_read_before_recording"
+FUNCTIONS = ["exited_among", "lock_patients_and_read_before_recording"]
 
 
-async def test_the_lock_and_read_function_is_not_public_and_a_downgrade_drops_it(infra: InfraEndpoints) -> None:
+async def test_the_functions_a_batch_calls_are_not_public_and_a_downgrade_drops_them(infra: InfraEndpoints) -> None:
     schema = f"protection_migration_{uuid.uuid4().hex[:8]}"
     engine = create_async_engine(
         async_driver_url(infra.database_url), connect_args={"server_settings": {"search_path": schema}}
@@ -37,9 +37,10 @@ async def test_the_lock_and_read_function_is_not_public_and_a_downgrade_drops_it
         rows = await conn.execute(
             text(
                 "SELECT p.proname, has_function_privilege('public', p.oid, 'EXECUTE') FROM pg_proc p "
-                "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = :schema AND p.proname = :name"
+                "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = :schema AND p.proname = ANY(:names) "
+                "ORDER BY p.proname"
             ),
-            {"schema": schema, "name": FUNCTION},
+            {"schema": schema, "names": FUNCTIONS},
         )
         return [tuple(row) for row in rows]
 
@@ -55,5 +56,5 @@ async def test_the_lock_and_read_function_is_not_public_and_a_downgrade_drops_it
             await conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         await engine.dispose()
 
-    assert made == [(FUNCTION, False)]
+    assert made == [(name, False) for name in FUNCTIONS]
     assert after_downgrade == []

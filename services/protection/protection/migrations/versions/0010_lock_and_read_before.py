@@ -5,13 +5,13 @@ One statement could not do both: in READ COMMITTED a statement reads the snapsho
 read in the statement that waited for a lock would not see what the lock's holder committed meanwhile. In a
 VOLATILE PL/pgSQL function each statement takes a snapshot of its own, so the read after the locks sees it.
 
-Revision ID: 0009
+Revision ID: 0010
 """
 
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
