@@ -25,6 +25,7 @@ from efrikort.infra.stack import InfraEndpoints
 from efrikort.services import ServiceProcess
 from efrikort.through_access import PartialExport
 from protection.settings import ProtectionSettings
+from runtime.consumers import Delivery
 from runtime.outbox import envelope_headers
 from runtime.patient_key import patient_key
 from runtime.settings import DEV_PATIENT_KEY_SECRET
@@ -100,6 +101,36 @@ async def producer(infra: InfraEndpoints) -> AsyncIterator[AIOKafkaProducer]:
 async def http(granted: ServiceProcess) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=granted.url, timeout=10, headers=DESK) as client:
         yield client
+
+
+def fee_registered(
+    patient: str, visit: date, amount: int = 300, *, unit: str = UNIT_A, paid: int | None = None
+) -> FeeRegistered:
+    """A fee as registration records it (version 1), for a patient known by key only: what the tests that call
+    protection's handler and store in this process give them."""
+    return FeeRegistered(
+        fee_id=uuid.uuid4(),
+        version=1,
+        submission_id=str(uuid.uuid4()),
+        system_id=None,
+        patient_key=patient,
+        birth_date=date(1985, 4, 12),
+        visit_date=visit,
+        care_unit=unit,
+        registered_by="SE2321000016-E001",
+        fee_type="doctor_visit",
+        fee_amount=amount,
+        paid_amount=paid,
+        source=FeeSource.VISIT,
+        registered_at=datetime.now(UTC),
+    )
+
+
+def as_delivery(event: Event, patient: str, offset: int) -> Delivery:
+    """The event as protection's consumer hands it to the handler, keyed by its patient."""
+    envelope = Envelope.wrap(event, producer="registration", correlation_id=str(uuid.uuid4()))
+    headers = {"event_type": envelope.event_type, "event_id": str(envelope.event_id)}
+    return Delivery(FEES.name, 0, offset, patient.encode(), envelope.model_dump_json().encode(), headers)
 
 
 class Patient:

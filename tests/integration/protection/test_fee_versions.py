@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -11,34 +10,16 @@ import pytest
 from sqlalchemy import text
 
 from contracts.events import FeeCorrected, FeeDeleted, FeeRegistered
-from contracts.integration import FeeSource
 from protection import store
 from protection.ledger import ReplayPosition
 from runtime.transaction import UnitOfWork
+from tests.integration.protection.conftest import fee_registered
 
 pytestmark = pytest.mark.integration
 
 PATIENT = "fee-versions-patient"
 UNIT = "SE2321000016-FV"
-
-
-def registered(amount: int = 300, visit: date = date(2025, 3, 1)) -> FeeRegistered:
-    return FeeRegistered(
-        fee_id=uuid.uuid4(),
-        version=1,
-        submission_id=str(uuid.uuid4()),
-        system_id=None,
-        patient_key=PATIENT,
-        birth_date=date(1985, 4, 12),
-        visit_date=visit,
-        care_unit=UNIT,
-        registered_by="SE2321000016-E001",
-        fee_type="doctor_visit",
-        fee_amount=amount,
-        paid_amount=amount,
-        source=FeeSource.VISIT,
-        registered_at=datetime.now(UTC),
-    )
+VISIT = date(2025, 3, 1)
 
 
 def corrected(fee: FeeRegistered, visit: date, version: int = 2) -> FeeCorrected:
@@ -99,14 +80,14 @@ async def versions_of(work: UnitOfWork, fee: FeeRegistered) -> list[tuple[int, s
 async def test_a_deletion_before_its_registration_in_one_batch_leaves_the_fee_without_a_counting_row(
     work: UnitOfWork,
 ) -> None:
-    fee = registered()
+    fee = fee_registered(PATIENT, VISIT, unit=UNIT, paid=300)
     assert await recorded(work, deleted(fee), fee) == []
     assert await row_of(work, fee) is None
     assert await versions_of(work, fee) == [(1, "FeeRegistered", 300), (2, "FeeDeleted", None)]
 
 
 async def test_a_registration_arriving_after_its_deletion_does_not_bring_the_fee_back(work: UnitOfWork) -> None:
-    fee = registered()
+    fee = fee_registered(PATIENT, VISIT, unit=UNIT, paid=300)
     assert await recorded(work, deleted(fee)) == []
     assert await recorded(work, fee) == []
     assert await row_of(work, fee) is None
@@ -114,21 +95,21 @@ async def test_a_registration_arriving_after_its_deletion_does_not_bring_the_fee
 
 
 async def test_a_deletion_marks_the_row_deleted_where_it_stood_and_does_not_move_it(work: UnitOfWork) -> None:
-    fee = registered()
+    fee = fee_registered(PATIENT, VISIT, unit=UNIT, paid=300)
     assert await recorded(work, fee) == [at(fee, fee.visit_date)]
     assert await recorded(work, deleted(fee)) == []
     assert await row_of(work, fee) == {"version": 2, "visit_date": fee.visit_date, "fee_amount": 300, "deleted": True}
 
 
 async def test_a_correction_before_its_registration_in_one_batch_is_the_row(work: UnitOfWork) -> None:
-    fee = registered()
+    fee = fee_registered(PATIENT, VISIT, unit=UNIT, paid=300)
     moved = date(2025, 2, 14)
     assert await recorded(work, corrected(fee, moved), fee) == [at(fee, moved)]
     assert await row_of(work, fee) == {"version": 2, "visit_date": moved, "fee_amount": 300, "deleted": False}
 
 
 async def test_an_older_version_sent_again_or_late_changes_nothing(work: UnitOfWork) -> None:
-    fee = registered()
+    fee = fee_registered(PATIENT, VISIT, unit=UNIT, paid=300)
     moved = date(2025, 2, 14)
     assert await recorded(work, corrected(fee, moved)) == [at(fee, moved)]
     assert await recorded(work, fee) == []  # late: first seen after its correction
@@ -138,7 +119,7 @@ async def test_an_older_version_sent_again_or_late_changes_nothing(work: UnitOfW
 
 
 async def test_a_version_sent_twice_in_one_batch_is_the_first_one_s(work: UnitOfWork) -> None:
-    first = registered(amount=300)
+    first = fee_registered(PATIENT, VISIT, unit=UNIT, paid=300)
     again = first.model_copy(update={"fee_amount": 500, "paid_amount": 500})
     assert await recorded(work, first, again) == [at(first, first.visit_date)]
     assert await row_of(work, first) == {
@@ -152,7 +133,7 @@ async def test_a_version_sent_twice_in_one_batch_is_the_first_one_s(work: UnitOf
 
 async def test_a_row_whose_stored_version_is_newer_is_left_as_it_is(work: UnitOfWork) -> None:
     """A row written without its versions (a ledger loaded by `seed-ledger`) is newer than what arrives."""
-    fee = registered()
+    fee = fee_registered(PATIENT, VISIT, unit=UNIT, paid=300)
     await recorded(work, fee)
     async with work.begin() as tx:
         await tx.conn.execute(text("UPDATE fees SET version = 3 WHERE fee_id = :fee_id"), {"fee_id": fee.fee_id})

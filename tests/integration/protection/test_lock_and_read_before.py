@@ -7,37 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from sqlalchemy import text
 
-from contracts.events import FeeRegistered
-from contracts.integration import FeeSource
 from protection import store
 from protection.ledger import Checkpoint, FreeCard, ReplayPosition
 from runtime.transaction import UnitOfWork
+from tests.integration.protection.conftest import fee_registered
 
 pytestmark = pytest.mark.integration
-
-
-def registered(patient: str, visit: date) -> FeeRegistered:
-    return FeeRegistered(
-        fee_id=uuid.uuid4(),
-        version=1,
-        submission_id=str(uuid.uuid4()),
-        system_id=None,
-        patient_key=patient,
-        birth_date=date(1985, 4, 12),
-        visit_date=visit,
-        care_unit="SE2321000016-LA",
-        registered_by="SE2321000016-E001",
-        fee_type="doctor_visit",
-        fee_amount=300,
-        paid_amount=300,
-        source=FeeSource.VISIT,
-        registered_at=datetime.now(UTC),
-    )
 
 
 async def waiting_for_a_lock(work: UnitOfWork) -> None:
@@ -55,7 +35,7 @@ async def waiting_for_a_lock(work: UnitOfWork) -> None:
 
 async def test_a_batch_that_waited_for_a_patient_s_lock_reads_what_its_holder_committed(work: UnitOfWork) -> None:
     patient = f"lock-patient-{uuid.uuid4().hex[:8]}"
-    fee = registered(patient, date(2025, 3, 1))
+    fee = fee_registered(patient, date(2025, 3, 1), paid=300)
     checkpoint = Checkpoint(
         ReplayPosition(fee.visit_date, fee.registered_at, fee.fee_id),
         FreeCard(date(2025, 1, 10), date(2025, 3, 1), date(2026, 1, 9), 1450),

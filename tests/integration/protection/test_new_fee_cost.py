@@ -15,14 +15,10 @@ import random
 import statistics
 import time
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 
-from contracts.envelope import Envelope
-from contracts.events import FeeRegistered
-from contracts.integration import FeeSource
-from contracts.topics import FEES
 from efrikort.bench_protection import run_new_fee_bench
 from efrikort.infra.stack import InfraEndpoints
 from efrikort.services import ServiceProcess
@@ -30,34 +26,13 @@ from protection.handlers import on_fee_events
 from protection.regions import RegionSettings
 from runtime.consumers import Delivery
 from runtime.transaction import UnitOfWork
+from tests.integration.protection.conftest import as_delivery, fee_registered
 
 pytestmark = pytest.mark.integration
 
 SIZES = (5, int(os.environ.get("EFRIKORT_NEW_FEE_BENCH_HISTORY", "40")))
 SAMPLES = int(os.environ.get("EFRIKORT_NEW_FEE_BENCH_SAMPLES", "4"))
 REGION = RegionSettings.load()
-
-
-def registered(patient: str, day: date, offset: int) -> Delivery:
-    fee = FeeRegistered(
-        fee_id=uuid.uuid4(),
-        version=1,
-        submission_id=str(uuid.uuid4()),
-        system_id=None,
-        patient_key=patient,
-        birth_date=date(1985, 4, 12),
-        visit_date=day,
-        care_unit="SE2321000016-U001",
-        registered_by="SE2321000016-E001",
-        fee_type="doctor_visit",
-        fee_amount=300,
-        paid_amount=None,
-        source=FeeSource.VISIT,
-        registered_at=datetime.now(UTC),
-    )
-    envelope = Envelope.wrap(fee, producer="registration", correlation_id=str(uuid.uuid4()))
-    headers = {"event_type": envelope.event_type, "event_id": str(envelope.event_id)}
-    return Delivery(FEES.name, 0, offset, patient.encode(), envelope.model_dump_json().encode(), headers)
 
 
 async def handled(work: UnitOfWork, deliveries: list[Delivery]) -> float:
@@ -73,11 +48,15 @@ async def test_handling_a_new_fee_is_timed_for_a_short_and_a_long_history(work: 
     medians = {}
     for size in SIZES:
         patient = f"cost-{size}-{uuid.uuid4().hex[:8]}"
-        history = [registered(patient, today - timedelta(days=days - i * days // size), i) for i in range(size)]
+        history = [
+            as_delivery(fee_registered(patient, today - timedelta(days=days - i * days // size)), patient, i)
+            for i in range(size)
+        ]
         for first in range(0, size, 100):
             await handled(work, history[first : first + 100])
         timings = [
-            await handled(work, [registered(patient, today - timedelta(days=1), size + i)]) for i in range(SAMPLES)
+            await handled(work, [as_delivery(fee_registered(patient, today - timedelta(days=1)), patient, size + i)])
+            for i in range(SAMPLES)
         ]
         medians[size] = statistics.median(timings)
     print(

@@ -15,15 +15,13 @@ from typing import Any
 
 import pytest
 
-from contracts.envelope import Envelope
 from contracts.events import FeeCorrected, FeeRegistered
-from contracts.integration import FeeSource
-from contracts.topics import FEES
 from protection import store
 from protection.handlers import on_fee_events
 from protection.regions import RegionSettings
 from runtime.consumers import Delivery
 from runtime.transaction import UnitOfWork
+from tests.integration.protection.conftest import as_delivery, fee_registered
 
 pytestmark = pytest.mark.integration
 
@@ -41,27 +39,10 @@ class Fees:
 
     def delivery(self, event: FeeRegistered | FeeCorrected) -> Delivery:
         self.offset += 1
-        envelope = Envelope.wrap(event, producer="registration", correlation_id=str(uuid.uuid4()))
-        headers = {"event_type": envelope.event_type, "event_id": str(envelope.event_id)}
-        return Delivery(FEES.name, 0, self.offset, PATIENT.encode(), envelope.model_dump_json().encode(), headers)
+        return as_delivery(event, PATIENT, self.offset)
 
     def registered(self, day: date, amount: int, unit: str, paid: int | None = None) -> Delivery:
-        fee = FeeRegistered(
-            fee_id=uuid.uuid4(),
-            version=1,
-            submission_id=str(uuid.uuid4()),
-            system_id=None,
-            patient_key=PATIENT,
-            birth_date=date(1985, 4, 12),
-            visit_date=day,
-            care_unit=unit,
-            registered_by="SE2321000016-E001",
-            fee_type="doctor_visit",
-            fee_amount=amount,
-            paid_amount=paid,
-            source=FeeSource.VISIT,
-            registered_at=datetime.now(UTC),
-        )
+        fee = fee_registered(PATIENT, day, amount, unit=unit, paid=paid)
         self.fees[fee.fee_id] = fee
         return self.delivery(fee)
 

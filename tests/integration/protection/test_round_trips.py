@@ -5,51 +5,21 @@ Counted from `pg_stat_statements` (the local server loads it) for the test's own
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import asyncpg
 import pytest
 from sqlalchemy import text
 
-from contracts.envelope import Envelope
-from contracts.events import FeeRegistered
-from contracts.integration import FeeSource
-from contracts.topics import FEES
 from efrikort.infra.stack import InfraEndpoints
 from protection.handlers import on_fee_events
 from protection.regions import RegionSettings
-from runtime.consumers import Delivery
 from runtime.transaction import UnitOfWork
+from tests.integration.protection.conftest import as_delivery, fee_registered
 
 pytestmark = pytest.mark.integration
 
 REGION = RegionSettings.load()
-
-
-def delivery(event: FeeRegistered, offset: int) -> Delivery:
-    envelope = Envelope.wrap(event, producer="registration", correlation_id=str(uuid.uuid4()))
-    headers = {"event_type": envelope.event_type, "event_id": str(envelope.event_id)}
-    return Delivery(FEES.name, 0, offset, event.patient_key.encode(), envelope.model_dump_json().encode(), headers)
-
-
-def registered(patient: str, visit: date) -> FeeRegistered:
-    """A visit charged as assessed (no paid amount): its charge is recorded, as at the desk."""
-    return FeeRegistered(
-        fee_id=uuid.uuid4(),
-        version=1,
-        submission_id=str(uuid.uuid4()),
-        system_id=None,
-        patient_key=patient,
-        birth_date=date(1985, 4, 12),
-        visit_date=visit,
-        care_unit="SE2321000016-RT",
-        registered_by="SE2321000016-E001",
-        fee_type="doctor_visit",
-        fee_amount=300,
-        paid_amount=None,
-        source=FeeSource.VISIT,
-        registered_at=datetime.now(UTC),
-    )
 
 
 async def test_a_poll_of_new_fees_costs_one_statement_for_each_step_of_protection_s(
@@ -60,8 +30,8 @@ async def test_a_poll_of_new_fees_costs_one_statement_for_each_step_of_protectio
     first_day = date(2025, 1, 13)
     for week in range(4):  # 1 200 kr before the poll counted, whose fees reach the ceiling (1 450)
         async with work.begin() as tx:
-            fees = [registered(p, first_day + timedelta(weeks=week)) for p in patients]
-            await on_fee_events([delivery(fee, next(offsets)) for fee in fees], tx, region=REGION)
+            fees = [fee_registered(p, first_day + timedelta(weeks=week)) for p in patients]
+            await on_fee_events([as_delivery(fee, fee.patient_key, next(offsets)) for fee in fees], tx, region=REGION)
     async with work.engine.connect() as conn:
         role = await conn.exec_driver_sql("SELECT current_user")
         role_name = role.scalar_one()
@@ -69,8 +39,8 @@ async def test_a_poll_of_new_fees_costs_one_statement_for_each_step_of_protectio
     try:
         await owner.execute("SELECT pg_stat_statements_reset((SELECT oid FROM pg_roles WHERE rolname = $1))", role_name)
         async with work.begin() as tx:
-            fees = [registered(p, first_day + timedelta(weeks=4)) for p in patients]
-            await on_fee_events([delivery(fee, next(offsets)) for fee in fees], tx, region=REGION)
+            fees = [fee_registered(p, first_day + timedelta(weeks=4)) for p in patients]
+            await on_fee_events([as_delivery(fee, fee.patient_key, next(offsets)) for fee in fees], tx, region=REGION)
         rows = await owner.fetch(
             "SELECT s.calls, s.query FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid "
             "WHERE r.rolname = $1 ORDER BY s.query",
