@@ -30,9 +30,16 @@ async def first_delivery(conn: AsyncConnection, consumer: str, message_id: str) 
     return result.scalar() is not None
 
 
-_RECORD_MANY = (
-    "INSERT INTO inbox (consumer, message_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING RETURNING message_id"
-)
+def recording_many(consumer: str, message_ids: str) -> str:
+    """The statement recording a batch of ids, its parameters named (`$1`...) by the caller: asked alone
+    (`first_deliveries`), or with the outbox's write (`runtime.outbox.put_many`)."""
+    return (
+        f"INSERT INTO inbox (consumer, message_id) SELECT {consumer}, unnest({message_ids}::text[]) "
+        "ON CONFLICT DO NOTHING"
+    )
+
+
+_RECORD_MANY = recording_many("$1", "$2") + " RETURNING message_id"
 
 
 async def first_deliveries(conn: AsyncConnection, consumer: str, message_ids: Sequence[str]) -> set[str]:

@@ -29,7 +29,7 @@ from contracts.envelope import Envelope
 from contracts.topics import Topic
 from runtime import tracing
 from runtime.database import KeptConnection, driver_connection
-from runtime.inbox import Redelivered, TakenIn
+from runtime.inbox import Redelivered, TakenIn, recording_many
 from runtime.metrics import MESSAGES_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
 from runtime.migrations import TAKE_OUTBOX_BATCH
 from runtime.partitioner import default_partitioner
@@ -70,8 +70,7 @@ class OutboxMessage:
 
 # A consumer's poll records its messages in the inbox with the same statement (`runtime.inbox.TakenIn`).
 _INSERT_TAKING_IN = (
-    "WITH taken_in AS (INSERT INTO inbox (consumer, message_id) SELECT $5, unnest($6::text[]) "
-    f"ON CONFLICT DO NOTHING RETURNING 1), written AS ({_INSERT}) SELECT count(*) FROM taken_in"
+    f"WITH taken_in AS ({recording_many('$5', '$6')} RETURNING 1), written AS ({_INSERT}) SELECT count(*) FROM taken_in"
 )
 
 
