@@ -162,6 +162,16 @@ async def driver_connection(conn: AsyncConnection) -> asyncpg.Connection:
     return driver
 
 
+async def driver_outside_transaction(conn: AsyncConnection) -> asyncpg.Connection:
+    """The asyncpg connection under `conn`, outside any transaction: each statement through it commits on
+    its own (the outbox relay's, which must not hold a transaction open while Kafka takes a batch)."""
+    raw = await conn.get_raw_connection()
+    driver: asyncpg.Connection = raw.driver_connection
+    if driver.is_in_transaction():
+        raise RuntimeError("the connection is inside a transaction")
+    return driver
+
+
 _SAVEPOINT_NAME = re.compile(r"[a-z_]{1,40}")
 
 

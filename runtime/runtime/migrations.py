@@ -53,7 +53,8 @@ def drop_inbox_age_index() -> None:
 
 
 TAKE_OUTBOX_BATCH = "take_outbox_batch"
-"""The function the outbox relay takes its next batch with (`runtime.outbox.OutboxRelay`)."""
+"""The function the outbox relay took its next batch with in a transaction, until it held its batches with
+`create_outbox_hold_and_release`'s functions; kept for a replica of that version during an upgrade."""
 
 
 def create_outbox_take() -> None:
@@ -95,3 +96,61 @@ def create_outbox_take() -> None:
 
 def drop_outbox_take() -> None:
     op.execute(f"DROP FUNCTION IF EXISTS {TAKE_OUTBOX_BATCH}(integer)")
+
+
+HOLD_OUTBOX_BATCH = "hold_outbox_batch"
+"""The function the outbox relay reads its next batch with, holding the outbox lock until it lets the batch go."""
+RELEASE_OUTBOX_BATCH = "release_outbox_batch"
+"""The function the outbox relay deletes a batch Kafka has with, letting go of the outbox lock."""
+_OUTBOX_LOCK = "hashtext(current_schema() || '.outbox')"
+
+
+def create_outbox_hold_and_release() -> None:
+    """The relay's batch as two statements and no transaction: `hold_outbox_batch` reads the oldest rows
+    (nothing is deleted) and keeps the schema's outbox lock as a lock of the session if it returned any;
+    `release_outbox_batch` deletes the rows Kafka has acknowledged, by their ids, and lets go of the lock.
+
+    It was BEGIN, a take that deleted the batch, and COMMIT after Kafka had it (`create_outbox_take`): one
+    round trip more on every event's way out, and a transaction left open while Kafka took the batch. The
+    lock is held from the read to the deletion exactly as the transaction held it, so one relay at a time
+    publishes and events of one key leave in the order written, across replicas. The rows are deleted by
+    their ids, not as those up to the batch's last id: a transaction that got a lower id and committed
+    after the read left its row out of the batch, and it must stay for the next one. A relay that dies with
+    a batch held loses its session, and the lock with it; the batch is published again by the next holder
+    (at-least-once, deduplicated on event_id). Both are planned with the outbox's index only, for the same
+    reason as the take; the deletion's commit does not wait for its WAL, as the take's did not."""
+    op.execute(
+        f"CREATE OR REPLACE FUNCTION {HOLD_OUTBOX_BATCH}(batch_size integer) "
+        "RETURNS TABLE (id bigint, topic text, key bytea, value bytea, headers text, event_type text) "
+        "LANGUAGE plpgsql SET enable_seqscan = off AS $hold$\n"
+        "#variable_conflict use_column\n"
+        "BEGIN\n"
+        f"  IF NOT pg_try_advisory_lock({_OUTBOX_LOCK}) THEN\n"
+        "    RETURN;\n"
+        "  END IF;\n"
+        "  RETURN QUERY SELECT id, topic, key, value, headers::text, headers->>'event_type'\n"
+        "    FROM outbox ORDER BY id LIMIT batch_size;\n"
+        "  IF NOT FOUND THEN\n"
+        f"    PERFORM pg_advisory_unlock({_OUTBOX_LOCK});\n"
+        "  END IF;\n"
+        "END\n"
+        "$hold$"
+    )
+    op.execute(
+        f"CREATE OR REPLACE FUNCTION {RELEASE_OUTBOX_BATCH}(published bigint[]) RETURNS void "
+        "LANGUAGE plpgsql SET enable_seqscan = off AS $release$\n"
+        "BEGIN\n"
+        "  PERFORM set_config('synchronous_commit', 'off', true);\n"
+        "  DELETE FROM outbox WHERE id = ANY(published);\n"
+        f"  PERFORM pg_advisory_unlock({_OUTBOX_LOCK});\n"
+        "END\n"
+        "$release$"
+    )
+    # Nothing but the service's own role has any business taking its outbox.
+    op.execute(f"REVOKE EXECUTE ON FUNCTION {HOLD_OUTBOX_BATCH}(integer) FROM PUBLIC")
+    op.execute(f"REVOKE EXECUTE ON FUNCTION {RELEASE_OUTBOX_BATCH}(bigint[]) FROM PUBLIC")
+
+
+def drop_outbox_hold_and_release() -> None:
+    op.execute(f"DROP FUNCTION IF EXISTS {HOLD_OUTBOX_BATCH}(integer)")
+    op.execute(f"DROP FUNCTION IF EXISTS {RELEASE_OUTBOX_BATCH}(bigint[])")

@@ -28,10 +28,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from contracts.envelope import Envelope
 from contracts.topics import Topic
 from runtime import tracing
-from runtime.database import KeptConnection, driver_connection
+from runtime.database import KeptConnection, driver_connection, driver_outside_transaction
 from runtime.inbox import Redelivered, TakenIn, recording_many
 from runtime.metrics import MESSAGES_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
-from runtime.migrations import TAKE_OUTBOX_BATCH
+from runtime.migrations import HOLD_OUTBOX_BATCH, RELEASE_OUTBOX_BATCH
 from runtime.partitioner import default_partitioner
 
 log = logging.getLogger(__name__)
@@ -42,10 +42,13 @@ _INSERT = (
     "SELECT topic, key, value, headers FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::jsonb[]) "
     "WITH ORDINALITY AS m(topic, key, value, headers, position) ORDER BY position"
 )
-# The next batch, taken by the holder of the schema's outbox lock and deleted as it is read, in one round
-# trip through the driver (SQLAlchemy's row handling cost as much as the statements). The function,
-# `runtime.migrations.create_outbox_take`, says why it is a function: planned with the outbox's index only.
-TAKE_BATCH = f"SELECT id, topic, key, value, headers, event_type FROM {TAKE_OUTBOX_BATCH}($1)"
+# The next batch, read by the holder of the schema's outbox lock, who keeps the lock until it lets the batch
+# go, deleted, once Kafka has it: through the driver (SQLAlchemy's row handling cost as much as the
+# statements), with no transaction around the two. `runtime.migrations.create_outbox_hold_and_release` says
+# why they are functions and why the lock is the session's.
+HOLD_BATCH = f"SELECT id, topic, key, value, headers, event_type FROM {HOLD_OUTBOX_BATCH}($1)"
+RELEASE_BATCH = f"SELECT {RELEASE_OUTBOX_BATCH}($1::bigint[])"
+_LET_GO = "SELECT pg_advisory_unlock(hashtext(current_schema() || '.outbox'))"
 _BACKLOG = text("SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox")
 
 
@@ -133,6 +136,16 @@ RELAY_MAX_BATCH_BYTES = 512 * 1024
 handful of partitions then goes as a few batches, not one per 16 KiB."""
 
 
+async def _let_go(conn: AsyncConnection, driver: asyncpg.Connection) -> None:
+    """A batch Kafka did not take stays in the outbox, and the lock it was held with goes: kept, no relay
+    of any replica would take anything again. A connection that cannot let go is closed, which lets go."""
+    try:
+        await driver.execute(_LET_GO)
+    except Exception:
+        log.warning("could not let go of the outbox lock; closing the relay's connection instead")
+        await conn.invalidate()
+
+
 class OutboxRelay:
     """Publishes what the outbox holds. Runs beside the consumers in every service process.
 
@@ -214,13 +227,17 @@ class OutboxRelay:
         if conn is None:
             async with self._engine.connect() as own:
                 return await self.publish_batch(own)
-        async with conn.begin():
-            driver = await driver_connection(conn)
-            # A deletion's RETURNING follows no order: the batch leaves in the order it was written.
-            rows = sorted(await driver.fetch(TAKE_BATCH, self._batch_size), key=lambda row: row["id"])
-            if not rows:
-                return 0
+        driver = await driver_outside_transaction(conn)
+        # Rows only if this relay now holds the outbox lock, in the order they were written.
+        rows = await driver.fetch(HOLD_BATCH, self._batch_size)
+        if not rows:
+            return 0
+        try:
             await self._send(rows)
+            await driver.execute(RELEASE_BATCH, [row["id"] for row in rows])
+        except BaseException:
+            await _let_go(conn, driver)
+            raise
         published = Counter((row["topic"], row["event_type"] or "") for row in rows)
         for (topic, event_type), count in published.items():
             MESSAGES_PUBLISHED.labels(topic, event_type).inc(count)

@@ -1,5 +1,6 @@
-"""Protection's schema migrations: the functions a batch checks for exits with (0009, the runtime's) and
-locks its patients and reads with (0010) are made for the service's role alone, and going back drops them."""
+"""Protection's schema migrations: the functions a batch checks for exits with (0009, the runtime's), locks its
+patients and reads with (0010), and the relay holds and lets go of its batches with (0011, the runtime's) are
+made for the service's role alone, and going back drops them."""
 
 from __future__ import annotations
 
@@ -18,10 +19,14 @@ from runtime.settings import async_driver_url
 pytestmark = pytest.mark.integration
 
 MIGRATIONS = Path(__file__).parents[3] / "services" / "protection" / "protection" / "migrations"
-FUNCTIONS = ["exited_among", "lock_patients_and_read_before_recording"]
+FUNCTIONS = sorted(
+    ["exited_among", "lock_patients_and_read_before_recording", "hold_outbox_batch", "release_outbox_batch"]
+)
 
 
-async def test_the_functions_a_batch_calls_are_not_public_and_a_downgrade_drops_them(infra: InfraEndpoints) -> None:
+async def test_the_functions_a_batch_and_the_relay_call_are_not_public_and_a_downgrade_drops_them(
+    infra: InfraEndpoints,
+) -> None:
     schema = f"protection_migration_{uuid.uuid4().hex[:8]}"
     engine = create_async_engine(
         async_driver_url(infra.database_url), connect_args={"server_settings": {"search_path": schema}}

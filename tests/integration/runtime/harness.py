@@ -56,7 +56,7 @@ Revision ID: 0001
 import sqlalchemy as sa
 from alembic import op
 
-from runtime.migrations import create_messaging_tables, create_outbox_take
+from runtime.migrations import create_messaging_tables, create_outbox_hold_and_release
 
 revision = "0001"
 down_revision = None
@@ -66,7 +66,7 @@ depends_on = None
 
 def upgrade() -> None:
     create_messaging_tables()
-    create_outbox_take()
+    create_outbox_hold_and_release()
     # No unique constraint on purpose: a message handled twice must show as two rows.
     op.create_table(
         "effects",
