@@ -52,6 +52,9 @@ def drop_inbox_age_index() -> None:
     op.drop_index(INBOX_BY_AGE, table_name="inbox", if_exists=True)
 
 
+OUTBOX_LOCK = "hashtext(current_schema() || '.outbox')"
+"""The advisory lock's key that lets one relay of a schema at a time take from its outbox."""
+
 TAKE_OUTBOX_BATCH = "take_outbox_batch"
 """The function the outbox relay took its next batch with in a transaction, until it held its batches with
 `create_outbox_hold_and_release`'s functions; kept for a replica of that version during an upgrade."""
@@ -81,7 +84,7 @@ def create_outbox_take() -> None:
         "#variable_conflict use_column\n"
         "BEGIN\n"
         "  RETURN QUERY WITH leader AS MATERIALIZED (\n"
-        "    SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || '.outbox')) AS leads,\n"
+        f"    SELECT pg_try_advisory_xact_lock({OUTBOX_LOCK}) AS leads,\n"
         "           set_config('synchronous_commit', 'off', true)),\n"
         "  taken AS (DELETE FROM outbox WHERE id <= (SELECT max(id) FROM\n"
         "      (SELECT id FROM outbox WHERE (SELECT leads FROM leader) ORDER BY id LIMIT batch_size) AS batch)\n"
@@ -102,7 +105,6 @@ HOLD_OUTBOX_BATCH = "hold_outbox_batch"
 """The function the outbox relay reads its next batch with, holding the outbox lock until it lets the batch go."""
 RELEASE_OUTBOX_BATCH = "release_outbox_batch"
 """The function the outbox relay deletes a batch Kafka has with, letting go of the outbox lock."""
-_OUTBOX_LOCK = "hashtext(current_schema() || '.outbox')"
 
 
 def create_outbox_hold_and_release() -> None:
@@ -125,13 +127,13 @@ def create_outbox_hold_and_release() -> None:
         "LANGUAGE plpgsql SET enable_seqscan = off AS $hold$\n"
         "#variable_conflict use_column\n"
         "BEGIN\n"
-        f"  IF NOT pg_try_advisory_lock({_OUTBOX_LOCK}) THEN\n"
+        f"  IF NOT pg_try_advisory_lock({OUTBOX_LOCK}) THEN\n"
         "    RETURN;\n"
         "  END IF;\n"
         "  RETURN QUERY SELECT id, topic, key, value, headers::text, headers->>'event_type'\n"
         "    FROM outbox ORDER BY id LIMIT batch_size;\n"
         "  IF NOT FOUND THEN\n"
-        f"    PERFORM pg_advisory_unlock({_OUTBOX_LOCK});\n"
+        f"    PERFORM pg_advisory_unlock({OUTBOX_LOCK});\n"
         "  END IF;\n"
         "END\n"
         "$hold$"
@@ -142,7 +144,7 @@ def create_outbox_hold_and_release() -> None:
         "BEGIN\n"
         "  PERFORM set_config('synchronous_commit', 'off', true);\n"
         "  DELETE FROM outbox WHERE id = ANY(published);\n"
-        f"  PERFORM pg_advisory_unlock({_OUTBOX_LOCK});\n"
+        f"  PERFORM pg_advisory_unlock({OUTBOX_LOCK});\n"
         "END\n"
         "$release$"
     )

@@ -31,7 +31,7 @@ from runtime import tracing
 from runtime.database import KeptConnection, driver_connection, driver_outside_transaction
 from runtime.inbox import Redelivered, TakenIn, recording_many
 from runtime.metrics import MESSAGES_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
-from runtime.migrations import HOLD_OUTBOX_BATCH, RELEASE_OUTBOX_BATCH
+from runtime.migrations import HOLD_OUTBOX_BATCH, OUTBOX_LOCK, RELEASE_OUTBOX_BATCH
 from runtime.partitioner import default_partitioner
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ _INSERT = (
 # why they are functions and why the lock is the session's.
 HOLD_BATCH = f"SELECT id, topic, key, value, headers, event_type FROM {HOLD_OUTBOX_BATCH}($1)"
 RELEASE_BATCH = f"SELECT {RELEASE_OUTBOX_BATCH}($1::bigint[])"
-_LET_GO = "SELECT pg_advisory_unlock(hashtext(current_schema() || '.outbox'))"
+_LET_GO = f"SELECT pg_advisory_unlock({OUTBOX_LOCK})"
 _BACKLOG = text("SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0) FROM outbox")
 
 
