@@ -315,7 +315,7 @@ class MessageProcessor:
         the offset's, a relay publishing again, a rewound group): the poll is then rolled back, and heard again
         with the inbox asked first, so that such a message changes nothing."""
         try:
-            async with self._uow.begin(correlation_id="batch", on=connection) as tx:
+            async with self._uow.begin(correlation_id="batch", on=connection, first_hearing=True) as tx:
                 tx.take_in(consumer.group, [d.message_id for d in deliveries])
                 await consumer.handle(deliveries, tx)
             return [(delivery, "handled") for delivery in deliveries]
@@ -326,7 +326,7 @@ class MessageProcessor:
     async def _inbox_first(
         self, consumer: Consumer, deliveries: Sequence[Delivery], connection: KeptConnection | None
     ) -> list[tuple[Delivery, str]]:
-        async with self._uow.begin(correlation_id="batch", on=connection) as tx:
+        async with self._uow.begin(correlation_id="batch", on=connection, first_hearing=True) as tx:
             fresh_ids = await first_deliveries(tx.conn, consumer.group, [d.message_id for d in deliveries])
             fresh: list[Delivery] = []
             results: list[tuple[Delivery, str]] = []

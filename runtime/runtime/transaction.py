@@ -46,18 +46,26 @@ class Transaction:
         correlation_id: str,
         causation_id: str | None,
         held: _Held | None = None,
+        *,
+        first_hearing: bool = False,
     ) -> None:
         self.conn = conn
         self.producer = producer
         self.correlation_id = correlation_id
         self.causation_id = causation_id
+        self.first_hearing = first_hearing
+        """A consumer's first hearing of a poll, all its messages at once: whatever fails in it, the runtime
+        rolls the poll back and hears each message again alone. A failure a handler would answer (in a
+        savepoint of its own) it may let rise here instead, and answer when the message is heard alone."""
         self._held = held or _Held()
         self.emitted = 0
         self.written = 0
 
     def caused_by(self, correlation_id: str, causation_id: str | None) -> Transaction:
         """The same transaction, emitting on behalf of one message of a batch (its correlation and cause)."""
-        return Transaction(self.conn, self.producer, correlation_id, causation_id, self._held)
+        return Transaction(
+            self.conn, self.producer, correlation_id, causation_id, self._held, first_hearing=self.first_hearing
+        )
 
     def after_commit(self, action: Callable[[], None]) -> None:
         """Run `action` once this transaction has committed, never if it rolls back: to tell this process
@@ -145,14 +153,19 @@ class UnitOfWork:
 
     @asynccontextmanager
     async def begin(
-        self, correlation_id: str | None = None, causation_id: str | None = None, *, on: KeptConnection | None = None
+        self,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+        *,
+        on: KeptConnection | None = None,
+        first_hearing: bool = False,
     ) -> AsyncIterator[Transaction]:
         """One transaction, on a connection of the pool or `on` a kept one (a consumer's). Its events carry
         `correlation_id`, by default the one of the request or message being handled
-        (`runtime.logs.correlation_id`), else a new one."""
+        (`runtime.logs.correlation_id`), else a new one. `first_hearing`: see `Transaction.first_hearing`."""
         correlation_id = correlation_id or current_correlation_id.get() or str(uuid.uuid4())
         async with self._connection(on) as conn, conn.begin():
-            tx = Transaction(conn, self.producer, correlation_id, causation_id)
+            tx = Transaction(conn, self.producer, correlation_id, causation_id, first_hearing=first_hearing)
             yield tx
             await tx.flush()
         if tx.written:

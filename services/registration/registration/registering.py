@@ -199,11 +199,13 @@ async def register_or_refuse(
     The checks let nothing through that the database cannot store (a number out of its range, a
     character its text cannot hold); should one slip through all the same, a lone submission is rejected
     `not_storable` instead of being retried into a dead letter. A list is refused whole (the error is
-    raised), and the runtime then handles each of its messages alone. `tx` holds nothing emitted before
-    (the poll's or the request's own transaction): what the rolled-back work emitted is discarded."""
-    if len(items) != 1:
+    raised), and the runtime then handles each of its messages alone; so is a lone submission on a
+    consumer's first hearing of its poll (`tx.first_hearing`), to be answered when it is heard alone. `tx`
+    holds nothing emitted before (the poll's or the request's own transaction): what the rolled-back work
+    emitted is discarded."""
+    if len(items) != 1 or tx.first_hearing:
         # Refused whole whatever happens here, and its transaction rolled back by the runtime: a savepoint
-        # would only cost two round trips.
+        # would only cost two round trips on every poll for a refusal that the checks make all but impossible.
         return await register_submissions(items, tx.conn, key_secret, region, first_visit_date)
     try:
         async with database.savepoint(tx.conn, "registering"):

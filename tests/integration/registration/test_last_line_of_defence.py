@@ -1,8 +1,9 @@
 """The last line of defence: should a value pass every check and still be refused by PostgreSQL (out of
 its integer's range, a NUL in text), a lone submission is rejected `not_storable` instead of being
 retried into a dead letter, and the transaction goes on; a list is refused whole, for the runtime to
-handle each message alone. Real PostgreSQL, real refusals: the registration path is replaced by a
-statement the database refuses, standing in for a check that is missing."""
+handle each message alone, and so is a lone one on its poll's first hearing (answered when heard
+alone). Real PostgreSQL, real refusals: the registration path is replaced by a statement the database
+refuses, standing in for a check that is missing."""
 
 from __future__ import annotations
 
@@ -75,3 +76,18 @@ async def test_a_list_the_database_refuses_is_refused_whole_for_the_runtime_to_h
         items = [Incoming(json.dumps(submission()).encode(), tx, system_topic=EXAMPLE_SYSTEM) for _ in range(2)]
         with pytest.raises(DBAPIError):
             await register_or_refuse(items, tx, "secret", "Region Exempel", date(2019, 1, 1))
+
+
+async def test_a_lone_submission_on_its_polls_first_hearing_is_refused_whole_to_be_answered_when_heard_alone(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No savepoint on the first hearing: two round trips on every poll of one, for a refusal the checks
+    # make all but impossible. The runtime hears the message again alone, where it is answered.
+    monkeypatch.setattr(
+        registering, "register_submissions", refused_by_the_database("SELECT CAST(:value AS text)", "\x00")
+    )
+    async with engine.connect() as conn, conn.begin():
+        tx = Transaction(conn, "registration", "correlation", None, first_hearing=True)
+        item = Incoming(json.dumps(submission()).encode(), tx, system_topic=EXAMPLE_SYSTEM)
+        with pytest.raises(DBAPIError):
+            await register_or_refuse([item], tx, "secret", "Region Exempel", date(2019, 1, 1))

@@ -77,6 +77,25 @@ async def test_a_handler_that_always_fails_dead_letters_the_message_with_the_rea
     assert await service.effects(failing.message_id) == [], "a failed attempt's effect was kept"
 
 
+async def test_a_poll_is_heard_first_as_a_whole_and_after_a_failure_each_message_alone_as_its_last_hearing(
+    http: httpx.AsyncClient, service: TinyService
+) -> None:
+    hearings: list[bool] = []
+
+    async def refused_on_the_first_hearing(attempt: Attempt) -> None:
+        # A handler may let a failure it would answer rise on the poll's first hearing, and answer it
+        # when the message is heard alone: the runtime must hear it alone after such a failure.
+        hearings.append(attempt.tx.first_hearing)
+        if attempt.tx.first_hearing:
+            raise FlakyDependency("refused in the poll's first hearing")
+        await attempt.record_effect()
+
+    sent = await service.send(refused_on_the_first_hearing)
+
+    assert await service.wait_for_effects(sent.message_id) == [2]
+    assert hearings == [True, False]
+
+
 async def test_an_invalid_message_goes_to_the_dead_letter_topic_at_once(
     http: httpx.AsyncClient, service: TinyService, infra: InfraEndpoints
 ) -> None:
