@@ -66,6 +66,12 @@ class _RevocationCheckingConfig(uvicorn.Config):
         self.ssl.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
 
 
+SERVER_KEEP_ALIVE_S = 5
+"""How long a service keeps an idle HTTP connection open (uvicorn's default, said once here): a client of
+the services must let go of an idle connection sooner, or a request sent on it as the service closes it
+fails with no answer."""
+
+
 def server_config(app: ASGIApp, settings: ServiceSettings) -> uvicorn.Config:
     """How uvicorn serves a service: plain HTTP, or TLS requiring a client certificate from a trusted CA."""
     settings.check_identity_settings()
@@ -79,7 +85,13 @@ def server_config(app: ASGIApp, settings: ServiceSettings) -> uvicorn.Config:
             "http": PeerCertificateProtocol,
         }
     # No access log: identity numbers travel in bodies, never URLs, and the log stays off in case one slips in.
-    options |= {"log_config": None, "lifespan": "on", "access_log": False, "timeout_graceful_shutdown": 15}
+    options |= {
+        "log_config": None,
+        "lifespan": "on",
+        "access_log": False,
+        "timeout_graceful_shutdown": 15,
+        "timeout_keep_alive": SERVER_KEEP_ALIVE_S,
+    }
     if settings.tls_client_crl:
         return _RevocationCheckingConfig(
             app, client_crl=settings.tls_client_crl, host=settings.http_host, port=settings.http_port, **options
