@@ -19,6 +19,7 @@ Use from ``tests/conftest.py`` with ``from tests.infra_fixtures import *`` or
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -31,6 +32,7 @@ from pathlib import Path
 import asyncpg
 import psutil
 import pytest
+import uvicorn
 
 from efrikort.infra.paths import var_dir
 from efrikort.infra.stack import (
@@ -280,3 +282,21 @@ def kafka_bootstrap_servers(infra: InfraEndpoints) -> str:
 @pytest.fixture(scope="session")
 def database_url(infra: InfraEndpoints) -> str:
     return infra.database_url
+
+
+@contextlib.asynccontextmanager
+async def uvicorn_serving(config: uvicorn.Config) -> AsyncIterator[uvicorn.Server]:
+    """A uvicorn server in this event loop, started before the block (the test fails if it does not start
+    within 10 s) and stopped after it."""
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        for _ in range(200):
+            if server.started:
+                break
+            await asyncio.sleep(0.05)
+        assert server.started, "the server did not start within 10 s"
+        yield server
+    finally:
+        server.should_exit = True
+        await task

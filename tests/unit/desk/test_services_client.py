@@ -15,7 +15,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request
 
 from desk.services_client import IDLE_CONNECTION_KEPT_S, ActingAs, FeeSubmission, Refused, ServicesClient
@@ -24,7 +23,7 @@ from efrikort.infra.pki import BROKER_FILE, ensure_broker_pki
 from runtime.logs import correlation_id
 from runtime.settings import ServiceSettings
 from runtime.tls import SERVER_KEEP_ALIVE_S, server_config
-from tests.infra_fixtures import free_ports
+from tests.infra_fixtures import free_ports, uvicorn_serving
 
 ANNA = ActingAs("SE2321000016-E001", "SE2321000016-U001")
 FEE = FeeSubmission("198504121230", date(2025, 4, 25), "doctor_visit", 300, None, "visit", None)
@@ -162,28 +161,20 @@ async def test_the_desk_lets_go_of_an_idle_connection_before_the_service_closes_
     settings = ServiceSettings(service_name="keep-alive-test", http_port=http_port)
     config = server_config(app, settings)
     assert config.timeout_keep_alive == SERVER_KEEP_ALIVE_S
-    server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve())
     client = ServicesClient(
         DeskSettings(development_mode=True, registration_url=f"http://127.0.0.1:{http_port}", service_timeout_s=5)
     )
-    try:
-        for _ in range(100):
-            if server.started:
-                break
-            await asyncio.sleep(0.05)
-        assert server.started
 
-        async def port_seen() -> int:
-            response = await client.call(ANNA, "GET", "registration", "/v1/port")
-            return int(response.json()["port"])
+    async def port_seen() -> int:
+        response = await client.call(ANNA, "GET", "registration", "/v1/port")
+        return int(response.json()["port"])
 
-        first = await port_seen()
-        assert await port_seen() == first, "a connection in use is kept"
-        await asyncio.sleep(IDLE_CONNECTION_KEPT_S + 0.5)
-        assert IDLE_CONNECTION_KEPT_S + 0.5 < SERVER_KEEP_ALIVE_S
-        assert await port_seen() != first, "an idle connection was kept as long as the service keeps it"
-    finally:
-        await client.close()
-        server.should_exit = True
-        await serving
+    async with uvicorn_serving(config):
+        try:
+            first = await port_seen()
+            assert await port_seen() == first, "a connection in use is kept"
+            await asyncio.sleep(IDLE_CONNECTION_KEPT_S + 0.5)
+            assert IDLE_CONNECTION_KEPT_S + 0.5 < SERVER_KEEP_ALIVE_S
+            assert await port_seen() != first, "an idle connection was kept as long as the service keeps it"
+        finally:
+            await client.close()

@@ -3,7 +3,6 @@ page, no development sign-in, and the session follows the card."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ssl
 from collections.abc import AsyncIterator
@@ -11,7 +10,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 from pydantic import SecretStr
@@ -19,7 +17,7 @@ from pydantic import SecretStr
 from desk.app import build
 from desk.settings import DeskSettings
 from runtime.tls import server_config
-from tests.infra_fixtures import free_ports
+from tests.infra_fixtures import free_ports, uvicorn_serving
 from tests.unit.runtime.test_identity import CertificateAuthority, Issued, siths_subject
 
 ANNA = "SE2321000016-E001"
@@ -44,18 +42,8 @@ async def desk_over_tls(folder: Path) -> AsyncIterator[tuple[str, CertificateAut
         services_ca=str(ca.path),
         access_url=f"https://127.0.0.1:{nobody}",
     )
-    served = uvicorn.Server(server_config(build(settings), settings))
-    task = asyncio.create_task(served.serve())
-    try:
-        for _ in range(200):
-            if served.started:
-                break
-            await asyncio.sleep(0.05)
-        assert served.started
+    async with uvicorn_serving(server_config(build(settings), settings)):
         yield f"https://127.0.0.1:{port}", ca, server
-    finally:
-        served.should_exit = True
-        await task
 
 
 def browser_with(ca: CertificateAuthority, card: Issued) -> httpx.AsyncClient:

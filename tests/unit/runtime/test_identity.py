@@ -7,7 +7,6 @@ the certificates are made here, in a temporary folder, and never committed.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ipaddress
 import logging
@@ -20,7 +19,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -31,7 +29,7 @@ from runtime import identity, problems
 from runtime.identity import CurrentCaller
 from runtime.settings import ServiceSettings
 from runtime.tls import server_config
-from tests.infra_fixtures import free_ports
+from tests.infra_fixtures import free_ports, uvicorn_serving
 
 EMPLOYEE = "SE2321000016-E001"
 
@@ -189,18 +187,8 @@ async def served(pki: Pki, **more: Any) -> AsyncIterator[ServiceSettings]:
         tls_client_ca=str(pki.trusted.path),
         **more,
     )
-    server = uvicorn.Server(server_config(app_for(settings), settings))
-    task = asyncio.create_task(server.serve())
-    try:
-        for _ in range(100):
-            if server.started:
-                break
-            await asyncio.sleep(0.05)
-        assert server.started
+    async with uvicorn_serving(server_config(app_for(settings), settings)):
         yield settings
-    finally:
-        server.should_exit = True
-        await task
 
 
 def client(pki: Pki, presented: Issued | None) -> httpx.AsyncClient:
