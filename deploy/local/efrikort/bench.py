@@ -34,6 +34,8 @@ from access.app import HTTP_PORT, NAME
 from access.settings import AccessSettings
 from contracts.identity import with_check_digit
 from contracts.topics import FEES, SYSTEM_FEE_OUTCOMES, SYSTEM_FEE_SUBMISSIONS
+from efrikort.bench_cpu import CpuUse, used_between
+from efrikort.bench_cpu import snapshot as cpu_snapshot
 from efrikort.kafka_principals import admin_client_options
 from efrikort.seed_generator import LOWEST_SEEDED_SERIAL, identity_number
 from efrikort.through_access import PartialExport, grant_keys, import_actors, until_held, until_opened
@@ -87,6 +89,8 @@ class BenchResult:
     latencies_ms: list[float]
     hops: tuple[Hop, ...] = ()
     """Where the time went, stretch by stretch, when the run timed them (the `outcome` stage)."""
+    cpu: CpuUse | None = None
+    """The cores the machine and each part of the stack kept busy while the run sent and was answered."""
 
     @property
     def per_second(self) -> float:
@@ -101,10 +105,12 @@ class BenchResult:
             f"latency p50 {self.percentile(50):.0f} ms, p99 {self.percentile(99):.0f} ms, "
             f"mean {statistics.fmean(self.latencies_ms):.0f} ms"
         )
-        if not self.hops:
-            return line
-        stretches = ", ".join(f"{hop.name} {hop.percentile(50):.0f} / {hop.percentile(99):.0f}" for hop in self.hops)
-        return f"{line}\n       hops p50 / p99 ms: {stretches}"
+        if self.hops:
+            stretches = ", ".join(f"{h.name} {h.percentile(50):.0f} / {h.percentile(99):.0f}" for h in self.hops)
+            line = f"{line}\n       hops p50 / p99 ms: {stretches}"
+        if self.cpu:
+            line = f"{line}\n       {self.cpu.line()}"
+        return line
 
 
 def bench_submission(rng: random.Random, people: list[str], first_visit: date) -> dict[str, object]:
@@ -245,9 +251,11 @@ async def send_and_collect(
         passing = [TopicPartition(via, p) for p in sorted(await producer.partitions_for(via))] if via else []
         passing_from = await consumer.end_offsets(passing) if passing else {}
 
+        cpu_before = cpu_snapshot()
         sent_at = await _send_paced(producer, outgoing, rate)
         deadline = time.monotonic() + max(120.0, len(outgoing) / 50)
         await _until_answers_written(consumer, before, len(outgoing), deadline)
+        cpu = used_between(cpu_before, cpu_snapshot())
         answered_at: dict[bytes, int] = {}
         while len(answered_at) < len(sent_at):
             if time.monotonic() > deadline:
@@ -262,7 +270,7 @@ async def send_and_collect(
         seconds = (max(answered_at.values()) - min(sent_at.values())) / 1000
         passages = await _passages(consumer, passing_from, set(sent_at)) if passing_from else {}
         hops = _hops(sent_at, passages, answered_at) if passages else ()
-        return BenchResult(len(outgoing), max(seconds, 0.001), latencies, hops)
+        return BenchResult(len(outgoing), max(seconds, 0.001), latencies, hops, cpu)
     finally:
         await producer.stop()
         await consumer.stop()
@@ -405,6 +413,7 @@ async def run_http_latency(
             writer.close()
 
     connections = [asyncio.create_task(connection()) for _ in range(HTTP_CONNECTIONS)]
+    cpu_before = cpu_snapshot()
     began = time.perf_counter()
     for index in range(requests):
         due.put_nowait((time.perf_counter(), json.dumps(bench_submission(rng, people, first_visit)).encode()))
@@ -414,11 +423,12 @@ async def run_http_latency(
     for _ in connections:
         due.put_nowait(None)
     await asyncio.gather(*connections)
+    cpu = used_between(cpu_before, cpu_snapshot())
     if statuses.keys() != {200}:
         print(f"answers by status: {dict(statuses)} (only 200s, with the amount due, are timed)")
     if not latencies:
         raise SystemExit("no request was answered with the amount due")
-    return BenchResult(len(latencies), time.perf_counter() - began, latencies)
+    return BenchResult(len(latencies), time.perf_counter() - began, latencies, cpu=cpu)
 
 
 async def read_response(reader: asyncio.StreamReader) -> int:

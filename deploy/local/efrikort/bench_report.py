@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from efrikort.bench import BenchResult
+from efrikort.bench_cpu import CpuUse
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ def _figures(result: BenchResult) -> dict[str, Any]:
             hop.name: {"p50_ms": round(hop.percentile(50), 1), "p99_ms": round(hop.percentile(99), 1)}
             for hop in result.hops
         }
+    if result.cpu:
+        figures["cpu_cores_busy"] = {"of": result.cpu.cores, "machine": result.cpu.machine, **result.cpu.by_part}
     return figures
 
 
@@ -86,6 +89,8 @@ def medians(runs: Sequence[Run], what: str, offered: float | None) -> dict[str, 
             hop.name: {name: median_of("hops", hop.name, name) for name in ("p50_ms", "p99_ms")}
             for hop in runs[0].figure.hops
         }
+    if runs and runs[0].figure.cpu:
+        result["cpu_cores_busy"] = {name: median_of("cpu_cores_busy", name) for name in summaries[0]["cpu_cores_busy"]}
     return result
 
 
@@ -105,6 +110,10 @@ def medians_line(result: dict[str, Any]) -> str:
         hops = result["hops"].items()
         stretches = ", ".join(f"{name} {hop['p50_ms']:.0f} / {hop['p99_ms']:.0f}" for name, hop in hops)
         line = f"{line}\n  hops p50 / p99 ms: {stretches}"
+    if "cpu_cores_busy" in result:
+        busy = dict(result["cpu_cores_busy"])
+        of, machine = busy.pop("of"), busy.pop("machine")
+        line = f"{line}\n  {CpuUse(int(of), machine, busy).line()}"
     if "floor" not in result:
         return line
     floor, ratio = result["floor"], result["ratio"]

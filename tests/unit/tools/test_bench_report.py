@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from efrikort.bench import BenchResult, Hop, sender_linger_ms
-from efrikort.bench_report import Run, draw_curve, medians, run_line
+from efrikort.bench_cpu import CpuUse
+from efrikort.bench_report import Run, draw_curve, medians, medians_line, run_line
 
 
 def result(per_second: float, latency_ms: float) -> BenchResult:
@@ -50,6 +51,26 @@ def test_the_hops_have_medians_of_their_own() -> None:
     assert summary["hops"]["hop 1"] == {"p50_ms": 70, "p99_ms": 70}
     assert summary["hops"]["hop 2"]["p50_ms"] == 10
     assert summary["runs"][0]["hops"]["hop 1"]["p50_ms"] == 50
+
+
+def busy(machine: float, registration: float) -> BenchResult:
+    return BenchResult(100, 1, [300] * 100, cpu=CpuUse(2, machine, {"registration": registration, "bench": 0.1}))
+
+
+def test_a_run_says_how_busy_it_kept_the_machine_and_each_part() -> None:
+    line = run_line(1, Run(busy(1.9, 0.6), None))
+    assert "cpu, cores busy: machine 1.90 of 2; registration 0.60, bench 0.10" in line
+
+
+def test_how_busy_the_machine_was_has_medians_of_its_own() -> None:
+    summary = medians(
+        [Run(busy(machine, registration), None) for machine, registration in ((1.9, 0.5), (1.2, 0.7), (1.5, 0.6))],
+        "submissions",
+        200,
+    )
+    assert summary["cpu_cores_busy"] == {"of": 2, "machine": 1.5, "registration": 0.6, "bench": 0.1}
+    assert summary["runs"][0]["cpu_cores_busy"]["machine"] == 1.9
+    assert "cpu, cores busy: machine 1.50 of 2; registration 0.60, bench 0.10" in medians_line(summary)
 
 
 def test_the_curve_is_drawn_as_a_png(tmp_path: Path) -> None:

@@ -1,0 +1,97 @@
+"""Where the machine's CPU went while a bench ran: how many cores the whole machine kept busy, and each part
+of the stack's share, read from /proc before and after the run.
+
+The bench shares its machine with everything it measures, so a latency is only half a figure: a run that
+kept both of two cores busy measured a queue for the CPU as much as e-frikort. The parts are found by their
+command lines (the services as `python -m <service>`, Kafka's `kafka.Kafka`, PostgreSQL's processes, the
+bench itself), whether started by `efrikort up` or in containers on this host; a stack on another host shows
+only as the machine's figure and the bench's own share.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+SERVICES = ("registration", "protection", "access", "notifications", "desk")
+PROC = Path("/proc")
+
+
+@dataclass(frozen=True)
+class CpuSnapshot:
+    cores: int
+    taken_ticks: int
+    """The machine's clock ticks so far (all states, all cores): the interval's length times the cores."""
+    busy_ticks: int
+    """Of those, not idle and not waiting for I/O."""
+    by_part: dict[str, int]
+    """Ticks each part's processes have used (user and system), living processes only."""
+
+
+@dataclass(frozen=True)
+class CpuUse:
+    """Cores kept busy on average over an interval: the machine's and each part's."""
+
+    cores: int
+    machine: float
+    by_part: dict[str, float]
+
+    def line(self) -> str:
+        parts = ", ".join(f"{name} {used:.2f}" for name, used in sorted(self.by_part.items(), key=lambda p: -p[1]))
+        return f"cpu, cores busy: machine {self.machine:.2f} of {self.cores}; {parts}"
+
+
+def part_of(command_line: str, pid: int, bench_pid: int) -> str | None:
+    """Which part of the stack a process is, by its command line; None for anything else on the machine."""
+    if pid == bench_pid:
+        return "bench"
+    if "kafka.Kafka" in command_line:
+        return "kafka"
+    if command_line.startswith("postgres") or "/bin/postgres" in command_line:
+        return "postgres"
+    for service in SERVICES:
+        if command_line.endswith(f"-m {service}"):
+            return service
+    return None
+
+
+def snapshot(bench_pid: int | None = None) -> CpuSnapshot:
+    bench_pid = os.getpid() if bench_pid is None else bench_pid
+    taken, busy = _machine_ticks()
+    by_part: Counter[str] = Counter()
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command_line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone since it was listed, or not ours to read
+            continue
+        part = part_of(command_line, int(entry.name), bench_pid)
+        if part is not None:
+            by_part[part] += _process_ticks(stat)
+    return CpuSnapshot(os.cpu_count() or 1, taken, busy, dict(by_part))
+
+
+def used_between(before: CpuSnapshot, after: CpuSnapshot) -> CpuUse:
+    # /proc/stat counts every core's ticks: the interval's own length is their sum over the cores.
+    interval = max(after.taken_ticks - before.taken_ticks, 1) / after.cores
+    by_part = {
+        part: round(max(ticks - before.by_part.get(part, 0), 0) / interval, 2) for part, ticks in after.by_part.items()
+    }
+    return CpuUse(after.cores, round((after.busy_ticks - before.busy_ticks) / interval, 2), by_part)
+
+
+def _machine_ticks() -> tuple[int, int]:
+    # The first line of /proc/stat: user nice system idle iowait irq softirq steal ...
+    fields = [int(value) for value in (PROC / "stat").read_text().splitlines()[0].split()[1:9]]
+    idle = fields[3] + fields[4]
+    return sum(fields), sum(fields) - idle
+
+
+def _process_ticks(stat: str) -> int:
+    # The command name (field 2) may hold spaces and parentheses: count from the last ")".
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return int(fields[11]) + int(fields[12])  # utime, stime
