@@ -6,6 +6,8 @@ kept both of two cores busy measured a queue for the CPU as much as e-frikort. T
 command lines (the services as `python -m <service>`, Kafka's `kafka.Kafka`, PostgreSQL's processes, the
 bench itself), whether started by `efrikort up` or in containers on this host; a stack on another host shows
 only as the machine's figure and the bench's own share.
+
+`python -m efrikort.bench_cpu` prints each part's ticks so far, a line each (`docs/performance/notice-rounds/cpu.sh`).
 """
 
 from __future__ import annotations
@@ -14,8 +16,11 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-SERVICES = ("registration", "protection", "access", "notifications", "desk")
+from efrikort.services import DESK, SERVICE_PORTS
+
+SERVICES = (*SERVICE_PORTS, DESK)
 PROC = Path("/proc")
 
 
@@ -42,6 +47,15 @@ class CpuUse:
         parts = ", ".join(f"{name} {used:.2f}" for name, used in sorted(self.by_part.items(), key=lambda p: -p[1]))
         return f"cpu, cores busy: machine {self.machine:.2f} of {self.cores}; {parts}"
 
+    def figures(self) -> dict[str, Any]:
+        """As the bench's JSON carries it (`cpu_cores_busy`): one flat object, so that medians are taken key by key."""
+        return {"of": self.cores, "machine": self.machine, **self.by_part}
+
+    @classmethod
+    def from_figures(cls, figures: dict[str, Any]) -> CpuUse:
+        parts = {name: used for name, used in figures.items() if name not in ("of", "machine")}
+        return cls(int(figures["of"]), figures["machine"], parts)
+
 
 def part_of(command_line: str, pid: int, bench_pid: int) -> str | None:
     """Which part of the stack a process is, by its command line; None for anything else on the machine."""
@@ -57,8 +71,8 @@ def part_of(command_line: str, pid: int, bench_pid: int) -> str | None:
     return None
 
 
-def snapshot(bench_pid: int | None = None) -> CpuSnapshot:
-    bench_pid = os.getpid() if bench_pid is None else bench_pid
+def snapshot() -> CpuSnapshot:
+    bench_pid = os.getpid()
     taken, busy = _machine_ticks()
     by_part: Counter[str] = Counter()
     for entry in PROC.iterdir():
@@ -95,3 +109,10 @@ def _process_ticks(stat: str) -> int:
     # The command name (field 2) may hold spaces and parentheses: count from the last ")".
     fields = stat[stat.rindex(")") + 2 :].split()
     return int(fields[11]) + int(fields[12])  # utime, stime
+
+
+if __name__ == "__main__":
+    # Here the process taking the snapshot is not a bench: it is left out rather than counted as one.
+    for name, ticks in sorted(snapshot().by_part.items()):
+        if name != "bench":
+            print(name, ticks)

@@ -52,7 +52,7 @@ def _figures(result: BenchResult) -> dict[str, Any]:
             for hop in result.hops
         }
     if result.cpu:
-        figures["cpu_cores_busy"] = {"of": result.cpu.cores, "machine": result.cpu.machine, **result.cpu.by_part}
+        figures["cpu_cores_busy"] = result.cpu.figures()
     return figures
 
 
@@ -111,9 +111,7 @@ def medians_line(result: dict[str, Any]) -> str:
         stretches = ", ".join(f"{name} {hop['p50_ms']:.0f} / {hop['p99_ms']:.0f}" for name, hop in hops)
         line = f"{line}\n  hops p50 / p99 ms: {stretches}"
     if "cpu_cores_busy" in result:
-        busy = dict(result["cpu_cores_busy"])
-        of, machine = busy.pop("of"), busy.pop("machine")
-        line = f"{line}\n  {CpuUse(int(of), machine, busy).line()}"
+        line = f"{line}\n  {CpuUse.from_figures(result['cpu_cores_busy']).line()}"
     if "floor" not in result:
         return line
     floor, ratio = result["floor"], result["ratio"]
