@@ -44,7 +44,7 @@ async def ensure_floor_topics(bootstrap: str) -> None:
         await admin.close()
 
 
-async def _echo(bootstrap: str, source: str, target: str, ready: asyncio.Event) -> None:
+async def echo(bootstrap: str, source: str, target: str, ready: asyncio.Event) -> None:
     """Read `source` from its end and write each record on to `target`, waiting for Kafka's acknowledgement
     per poll as the outbox relay does per batch."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, **admin_client_options())
@@ -87,7 +87,7 @@ async def run_floor(bootstrap: str, count: int, rate: float | None) -> BenchResu
     await ensure_floor_topics(bootstrap)
     readiness = [asyncio.Event() for _ in range(HOPS)]
     echoes = [
-        asyncio.create_task(_echo(bootstrap, FLOOR_TOPICS[hop], FLOOR_TOPICS[hop + 1], readiness[hop]))
+        asyncio.create_task(echo(bootstrap, FLOOR_TOPICS[hop], FLOOR_TOPICS[hop + 1], readiness[hop]))
         for hop in range(HOPS)
     ]
     try:

@@ -6,7 +6,7 @@ plain aiokafka, the same for every client. Prints the latency, the echo process'
 message.
 
 Clients (the first argument):
-- `aio`: aiokafka on uvloop, as the services and the bench's floor use it;
+- `aio`: aiokafka on uvloop, the bench's floor's own echo (`efrikort.bench_floor.echo`);
 - `ck-asyncio`: librdkafka as a service on asyncio would have to use it: a thread polls each consumer and
   hands each poll to the event loop, which produces without blocking and awaits the acknowledgements that
   a second thread, serving the producer's delivery reports, resolves on the loop;
@@ -32,6 +32,7 @@ import uvloop
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from efrikort.bench_floor import FLOOR_PARTITIONS, FLOOR_TOPICS, ensure_floor_topics
+from efrikort.bench_floor import echo as echo_aiokafka
 from efrikort.infra import LocalInfra
 from efrikort.kafka_principals import admin_client_options
 
@@ -89,7 +90,7 @@ def echo_librdkafka_blocking(source: str, target: str, ready: threading.Event) -
         producer.flush()
 
 
-async def echo_librdkafka_asyncio(source: str, target: str, ready: asyncio.Event) -> None:
+async def echo_librdkafka_asyncio(_bootstrap: str, source: str, target: str, ready: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     consumer, producer = librdkafka_pair(source)
     polls: asyncio.Queue[list[Any]] = asyncio.Queue()
@@ -121,29 +122,6 @@ async def echo_librdkafka_asyncio(source: str, target: str, ready: asyncio.Event
         await asyncio.gather(*acks)
 
 
-async def echo_aiokafka(source: str, target: str, ready: asyncio.Event) -> None:
-    consumer = AIOKafkaConsumer(bootstrap_servers=BOOTSTRAP, group_id=None, **admin_client_options())
-    producer = AIOKafkaProducer(
-        bootstrap_servers=BOOTSTRAP, acks="all", enable_idempotence=True, linger_ms=0, **admin_client_options()
-    )
-    await consumer.start()
-    await producer.start()
-    partitions = [TopicPartition(source, p) for p in range(FLOOR_PARTITIONS)]
-    consumer.assign(partitions)
-    await consumer.seek_to_end(*partitions)
-    for tp in partitions:
-        await consumer.position(tp)
-    ready.set()
-    while True:
-        polled = await consumer.getmany(timeout_ms=500)
-        sent = [
-            await producer.send(target, r.value, key=r.key, partition=r.partition)
-            for records in polled.values()
-            for r in records
-        ]
-        await asyncio.gather(*sent)
-
-
 def run_echoes(client: str) -> None:
     if client == "ck":
         readies = [threading.Event() for _ in ECHOES]
@@ -157,7 +135,7 @@ def run_echoes(client: str) -> None:
     async def on_the_loop() -> None:
         echo = echo_librdkafka_asyncio if client == "ck-asyncio" else echo_aiokafka
         loop_readies = [asyncio.Event() for _ in ECHOES]
-        tasks = [asyncio.create_task(echo(s, t, r)) for (s, t), r in zip(ECHOES, loop_readies, strict=True)]
+        tasks = [asyncio.create_task(echo(BOOTSTRAP, s, t, r)) for (s, t), r in zip(ECHOES, loop_readies, strict=True)]
         for loop_ready in loop_readies:
             await loop_ready.wait()
         print("ready", flush=True)
