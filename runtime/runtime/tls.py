@@ -71,6 +71,12 @@ SERVER_KEEP_ALIVE_S = 5
 the services must let go of an idle connection sooner, or a request sent on it as the service closes it
 fails with no answer."""
 
+CLIENT_IDLE_CONNECTION_KEPT_S = SERVER_KEEP_ALIVE_S / 2
+"""How long a client of the services (the desk, the bench) keeps an idle connection: well inside the
+service's own keep-alive. With both at 5 s (httpx's and uvicorn's defaults), a request sent 5 s after the
+last one could go out on a connection the service was closing, and got no answer (seen in a browser test:
+the desk's request for an extract sent to protection 5.0 s after its last one)."""
+
 
 def server_config(app: ASGIApp, settings: ServiceSettings) -> uvicorn.Config:
     """How uvicorn serves a service: plain HTTP, or TLS requiring a client certificate from a trusted CA."""

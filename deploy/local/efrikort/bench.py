@@ -41,6 +41,7 @@ from efrikort.seed_generator import LOWEST_SEEDED_SERIAL, identity_number
 from efrikort.through_access import PartialExport, grant_keys, import_actors, until_held, until_opened
 from runtime.partitioner import default_partitioner
 from runtime.service import METADATA_MAX_AGE_MS
+from runtime.tls import CLIENT_IDLE_CONNECTION_KEPT_S
 
 BENCH_SYSTEM = "SE2321000016-BENCH"
 BENCH_PROVIDER = "SE2321000016-PBENCH"
@@ -375,8 +376,42 @@ HTTP_CONNECTIONS = 200
 """Keep-alive connections the HTTP measurement holds open, each carrying one request at a time."""
 
 
+@dataclass
+class ServiceConnection:
+    """One of the HTTP measurement's keep-alive connections to a service. One idle longer than a client of
+    the services keeps one (`CLIENT_IDLE_CONNECTION_KEPT_S`, as the desk) is opened anew before the next
+    request: the service may be closing it, and a request sent on it then gets no answer (at 10/s over
+    200 connections each waits 20 s between requests)."""
+
+    host: str
+    port: int
+    streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+    last_used: float = 0.0
+
+    async def exchange(self, request: bytes) -> int:
+        """Send one request and read its answer whole; its status."""
+        if self.streams is None or time.perf_counter() - self.last_used > CLIENT_IDLE_CONNECTION_KEPT_S:
+            self.close()
+            self.streams = await asyncio.open_connection(self.host, self.port)
+        reader, writer = self.streams
+        writer.write(request)
+        await writer.drain()
+        try:
+            return await read_response(reader)
+        except ConnectionError:
+            self.close()
+            raise
+        finally:
+            self.last_used = time.perf_counter()
+
+    def close(self) -> None:
+        if self.streams is not None:
+            self.streams[1].close()
+            self.streams = None
+
+
 async def run_http_latency(
-    url: str, requests: int, rate: float, patients: int, seed: int, seeded: int = 0
+    url: str, requests: int, rate: float, patients: int, seed: int, seeded: int = 0, connections: int = HTTP_CONNECTIONS
 ) -> BenchResult:
     """`POST /v1/fees` at `rate` requests per second, each timed from the moment it is due until its
     answer (so time spent queued for a free connection counts too). The stack must trust the
@@ -392,6 +427,7 @@ async def run_http_latency(
     first_visit = date.today() - timedelta(days=300)
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
+    unanswered = 0
     head = (
         f"POST /v1/fees HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
         f"X-HSA-ID: {BENCH_EMPLOYEE}\r\nX-System-ID: {BENCH_SYSTEM}\r\n"
@@ -399,20 +435,23 @@ async def run_http_latency(
     due: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue()
 
     async def connection() -> None:
-        reader, writer = await asyncio.open_connection(host, port)
+        nonlocal unanswered
+        service = ServiceConnection(host, port)
         try:
             while (item := await due.get()) is not None:
                 started, body = item
-                writer.write(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
-                await writer.drain()
-                status = await read_response(reader)
+                try:
+                    status = await service.exchange(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+                except ConnectionError:
+                    unanswered += 1
+                    continue
                 statuses[status] += 1
                 if status == 200:
                     latencies.append((time.perf_counter() - started) * 1000)
         finally:
-            writer.close()
+            service.close()
 
-    connections = [asyncio.create_task(connection()) for _ in range(HTTP_CONNECTIONS)]
+    workers = [asyncio.create_task(connection()) for _ in range(connections)]
     cpu_before = cpu_snapshot()
     began = time.perf_counter()
     for index in range(requests):
@@ -420,10 +459,12 @@ async def run_http_latency(
         delay = began + (index + 1) / rate - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-    for _ in connections:
+    for _ in workers:
         due.put_nowait(None)
-    await asyncio.gather(*connections)
+    await asyncio.gather(*workers)
     cpu = used_between(cpu_before, cpu_snapshot())
+    if unanswered:
+        print(f"requests the service closed the connection on without an answer: {unanswered}")
     if statuses.keys() != {200}:
         print(f"answers by status: {dict(statuses)} (only 200s, with the amount due, are timed)")
     if not latencies:
@@ -434,7 +475,10 @@ async def run_http_latency(
 async def read_response(reader: asyncio.StreamReader) -> int:
     """The status of one HTTP/1.1 response, its body read (the services always send Content-Length); the
     bench's and `docs/performance/http-cost/probe.py`'s one way of reading an answer."""
-    status = int((await reader.readline()).split()[1])
+    status_line = await reader.readline()
+    if not status_line:
+        raise ConnectionResetError("the service closed the connection without answering")
+    status = int(status_line.split()[1])
     length = 0
     while (line := await reader.readline()) not in (b"\r\n", b""):
         name, _, value = line.partition(b":")

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter
 from contracts.ids import time_ordered_id
 from desk.settings import DeskSettings
 from runtime.logs import correlation_id
-from runtime.tls import SERVER_KEEP_ALIVE_S
+from runtime.tls import CLIENT_IDLE_CONNECTION_KEPT_S
 
 T = TypeVar("T")
 
@@ -265,13 +265,6 @@ class Correction:
     reason: str
 
 
-IDLE_CONNECTION_KEPT_S = SERVER_KEEP_ALIVE_S / 2
-"""How long the desk keeps an idle connection to a service: well inside the service's own keep-alive. With
-both at 5 s (httpx's and uvicorn's defaults), a request sent 5 s after the last one could go out on a
-connection the service was closing, and the desk then showed "a service does not answer" (seen in a browser
-test: the extract asked of protection 5.0 s after its last request)."""
-
-
 class ServicesClient:
     """HTTP to registration, protection, access and notifications, as the person the desk acts for."""
 
@@ -281,7 +274,7 @@ class ServicesClient:
         self.http = httpx.AsyncClient(
             timeout=settings.service_timeout_s,
             verify=_verification(settings),
-            limits=httpx.Limits(keepalive_expiry=IDLE_CONNECTION_KEPT_S),
+            limits=httpx.Limits(keepalive_expiry=CLIENT_IDLE_CONNECTION_KEPT_S),
         )
         self.base = {
             "registration": settings.registration_url.rstrip("/"),

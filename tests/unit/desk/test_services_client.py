@@ -17,12 +17,12 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request
 
-from desk.services_client import IDLE_CONNECTION_KEPT_S, ActingAs, FeeSubmission, Refused, ServicesClient
+from desk.services_client import ActingAs, FeeSubmission, Refused, ServicesClient
 from desk.settings import DeskSettings
 from efrikort.infra.pki import BROKER_FILE, ensure_broker_pki
 from runtime.logs import correlation_id
 from runtime.settings import ServiceSettings
-from runtime.tls import SERVER_KEEP_ALIVE_S, server_config
+from runtime.tls import CLIENT_IDLE_CONNECTION_KEPT_S, SERVER_KEEP_ALIVE_S, server_config
 from tests.infra_fixtures import free_ports, uvicorn_serving
 
 ANNA = ActingAs("SE2321000016-E001", "SE2321000016-U001")
@@ -173,8 +173,8 @@ async def test_the_desk_lets_go_of_an_idle_connection_before_the_service_closes_
         try:
             first = await port_seen()
             assert await port_seen() == first, "a connection in use is kept"
-            await asyncio.sleep(IDLE_CONNECTION_KEPT_S + 0.5)
-            assert IDLE_CONNECTION_KEPT_S + 0.5 < SERVER_KEEP_ALIVE_S
+            await asyncio.sleep(CLIENT_IDLE_CONNECTION_KEPT_S + 0.5)
+            assert CLIENT_IDLE_CONNECTION_KEPT_S + 0.5 < SERVER_KEEP_ALIVE_S
             assert await port_seen() != first, "an idle connection was kept as long as the service keeps it"
         finally:
             await client.close()
