@@ -24,8 +24,8 @@ from pathlib import Path
 from efrikort.bench import (
     BENCH_EMPLOYEE,
     BENCH_SYSTEM,
+    ServiceConnection,
     bench_submission,
-    read_response,
     synthetic_patients,
 )
 
@@ -58,14 +58,12 @@ async def probe(pid: int, method: str, path: str, kind: str, count: int, rate: f
     due: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue()
 
     async def connection() -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        service = ServiceConnection("127.0.0.1", port)
         while (item := await due.get()) is not None:
             started, content = item
-            writer.write(f"{head}Content-Length: {len(content)}\r\n\r\n".encode() + content)
-            await writer.drain()
-            statuses[await read_response(reader)] += 1
+            statuses[await service.exchange(f"{head}Content-Length: {len(content)}\r\n\r\n".encode() + content)] += 1
             latencies.append((time.perf_counter() - started) * 1000)
-        writer.close()
+        service.close()
 
     connections = [asyncio.create_task(connection()) for _ in range(100)]
     await asyncio.sleep(0.5)

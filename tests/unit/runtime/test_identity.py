@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from fastapi import FastAPI
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from runtime import identity, problems
 from runtime.identity import CurrentCaller
@@ -320,3 +321,20 @@ async def test_the_header_without_tls_is_refused_even_in_development_mode(develo
     settings = ServiceSettings(service_name="plain", trust_identity_header=development_mode, trusted_frontends=DESK)
     response = await ask_plain(settings, {"X-HSA-ID": DESK, "X-On-Behalf-Of": PERSON})
     assert problem_of(response, 401)["code"] == "on_behalf_of_without_certificate"
+
+
+def test_a_service_is_served_by_uvicorns_c_parser_with_tls_and_without(pki: Pki) -> None:
+    # h11, uvicorn's pure-Python parser, is what it falls back to: about half of a small request's CPU.
+    [port] = free_ports(1)
+    plain = ServiceSettings(service_name="parser-test", http_port=port)
+    with_tls = plain.model_copy(
+        update={
+            "tls_certificate": str(pki.server.certificate),
+            "tls_private_key": str(pki.server.key),
+            "tls_client_ca": str(pki.trusted.path),
+        }
+    )
+    for settings in (plain, with_tls):
+        config = server_config(FastAPI(), settings)
+        config.load()
+        assert issubclass(config.http_protocol_class, HttpToolsProtocol), settings.serves_tls
