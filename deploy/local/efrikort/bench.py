@@ -411,7 +411,7 @@ class ServiceConnection:
 
 
 async def run_http_latency(
-    url: str, requests: int, rate: float, patients: int, seed: int, seeded: int = 0, connections: int = HTTP_CONNECTIONS
+    url: str, requests: int, rate: float, patients: int, seed: int, seeded: int = 0
 ) -> BenchResult:
     """`POST /v1/fees` at `rate` requests per second, each timed from the moment it is due until its
     answer (so time spent queued for a free connection counts too). The stack must trust the
@@ -451,7 +451,7 @@ async def run_http_latency(
         finally:
             service.close()
 
-    workers = [asyncio.create_task(connection()) for _ in range(connections)]
+    workers = [asyncio.create_task(connection()) for _ in range(HTTP_CONNECTIONS)]
     cpu_before = cpu_snapshot()
     began = time.perf_counter()
     for index in range(requests):
