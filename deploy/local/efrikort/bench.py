@@ -373,15 +373,14 @@ async def run_bench(
 
 
 HTTP_CONNECTIONS = 200
-"""Keep-alive connections the HTTP measurement holds open, each carrying one request at a time."""
+"""The most keep-alive connections the HTTP measurement opens, each carrying one request at a time."""
 
 
 @dataclass
 class ServiceConnection:
     """One of the HTTP measurement's keep-alive connections to a service. One idle longer than a client of
     the services keeps one (`CLIENT_IDLE_CONNECTION_KEPT_S`, as the desk) is opened anew before the next
-    request: the service may be closing it, and a request sent on it then gets no answer (at 10/s over
-    200 connections each waits 20 s between requests)."""
+    request: the service may be closing it, and a request sent on it then gets no answer."""
 
     host: str
     port: int
@@ -432,36 +431,38 @@ async def run_http_latency(
         f"POST /v1/fees HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
         f"X-HSA-ID: {BENCH_EMPLOYEE}\r\nX-System-ID: {BENCH_SYSTEM}\r\n"
     )
-    due: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue()
+    idle: list[ServiceConnection] = []
+    """The connections free for a request, the one used last at the end: taken from there, so that at a low
+    rate one connection carries the requests, as a client's would, rather than each of them in turn."""
+    free = asyncio.Semaphore(HTTP_CONNECTIONS)
 
-    async def connection() -> None:
+    async def post(started: float, body: bytes) -> None:
         nonlocal unanswered
-        service = ServiceConnection(host, port)
-        try:
-            while (item := await due.get()) is not None:
-                started, body = item
-                try:
-                    status = await service.exchange(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
-                except ConnectionError:
-                    unanswered += 1
-                    continue
-                statuses[status] += 1
-                if status == 200:
-                    latencies.append((time.perf_counter() - started) * 1000)
-        finally:
-            service.close()
+        async with free:
+            service = idle.pop() if idle else ServiceConnection(host, port)
+            try:
+                status = await service.exchange(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            except ConnectionError:
+                unanswered += 1
+                return
+            finally:
+                idle.append(service)
+        statuses[status] += 1
+        if status == 200:
+            latencies.append((time.perf_counter() - started) * 1000)
 
-    workers = [asyncio.create_task(connection()) for _ in range(HTTP_CONNECTIONS)]
+    posts = []
     cpu_before = cpu_snapshot()
     began = time.perf_counter()
     for index in range(requests):
-        due.put_nowait((time.perf_counter(), json.dumps(bench_submission(rng, people, first_visit)).encode()))
+        body = json.dumps(bench_submission(rng, people, first_visit)).encode()
+        posts.append(asyncio.create_task(post(time.perf_counter(), body)))
         delay = began + (index + 1) / rate - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-    for _ in workers:
-        due.put_nowait(None)
-    await asyncio.gather(*workers)
+    await asyncio.gather(*posts)
+    for service in idle:
+        service.close()
     cpu = used_between(cpu_before, cpu_snapshot())
     if unanswered:
         print(f"requests the service closed the connection on without an answer: {unanswered}")

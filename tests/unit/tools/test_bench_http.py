@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
-from efrikort.bench import ServiceConnection, read_response
+from efrikort.bench import ServiceConnection, read_response, run_http_latency
 from runtime.settings import ServiceSettings
 from runtime.tls import SERVER_KEEP_ALIVE_S, server_config
 from tests.infra_fixtures import free_ports, uvicorn_serving
@@ -46,6 +46,25 @@ async def test_a_connection_in_use_is_kept_and_one_left_idle_past_the_services_k
             assert local_port(connection) != first
         finally:
             connection.close()
+
+
+async def test_at_a_low_rate_one_connection_carries_the_requests_as_a_clients_would() -> None:
+    app = FastAPI()
+    came_from: list[int] = []
+
+    @app.post("/v1/fees")
+    async def fees(request: Request) -> dict[str, str]:
+        assert request.client is not None
+        came_from.append(request.client.port)
+        return {}
+
+    [http_port] = free_ports(1)
+    config = server_config(app, ServiceSettings(service_name="bench-http-test", http_port=http_port))
+    async with uvicorn_serving(config):
+        result = await run_http_latency(f"http://127.0.0.1:{http_port}", requests=6, rate=20, patients=10, seed=1)
+
+    assert len(result.latencies_ms) == 6
+    assert len(set(came_from)) == 1, "each request went out on a connection of its own"
 
 
 async def test_a_connection_the_service_closed_without_answering_is_named_as_such() -> None:
