@@ -409,11 +409,55 @@ class ServiceConnection:
             self.streams = None
 
 
+@dataclass
+class HttpAnswers:
+    """What the requests sent at a rate were answered: each answer's status and time from when it was due."""
+
+    answers: list[tuple[int, float]] = field(default_factory=list)
+    """(status, milliseconds) per answered request."""
+    unanswered: int = 0
+    """Requests the service closed the connection on without an answer."""
+
+
+async def requests_at_rate(host: str, port: int, request: Callable[[], bytes], count: int, rate: float) -> HttpAnswers:
+    """`count` requests made by `request` (whole HTTP/1.1 messages) sent at `rate` a second, each on a kept
+    connection (at most `HTTP_CONNECTIONS` at once) and timed from the moment it is due until its answer, a
+    wait for a free connection included. A request takes the connection freed last, so that at a low rate
+    one connection carries them all, as a client's would, rather than each in turn."""
+    answered = HttpAnswers()
+    idle: list[ServiceConnection] = []
+    free = asyncio.Semaphore(HTTP_CONNECTIONS)
+
+    async def send(started: float, message: bytes) -> None:
+        async with free:
+            service = idle.pop() if idle else ServiceConnection(host, port)
+            try:
+                status = await service.exchange(message)
+            except ConnectionError:
+                answered.unanswered += 1
+                return
+            finally:
+                idle.append(service)
+        answered.answers.append((status, (time.perf_counter() - started) * 1000))
+
+    sent = []
+    began = time.perf_counter()
+    for index in range(count):
+        message = request()
+        sent.append(asyncio.create_task(send(time.perf_counter(), message)))
+        delay = began + (index + 1) / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+    await asyncio.gather(*sent)
+    for service in idle:
+        service.close()
+    return answered
+
+
 async def run_http_latency(
     url: str, requests: int, rate: float, patients: int, seed: int, seeded: int = 0
 ) -> BenchResult:
-    """`POST /v1/fees` at `rate` requests per second, each timed from the moment it is due until its
-    answer (so time spent queued for a free connection counts too). The stack must trust the
+    """`POST /v1/fees` at `rate` requests per second (`requests_at_rate`). The stack must trust the
     development identity header (EFRIKORT_TRUST_IDENTITY_HEADER=true).
 
     Plain HTTP/1.1 over asyncio streams rather than httpx: at 100 requests/s of answers that take a
@@ -424,48 +468,23 @@ async def run_http_latency(
     people = synthetic_patients(patients, seed, seeded)
     rng = random.Random(seed)
     first_visit = date.today() - timedelta(days=300)
-    latencies: list[float] = []
-    statuses: Counter[int] = Counter()
-    unanswered = 0
     head = (
         f"POST /v1/fees HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
         f"X-HSA-ID: {BENCH_EMPLOYEE}\r\nX-System-ID: {BENCH_SYSTEM}\r\n"
     )
-    idle: list[ServiceConnection] = []
-    """The connections free for a request, the one used last at the end: taken from there, so that at a low
-    rate one connection carries the requests, as a client's would, rather than each of them in turn."""
-    free = asyncio.Semaphore(HTTP_CONNECTIONS)
 
-    async def post(started: float, body: bytes) -> None:
-        nonlocal unanswered
-        async with free:
-            service = idle.pop() if idle else ServiceConnection(host, port)
-            try:
-                status = await service.exchange(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
-            except ConnectionError:
-                unanswered += 1
-                return
-            finally:
-                idle.append(service)
-        statuses[status] += 1
-        if status == 200:
-            latencies.append((time.perf_counter() - started) * 1000)
+    def fee_submission() -> bytes:
+        body = json.dumps(bench_submission(rng, people, first_visit)).encode()
+        return f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
 
-    posts = []
     cpu_before = cpu_snapshot()
     began = time.perf_counter()
-    for index in range(requests):
-        body = json.dumps(bench_submission(rng, people, first_visit)).encode()
-        posts.append(asyncio.create_task(post(time.perf_counter(), body)))
-        delay = began + (index + 1) / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-    await asyncio.gather(*posts)
-    for service in idle:
-        service.close()
+    answered = await requests_at_rate(host, port, fee_submission, requests, rate)
+    statuses = Counter(status for status, _ in answered.answers)
+    latencies = [ms for status, ms in answered.answers if status == 200]
     cpu = used_between(cpu_before, cpu_snapshot())
-    if unanswered:
-        print(f"requests the service closed the connection on without an answer: {unanswered}")
+    if answered.unanswered:
+        print(f"requests the service closed the connection on without an answer: {answered.unanswered}")
     if statuses.keys() != {200}:
         print(f"answers by status: {dict(statuses)} (only 200s, with the amount due, are timed)")
     if not latencies:

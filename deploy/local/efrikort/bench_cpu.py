@@ -85,7 +85,7 @@ def snapshot() -> CpuSnapshot:
             continue
         part = part_of(command_line, int(entry.name), bench_pid)
         if part is not None:
-            by_part[part] += _process_ticks(stat)
+            by_part[part] += process_ticks(stat)
     return CpuSnapshot(os.cpu_count() or 1, taken, busy, dict(by_part))
 
 
@@ -105,7 +105,8 @@ def _machine_ticks() -> tuple[int, int]:
     return sum(fields), sum(fields) - idle
 
 
-def _process_ticks(stat: str) -> int:
+def process_ticks(stat: str) -> int:
+    """The clock ticks a process has used (user and system), from its `/proc/<pid>/stat`."""
     # The command name (field 2) may hold spaces and parentheses: count from the last ")".
     fields = stat[stat.rindex(")") + 2 :].split()
     return int(fields[11]) + int(fields[12])  # utime, stime

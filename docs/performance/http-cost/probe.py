@@ -1,6 +1,7 @@
 """The CPU one service process spends per HTTP request: its scheduler's run time (/proc/PID/schedstat) over
-COUNT requests sent at RATE per second on 100 keep-alive connections, as the bench's employee and system
-(the development identity headers). A measuring aid, not part of the product:
+COUNT requests sent at RATE per second as the HTTP bench sends them (`efrikort.bench.requests_at_rate`: kept
+connections, opened as needed and counted with the rest), as the bench's employee and system (the development
+identity headers). A measuring aid, not part of the product:
 
     .venv/bin/python docs/performance/http-cost/probe.py "$(pgrep -f 'python -m registration')" \
         POST /v1/fees valid 800 100
@@ -16,7 +17,6 @@ import argparse
 import asyncio
 import json
 import random
-import time
 from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
@@ -24,8 +24,8 @@ from pathlib import Path
 from efrikort.bench import (
     BENCH_EMPLOYEE,
     BENCH_SYSTEM,
-    ServiceConnection,
     bench_submission,
+    requests_at_rate,
     synthetic_patients,
 )
 
@@ -53,32 +53,18 @@ async def probe(pid: int, method: str, path: str, kind: str, count: int, rate: f
         f"{method} {path} HTTP/1.1\r\nHost: probe\r\nContent-Type: application/json\r\n"
         f"X-HSA-ID: {BENCH_EMPLOYEE}\r\nX-System-ID: {system}\r\n"
     )
-    statuses: Counter[int] = Counter()
-    latencies: list[float] = []
-    due: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue()
 
-    async def connection() -> None:
-        service = ServiceConnection("127.0.0.1", port)
-        while (item := await due.get()) is not None:
-            started, content = item
-            statuses[await service.exchange(f"{head}Content-Length: {len(content)}\r\n\r\n".encode() + content)] += 1
-            latencies.append((time.perf_counter() - started) * 1000)
-        service.close()
+    def request() -> bytes:
+        content = body()
+        return f"{head}Content-Length: {len(content)}\r\n\r\n".encode() + content
 
-    connections = [asyncio.create_task(connection()) for _ in range(100)]
-    await asyncio.sleep(0.5)
-    before, began = cpu_ns(pid), time.perf_counter()
-    for index in range(count):
-        due.put_nowait((time.perf_counter(), body()))
-        delay = began + (index + 1) / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-    for _ in connections:
-        due.put_nowait(None)
-    await asyncio.gather(*connections)
+    before = cpu_ns(pid)
+    answered = await requests_at_rate("127.0.0.1", port, request, count, rate)
     await asyncio.sleep(1.0)  # what the requests set off (relay, outcomes) is counted too
     per_request_ms = (cpu_ns(pid) - before) / 1e6 / count
-    p50 = sorted(latencies)[len(latencies) // 2]
+    statuses = Counter(status for status, _ in answered.answers)
+    latencies = sorted(ms for _, ms in answered.answers)
+    p50 = latencies[len(latencies) // 2]
     return f"{kind} {method} {path}: {dict(statuses)}, CPU {per_request_ms:.2f} ms per request, p50 {p50:.1f} ms"
 
 

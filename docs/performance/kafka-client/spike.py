@@ -31,6 +31,7 @@ from typing import Any
 import uvloop
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from efrikort.bench_cpu import PROC, process_ticks
 from efrikort.bench_floor import FLOOR_PARTITIONS, FLOOR_TOPICS, ensure_floor_topics
 from efrikort.bench_floor import echo as echo_aiokafka
 from efrikort.infra import LocalInfra
@@ -145,9 +146,7 @@ def run_echoes(client: str) -> None:
 
 
 def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return process_ticks((PROC / str(pid) / "stat").read_text()) / os.sysconf("SC_CLK_TCK")
 
 
 async def drive(echoes_pid: int, broker_pid: int, rate: int, count: int) -> str:
