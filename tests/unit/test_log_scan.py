@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.log_scan import SentValues, leaks
+from tests.log_scan import SentValues, identity_numbers_in, leaks
 
 
 def test_a_name_sent_about_a_patient_is_found_in_a_log_that_holds_it_even_json_escaped(tmp_path: Path) -> None:
@@ -31,3 +31,14 @@ def test_an_identity_number_is_remembered_from_any_request_with_and_without_its_
     sent = SentValues()
     sent.remember(httpx.Request("POST", "http://svc/v1/fees", json={"patient_id": "19850412-1230"}))
     assert set(sent.values) == {"19850412-1230", "198504121230"}
+
+
+def test_an_identity_number_is_found_in_a_log_line_with_and_without_its_dash_and_beside_a_uuid() -> None:
+    line = '{"message": "19850412-1230 and 198504121230", "correlation_id": "78a6dbc1-97c3-4dd7-b118-0a1b2c3d4e5f"}'
+    assert identity_numbers_in(line) == ["19850412-1230", "198504121230"]
+
+
+def test_a_uuid_whose_groups_are_all_digits_is_not_an_identity_number() -> None:
+    # Seen in a CI run's registration log: a correlation id whose last group is twelve digits from 20 on.
+    assert identity_numbers_in('"correlation_id": "78a6dbc1-97c3-4dd7-b118-201799376040"') == []
+    assert identity_numbers_in("fee 19850412-1230-4dd7-b118-0a1b2c3d4e5f corrected") == []
