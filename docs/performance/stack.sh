@@ -22,9 +22,13 @@ stop_stack() {
   return 1
 }
 
-at_200() { # at_200 RUNS [BENCH ARGS...]: 4 000 at 200/s to warm (not counted), then RUNS runs of 2 000 at 200/s
+warm() { # 4 000 at 200/s, not counted: the broker's JIT, the services' pools and plans settled
+  ./efrikort bench --patients 200000 --rate 200 --submissions 4000 --runs 1 --no-floor 2> /dev/null | grep -E "^run" | sed "s/^/warm /"
+}
+
+at_200() { # at_200 RUNS [BENCH ARGS...]: warm, then RUNS runs of 2 000 at 200/s
   local runs=$1
   shift
-  ./efrikort bench --patients 200000 --rate 200 --submissions 4000 --runs 1 --no-floor 2> /dev/null | grep -E "^run" | sed "s/^/warm /"
+  warm
   ./efrikort bench --patients 200000 --rate 200 --submissions 2000 --runs "$runs" "$@" 2> /dev/null | grep -E "^run|^median|hops p50|floor, same"
 }

@@ -7,7 +7,7 @@ cd "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)" || exit 1
 for size in "$@"; do
   EFRIKORT_CONSUMER_BATCH_SIZE=$size start_stack /tmp/batch-size-up.log || exit 1
   echo "=== batch size $size $(date +%T) load $(cut -d' ' -f1 /proc/loadavg)"
-  ./efrikort bench --patients 200000 --rate 200 --submissions 4000 --runs 1 --no-floor 2> /dev/null | grep -E "^run" | sed "s/^/warm /"
+  warm
   ./efrikort bench --patients 200000 --submissions 10000 --runs 3 --no-floor 2> /dev/null | grep -E "^run|^median|hops p50|cpu,"
   stop_stack || exit 1
 done

@@ -2,8 +2,8 @@
 # measure.sh: what a submission costs the machine against how many messages each poll and relay batch
 # carries, on the running stack (`./efrikort up`), one offered rate after another. For each rate: the
 # statements counted from zero (`efrikort statements --reset`), one run of the bench with no warm-up
-# (so that every statement counted belongs to the run's submissions), then the statements, each
-# service's polls and batches read off them by `summarize.py`.
+# (so that every statement counted belongs to the run's submissions), then each service's polls and
+# batches read off the statements by `summarize.py`.
 #   bash docs/performance/per-poll-cost/measure.sh [RATES] > out.txt    (RATES: "20 50 100 200 flat")
 cd "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)" || exit 1
 here=docs/performance/per-poll-cost
@@ -15,7 +15,6 @@ for rate in ${1:-20 50 100 200 flat}; do
   ./efrikort statements --reset > /dev/null
   ./efrikort bench --patients 200000 --submissions "$count" "${pace[@]}" --warmup 0 --runs 1 --no-floor \
     --json "$out/bench-$rate.json" 2> /dev/null | grep -E "^run|^       hops"
-  ./efrikort statements --top 200 > "$out/statements-$rate.txt"
-  .venv/bin/python "$here/summarize.py" run "$rate" "$count" "$out/bench-$rate.json" "$out/statements-$rate.txt" "$out/idle.json"
+  .venv/bin/python "$here/summarize.py" run "$rate" "$count" "$out/bench-$rate.json" "$out/idle.json"
 done
 rm -rf "$out"
