@@ -418,6 +418,13 @@ class HttpAnswers:
     unanswered: int = 0
     """Requests the service closed the connection on without an answer."""
 
+    def by_status(self) -> Counter[int]:
+        return Counter(status for status, _ in self.answers)
+
+    def milliseconds(self, status: int | None = None) -> list[float]:
+        """Each answer's time, or only those of answers with `status`."""
+        return [ms for answered, ms in self.answers if status is None or answered == status]
+
 
 async def requests_at_rate(host: str, port: int, request: Callable[[], bytes], count: int, rate: float) -> HttpAnswers:
     """`count` requests made by `request` (whole HTTP/1.1 messages) sent at `rate` a second, each on a kept
@@ -480,8 +487,8 @@ async def run_http_latency(
     cpu_before = cpu_snapshot()
     began = time.perf_counter()
     answered = await requests_at_rate(host, port, fee_submission, requests, rate)
-    statuses = Counter(status for status, _ in answered.answers)
-    latencies = [ms for status, ms in answered.answers if status == 200]
+    statuses = answered.by_status()
+    latencies = answered.milliseconds(200)
     cpu = used_between(cpu_before, cpu_snapshot())
     if answered.unanswered:
         print(f"requests the service closed the connection on without an answer: {answered.unanswered}")

@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import json
 import random
-from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -62,10 +61,10 @@ async def probe(pid: int, method: str, path: str, kind: str, count: int, rate: f
     answered = await requests_at_rate("127.0.0.1", port, request, count, rate)
     await asyncio.sleep(1.0)  # what the requests set off (relay, outcomes) is counted too
     per_request_ms = (cpu_ns(pid) - before) / 1e6 / count
-    statuses = Counter(status for status, _ in answered.answers)
-    latencies = sorted(ms for _, ms in answered.answers)
+    latencies = sorted(answered.milliseconds())
     p50 = latencies[len(latencies) // 2]
-    return f"{kind} {method} {path}: {dict(statuses)}, CPU {per_request_ms:.2f} ms per request, p50 {p50:.1f} ms"
+    statuses = dict(answered.by_status())
+    return f"{kind} {method} {path}: {statuses}, CPU {per_request_ms:.2f} ms per request, p50 {p50:.1f} ms"
 
 
 def main() -> None:

@@ -52,8 +52,8 @@ def run(rate: str, count: int, bench_json: str, idle_json: str) -> None:
     parts = ", ".join(f"{part} {ms_per_submission(part):.1f}" for part in PARTS)
     print(
         f"{rate}: {per_second:.0f}/s, p50 {figure['p50_ms']:.0f} ms, p99 {figure['p99_ms']:.0f} ms; machine "
-        f"{cpu['machine']:.2f} of {cpu['of']} cores; CPU per submission above rest {ms_per_submission('machine'):.1f} ms "
-        f"({parts})"
+        f"{cpu['machine']:.2f} of {cpu['of']} cores; CPU per submission above rest "
+        f"{ms_per_submission('machine'):.1f} ms ({parts})"
     )
     rows = asyncio.run(statements.top(LocalInfra().endpoints.database_url, STATEMENTS_READ))
     by_role: Counter[str] = Counter()
