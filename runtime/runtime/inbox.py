@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from asyncpg import Connection
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -50,16 +52,34 @@ async def first_deliveries(conn: AsyncConnection, consumer: str, message_ids: Se
 
 @dataclass(frozen=True)
 class TakenIn:
-    """A poll's messages, recorded in the inbox by the statement that writes the outbox (`outbox.put_many`)
-    when the poll's transaction is flushed: one round trip fewer for every poll, on every message's way."""
+    """A poll's messages, recorded in the inbox by a statement that writes something else (`writing_taking_in`):
+    the outbox's when the poll's transaction is flushed (`outbox.put_many`), or a handler's own write when the
+    poll emits nothing (`Transaction.taking_in_now`). One round trip fewer for every poll."""
 
     consumer: str
     message_ids: list[str]
 
 
 class Redelivered(Exception):
-    """A message taken in with the outbox's write was recorded before: the poll's transaction rolls back, and
+    """A message taken in with another write was recorded before: the poll's transaction rolls back, and
     the poll is heard again with the inbox asked first (`runtime.consumers.MessageProcessor`)."""
+
+
+async def writing_taking_in(driver: Connection, write: str, args: Sequence[Any], taking_in: TakenIn | None) -> None:
+    """Run `write`, one INSERT, UPDATE or DELETE whose parameters are `$1`... in the order of `args`, and with
+    `taking_in` record the poll's messages in the inbox in the same statement. Raises `Redelivered` if one of
+    them was recorded before: the caller's transaction must then roll back."""
+    if taking_in is None:
+        await driver.execute(write, *args)
+        return
+    consumer, message_ids = f"${len(args) + 1}", f"${len(args) + 2}"
+    statement = (
+        f"WITH taken_in AS ({recording_many(consumer, message_ids)} RETURNING 1), written AS ({write}) "
+        "SELECT count(*) FROM taken_in"
+    )
+    recorded = await driver.fetchval(statement, *args, taking_in.consumer, taking_in.message_ids)
+    if recorded < len(taking_in.message_ids):
+        raise Redelivered()
 
 
 SEGMENT_ROLL = timedelta(days=7)

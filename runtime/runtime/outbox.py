@@ -29,7 +29,7 @@ from contracts.envelope import Envelope
 from contracts.topics import Topic
 from runtime import tracing
 from runtime.database import KeptConnection, driver_connection, driver_outside_transaction
-from runtime.inbox import Redelivered, TakenIn, recording_many
+from runtime.inbox import TakenIn, writing_taking_in
 from runtime.metrics import MESSAGES_PUBLISHED, OUTBOX_BACKLOG, OUTBOX_OLDEST_AGE
 from runtime.migrations import HOLD_OUTBOX_BATCH, OUTBOX_LOCK, RELEASE_OUTBOX_BATCH
 from runtime.partitioner import default_partitioner
@@ -71,12 +71,6 @@ class OutboxMessage:
     headers: Mapping[str, str]
 
 
-# A consumer's poll records its messages in the inbox with the same statement (`runtime.inbox.TakenIn`).
-_INSERT_TAKING_IN = (
-    f"WITH taken_in AS ({recording_many('$5', '$6')} RETURNING 1), written AS ({_INSERT}) SELECT count(*) FROM taken_in"
-)
-
-
 async def put_many(conn: AsyncConnection, messages: Sequence[OutboxMessage], taking_in: TakenIn | None = None) -> None:
     """Write messages to the outbox inside the caller's transaction, in one statement, in order; and, with
     `taking_in`, record a poll's messages in the inbox in that statement too. Raises `Redelivered` if one of
@@ -89,12 +83,7 @@ async def put_many(conn: AsyncConnection, messages: Sequence[OutboxMessage], tak
         [m.value for m in messages],
         [json.dumps(dict(m.headers)) for m in messages],
     )
-    if taking_in is None:
-        await driver.execute(_INSERT, *columns)
-        return
-    recorded = await driver.fetchval(_INSERT_TAKING_IN, *columns, taking_in.consumer, taking_in.message_ids)
-    if recorded < len(taking_in.message_ids):
-        raise Redelivered()
+    await writing_taking_in(driver, _INSERT, columns, taking_in)
 
 
 async def put(

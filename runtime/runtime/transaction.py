@@ -77,6 +77,13 @@ class Transaction:
         for both). The flush raises `Redelivered` if one was recorded before: the transaction must not commit."""
         self._held.taking_in = TakenIn(consumer, list(message_ids))
 
+    def taking_in_now(self) -> TakenIn | None:
+        """The poll's messages not yet taken in, for a handler to record with its own write
+        (`runtime.inbox.writing_taking_in`) instead of the flush's: a poll that emits nothing then makes no
+        statement for the inbox alone. Asked for, they are the caller's to record: the flush no longer does."""
+        taking_in, self._held.taking_in = self._held.taking_in, None
+        return taking_in
+
     def committed(self) -> None:
         """The transaction committed: run its after-commit actions, in the order they were asked for."""
         for action in self._held.flushed_actions:

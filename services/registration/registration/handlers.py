@@ -54,7 +54,10 @@ async def on_fee_outcomes(deliveries: Sequence[Delivery], tx: Transaction, *, wa
     Only protection's outcomes are kept from here: each names its fee, whose submission says whose it
     is. Registration's own rejections on this topic name no sender; it kept them when it sent them."""
     assessed = _latest_per_fee([outcome for delivery in deliveries if (outcome := _assessed(delivery)) is not None])
-    await store.store_assessed(tx.conn, assessed)
+    if not assessed:
+        return  # the flush records the poll in the inbox
+    # The poll emits nothing: its messages are taken in by the outcomes' own statement, not by one of their own.
+    await store.store_assessed(tx.conn, assessed, tx.taking_in_now())
 
     def wake() -> None:
         for outcome in assessed:

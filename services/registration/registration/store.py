@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from registration.fee_versions import FeeVersion
 from runtime.database import driver_connection
+from runtime.inbox import TakenIn, writing_taking_in
 
 SubmissionKey = tuple[str, str]
 """(sender, submission_id): the idempotency key, and whose outcome it is. The sender is the system's or
@@ -222,10 +223,11 @@ _KEEP_ACCEPTED = (
     "received_at = now() WHERE outcomes.status <> 'accepted' OR excluded.status = 'accepted'"
 )
 # Protection's outcome names the fee, not its sender: the fee's submission says whose it is.
-_STORE_ASSESSED = text(
+# Through the driver, with the poll's inbox record when the poll hands it over (`store_assessed`).
+_STORE_ASSESSED = (
     "INSERT INTO outcomes (sender, submission_id, status, outcome, patient_key) "
     "SELECT s.sender, s.submission_id, 'accepted', u.outcome, s.patient_key "
-    "FROM unnest(CAST(:fee_ids AS uuid[]), CAST(:outcomes AS bytea[])) AS u(fee_id, outcome) "
+    "FROM unnest($1::uuid[], $2::bytea[]) AS u(fee_id, outcome) "
     "JOIN submissions s ON s.fee_id = u.fee_id "
     "ORDER BY s.sender, s.submission_id " + _KEEP_ACCEPTED
 )
@@ -267,14 +269,15 @@ class StoredOutcome:
     outcome: bytes
 
 
-async def store_assessed(conn: AsyncConnection, outcomes: Sequence[AssessedOutcome]) -> None:
+async def store_assessed(
+    conn: AsyncConnection, outcomes: Sequence[AssessedOutcome], taking_in: TakenIn | None = None
+) -> None:
     """Keep each fee's outcome under its submission's key; one outcome per fee in the batch. An outcome of a
-    fee registration no longer knows (its patient has left) is not kept."""
-    if not outcomes:
-        return
-    await conn.execute(
-        _STORE_ASSESSED, {"fee_ids": [o.fee_id for o in outcomes], "outcomes": [o.outcome for o in outcomes]}
-    )
+    fee registration no longer knows (its patient has left) is not kept. With `taking_in`, the poll's messages
+    are recorded in the inbox by the same statement (raises `Redelivered` if one was recorded before)."""
+    driver = await driver_connection(conn)
+    args = ([o.fee_id for o in outcomes], [o.outcome for o in outcomes])
+    await writing_taking_in(driver, _STORE_ASSESSED, args, taking_in)
 
 
 async def keep_rejections(conn: AsyncConnection, rejections: Sequence[Rejection]) -> None:
