@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from efrikort import statements
 from efrikort.infra.stack import InfraEndpoints
 from runtime import database
 from runtime.settings import ServiceSettings, async_driver_url
@@ -66,3 +67,17 @@ async def service_work(
         await owner.execute(f"DROP OWNED BY {settings.database_role} CASCADE")
         await owner.execute(f"DROP ROLE {settings.database_role}")
         await owner.close()
+
+
+async def statements_run(
+    work: UnitOfWork, infra: InfraEndpoints, action: Callable[[], Awaitable[None]]
+) -> list[statements.StatementCost]:
+    """The statements `action` sent PostgreSQL under the unit of work's role, by their text: counted from zero
+    by `efrikort.statements` (the local server loads `pg_stat_statements`). Calls before it, whose first use of
+    a connection asks the server about types, are not counted."""
+    async with work.engine.connect() as conn:
+        role = (await conn.exec_driver_sql("SELECT current_user")).scalar_one()
+    await statements.reset(infra.database_url)
+    await action()
+    run = [statement for statement in await statements.top(infra.database_url, 1000) if statement.role == role]
+    return sorted(run, key=lambda statement: statement.query)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 
-import asyncpg
 import pytest
 from sqlalchemy import text
 
@@ -15,6 +14,7 @@ from efrikort.infra.stack import InfraEndpoints
 from protection.handlers import on_fee_events
 from protection.regions import RegionSettings
 from runtime.transaction import UnitOfWork
+from tests.integration.conftest import statements_run
 from tests.integration.protection.conftest import as_delivery, fee_registered
 
 pytestmark = pytest.mark.integration
@@ -32,22 +32,13 @@ async def test_a_poll_of_new_fees_costs_one_statement_for_each_step_of_protectio
         async with work.begin() as tx:
             fees = [fee_registered(p, first_day + timedelta(weeks=week)) for p in patients]
             await on_fee_events([as_delivery(fee, fee.patient_key, next(offsets)) for fee in fees], tx, region=REGION)
-    async with work.engine.connect() as conn:
-        role = await conn.exec_driver_sql("SELECT current_user")
-        role_name = role.scalar_one()
-    owner = await asyncpg.connect(infra.database_url)
-    try:
-        await owner.execute("SELECT pg_stat_statements_reset((SELECT oid FROM pg_roles WHERE rolname = $1))", role_name)
+
+    async def the_poll_counted() -> None:
         async with work.begin() as tx:
             fees = [fee_registered(p, first_day + timedelta(weeks=4)) for p in patients]
             await on_fee_events([as_delivery(fee, fee.patient_key, next(offsets)) for fee in fees], tx, region=REGION)
-        rows = await owner.fetch(
-            "SELECT s.calls, s.query FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid "
-            "WHERE r.rolname = $1 ORDER BY s.query",
-            role_name,
-        )
-    finally:
-        await owner.close()
+
+    rows = [(statement.calls, statement.query) for statement in await statements_run(work, infra, the_poll_counted)]
     for calls, query in rows:
         print(f"{calls:3}  {query[:150]}")
     async with work.engine.connect() as conn:

@@ -6,23 +6,19 @@ effect. Counted from `pg_stat_statements` (the local server loads it) for the te
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
-from sqlalchemy import text
 
-import registration as registration_package
 from contracts.integration import FeeOutcome, OutcomeStatus
 from efrikort.infra.stack import InfraEndpoints
 from registration import store
 from registration.handlers import on_fee_outcomes
 from registration.outcome_waiters import OutcomeWaiters
-from registration.settings import RegistrationSettings
 from runtime.consumers import Delivery
 from runtime.inbox import Redelivered, first_deliveries
 from runtime.transaction import UnitOfWork
-from tests.integration.conftest import service_work
+from tests.integration.conftest import statements_run
+from tests.integration.registration.conftest import registered_fee
 
 pytestmark = pytest.mark.integration
 
@@ -30,23 +26,9 @@ CONSUMER = "registration-outcomes"
 SENDER = "SE2321000016-SYS1"
 
 
-@pytest.fixture
-async def work(infra: InfraEndpoints) -> AsyncIterator[UnitOfWork]:
-    async with service_work(infra, RegistrationSettings, registration_package, producer="registration") as made:
-        yield made
-
-
 async def a_registered_fee(work: UnitOfWork) -> tuple[str, uuid.UUID]:
-    submission_id, fee_id = f"submission-{uuid.uuid4().hex[:8]}", uuid.uuid4()
-    async with work.begin() as tx:
-        await tx.conn.execute(
-            text(
-                "INSERT INTO submissions (sender, submission_id, fingerprint, fee_id, patient_key) "
-                "VALUES (:sender, :submission_id, 'fingerprint', :fee_id, 'patient-key')"
-            ),
-            {"sender": SENDER, "submission_id": submission_id, "fee_id": fee_id},
-        )
-    return submission_id, fee_id
+    submission_id = f"submission-{uuid.uuid4().hex[:8]}"
+    return submission_id, await registered_fee(work, SENDER, submission_id)
 
 
 def outcome_of(submission_id: str, fee_id: uuid.UUID | None, status: OutcomeStatus) -> Delivery:
@@ -70,19 +52,7 @@ async def statements_of(work: UnitOfWork, infra: InfraEndpoints, deliveries: lis
     """The statements of the poll, made after one poll before it: the driver asks about types once a connection."""
     submission_id, fee_id = await a_registered_fee(work)
     await poll(work, [outcome_of(submission_id, fee_id, OutcomeStatus.ACCEPTED)])
-    async with work.engine.connect() as conn:
-        role = (await conn.exec_driver_sql("SELECT current_user")).scalar_one()
-    owner = await asyncpg.connect(infra.database_url)
-    try:
-        await owner.execute("SELECT pg_stat_statements_reset((SELECT oid FROM pg_roles WHERE rolname = $1))", role)
-        await poll(work, deliveries)
-        rows = await owner.fetch(
-            "SELECT s.query FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid WHERE r.rolname = $1",
-            role,
-        )
-    finally:
-        await owner.close()
-    return [row["query"] for row in rows]
+    return [statement.query for statement in await statements_run(work, infra, lambda: poll(work, deliveries))]
 
 
 async def kept(work: UnitOfWork, submission_id: str) -> bytes | None:

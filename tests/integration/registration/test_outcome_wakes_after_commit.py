@@ -5,44 +5,24 @@ transaction, the request answered 200 and a read right after said 202, pending).
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import text
 
-import registration as registration_package
 from contracts.integration import FeeOutcome, OutcomeStatus
-from efrikort.infra.stack import InfraEndpoints
 from registration import store
 from registration.handlers import on_fee_outcomes
 from registration.outcome_waiters import OutcomeWaiters
-from registration.settings import RegistrationSettings
 from runtime.consumers import Delivery
 from runtime.transaction import UnitOfWork
-from tests.integration.conftest import service_work
+from tests.integration.registration.conftest import registered_fee
 
 pytestmark = pytest.mark.integration
 
 SUBMISSION = ("SE2321000016-SYS1", "submission-1")
 
 
-@pytest.fixture
-async def work(infra: InfraEndpoints) -> AsyncIterator[UnitOfWork]:
-    async with service_work(infra, RegistrationSettings, registration_package, producer="registration") as made:
-        yield made
-
-
 async def test_a_request_waiting_for_its_outcome_is_woken_once_the_outcome_can_be_read(work: UnitOfWork) -> None:
-    fee_id = uuid.uuid4()
-    async with work.begin() as tx:
-        await tx.conn.execute(
-            text(
-                "INSERT INTO submissions (sender, submission_id, fingerprint, fee_id, patient_key) "
-                "VALUES (:sender, :submission_id, 'fingerprint', :fee_id, 'patient-key')"
-            ),
-            {"sender": SUBMISSION[0], "submission_id": SUBMISSION[1], "fee_id": fee_id},
-        )
+    fee_id = await registered_fee(work, *SUBMISSION)
     outcome = FeeOutcome(
         submission_id=SUBMISSION[1], status=OutcomeStatus.ACCEPTED, fee_id=str(fee_id), amount_due=200
     ).to_json()
