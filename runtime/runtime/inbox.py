@@ -9,6 +9,7 @@ taken in.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -72,14 +73,21 @@ async def writing_taking_in(driver: Connection, write: str, args: Sequence[Any],
     if taking_in is None:
         await driver.execute(write, *args)
         return
-    consumer, message_ids = f"${len(args) + 1}", f"${len(args) + 2}"
-    statement = (
-        f"WITH taken_in AS ({recording_many(consumer, message_ids)} RETURNING 1), written AS ({write}) "
-        "SELECT count(*) FROM taken_in"
-    )
+    statement = _written_taking_in(write, len(args))
     recorded = await driver.fetchval(statement, *args, taking_in.consumer, taking_in.message_ids)
     if recorded < len(taking_in.message_ids):
         raise Redelivered()
+
+
+@functools.cache
+def _written_taking_in(write: str, parameters: int) -> str:
+    """`write` with the inbox's record of a poll before it, its parameters the two after `write`'s: made once
+    for each write, not on every poll."""
+    consumer, message_ids = f"${parameters + 1}", f"${parameters + 2}"
+    return (
+        f"WITH taken_in AS ({recording_many(consumer, message_ids)} RETURNING 1), written AS ({write}) "
+        "SELECT count(*) FROM taken_in"
+    )
 
 
 SEGMENT_ROLL = timedelta(days=7)

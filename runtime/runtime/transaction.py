@@ -74,7 +74,8 @@ class Transaction:
 
     def take_in(self, consumer: str, message_ids: Sequence[str]) -> None:
         """Record these messages as handled by `consumer` with the flush's write of the outbox (one statement
-        for both). The flush raises `Redelivered` if one was recorded before: the transaction must not commit."""
+        for both), or with a handler's own write if it asks for them (`taking_in_now`). That write raises
+        `Redelivered` if one was recorded before: the transaction must not commit."""
         self._held.taking_in = TakenIn(consumer, list(message_ids))
 
     def taking_in_now(self) -> TakenIn | None:
