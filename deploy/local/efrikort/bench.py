@@ -419,6 +419,7 @@ class HttpAnswers:
     """Requests the service closed the connection on without an answer."""
 
     def by_status(self) -> Counter[int]:
+        """How many answers came with each status."""
         return Counter(status for status, _ in self.answers)
 
     def milliseconds(self, status: int | None = None) -> list[float]:

@@ -23,7 +23,8 @@ POLLS = {
     # One statement a poll (or a relay batch), by the role that runs it and a piece of its text.
     "registration's polls of submissions": ("efrikort_registration", "INSERT INTO submissions"),
     "protection's polls of fees": ("efrikort_protection", "lock_patients_and_read_before_recording"),
-    "registration's polls of outcomes": ("efrikort_registration", "INSERT INTO outcomes"),
+    # The keeping of protection's outcomes, not of registration's own rejections (which insert there too).
+    "registration's polls of outcomes": ("efrikort_registration", "'accepted', u.outcome"),
     "registration's relay batches": ("efrikort_registration", "release_outbox_batch"),
     "protection's relay batches": ("efrikort_protection", "release_outbox_batch"),
 }
