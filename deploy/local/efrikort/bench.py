@@ -110,7 +110,7 @@ class BenchResult:
             stretches = ", ".join(f"{h.name} {h.percentile(50):.0f} / {h.percentile(99):.0f}" for h in self.hops)
             line = f"{line}\n       hops p50 / p99 ms: {stretches}"
         if self.cpu:
-            line = f"{line}\n       {self.cpu.line()}"
+            line = "\n       ".join([line, *self.cpu.lines()])
         return line
 
 

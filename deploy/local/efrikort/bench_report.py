@@ -53,6 +53,8 @@ def _figures(result: BenchResult) -> dict[str, Any]:
         }
     if result.cpu:
         figures["cpu_cores_busy"] = result.cpu.figures()
+        if result.cpu.waiting:
+            figures["cpu_cores_waiting"] = result.cpu.waiting.figures()
     return figures
 
 
@@ -91,6 +93,9 @@ def medians(runs: Sequence[Run], what: str, offered: float | None) -> dict[str, 
         }
     if runs and runs[0].figure.cpu:
         result["cpu_cores_busy"] = {name: median_of("cpu_cores_busy", name) for name in summaries[0]["cpu_cores_busy"]}
+    if runs and runs[0].figure.cpu and runs[0].figure.cpu.waiting:
+        waiting = summaries[0]["cpu_cores_waiting"]
+        result["cpu_cores_waiting"] = {name: median_of("cpu_cores_waiting", name) for name in waiting}
     return result
 
 
@@ -111,7 +116,8 @@ def medians_line(result: dict[str, Any]) -> str:
         stretches = ", ".join(f"{name} {hop['p50_ms']:.0f} / {hop['p99_ms']:.0f}" for name, hop in hops)
         line = f"{line}\n  hops p50 / p99 ms: {stretches}"
     if "cpu_cores_busy" in result:
-        line = f"{line}\n  {CpuUse.from_figures(result['cpu_cores_busy']).line()}"
+        cpu = CpuUse.from_figures(result["cpu_cores_busy"], result.get("cpu_cores_waiting"))
+        line = "\n  ".join([line, *cpu.lines()])
     if "floor" not in result:
         return line
     floor, ratio = result["floor"], result["ratio"]

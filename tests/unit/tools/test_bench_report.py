@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from efrikort.bench import BenchResult, Hop, sender_linger_ms
-from efrikort.bench_cpu import CpuUse
+from efrikort.bench_cpu import CoreWaits, CpuUse
 from efrikort.bench_report import Run, draw_curve, medians, medians_line, run_line
 
 
@@ -71,6 +71,29 @@ def test_how_busy_the_machine_was_has_medians_of_its_own() -> None:
     assert summary["cpu_cores_busy"] == {"of": 2, "machine": 1.5, "registration": 0.6, "bench": 0.1}
     assert summary["runs"][0]["cpu_cores_busy"]["machine"] == 1.9
     assert "cpu, cores busy: machine 1.50 of 2; registration 0.60, bench 0.10" in medians_line(summary)
+
+
+def waiting(postgres: float, registration: float) -> BenchResult:
+    waits = CoreWaits({"postgres": postgres, "registration": registration})
+    return BenchResult(100, 1, [300] * 100, cpu=CpuUse(2, 1.8, {"registration": 0.5}, waits))
+
+
+def test_a_run_says_how_much_of_each_parts_work_waited_for_a_core() -> None:
+    line = run_line(1, Run(waiting(0.48, 0.23), None))
+    assert "\n       cpu, waiting for a core: the parts 0.71; postgres 0.48, registration 0.23" in line
+
+
+def test_the_waiting_has_medians_of_its_own() -> None:
+    summary = medians([Run(waiting(p, r), None) for p, r in ((0.5, 0.1), (0.3, 0.3), (0.4, 0.2))], "submissions", 200)
+    assert summary["cpu_cores_waiting"] == {"parts": 0.6, "postgres": 0.4, "registration": 0.2}
+    assert summary["runs"][1]["cpu_cores_waiting"]["postgres"] == 0.3
+    assert "\n  cpu, waiting for a core: the parts 0.60; postgres 0.40, registration 0.20" in medians_line(summary)
+
+
+def test_a_kernel_that_keeps_no_count_of_waiting_shows_none() -> None:
+    summary = medians([Run(busy(1.9, 0.6), None)], "submissions", 200)
+    assert "cpu_cores_waiting" not in summary
+    assert "waiting for a core" not in medians_line(summary)
 
 
 def test_the_curve_is_drawn_as_a_png(tmp_path: Path) -> None:
