@@ -28,6 +28,8 @@ from efrikort.services import DESK, SERVICE_PORTS
 
 SERVICES = (*SERVICE_PORTS, DESK)
 PROC = Path("/proc")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+"""Clock ticks a second, the unit of /proc/stat and of a process's CPU in /proc/<pid>/stat."""
 
 
 @dataclass(frozen=True)
@@ -150,9 +152,6 @@ def waited_between(before: CpuSnapshot, after: CpuSnapshot) -> CoreWaits | None:
             for part, waited in after.waited_ns_by_part.items()
         }
     )
-
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _waited_ns(process: Path) -> int:
