@@ -1,14 +1,12 @@
 #!/usr/bin/env bash
 # What the Kafka client costs (spike.py beside it), on a running stack: the clients alternated, rounds of
 # 20/s, 200/s and 1 000/s. confluent-kafka is not one of the project's packages: it is installed into
-# var/cache/kafka-client-spike, which only this measurement puts on its path.
+# var/cache/kafka-client-spike, which only this measurement puts on its path (`../outside-packages.sh`).
 # From the repository's root: bash docs/performance/kafka-client/run.sh [ROUNDS] > out.txt
 set -euo pipefail
 rounds=${1:-2}
-uv="$(command -v uv || echo var/cache/tools/bin/uv)"
-target=var/cache/kafka-client-spike
-[ -d "$target/confluent_kafka" ] || "$uv" pip install --quiet --python .venv/bin/python --target "$target" "confluent-kafka==2.16.1"
-export PYTHONPATH="$PWD/$target"
+. docs/performance/outside-packages.sh
+outside_packages kafka-client-spike "confluent-kafka==2.16.1"
 echo "# $(date -u '+%d %B %H:%M UTC'), $(git rev-parse --short HEAD), rounds $rounds; cpu: $(nproc) cores"
 for _ in $(seq 1 "$rounds"); do
   for spec in "20 400" "200 2000" "1000 10000"; do
