@@ -1,6 +1,6 @@
 """The stack's CPU at rest, by part, over SECONDS (default 20): what a bench's cpu line includes at any rate.
 
-    .venv/bin/python docs/performance/trickle/at-rest.py 20
+.venv/bin/python docs/performance/trickle/at-rest.py 20
 """
 
 import sys
