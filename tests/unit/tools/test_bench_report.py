@@ -90,6 +90,13 @@ def test_the_waiting_has_medians_of_its_own() -> None:
     assert "\n  cpu, waiting for a core: the parts 0.60; postgres 0.40, registration 0.20" in medians_line(summary)
 
 
+def test_the_medians_line_gives_the_parts_waiting_together_as_the_json_does() -> None:
+    # Totals 0.6, 0.6 and 0.3: their median is 0.6, where the parts' medians (0.3 and 0.1) add up to 0.4.
+    summary = medians([Run(waiting(p, r), None) for p, r in ((0.5, 0.1), (0.1, 0.5), (0.3, 0.0))], "submissions", 200)
+    assert summary["cpu_cores_waiting"]["parts"] == 0.6
+    assert "\n  cpu, waiting for a core: the parts 0.60; postgres 0.30, registration 0.10" in medians_line(summary)
+
+
 def test_a_kernel_that_keeps_no_count_of_waiting_shows_none() -> None:
     summary = medians([Run(busy(1.9, 0.6), None)], "submissions", 200)
     assert "cpu_cores_waiting" not in summary
