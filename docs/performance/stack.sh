@@ -22,8 +22,16 @@ stop_stack() {
   return 1
 }
 
-warm() { # 4 000 at 200/s, not counted: the broker's JIT, the services' pools and plans settled
-  ./efrikort bench --patients 200000 --rate 200 --submissions 4000 --runs 1 --no-floor 2> /dev/null | grep -E "^run" | sed "s/^/warm /"
+warm() { # warm [COUNT]: COUNT (4 000) at 200/s, not counted: the broker's JIT, the services' pools and plans settled
+  ./efrikort bench --patients 200000 --rate 200 --submissions "${1:-4000}" --runs 1 --no-floor 2> /dev/null |
+    grep -E "^run" | sed "s/^/warm /"
+}
+
+medians_at() { # medians_at RATE SUBMISSIONS [BENCH ARGS...]: 3 runs with the floor; each run and the medians, with hops, CPU and floor
+  local rate=$1 count=$2
+  shift 2
+  ./efrikort bench --patients 200000 --rate "$rate" --submissions "$count" --runs 3 "$@" 2> /dev/null |
+    grep -E "^run|^median|^  (hops|cpu|raw)"
 }
 
 at_200() { # at_200 RUNS [BENCH ARGS...]: warm, then RUNS runs of 2 000 at 200/s

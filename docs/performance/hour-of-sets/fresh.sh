@@ -4,16 +4,19 @@
 # of sets is the stack's growth or the machine's.
 cd "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)" || exit 1
 . docs/performance/stack.sh
-one() { echo "=== $1 $(date +%T) load $(cut -d' ' -f1 /proc/loadavg)"; ./efrikort bench --patients 200000 --rate 200 --submissions 2000 --runs 3 2>/dev/null | grep -E "^median|^  (cpu|raw)"; }
+one() {
+  echo "=== $1 $(date +%T) load $(cut -d' ' -f1 /proc/loadavg)"
+  medians_at 200 2000
+}
 one "long-lived stack"
 stop_stack || exit 1
 start_stack /tmp/sets-up2.log || exit 1
-./efrikort bench --patients 200000 --rate 200 --submissions 4000 --runs 1 --no-floor 2>/dev/null | grep -E "^run" | sed 's/^/warm /'
+warm
 one "restarted, data kept"; one "restarted, data kept"
 stop_stack || exit 1
 ./efrikort infra reset > /dev/null
 start_stack /tmp/sets-up3.log || exit 1
-./efrikort bench --patients 200000 --rate 200 --submissions 4000 --runs 1 --no-floor 2>/dev/null | grep -E "^run" | sed 's/^/warm /'
+warm
 one "reset, empty"; one "reset, empty"
 one "reset, empty"
 stop_stack

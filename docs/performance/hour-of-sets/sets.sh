@@ -9,10 +9,9 @@ out=var/hour-of-sets
 rm -rf $out && mkdir -p $out
 start_stack /tmp/sets-up.log || exit 1
 echo "=== $(date -u +%FT%TZ) $(git rev-parse --short HEAD); load $(cut -d' ' -f1 /proc/loadavg)"
-./efrikort bench --patients 200000 --rate 200 --submissions 8000 --runs 1 --no-floor 2> /dev/null | grep -E "^run" | sed 's/^/warm /'
+warm 8000
 for i in $(seq 1 "$1"); do
   echo "=== set $i $(date -u +%T) load $(cut -d' ' -f1 /proc/loadavg)"
-  ./efrikort bench --patients 200000 --rate 200 --submissions 2000 --runs 3 --json $out/set-$i.json 2> /dev/null |
-    grep -E "^median|^  (cpu|raw)"
+  medians_at 200 2000 --json $out/set-$i.json
 done
 stop_stack

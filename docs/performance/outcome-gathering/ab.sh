@@ -13,8 +13,7 @@ for side in "$@"; do
   start_stack /tmp/gather-up.log || exit 1
   echo "=== $side $(date +%T) load $(cut -d' ' -f1 /proc/loadavg)"
   warm
-  ./efrikort bench --patients 200000 --rate 200 --submissions 2000 --runs 3 2> /dev/null |
-    grep -E "^run|^median|^  (hops|cpu|raw)"
+  medians_at 200 2000
   stop_stack || exit 1
 done
 echo DONE

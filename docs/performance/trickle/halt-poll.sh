@@ -4,11 +4,12 @@
 # (`./efrikort up`), then 3 runs of 200 at 10/s with the floor. The machine's own setting is put back however
 # the script ends. This machine boots with guest_halt_poll_ns=0: every idle vCPU halts at once.
 cd "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)" || exit 1
+. docs/performance/stack.sh
 P=/sys/module/haltpoll/parameters/guest_halt_poll_ns
 BEFORE=$(cat $P)
 trap 'echo "$BEFORE" > $P' EXIT
 for ns in "$@"; do
   echo "$ns" > $P
   echo "=== guest_halt_poll_ns $ns $(date +%T) load $(cut -d' ' -f1 /proc/loadavg)"
-  ./efrikort bench --patients 200000 --rate 10 --submissions 200 --runs 3 --warmup 100 2> /dev/null | grep -E "^median|^  (hops|cpu|raw)"
+  medians_at 10 200 --warmup 100
 done

@@ -3,6 +3,7 @@
 # bench on cpu 0 alone ("one") or on both cores ("both"), then 3 runs of 200 at 10/s with the floor. Every
 # process goes back to both cores at the end.
 cd "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)" || exit 1
+. docs/performance/stack.sh
 stack() { pgrep -f "pginstall/bin/postgres|kafka.Kafka|registration|protection|access|notifications|desk|efrikort up"; }
 pin() { for p in $(stack); do taskset -a -p -c "$1" "$p" > /dev/null 2>&1; done; }
 trap 'pin 0,1' EXIT
@@ -10,6 +11,6 @@ for mode in "$@"; do
   if [ "$mode" = one ]; then cpus=0; else cpus=0,1; fi
   pin $cpus
   echo "=== $mode $(date +%T) load $(cut -d' ' -f1 /proc/loadavg)"
-  taskset -c $cpus ./efrikort bench --patients 200000 --rate 10 --submissions 200 --runs 3 --warmup 100 2> /dev/null |
-    grep -E "^median|^  (hops|cpu, cores|raw)"
+  taskset -p -c $cpus $$ > /dev/null # this shell too, so that the bench it starts runs where the stack does
+  medians_at 10 200 --warmup 100
 done
