@@ -1,5 +1,5 @@
 """Each set of `sets.sh` on a line (its medians, the floor's, the machine's cores busy and the parts' waiting),
-then how many sets met 200/s's target and how the p50 follows the cores busy.
+then, for each offered rate, how many sets met 200/s's target and how the p50 follows the cores busy.
 
     .venv/bin/python docs/performance/hour-of-sets/summary.py var/hour-of-sets
 """
@@ -7,38 +7,48 @@ then how many sets met 200/s's target and how the p50 follows the cores busy.
 import json
 import statistics
 import sys
+from collections import defaultdict
 from pathlib import Path
 
 P50_TARGET_MS, P99_TARGET_MS = 20, 50
 
 
+def in_order(path: Path) -> tuple[int, ...]:
+    """set-3.json, or set-3-150.json: by round, then by rate."""
+    return tuple(int(part) for part in path.stem.split("-")[1:])
+
+
+def median_p50(sets: list[tuple[float, float, bool]]) -> float:
+    return statistics.median(p50 for _, p50, _ in sets)
+
+
 def main(folder: Path) -> None:
-    sets = sorted(folder.glob("set-*.json"), key=lambda path: int(path.stem.split("-")[1]))
-    met = 0
-    rows = []
-    for path in sets:
+    by_rate: dict[float, list[tuple[float, float, bool]]] = defaultdict(list)
+    for path in sorted(folder.glob("set-*.json"), key=in_order):
         figure = json.loads(path.read_text())
         p50, p99 = figure["p50_ms"], figure["p99_ms"]
         busy = figure["cpu_cores_busy"]["machine"]
         waiting = figure.get("cpu_cores_waiting", {}).get("parts")
         floor = figure["floor"]
         ok = p50 <= P50_TARGET_MS and p99 <= P99_TARGET_MS
-        met += ok
-        rows.append((busy, p50))
+        by_rate[figure["offered_per_second"]].append((busy, p50, ok))
         print(
-            f"{path.stem}: p50 / p99 {p50:.0f} / {p99:.0f} ms; floor {floor['p50_ms']:.0f} / {floor['p99_ms']:.0f} ms;"
+            f"{path.stem}: {figure['offered_per_second']:.0f}/s p50 / p99 {p50:.0f} / {p99:.0f} ms;"
+            f" floor {floor['p50_ms']:.0f} / {floor['p99_ms']:.0f} ms;"
             f" cores busy {busy:.2f}, waiting {waiting}; {'met' if ok else 'not met'}"
         )
-    print(f"{met} of {len(sets)} sets met p50 <= {P50_TARGET_MS} and p99 <= {P99_TARGET_MS} ms")
-    if len(rows) >= 2:
-        by_busy = sorted(rows)
-        half = len(by_busy) // 2
-        fewer, more = by_busy[:half], by_busy[half:]
-        print(
-            f"p50 median of the {len(fewer)} sets with the fewest cores busy ({fewer[0][0]:.2f} to {fewer[-1][0]:.2f}):"
-            f" {statistics.median(p50 for _, p50 in fewer):.0f} ms; of the other {len(more)}"
-            f" ({more[0][0]:.2f} to {more[-1][0]:.2f}): {statistics.median(p50 for _, p50 in more):.0f} ms"
-        )
+    for rate, rows in sorted(by_rate.items()):
+        met = sum(ok for _, _, ok in rows)
+        print(f"{rate:.0f}/s: {met} of {len(rows)} sets met p50 <= {P50_TARGET_MS} and p99 <= {P99_TARGET_MS} ms")
+        if len(rows) >= 2:
+            by_busy = sorted(rows)
+            half = len(by_busy) // 2
+            fewer, more = by_busy[:half], by_busy[half:]
+            print(
+                f"  p50 median of the {len(fewer)} sets with the fewest cores busy ({fewer[0][0]:.2f} to"
+                f" {fewer[-1][0]:.2f}): {median_p50(fewer):.0f} ms; of the other {len(more)}"
+                f" ({more[0][0]:.2f} to {more[-1][0]:.2f}): {median_p50(more):.0f} ms"
+            )
 
 
 if __name__ == "__main__":

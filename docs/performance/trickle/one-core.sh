@@ -4,7 +4,10 @@
 # process goes back to both cores at the end.
 cd "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)" || exit 1
 . docs/performance/stack.sh
-stack() { pgrep -f "pginstall/bin/postgres|kafka.Kafka|registration|protection|access|notifications|desk|efrikort up"; }
+# The services by their command lines as `efrikort up` starts them (`python -m <service>`), so that no other
+# process whose command line names a service is pinned with them; PostgreSQL's backends and helpers already
+# running by their titles (`postgres: ...`): a pinned server pins only the processes it starts afterwards.
+stack() { pgrep -f -- "pginstall/bin/postgres|^postgres: |kafka\.Kafka|-m (registration|protection|access|notifications|desk)$|efrikort up"; }
 pin() { for p in $(stack); do taskset -a -p -c "$1" "$p" > /dev/null 2>&1; done; }
 trap 'pin 0,1' EXIT
 for mode in "$@"; do
