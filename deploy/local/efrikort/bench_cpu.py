@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,23 +115,42 @@ def part_of(command_line: str, pid: int, bench_pid: int) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class LivingProcess:
+    """A process as /proc shows it now: its folder there, its command line and its `stat`."""
+
+    folder: Path
+    command_line: str
+    stat: str
+
+    @property
+    def pid(self) -> int:
+        return int(self.folder.name)
+
+
+def living_processes() -> Iterator[LivingProcess]:
+    """Every process this one may read; one gone since it was listed is left out."""
+    for folder in PROC.iterdir():
+        if not folder.name.isdigit():
+            continue
+        try:
+            command_line = (folder / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+            stat = (folder / "stat").read_text()
+        except OSError:  # gone since it was listed, or not ours to read
+            continue
+        yield LivingProcess(folder, command_line, stat)
+
+
 def snapshot() -> CpuSnapshot:
     bench_pid = os.getpid()
     taken, busy = _machine_ticks()
     by_part: Counter[str] = Counter()
     waited: Counter[str] = Counter()
-    for entry in PROC.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            command_line = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-            stat = (entry / "stat").read_text()
-        except OSError:  # gone since it was listed, or not ours to read
-            continue
-        part = part_of(command_line, int(entry.name), bench_pid)
+    for process in living_processes():
+        part = part_of(process.command_line, process.pid, bench_pid)
         if part is not None:
-            by_part[part] += process_ticks(stat)
-            waited[part] += _waited_ns(entry)
+            by_part[part] += process_ticks(process.stat)
+            waited[part] += _waited_ns(process.folder)
     return CpuSnapshot(os.cpu_count() or 1, taken, busy, dict(by_part), dict(waited))
 
 

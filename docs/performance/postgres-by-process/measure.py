@@ -9,7 +9,7 @@ import sys
 import time
 from collections import defaultdict
 
-from efrikort.bench_cpu import CLOCK_TICKS, PROC, process_ticks
+from efrikort.bench_cpu import CLOCK_TICKS, living_processes, process_ticks
 
 _ADDRESS = re.compile(r"\d+\.\d+\.\d+\.\d+\(\d+\)")
 
@@ -25,16 +25,9 @@ def kind(title: str) -> str | None:
 def postgres_ticks() -> dict[int, tuple[str, int]]:
     """Each of PostgreSQL's living processes: its kind and the clock ticks it has used."""
     ticks: dict[int, tuple[str, int]] = {}
-    for entry in PROC.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if (what := kind(title)) is not None:
-            ticks[int(entry.name)] = (what, process_ticks(stat))
+    for process in living_processes():
+        if (what := kind(process.command_line)) is not None:
+            ticks[process.pid] = (what, process_ticks(process.stat))
     return ticks
 
 
