@@ -3,8 +3,8 @@
 # (p50 <= 20, p99 <= 50 ms, medians of 3 runs of 10 s with the floor, as the table of record's row). A fresh
 # `./efrikort up` warmed with 8 000 at 200/s, then SETS rounds one after another on that stack, each round a set
 # at every rate in turn, each set a bench invocation with its own pool of patients; each set's JSON goes to
-# var/hour-of-sets/ (set-ROUND.json for 200/s alone, set-ROUND-RATE.json with several rates), and summary.py
-# reads them. Stops the stack at the end.
+# var/hour-of-sets/ as set-ROUND-RATE.json (the first sets, kept in sets/, were named set-ROUND.json), and
+# summary.py reads them. Stops the stack at the end.
 cd "$(git -C "$(dirname "$0")" rev-parse --show-toplevel)" || exit 1
 . docs/performance/stack.sh
 rounds=$1
@@ -17,10 +17,8 @@ echo "=== $(date -u +%FT%TZ) $(git rev-parse --short HEAD); load $(cut -d' ' -f1
 warm 8000
 for i in $(seq 1 "$rounds"); do
   for rate in "${rates[@]}"; do
-    name=set-$i
-    [ ${#rates[@]} -gt 1 ] && name=set-$i-$rate
     echo "=== set $i at $rate/s $(date -u +%T) load $(cut -d' ' -f1 /proc/loadavg)"
-    medians_at "$rate" $((rate * 10)) --json $out/$name.json
+    medians_at "$rate" $((rate * 10)) --json "$out/set-$i-$rate.json"
   done
 done
 stop_stack
